@@ -1,0 +1,70 @@
+/// A hybrid logical clock (Kulkarni et al., 2014) as a pure value: the caller passes the physical time.
+///
+/// - `tick(now:)` stamps a local write: strictly greater than every stamp this clock issued or observed,
+///   and equal to the physical time when the physical time is ahead.
+/// - `observe(_:now:)` takes in a remote stamp so that later local stamps order after it, unless the
+///   remote stamp is more than `maxDrift` ahead of the physical time: then it throws `.clockDrift`
+///   and the clock does not move.
+///
+/// The counter carries into the millisecond when it overflows, so the clock never stalls or wraps.
+public struct HybridLogicalClock: Sendable, Equatable {
+    /// Five minutes, the default bound on how far ahead of us a remote stamp may be.
+    public static let defaultMaxDriftMillis: UInt64 = 5 * 60 * 1000
+
+    /// The greatest timestamp issued or observed.
+    public private(set) var last: HLCTimestamp
+    /// How far ahead of the physical clock a remote stamp may be before it is refused.
+    public var maxDriftMillis: UInt64
+
+    public init(last: HLCTimestamp = .zero, maxDriftMillis: UInt64 = Self.defaultMaxDriftMillis) {
+        self.last = last
+        self.maxDriftMillis = maxDriftMillis
+    }
+
+    /// Issues the timestamp of a local event.
+    public mutating func tick(now: UInt64) -> HLCTimestamp {
+        let physical = min(now, HLCTimestamp.maxMillis)
+        if physical > last.millis {
+            last = HLCTimestamp(millis: physical, counter: 0)
+        } else if last.counter == UInt16.max {
+            last = HLCTimestamp(millis: last.millis + 1, counter: 0)
+        } else {
+            last = HLCTimestamp(millis: last.millis, counter: last.counter + 1)
+        }
+        return last
+    }
+
+    /// Checks that a remote timestamp is within the drift bound of `now`, without moving the clock.
+    public func check(_ remote: HLCTimestamp, now: UInt64) throws(SyncError) {
+        guard remote.millis > now, remote.millis - now > maxDriftMillis else { return }
+        let ahead = remote.millis - now
+        throw SyncError(
+            .clockDrift,
+            "A change is stamped \(TimeSpan.describe(millis: ahead)) ahead of this node's clock "
+                + "(limit \(TimeSpan.describe(millis: maxDriftMillis))). The sender's clock is wrong: "
+                + "it must correct its clock and repair its pending stamps before syncing.",
+            clockOffsetMillis: Int64(clamping: ahead)
+        )
+    }
+
+    /// Takes in a remote timestamp: later local stamps order after it.
+    public mutating func observe(_ remote: HLCTimestamp, now: UInt64) throws(SyncError) {
+        try check(remote, now: now)
+        if remote > last { last = remote }
+    }
+}
+
+package enum TimeSpan {
+    /// "9 h 12 min", "3 days 4 h", "250 ms": a span a person can read.
+    package static func describe(millis: UInt64) -> String {
+        if millis < 1000 { return "\(millis) ms" }
+        let seconds = millis / 1000
+        if seconds < 60 { return "\(seconds) s" }
+        let minutes = seconds / 60
+        if minutes < 60 { return "\(minutes) min \(seconds % 60) s" }
+        let hours = minutes / 60
+        if hours < 48 { return "\(hours) h \(minutes % 60) min" }
+        let days = hours / 24
+        return "\(days) days \(hours % 24) h"
+    }
+}

@@ -1,0 +1,58 @@
+/// The one error type of SyncCore: a code to branch on, a message a person can act on, and the cause.
+///
+/// The server turns it into a problem document and the CLI into an exit code; nothing in between does.
+public struct SyncError: Error, Sendable, CustomStringConvertible {
+    /// An extensible error code with a stable string value (used as the problem `type` suffix).
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        public init(_ rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        /// A stamp is too far ahead of this node's clock.
+        public static let clockDrift = Code("clock-drift")
+        /// A batch is malformed: wrong types, missing ids, inconsistent field lists.
+        public static let invalidBatch = Code("invalid-batch")
+        /// A collection this schema does not declare.
+        public static let unknownCollection = Code("unknown-collection")
+        /// A field this schema does not declare, in a local write.
+        public static let unknownField = Code("unknown-field")
+        /// A value that does not fit its field.
+        public static let invalidValue = Code("invalid-value")
+        /// No record with that id.
+        public static let notFound = Code("not-found")
+        /// A fact is written once and never edited.
+        public static let immutableFact = Code("immutable-fact")
+        /// The record was deleted.
+        public static let deleted = Code("deleted")
+        /// A record with that id already exists.
+        public static let duplicate = Code("duplicate")
+        /// A change outside the writer's scope.
+        public static let outOfScope = Code("out-of-scope")
+        /// The schema declaration is inconsistent.
+        public static let schema = Code("schema")
+        /// SQLite failed (disk full, I/O error, corrupted file, busy).
+        public static let storage = Code("storage")
+        /// The replica file is not a FieldSync replica or is damaged.
+        public static let corruptReplica = Code("corrupt-replica")
+    }
+
+    public var code: Code
+    public var message: String
+    /// For `.clockDrift`: how far ahead of the receiver the offending stamp is, in milliseconds.
+    public var clockOffsetMillis: Int64?
+    public var underlying: (any Error & Sendable)?
+
+    public init(
+        _ code: Code, _ message: String, clockOffsetMillis: Int64? = nil, underlying: (any Error & Sendable)? = nil
+    ) {
+        self.code = code
+        self.message = message
+        self.clockOffsetMillis = clockOffsetMillis
+        self.underlying = underlying
+    }
+
+    public var description: String {
+        if let underlying { return "\(message) (\(underlying))" }
+        return message
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+
+/// A field this version of the schema does not know, as kept in a row's `_extra` JSON.
+///
+/// Profiles keep the stamp (`h`, `n`) and local sequence (`s`) of each such register so that it merges
+/// and forwards like a known one; facts keep only the value (the row's stamp covers it).
+struct ExtraCell: Codable, Hashable, Sendable {
+    var v: Value
+    var h: Int64?
+    var n: Int64?
+    var s: Int64?
+
+    var stamp: Stamp? {
+        guard let h, let n, let node = NodeID(rawValue: n) else { return nil }
+        return Stamp(hlc: HLCTimestamp(storage: h), node: node)
+    }
+}
+
+/// Encoding of `_extra` (sorted keys, so equal contents give equal text).
+enum ExtraFields {
+    static func decode(_ text: String?) throws -> [String: ExtraCell] {
+        guard let text, !text.isEmpty else { return [:] }
+        do {
+            return try JSONDecoder().decode([String: ExtraCell].self, from: Data(text.utf8))
+        } catch {
+            throw SyncError(.corruptReplica, "A row's '_extra' column is not valid JSON: \(error)")
+        }
+    }
+
+    static func encode(_ cells: [String: ExtraCell]) -> String? {
+        guard !cells.isEmpty else { return nil }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try! encoder.encode(cells), as: UTF8.self)
+    }
+}

@@ -1,0 +1,108 @@
+/// A set of changes to apply to a replica, grouped by collection.
+///
+/// Field names appear once per collection group and cells refer to them by position; a record
+/// carries one stamp that its cells share unless a cell carries its own. Facts carry all their fields
+/// and the stamp of their creation; profile records carry only the registers that changed.
+/// The reserved register `_deleted` (value 1) is a profile's tombstone.
+public struct ChangeBatch: Sendable, Hashable {
+    public var collections: [CollectionChanges]
+
+    public init(_ collections: [CollectionChanges] = []) {
+        self.collections = collections
+    }
+
+    /// Number of record changes across all collections.
+    public var recordCount: Int { collections.reduce(0) { $0 + $1.records.count } }
+    public var isEmpty: Bool { collections.allSatisfy { $0.records.isEmpty } }
+
+    /// Every stamp the batch carries, record and cell stamps alike.
+    public var maxStamp: Stamp? {
+        var result: Stamp?
+        for group in collections {
+            for record in group.records {
+                result = max(result ?? record.stamp, record.stamp)
+                for cell in record.cells {
+                    if let stamp = cell.stamp { result = max(result ?? stamp, stamp) }
+                }
+            }
+        }
+        return result
+    }
+}
+
+/// The changes to one collection: field names once, then the records.
+public struct CollectionChanges: Sendable, Hashable {
+    public var name: String
+    public var fields: [String]
+    public var records: [RecordChange]
+
+    public init(name: String, fields: [String], records: [RecordChange] = []) {
+        self.name = name
+        self.fields = fields
+        self.records = records
+    }
+}
+
+/// The changed fields of one record.
+public struct RecordChange: Sendable, Hashable {
+    public var id: String
+    /// The stamp of every cell that carries none of its own (for a fact: its creation stamp).
+    public var stamp: Stamp
+    public var cells: [Cell]
+
+    public init(id: String, stamp: Stamp, cells: [Cell]) {
+        self.id = id
+        self.stamp = stamp
+        self.cells = cells
+    }
+}
+
+/// One field's value: the position of its name in the group's `fields`, the value, its stamp if it
+/// differs from the record's.
+public struct Cell: Sendable, Hashable {
+    public var field: Int
+    public var value: Value
+    public var stamp: Stamp?
+
+    public init(field: Int, value: Value, stamp: Stamp? = nil) {
+        self.field = field
+        self.value = value
+        self.stamp = stamp
+    }
+}
+
+/// A position in a replica's change feed: every change applied after it has a greater local sequence.
+public struct FeedCursor: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    public var sequence: Int64
+
+    public init(_ sequence: Int64) { self.sequence = sequence }
+
+    public static let start = FeedCursor(0)
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.sequence < rhs.sequence }
+    public var description: String { String(sequence) }
+}
+
+/// One page of a replica's change feed.
+public struct FeedPage: Sendable {
+    /// The current value of every field changed after the requested cursor, up to the limit.
+    public var batch: ChangeBatch
+    /// Where the next page starts. Persist it only once `batch` is applied.
+    public var cursor: FeedCursor
+    /// Whether changes remain after `cursor`.
+    public var hasMore: Bool
+}
+
+/// Which changes a feed page carries.
+public struct FeedFilter: Sendable {
+    /// Only records whose scope field equals this value (a city); collections without a scope pass.
+    public var scope: String?
+    /// Leave out changes stamped by these nodes (they already have them: no echo).
+    public var excludingOrigins: Set<NodeID>
+
+    public init(scope: String? = nil, excludingOrigins: Set<NodeID> = []) {
+        self.scope = scope
+        self.excludingOrigins = excludingOrigins
+    }
+
+    public static let all = FeedFilter()
+}

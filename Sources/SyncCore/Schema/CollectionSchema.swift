@@ -1,0 +1,59 @@
+/// How a collection merges.
+public enum CollectionKind: String, Sendable, Codable {
+    /// Written once, never edited; merge is set union (deliveries, voids).
+    case fact
+    /// Each field is a last-writer-wins register; deletes are tombstones (families, rules).
+    case profile
+}
+
+/// The declaration of one collection: its name, kind, typed fields and scope field.
+///
+/// The engine derives the SQLite table from it: one column per field, and for profiles three
+/// bookkeeping columns beside each (`<field>_hlc`, `<field>_node`, `<field>_seq`).
+public struct CollectionSchema: Sendable, Hashable {
+    public var name: String
+    public var kind: CollectionKind
+    public var fields: [Field]
+    /// The field that places a record in a scope (a city); nil for collections every node receives.
+    public var scopeField: String?
+
+    /// Field positions by name.
+    public let fieldIndex: [String: Int]
+
+    public init(_ name: String, kind: CollectionKind, scope scopeField: String? = nil, fields: [Field]) {
+        self.name = name
+        self.kind = kind
+        self.fields = fields
+        self.scopeField = scopeField
+        self.fieldIndex = Dictionary(fields.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    public func field(named name: String) -> Field? {
+        fieldIndex[name].map { fields[$0] }
+    }
+
+    static let reservedSuffixes = ["_hlc", "_node", "_seq"]
+
+    /// Checks names (SQL identifiers, no reserved names or suffixes, no duplicates) and the scope field.
+    func validate() throws(SyncError) {
+        func checkIdentifier(_ name: String, _ what: String) throws(SyncError) {
+            let allowed = name.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 95 }
+            guard !name.isEmpty, allowed, let first = name.utf8.first, first >= 97, first <= 122 else {
+                throw SyncError(.schema, "\(what) '\(name)' must be lowercase letters, digits and '_', starting with a letter.")
+            }
+        }
+        try checkIdentifier(name, "Collection name")
+        guard fieldIndex.count == fields.count else {
+            throw SyncError(.schema, "Collection '\(name)' declares a field twice.")
+        }
+        for field in fields {
+            try checkIdentifier(field.name, "Field name")
+            if field.name == "id" || Self.reservedSuffixes.contains(where: field.name.hasSuffix) {
+                throw SyncError(.schema, "Field '\(name).\(field.name)' uses a reserved name or suffix.")
+            }
+        }
+        if let scopeField, field(named: scopeField) == nil {
+            throw SyncError(.schema, "Collection '\(name)' names scope field '\(scopeField)', which it does not declare.")
+        }
+    }
+}

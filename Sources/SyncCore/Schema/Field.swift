@@ -1,0 +1,43 @@
+/// The type of a field. It fixes the SQLite column affinity and what values a write may carry.
+public enum FieldType: String, Sendable, Codable, CaseIterable {
+    case text, integer, real, bool, timestamp, reference
+
+    /// The column type in the replica's tables.
+    var sqlType: String {
+        switch self {
+        case .text, .reference: "TEXT"
+        case .integer, .bool, .timestamp: "INTEGER"
+        case .real: "REAL"
+        }
+    }
+
+    /// Coerces a value to this type, or returns nil when it cannot hold it. `NULL` fits every type.
+    func coerce(_ value: Value) -> Value? {
+        switch (self, value) {
+        case (_, .null): .null
+        case (.text, .text), (.reference, .text): value
+        case (.integer, .integer), (.timestamp, .integer): value
+        case (.bool, .integer(let flag)): flag == 0 || flag == 1 ? value : nil
+        case (.real, .real): value
+        case (.real, .integer(let number)): .real(Double(number))
+        default: nil
+        }
+    }
+}
+
+/// One declared field of a collection.
+public struct Field: Sendable, Hashable {
+    public var name: String
+    public var type: FieldType
+    /// A value must be present when the record is created.
+    public var required: Bool
+    /// For `.reference` fields: the collection the id points into.
+    public var references: String?
+
+    public init(_ name: String, _ type: FieldType, required: Bool = false, references: String? = nil) {
+        self.name = name
+        self.type = type
+        self.required = required
+        self.references = references
+    }
+}

@@ -1,0 +1,34 @@
+/// Record ids: 26 characters of Crockford base32, 48 bits of milliseconds then 80 random bits (a ULID).
+///
+/// Sortable by creation time, unique without coordination, safe in URLs, CSV and file names.
+public enum RecordID {
+    private static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
+
+    public static func make(millis: UInt64, using generator: inout some RandomNumberGenerator) -> String {
+        let high = UInt64.random(in: 0...UInt64.max, using: &generator)
+        let low = UInt16.random(in: 0...UInt16.max, using: &generator)
+        // 128 bits: millis (48) | high (64) | low (16).
+        let upper = (millis << 16) | (high >> 48)  // first 64 bits
+        let lower = (high << 16) | UInt64(low)  // last 64 bits
+        var bytes = [UInt8](repeating: 0, count: 26)
+        // 26 characters x 5 bits = 130 bits: the first character holds the top 3 bits.
+        for index in 0..<26 {
+            let shift = 125 - index * 5  // bit position (from the right, in 130 bits) of this character
+            let value: UInt64
+            if shift >= 64 {
+                value = upper >> UInt64(shift - 64)
+            } else if shift > 59 {
+                value = (upper << UInt64(64 - shift)) | (lower >> UInt64(shift))
+            } else {
+                value = lower >> UInt64(shift)
+            }
+            bytes[index] = alphabet[Int(value & 31)]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    public static func make(millis: UInt64) -> String {
+        var generator = SystemRandomNumberGenerator()
+        return make(millis: millis, using: &generator)
+    }
+}

@@ -1,0 +1,66 @@
+/// What applying a batch did.
+public struct ApplyReport: Sendable, Equatable {
+    /// Record changes in the batch.
+    public var records: Int
+    /// Values that lost to a newer write here and were kept in history.
+    public var conflicts: Int
+    /// The feed's head after the apply.
+    public var cursor: FeedCursor
+}
+
+extension Replica {
+    /// Merges a batch of changes from another node, in one transaction: all of it or none.
+    ///
+    /// Idempotent, commutative and associative: profile registers keep the greatest stamp, facts are a
+    /// set union, tombstones stay. A batch that is malformed, names an unknown collection, or carries a
+    /// stamp more than the drift bound ahead of this node's clock is refused whole (`SyncError`) and
+    /// changes nothing, not even the clock. Fields this schema does not know are kept and forwarded.
+    @discardableResult
+    public func apply(_ batch: ChangeBatch) throws -> ApplyReport {
+        let plan = try BatchPlan(batch, layouts: layouts, schema: schema)
+        let clock = HybridLogicalClock(last: .zero, maxDriftMillis: configuration.maxClockDriftMillis)
+        if let newest = batch.maxStamp {
+            try clock.check(newest.hlc, now: configuration.clock.nowMillis())
+        }
+        return try withSession { session in
+            if let newest = batch.maxStamp { try session.clock.observe(newest.hlc, now: session.now) }
+            for (groupIndex, group) in batch.collections.enumerated() {
+                let layout = layouts[plan.layoutIndex[groupIndex]]
+                let map = plan.registerMap[groupIndex]
+                for record in group.records {
+                    try apply(record, group: group, layout: layout, map: map, session: session)
+                }
+            }
+            return ApplyReport(
+                records: batch.recordCount, conflicts: session.conflicts, cursor: FeedCursor(session.sequence))
+        }
+    }
+
+    private func apply(
+        _ record: RecordChange, group: CollectionChanges, layout: TableLayout, map: [Int], session: WriteSession
+    ) throws {
+        var extras: [(name: String, value: Value, stamp: Stamp)] = []
+        for cell in record.cells where map[cell.field] < 0 {
+            extras.append((group.fields[cell.field], cell.value, cell.stamp ?? record.stamp))
+        }
+        if layout.isProfile {
+            var mask: UInt64 = 0
+            for cell in record.cells where map[cell.field] >= 0 { mask |= 1 << UInt64(map[cell.field]) }
+            let known = record.cells.lazy.filter { map[$0.field] >= 0 }.map { cell in
+                let register = map[cell.field]
+                return (register: register, value: layout.type(ofRegister: register).coerce(cell.value)!,
+                        stamp: cell.stamp ?? record.stamp)
+            }
+            try session.upsertProfile(layout, id: record.id, mask: mask, cells: known)
+            if !extras.isEmpty { try session.mergeExtras(layout, id: record.id, extras: extras) }
+        } else {
+            let values = record.cells.lazy.filter { map[$0.field] >= 0 }.map { cell in
+                let register = map[cell.field]
+                return (register: register, value: layout.type(ofRegister: register).coerce(cell.value)!)
+            }
+            var extraCells: [String: ExtraCell] = [:]
+            for extra in extras { extraCells[extra.name] = ExtraCell(v: extra.value) }
+            try session.insertFact(layout, id: record.id, stamp: record.stamp, values: values, extras: extraCells, local: false)
+        }
+    }
+}

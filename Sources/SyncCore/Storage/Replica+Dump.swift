@@ -1,0 +1,46 @@
+extension Replica {
+    /// A canonical text of the replicated state: every record's values and stamps (and kept unknown
+    /// fields), ordered by collection and id. Local bookkeeping (sequences, history) is left out, so two
+    /// replicas that saw the same changes dump byte-identical text.
+    public func dump() throws -> String {
+        try read { db in
+            var lines: [String] = []
+            for layout in self.layouts.sorted(by: { $0.name < $1.name }) {
+                let sql = layout.feedSQL(scoped: false).replacingOccurrences(
+                    of: " WHERE \"_seq\" > ?1 ORDER BY \"_seq\" LIMIT ?2", with: " ORDER BY \"id\"")
+                let statement = try SQLStatement(db, sql)
+                while try statement.step() {
+                    var parts = [layout.name, Self.render(.text(statement.text(0) ?? ""))]
+                    if layout.isProfile {
+                        for (index, register) in layout.registers.enumerated() {
+                            let column = Int32(3 + index * 4)
+                            guard let hlc = statement.optionalInt64(column + 1) else { continue }
+                            parts.append("\(register)=\(Self.render(statement.value(column)))@\(hlc):\(statement.int64(column + 2))")
+                        }
+                    } else {
+                        parts.append("@\(statement.int64(3)):\(statement.int64(4))")
+                        for (index, register) in layout.registers.enumerated() {
+                            parts.append("\(register)=\(Self.render(statement.value(Int32(5 + index))))")
+                        }
+                    }
+                    for (name, extra) in try ExtraFields.decode(statement.text(2)).sorted(by: { $0.key < $1.key }) {
+                        var part = "~\(name)=\(Self.render(extra.v))"
+                        if let h = extra.h, let n = extra.n { part += "@\(h):\(n)" }
+                        parts.append(part)
+                    }
+                    lines.append(parts.joined(separator: " "))
+                }
+            }
+            return lines.joined(separator: "\n")
+        }
+    }
+
+    private static func render(_ value: Value) -> String {
+        switch value {
+        case .null: "null"
+        case .integer(let number): "i\(number)"
+        case .real(let number): "r\(number)"
+        case .text(let text): "t" + text.debugDescription
+        }
+    }
+}

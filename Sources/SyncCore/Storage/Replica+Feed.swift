@@ -1,0 +1,119 @@
+import GRDB
+
+extension Replica {
+    /// The current value of every field changed after `cursor`, up to `limit` records, oldest change first.
+    ///
+    /// Intermediate overwrites are never sent: a field changed ten times since the cursor appears once,
+    /// with its current value and stamp. Reading is a snapshot: the page is consistent even while writes
+    /// go on. Pass the returned cursor to the next call; persist it only after the page is applied.
+    public func changes(since cursor: FeedCursor, limit: Int = 1000, filter: FeedFilter = .all) throws -> FeedPage {
+        precondition(limit > 0, "limit must be positive")
+        return try read { db in try Self.readFeed(db, layouts: self.layouts, since: cursor, limit: limit, filter: filter) }
+    }
+
+    private struct Row {
+        var sequence: Int64
+        var group: Int
+        var record: RecordChange
+    }
+
+    private static func readFeed(
+        _ db: Database, layouts: [TableLayout], since cursor: FeedCursor, limit: Int, filter: FeedFilter
+    ) throws -> FeedPage {
+        let head = try ReplicaMeta.int(db, .sequence) ?? 0
+        var rows: [Row] = []
+        var groups: [CollectionChanges] = []
+        var extraFieldIndex: [[String: Int]] = []
+        // The smallest last-read sequence among tables that had more rows than we read: rows past it may
+        // exist unread, so the page stops there.
+        var bound = Int64.max
+        for layout in layouts {
+            let scoped = filter.scope != nil && layout.collection.scopeField != nil
+            let statement = try SQLStatement(db, layout.feedSQL(scoped: scoped))
+            statement.bind(cursor.sequence, at: 1)
+            statement.bind(Int64(limit + 1), at: 2)
+            if scoped, let scope = filter.scope { statement.bind(scope, at: 3) }
+            let groupIndex = groups.count
+            groups.append(CollectionChanges(name: layout.name, fields: layout.registers))
+            extraFieldIndex.append([:])
+            var fetched = 0
+            var lastSequence = cursor.sequence
+            while try statement.step() {
+                fetched += 1
+                let sequence = statement.int64(1)
+                lastSequence = sequence
+                let extras = try ExtraFields.decode(statement.text(2))
+                var record: RecordChange?
+                if layout.isProfile {
+                    var cells: [Cell] = []
+                    var recordStamp: Stamp?
+                    for register in layout.registers.indices {
+                        let column = Int32(3 + register * 4)
+                        guard let seq = statement.optionalInt64(column + 3), seq > cursor.sequence,
+                            let node = NodeID(rawValue: statement.int64(column + 2))
+                        else { continue }
+                        let stamp = Stamp(hlc: HLCTimestamp(storage: statement.int64(column + 1)), node: node)
+                        if filter.excludingOrigins.contains(node) { continue }
+                        if recordStamp == nil { recordStamp = stamp }
+                        cells.append(Cell(field: register, value: statement.value(column), stamp: stamp == recordStamp ? nil : stamp))
+                    }
+                    for (name, extra) in extras.sorted(by: { $0.key < $1.key }) {
+                        guard let seq = extra.s, seq > cursor.sequence, let stamp = extra.stamp,
+                            !filter.excludingOrigins.contains(stamp.node)
+                        else { continue }
+                        if recordStamp == nil { recordStamp = stamp }
+                        let field = fieldPosition(name, group: &groups[groupIndex], index: &extraFieldIndex[groupIndex])
+                        cells.append(Cell(field: field, value: extra.v, stamp: stamp == recordStamp ? nil : stamp))
+                    }
+                    if let recordStamp, !cells.isEmpty {
+                        record = RecordChange(id: statement.text(0) ?? "", stamp: recordStamp, cells: cells)
+                    }
+                } else {
+                    guard let node = NodeID(rawValue: statement.int64(4)) else {
+                        throw SyncError(.corruptReplica, "A \(layout.name) row has an invalid node id.")
+                    }
+                    if !filter.excludingOrigins.contains(node) {
+                        let stamp = Stamp(hlc: HLCTimestamp(storage: statement.int64(3)), node: node)
+                        var cells: [Cell] = []
+                        cells.reserveCapacity(layout.registers.count + extras.count)
+                        for register in layout.registers.indices {
+                            let value = statement.value(Int32(5 + register))
+                            if !value.isNull { cells.append(Cell(field: register, value: value)) }
+                        }
+                        for (name, extra) in extras.sorted(by: { $0.key < $1.key }) {
+                            let field = fieldPosition(name, group: &groups[groupIndex], index: &extraFieldIndex[groupIndex])
+                            cells.append(Cell(field: field, value: extra.v))
+                        }
+                        record = RecordChange(id: statement.text(0) ?? "", stamp: stamp, cells: cells)
+                    }
+                }
+                if let record { rows.append(Row(sequence: sequence, group: groupIndex, record: record)) }
+            }
+            statement.reset()
+            if fetched > limit { bound = min(bound, lastSequence) }
+        }
+        rows.sort { $0.sequence < $1.sequence }
+        var next = FeedCursor(head)
+        var hasMore = false
+        if bound != Int64.max {
+            rows.removeAll { $0.sequence > bound }
+            next = FeedCursor(bound)
+            hasMore = true
+        }
+        if rows.count > limit {
+            rows.removeSubrange(limit...)
+            next = FeedCursor(rows[limit - 1].sequence)
+            hasMore = true
+        }
+        for row in rows { groups[row.group].records.append(row.record) }
+        let batch = ChangeBatch(groups.filter { !$0.records.isEmpty })
+        return FeedPage(batch: batch, cursor: next, hasMore: hasMore)
+    }
+
+    private static func fieldPosition(_ name: String, group: inout CollectionChanges, index: inout [String: Int]) -> Int {
+        if let position = index[name] { return position }
+        group.fields.append(name)
+        index[name] = group.fields.count - 1
+        return group.fields.count - 1
+    }
+}

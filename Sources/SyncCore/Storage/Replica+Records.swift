@@ -1,0 +1,98 @@
+import GRDB
+
+/// A value displaced by a newer write, as kept in `_history`.
+public struct HistoryEntry: Sendable, Hashable {
+    public var collection: String
+    public var recordID: String
+    public var field: String
+    public var value: Value
+    /// The displaced write.
+    public var stamp: Stamp
+    /// The write that won over it.
+    public var winner: Stamp
+
+    /// Whether two different nodes wrote the register: a conflict the admin should see.
+    public var isConflict: Bool { stamp.node != winner.node }
+}
+
+extension Replica {
+    /// The current fields of a record (known fields, and `_deleted` for profiles), or nil if absent.
+    public func record(_ collection: String, id: String) throws -> [String: Value]? {
+        let layout = try layout(collection)
+        return try read { db in
+            let statement = try SQLStatement(db, layout.feedSQL(scoped: false).replacingSeqFilterWithID())
+            statement.bind(id, at: 1)
+            guard try statement.step() else { return nil }
+            var values: [String: Value] = [:]
+            for (index, register) in layout.registers.enumerated() {
+                let column = Int32(layout.isProfile ? 3 + index * 4 : 5 + index)
+                values[register] = statement.value(column)
+            }
+            for (name, extra) in try ExtraFields.decode(statement.text(2)) { values[name] = extra.v }
+            return values
+        }
+    }
+
+    /// The stamp of each register of a profile record (nil entries for registers never written).
+    public func stamps(_ collection: String, id: String) throws -> [String: Stamp] {
+        let layout = try layout(collection)
+        return try read { db in
+            let statement = try SQLStatement(db, layout.feedSQL(scoped: false).replacingSeqFilterWithID())
+            statement.bind(id, at: 1)
+            guard try statement.step() else { return [:] }
+            var stamps: [String: Stamp] = [:]
+            if layout.isProfile {
+                for (index, register) in layout.registers.enumerated() {
+                    let column = Int32(3 + index * 4)
+                    if let hlc = statement.optionalInt64(column + 1), let node = NodeID(rawValue: statement.int64(column + 2)) {
+                        stamps[register] = Stamp(hlc: HLCTimestamp(storage: hlc), node: node)
+                    }
+                }
+            } else if let node = NodeID(rawValue: statement.int64(4)) {
+                let stamp = Stamp(hlc: HLCTimestamp(storage: statement.int64(3)), node: node)
+                for register in layout.registers { stamps[register] = stamp }
+            }
+            for (name, extra) in try ExtraFields.decode(statement.text(2)) { stamps[name] = extra.stamp }
+            return stamps
+        }
+    }
+
+    /// Displaced values, oldest first; optionally of one collection or one record.
+    public func history(collection: String? = nil, recordID: String? = nil) throws -> [HistoryEntry] {
+        try read { db in
+            var sql = "SELECT collection, record_id, field, value, value_hlc, value_node, winner_hlc, winner_node FROM _history"
+            var conditions: [String] = []
+            var arguments: [any DatabaseValueConvertible] = []
+            if let collection { conditions.append("collection = ?"); arguments.append(collection) }
+            if let recordID { conditions.append("record_id = ?"); arguments.append(recordID) }
+            if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+            sql += " ORDER BY value_hlc, value_node, id"
+            return try GRDB.Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).compactMap { row in
+                guard let node = NodeID(rawValue: row[5]), let winnerNode = NodeID(rawValue: row[7]) else { return nil }
+                let value: Value
+                switch row[3] as DatabaseValue? {
+                case .some(let dbValue):
+                    switch dbValue.storage {
+                    case .int64(let number): value = .integer(number)
+                    case .double(let number): value = .real(number)
+                    case .string(let text): value = .text(text)
+                    default: value = .null
+                    }
+                case .none: value = .null
+                }
+                return HistoryEntry(
+                    collection: row[0], recordID: row[1], field: row[2], value: value,
+                    stamp: Stamp(hlc: HLCTimestamp(storage: row[4]), node: node),
+                    winner: Stamp(hlc: HLCTimestamp(storage: row[6]), node: winnerNode))
+            }
+        }
+    }
+}
+
+extension String {
+    /// Turns a feed query into a point lookup by id (parameter 1).
+    fileprivate func replacingSeqFilterWithID() -> String {
+        let select = self[..<range(of: " WHERE ")!.lowerBound]
+        return select + " WHERE \"id\" = ?1"
+    }
+}

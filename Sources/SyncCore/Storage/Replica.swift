@@ -1,0 +1,164 @@
+import Foundation
+public import GRDB
+public import Logging
+
+/// A node's local copy of the replicated records, in one SQLite file.
+///
+/// - Local writes go through ``write(_:)``: stamped with the hybrid logical clock and committed atomically.
+/// - ``changes(since:limit:filter:)`` reads the change feed; ``apply(_:)`` merges another node's changes.
+/// - Every method is synchronous and blocks on SQLite: call it off event loops.
+///
+/// Several processes may open the same file: the clock and sequence are read and written inside each
+/// write transaction, so they never go backwards.
+public final class Replica: Sendable {
+    public let schema: Schema
+    public let nodeID: NodeID
+    /// The file, or nil for an in-memory replica.
+    public let path: String?
+    public let configuration: ReplicaConfiguration
+    let writer: any DatabaseWriter
+    let layouts: [TableLayout]
+    let logger: Logger
+
+    /// Opens (creating if needed, with mode 0600) the replica at `path`.
+    ///
+    /// Throws `.corruptReplica` when the file is not a FieldSync replica or is damaged, `.storage` when it
+    /// cannot be opened.
+    public convenience init(
+        path: String, schema: Schema = .fieldSync, configuration: ReplicaConfiguration = .init(),
+        logger: Logger = Logger(label: "fieldsync.replica")
+    ) throws {
+        try Self.createPrivateFile(path)
+        let writer: DatabasePool
+        do {
+            writer = try DatabasePool(path: path, configuration: Self.grdbConfiguration(configuration))
+        } catch {
+            throw Self.openError(error, path: path)
+        }
+        try self.init(writer: writer, path: path, schema: schema, configuration: configuration, logger: logger)
+        for suffix in ["-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
+            chmod(path + suffix, 0o600)
+        }
+    }
+
+    /// An in-memory replica (tests, benchmarks): nothing survives it.
+    public convenience init(
+        inMemory schema: Schema = .fieldSync, configuration: ReplicaConfiguration = .init(),
+        logger: Logger = Logger(label: "fieldsync.replica")
+    ) throws {
+        let writer = try DatabaseQueue(configuration: Self.grdbConfiguration(configuration))
+        try self.init(writer: writer, path: nil, schema: schema, configuration: configuration, logger: logger)
+    }
+
+    private init(
+        writer: any DatabaseWriter, path: String?, schema: Schema, configuration: ReplicaConfiguration, logger: Logger
+    ) throws {
+        self.writer = writer
+        self.path = path
+        self.schema = schema
+        self.configuration = configuration
+        self.logger = logger
+        let layouts = schema.collections.enumerated().map { TableLayout($1, index: $0) }
+        self.layouts = layouts
+        let proposed = configuration.nodeID
+        do {
+            try ReplicaMigrations.migrator.migrate(writer)
+            self.nodeID = try writer.write { db in
+                try ReplicaMigrations.syncTables(db, layouts: layouts)
+                return try ReplicaMeta.nodeID(db, proposed: proposed)
+            }
+        } catch let error as SyncError {
+            throw error
+        } catch {
+            throw Self.openError(error, path: path ?? ":memory:")
+        }
+        var metadata: Logger.Metadata = ["sync.node": "\(nodeID)"]
+        if let path { metadata["sync.replica"] = "\(URL(fileURLWithPath: path).lastPathComponent)" }
+        logger.debug("replica opened", metadata: metadata)
+    }
+
+    static func grdbConfiguration(_ configuration: ReplicaConfiguration) -> Configuration {
+        var config = Configuration()
+        config.busyMode = .timeout(configuration.busyTimeoutSeconds)
+        config.label = "fieldsync.replica"
+        let synchronous = configuration.durability.rawValue.uppercased()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+            try db.execute(sql: "PRAGMA foreign_keys = OFF")
+        }
+        return config
+    }
+
+    /// Creates the file with mode 0600 before SQLite opens it; SQLite gives its WAL files the same mode.
+    static func createPrivateFile(_ path: String) throws {
+        let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw SyncError(.storage, "Cannot open the replica file \(path): \(String(cString: strerror(errno))).")
+        }
+        close(fd)
+    }
+
+    static func openError(_ error: any Error, path: String) -> SyncError {
+        if let error = error as? DatabaseError, error.resultCode == .SQLITE_NOTADB || error.resultCode == .SQLITE_CORRUPT {
+            return SyncError(
+                .corruptReplica,
+                "\(path) is not a FieldSync replica or is damaged (\(error.message ?? "corrupt")). "
+                    + "Nothing was changed. Restore it from a backup, or enrol again with a new replica file.",
+                underlying: error)
+        }
+        return storageError(error)
+    }
+
+    /// Wraps a SQLite failure in a `SyncError` a person can act on.
+    static func storageError(_ error: any Error) -> SyncError {
+        if let error = error as? SyncError { return error }
+        if let error = error as? DatabaseError {
+            let message: String
+            switch error.resultCode {
+            case .SQLITE_FULL: message = "The disk is full: nothing of this operation was stored. Free some space and retry."
+            case .SQLITE_BUSY, .SQLITE_LOCKED: message = "The replica is busy with another process's write. Retry in a moment."
+            case .SQLITE_CORRUPT, .SQLITE_NOTADB: message = "The replica file is damaged: \(error.message ?? "corrupt")."
+            case .SQLITE_READONLY, .SQLITE_PERM, .SQLITE_CANTOPEN:
+                message = "The replica file cannot be written: check its permissions and the disk."
+            default: message = "SQLite failed: \(error.message ?? "\(error.resultCode)")."
+            }
+            let code: SyncError.Code =
+                error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB ? .corruptReplica : .storage
+            return SyncError(code, message, underlying: error)
+        }
+        return SyncError(.storage, "Storage failed: \(error)")
+    }
+
+    func layout(_ collection: String) throws(SyncError) -> TableLayout {
+        guard let index = schema.index(of: collection) else {
+            throw SyncError(
+                .unknownCollection,
+                "Unknown collection '\(collection)'. Known: \(schema.collections.map(\.name).joined(separator: ", ")).")
+        }
+        return layouts[index]
+    }
+
+    /// Runs a read-only access to the database (queries, reports).
+    public func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
+        do {
+            return try writer.read(body)
+        } catch {
+            throw Self.storageError(error)
+        }
+    }
+
+    /// The local sequence of the last change applied (the feed's head).
+    public func headCursor() throws -> FeedCursor {
+        try read { db in FeedCursor(try ReplicaMeta.int(db, .sequence) ?? 0) }
+    }
+
+    /// The greatest stamp this replica has issued or observed.
+    public func lastTimestamp() throws -> HLCTimestamp {
+        try read { db in HLCTimestamp(storage: try ReplicaMeta.int(db, .clock) ?? 0) }
+    }
+
+    /// `PRAGMA integrity_check`: "ok" when the file is sound.
+    public func integrityCheck() throws -> String {
+        try read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "\n") }
+    }
+}

@@ -1,0 +1,25 @@
+/// How a replica stores and stamps. Every property documents its default.
+public struct ReplicaConfiguration: Sendable {
+    /// How SQLite syncs to disk.
+    public enum Durability: String, Sendable {
+        /// `synchronous=FULL`: a committed write survives power loss (devices, central). The default.
+        case full
+        /// `synchronous=NORMAL`: survives a crash of the process, may lose the last commits on power loss (hubs, tests).
+        case normal
+        /// `synchronous=OFF`: only for throwaway replicas in tests and benchmarks.
+        case off
+    }
+
+    /// Default `.full`.
+    public var durability: Durability = .full
+    /// The wall clock that feeds the hybrid logical clock. Default the system clock.
+    public var clock: any PhysicalClock = SystemClock()
+    /// How far ahead of this node's clock a remote stamp may be. Default 5 minutes.
+    public var maxClockDriftMillis: UInt64 = HybridLogicalClock.defaultMaxDriftMillis
+    /// The node id a new replica takes. Default nil: a random one. Ignored when the replica exists.
+    public var nodeID: NodeID?
+    /// How long a write waits for another process's write to finish. Default 10 s.
+    public var busyTimeoutSeconds: Double = 10
+
+    public init() {}
+}
