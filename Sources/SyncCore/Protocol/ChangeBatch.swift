@@ -71,15 +71,43 @@ public struct Cell: Sendable, Hashable {
     }
 }
 
-/// A position in a replica's change feed: every change applied after it has a greater local sequence.
+/// A position in a replica's change feed.
+///
+/// A profile row is listed at the sequence of its latest change, but its fields changed at earlier
+/// sequences. So a cursor has two parts: `position`, the last row sequence read, and `base`, where the
+/// current drain started; the rows after `position` are sent with every field changed after `base`.
+/// When a drain ends (`hasMore == false`) both parts move to the feed's head. A field never falls
+/// between pages; a row changed again during a drain is sent again (harmless: merging is idempotent).
 public struct FeedCursor: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
-    public var sequence: Int64
+    public var base: Int64
+    public var position: Int64
 
-    public init(_ sequence: Int64) { self.sequence = sequence }
+    /// A cursor at a drained position.
+    public init(_ sequence: Int64) {
+        self.base = sequence
+        self.position = sequence
+    }
+
+    public init(base: Int64, position: Int64) {
+        self.base = base
+        self.position = max(base, position)
+    }
 
     public static let start = FeedCursor(0)
-    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.sequence < rhs.sequence }
-    public var description: String { String(sequence) }
+    public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.position, lhs.base) < (rhs.position, rhs.base) }
+    /// "120" when drained, "100:120" mid-drain.
+    public var description: String { base == position ? String(position) : "\(base):\(position)" }
+
+    public init?(_ text: String) {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        if parts.count == 1, let value = Int64(parts[0]), value >= 0 {
+            self.init(value)
+        } else if parts.count == 2, let base = Int64(parts[0]), let position = Int64(parts[1]), base >= 0, position >= base {
+            self.init(base: base, position: position)
+        } else {
+            return nil
+        }
+    }
 }
 
 /// One page of a replica's change feed.

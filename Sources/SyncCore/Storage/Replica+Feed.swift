@@ -30,14 +30,14 @@ extension Replica {
         for layout in layouts {
             let scoped = filter.scope != nil && layout.collection.scopeField != nil
             let statement = try SQLStatement(db, layout.feedSQL(scoped: scoped))
-            statement.bind(cursor.sequence, at: 1)
+            statement.bind(cursor.position, at: 1)
             statement.bind(Int64(limit + 1), at: 2)
             if scoped, let scope = filter.scope { statement.bind(scope, at: 3) }
             let groupIndex = groups.count
             groups.append(CollectionChanges(name: layout.name, fields: layout.registers))
             extraFieldIndex.append([:])
             var fetched = 0
-            var lastSequence = cursor.sequence
+            var lastSequence = cursor.position
             while try statement.step() {
                 fetched += 1
                 let sequence = statement.int64(1)
@@ -49,7 +49,7 @@ extension Replica {
                     var recordStamp: Stamp?
                     for register in layout.registers.indices {
                         let column = Int32(3 + register * 4)
-                        guard let seq = statement.optionalInt64(column + 3), seq > cursor.sequence,
+                        guard let seq = statement.optionalInt64(column + 3), seq > cursor.base,
                             let node = NodeID(rawValue: statement.int64(column + 2))
                         else { continue }
                         let stamp = Stamp(hlc: HLCTimestamp(storage: statement.int64(column + 1)), node: node)
@@ -58,7 +58,7 @@ extension Replica {
                         cells.append(Cell(field: register, value: statement.value(column), stamp: stamp == recordStamp ? nil : stamp))
                     }
                     for (name, extra) in extras.sorted(by: { $0.key < $1.key }) {
-                        guard let seq = extra.s, seq > cursor.sequence, let stamp = extra.stamp,
+                        guard let seq = extra.s, seq > cursor.base, let stamp = extra.stamp,
                             !filter.excludingOrigins.contains(stamp.node)
                         else { continue }
                         if recordStamp == nil { recordStamp = stamp }
@@ -97,12 +97,12 @@ extension Replica {
         var hasMore = false
         if bound != Int64.max {
             rows.removeAll { $0.sequence > bound }
-            next = FeedCursor(bound)
+            next = FeedCursor(base: cursor.base, position: bound)
             hasMore = true
         }
         if rows.count > limit {
             rows.removeSubrange(limit...)
-            next = FeedCursor(rows[limit - 1].sequence)
+            next = FeedCursor(base: cursor.base, position: rows[limit - 1].sequence)
             hasMore = true
         }
         for row in rows { groups[row.group].records.append(row.record) }

@@ -41,7 +41,7 @@ enum ReplicaMigrations {
         migrator.registerMigration("1-core") { db in
             try db.execute(
                 sql: """
-                    CREATE TABLE _meta (key TEXT PRIMARY KEY NOT NULL, value) STRICT;
+                    CREATE TABLE _meta (key TEXT PRIMARY KEY NOT NULL, value ANY) STRICT;
                     CREATE TABLE _history (
                         id INTEGER PRIMARY KEY,
                         collection TEXT NOT NULL,

@@ -70,8 +70,7 @@ struct TableLayout: Sendable {
     var historyTriggerSQL: [String] {
         guard isProfile else { return [] }
         let trigger = quote(name + "_history")
-        let inserts = collection.fields.map { field in
-            let f = field.name
+        let inserts = registers.map { f in
             return """
                 INSERT OR IGNORE INTO "_history"(collection, record_id, field, value, value_hlc, value_node, winner_hlc, winner_node)
                 SELECT \(literal(name)), OLD."id", \(literal(f)), OLD.\(quote(f)), OLD.\(quote(f + "_hlc")), OLD.\(quote(f + "_node")),

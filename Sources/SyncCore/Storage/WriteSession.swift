@@ -63,7 +63,7 @@ final class WriteSession {
             statement.bind(cell.stamp.node.rawValue, at: base + 2)
         }
         if mask != 0, try statement.step() {
-            for cell in cells where cell.register != layout.deletedIndex {
+            for cell in cells {
                 let position = Int32((mask & ((1 << UInt64(cell.register)) - 1)).nonzeroBitCount)
                 let hlc = statement.int64(position * 2)
                 let node = statement.int64(position * 2 + 1)
