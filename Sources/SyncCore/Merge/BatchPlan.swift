@@ -44,7 +44,7 @@ struct BatchPlan {
     private static func validate(_ record: RecordChange, group: CollectionChanges, layout: TableLayout, map: [Int])
         throws(SyncError)
     {
-        let where_ = "\(group.name) record '\(record.id.prefix(maxIDLength))'"
+        var where_: String { "\(group.name) record '\(record.id.prefix(maxIDLength))'" }
         guard !record.id.isEmpty, record.id.utf8.count <= maxIDLength,
             record.id.unicodeScalars.allSatisfy({ $0.value > 32 && $0.value < 127 })
         else {
@@ -81,11 +81,12 @@ struct BatchPlan {
             }
         }
         if !layout.isProfile {
-            for (index, field) in layout.collection.fields.enumerated() where field.required {
-                let cell = record.cells.first { map[$0.field] == index }
-                guard let cell, !cell.value.isNull else {
-                    throw SyncError(.invalidBatch, "The \(where_) lacks its required field '\(field.name)'.")
-                }
+            // Facts carry all their required fields, not null.
+            var filled: UInt64 = 0
+            for cell in record.cells where map[cell.field] >= 0 && !cell.value.isNull { filled |= 1 << UInt64(map[cell.field]) }
+            if filled & layout.requiredMask != layout.requiredMask {
+                let missing = layout.collection.fields.enumerated().first { filled & (1 << UInt64($0.offset)) == 0 && $0.element.required }
+                throw SyncError(.invalidBatch, "The \(where_) lacks its required field '\(missing?.element.name ?? "?")'.")
             }
         }
     }

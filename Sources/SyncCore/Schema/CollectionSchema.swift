@@ -43,6 +43,9 @@ public struct CollectionSchema: Sendable, Hashable {
             }
         }
         try checkIdentifier(name, "Collection name")
+        guard fields.count < 63 else {
+            throw SyncError(.schema, "Collection '\(name)' declares \(fields.count) fields; at most 62 are supported.")
+        }
         guard fieldIndex.count == fields.count else {
             throw SyncError(.schema, "Collection '\(name)' declares a field twice.")
         }

@@ -44,14 +44,13 @@ extension Replica {
             extras.append((group.fields[cell.field], cell.value, cell.stamp ?? record.stamp))
         }
         if layout.isProfile {
-            var mask: UInt64 = 0
-            for cell in record.cells where map[cell.field] >= 0 { mask |= 1 << UInt64(map[cell.field]) }
-            let known = record.cells.lazy.filter { map[$0.field] >= 0 }.map { cell in
+            var known: [(register: Int, value: Value, stamp: Stamp)] = []
+            known.reserveCapacity(record.cells.count)
+            for cell in record.cells where map[cell.field] >= 0 {
                 let register = map[cell.field]
-                return (register: register, value: layout.type(ofRegister: register).coerce(cell.value)!,
-                        stamp: cell.stamp ?? record.stamp)
+                known.append((register, layout.type(ofRegister: register).coerce(cell.value)!, cell.stamp ?? record.stamp))
             }
-            try session.upsertProfile(layout, id: record.id, mask: mask, cells: known)
+            if !known.isEmpty { try session.mergeProfile(layout, id: record.id, cells: known) }
             if !extras.isEmpty { try session.mergeExtras(layout, id: record.id, extras: extras) }
         } else {
             let values = record.cells.lazy.filter { map[$0.field] >= 0 }.map { cell in

@@ -19,6 +19,8 @@ public final class Replica: Sendable {
     let writer: any DatabaseWriter
     let layouts: [TableLayout]
     let logger: Logger
+    /// The writer connection's prepared statements, kept across transactions.
+    let statements = StatementCache()
 
     /// Opens (creating if needed, with mode 0600) the replica at `path`.
     ///
@@ -64,8 +66,9 @@ public final class Replica: Sendable {
         do {
             try ReplicaMigrations.migrator.migrate(writer)
             self.nodeID = try writer.write { db in
+                let node = try ReplicaMeta.nodeID(db, proposed: proposed)
                 try ReplicaMigrations.syncTables(db, layouts: layouts)
-                return try ReplicaMeta.nodeID(db, proposed: proposed)
+                return node
             }
         } catch let error as SyncError {
             throw error
@@ -77,7 +80,12 @@ public final class Replica: Sendable {
         logger.debug("replica opened", metadata: metadata)
     }
 
-    static func grdbConfiguration(_ configuration: ReplicaConfiguration) -> Configuration {
+    deinit {
+        // Finalize our statements before GRDB closes the connection.
+        statements.clear()
+    }
+
+    package static func grdbConfiguration(_ configuration: ReplicaConfiguration) -> Configuration {
         var config = Configuration()
         config.busyMode = .timeout(configuration.busyTimeoutSeconds)
         config.label = "fieldsync.replica"
@@ -155,6 +163,15 @@ public final class Replica: Sendable {
     /// The greatest stamp this replica has issued or observed.
     public func lastTimestamp() throws -> HLCTimestamp {
         try read { db in HLCTimestamp(storage: try ReplicaMeta.int(db, .clock) ?? 0) }
+    }
+
+    /// Copies the write-ahead log into the database file and truncates it (maintenance, backups).
+    public func checkpoint() throws {
+        do {
+            try writer.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+        } catch {
+            throw Self.storageError(error)
+        }
     }
 
     /// `PRAGMA integrity_check`: "ok" when the file is sound.

@@ -75,7 +75,7 @@ enum ReplicaMigrations {
             } else {
                 try db.execute(sql: layout.createTableSQL)
             }
-            for sql in layout.createIndexSQL + layout.historyTriggerSQL { try db.execute(sql: sql) }
+            for sql in layout.createIndexSQL + ["DROP TRIGGER IF EXISTS \(quote(layout.name + "_history"))"] { try db.execute(sql: sql) }
         }
     }
 

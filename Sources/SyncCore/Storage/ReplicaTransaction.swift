@@ -35,7 +35,7 @@ public final class ReplicaTransaction {
             throw SyncError(.invalidValue, "A \(layout.name) record needs '\(field.name)'.")
         }
         let stamp = session.stamp()
-        let id = id ?? RecordID.make(millis: stamp.hlc.millis)
+        let id = id ?? session.newRecordID(millis: stamp.hlc.millis)
         try session.insertFact(
             layout, id: id, stamp: stamp, values: values.enumerated().lazy.map { (register: $0, value: $1) }, extras: [:],
             local: true)
@@ -50,7 +50,7 @@ public final class ReplicaTransaction {
             throw SyncError(.invalidValue, "A new \(layout.name) record needs '\(field.name)'.")
         }
         let stamp = session.stamp()
-        let id = id ?? RecordID.make(millis: stamp.hlc.millis)
+        let id = id ?? session.newRecordID(millis: stamp.hlc.millis)
         if try exists(layout, id) != nil {
             throw SyncError(.duplicate, "A \(layout.name) record with id \(id) already exists.")
         }
@@ -82,26 +82,25 @@ public final class ReplicaTransaction {
         }
         guard !deleted else { return }
         let stamp = session.stamp()
-        try session.upsertProfile(
-            layout, id: id, mask: 1 << UInt64(layout.deletedIndex),
+        try session.mergeProfile(
+            layout, id: id,
             cells: [(register: layout.deletedIndex, value: .integer(1), stamp: stamp)])
     }
 
     private func writeRegisters(_ layout: TableLayout, id: String, values: [String: Value], stamp: Stamp) throws {
-        var mask: UInt64 = 0
         var cells: [(register: Int, value: Value, stamp: Stamp)] = []
         for (name, value) in values {
             let index = try fieldIndex(layout, name)
             cells.append((index, try coerce(layout, index, value), stamp))
-            mask |= 1 << UInt64(index)
         }
-        try session.upsertProfile(layout, id: id, mask: mask, cells: cells)
+        try session.mergeProfile(layout, id: id, cells: cells)
     }
 
     /// nil when absent, else whether it is deleted.
     private func exists(_ layout: TableLayout, _ id: String) throws -> Bool? {
-        let statement = try SQLStatement(
-            session.db, "SELECT \"_deleted_hlc\" IS NOT NULL FROM \(layout.table) WHERE \"id\" = ?1")
+        let statement = try replica.statements.statement(session.db, "exists:" + layout.name) {
+            "SELECT \"_deleted_hlc\" IS NOT NULL FROM \(layout.table) WHERE \"id\" = ?1"
+        }
         statement.bind(id, at: 1)
         defer { statement.reset() }
         return try statement.step() ? statement.int64(0) != 0 : nil

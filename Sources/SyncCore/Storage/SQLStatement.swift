@@ -1,16 +1,16 @@
-import GRDB
+package import GRDB
 import GRDBSQLite
 
 /// A prepared SQLite statement on the hot paths (apply, feed, local writes), bound without boxing.
 ///
 /// GRDB owns the connection; this class owns only its `sqlite3_stmt` and finalizes it in `deinit`.
 /// It must not outlive the `Database` access it was prepared in.
-final class SQLStatement {
+package final class SQLStatement {
     private let handle: OpaquePointer
     private let connection: OpaquePointer
     let sql: String
 
-    init(_ db: Database, _ sql: String) throws {
+    package init(_ db: Database, _ sql: String) throws {
         guard let connection = db.sqliteConnection else {
             throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "connection closed", sql: sql)
         }
@@ -31,7 +31,7 @@ final class SQLStatement {
 
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
-    func bind(_ value: Value, at index: Int32) {
+    package func bind(_ value: Value, at index: Int32) {
         switch value {
         case .null: sqlite3_bind_null(handle, index)
         case .integer(let number): sqlite3_bind_int64(handle, index, number)
@@ -40,23 +40,23 @@ final class SQLStatement {
         }
     }
 
-    func bind(_ number: Int64, at index: Int32) {
+    package func bind(_ number: Int64, at index: Int32) {
         sqlite3_bind_int64(handle, index, number)
     }
 
-    func bind(_ text: String, at index: Int32) {
+    package func bind(_ text: String, at index: Int32) {
         var text = text
         text.withUTF8 { buffer in
             _ = sqlite3_bind_text(handle, index, buffer.baseAddress, Int32(buffer.count), Self.transient)
         }
     }
 
-    func bindNull(at index: Int32) {
+    package func bindNull(at index: Int32) {
         sqlite3_bind_null(handle, index)
     }
 
     /// Runs one step: true when a row is available.
-    func step() throws -> Bool {
+    package func step() throws -> Bool {
         let code = sqlite3_step(handle)
         switch code {
         case SQLITE_ROW: return true
@@ -69,38 +69,38 @@ final class SQLStatement {
     }
 
     /// Steps to the end, ignoring rows.
-    func run() throws {
+    package func run() throws {
         while try step() {}
         reset()
     }
 
-    func reset() {
+    package func reset() {
         sqlite3_reset(handle)
         sqlite3_clear_bindings(handle)
     }
 
     /// Rows changed by the last completed step of this connection.
-    var changes: Int32 { sqlite3_changes(connection) }
+    package var changes: Int32 { sqlite3_changes(connection) }
 
-    func isNull(_ column: Int32) -> Bool {
+    package func isNull(_ column: Int32) -> Bool {
         sqlite3_column_type(handle, column) == SQLITE_NULL
     }
 
-    func int64(_ column: Int32) -> Int64 {
+    package func int64(_ column: Int32) -> Int64 {
         sqlite3_column_int64(handle, column)
     }
 
-    func optionalInt64(_ column: Int32) -> Int64? {
+    package func optionalInt64(_ column: Int32) -> Int64? {
         isNull(column) ? nil : sqlite3_column_int64(handle, column)
     }
 
-    func text(_ column: Int32) -> String? {
+    package func text(_ column: Int32) -> String? {
         guard let pointer = sqlite3_column_text(handle, column) else { return nil }
         let count = Int(sqlite3_column_bytes(handle, column))
         return String(decoding: UnsafeBufferPointer(start: pointer, count: count), as: UTF8.self)
     }
 
-    func value(_ column: Int32) -> Value {
+    package func value(_ column: Int32) -> Value {
         switch sqlite3_column_type(handle, column) {
         case SQLITE_INTEGER: .integer(sqlite3_column_int64(handle, column))
         case SQLITE_FLOAT: .real(sqlite3_column_double(handle, column))

@@ -13,6 +13,8 @@ struct TableLayout: Sendable {
     let collectionIndex: Int
     /// Profiles: the fields then `_deleted`. Facts: the fields.
     let registers: [String]
+    /// Bit `r` set for each required field.
+    let requiredMask: UInt64
 
     init(_ collection: CollectionSchema, index: Int) {
         self.collection = collection
@@ -20,6 +22,7 @@ struct TableLayout: Sendable {
         var registers = collection.fields.map(\.name)
         if collection.kind == .profile { registers.append(Self.deletedRegister) }
         self.registers = registers
+        self.requiredMask = collection.fields.enumerated().reduce(0) { $0 | ($1.element.required ? 1 << UInt64($1.offset) : 0) }
     }
 
     var name: String { collection.name }
@@ -40,7 +43,10 @@ struct TableLayout: Sendable {
 
     /// Columns in declaration order with their SQL types.
     var columns: [(name: String, type: String)] {
-        var columns: [(String, String)] = [("id", "TEXT NOT NULL PRIMARY KEY")]
+        // Facts are never updated, so their change sequence is their rowid: the feed reads the table in
+        // order and no separate index is kept. Profiles are keyed by id (WITHOUT ROWID: one B-tree
+        // descent per lookup) with an index on their last change.
+        var columns: [(String, String)] = [("id", isProfile ? "TEXT NOT NULL PRIMARY KEY" : "TEXT NOT NULL UNIQUE")]
         for (index, register) in registers.enumerated() {
             columns.append((register, type(ofRegister: index).sqlType))
             if isProfile {
@@ -48,77 +54,63 @@ struct TableLayout: Sendable {
             }
         }
         if !isProfile {
-            columns += [("_hlc", "INTEGER NOT NULL"), ("_node", "INTEGER NOT NULL")]
+            columns += [("_hlc", "INTEGER"), ("_node", "INTEGER")]
         }
-        columns += [("_seq", "INTEGER NOT NULL"), ("_extra", "TEXT")]
+        // No NOT NULL on what merges write (the engine always sets them): a constraint that may fail makes
+        // SQLite open a statement journal for every write, which costs more than the write.
+        columns += [("_seq", isProfile ? "INTEGER" : "INTEGER PRIMARY KEY"), ("_extra", "TEXT")]
         return columns
     }
 
     var createTableSQL: String {
         "CREATE TABLE IF NOT EXISTS \(table) (" + columns.map { "\(quote($0.name)) \($0.type)" }.joined(separator: ", ") + ")"
+            + (isProfile ? " WITHOUT ROWID" : "")
     }
 
     var createIndexSQL: [String] {
-        var statements = ["CREATE INDEX IF NOT EXISTS \(quote(name + "_by_seq")) ON \(table)(\"_seq\")"]
-        if let scope = collection.scopeField {
-            statements.append("CREATE INDEX IF NOT EXISTS \(quote(name + "_by_" + scope)) ON \(table)(\(quote(scope)))")
-        }
-        return statements
+        isProfile ? ["CREATE INDEX IF NOT EXISTS \(quote(name + "_by_seq")) ON \(table)(\"_seq\")"] : []
     }
 
-    /// Keeps every value a winning write displaces in `_history`, with both stamps.
-    var historyTriggerSQL: [String] {
-        guard isProfile else { return [] }
-        let trigger = quote(name + "_history")
-        let inserts = registers.map { f in
-            return """
-                INSERT OR IGNORE INTO "_history"(collection, record_id, field, value, value_hlc, value_node, winner_hlc, winner_node)
-                SELECT \(literal(name)), OLD."id", \(literal(f)), OLD.\(quote(f)), OLD.\(quote(f + "_hlc")), OLD.\(quote(f + "_node")),
-                       NEW.\(quote(f + "_hlc")), NEW.\(quote(f + "_node"))
-                WHERE OLD.\(quote(f + "_hlc")) IS NOT NULL
-                  AND (OLD.\(quote(f + "_hlc")) IS NOT NEW.\(quote(f + "_hlc")) OR OLD.\(quote(f + "_node")) IS NOT NEW.\(quote(f + "_node")));
-                """
-        }
-        return [
-            "DROP TRIGGER IF EXISTS \(trigger)",
-            "CREATE TRIGGER \(trigger) AFTER UPDATE ON \(table) BEGIN\n" + inserts.joined(separator: "\n") + "\nEND",
-        ]
+    /// The registers of a profile row, for the merge decision: value, hlc, node of register `r` at
+    /// columns `3r`, `3r + 1`, `3r + 2`. Parameter: `?1` id.
+    var currentSQL: String {
+        let columns = registers.flatMap { [quote($0), quote($0 + "_hlc"), quote($0 + "_node")] }
+        return "SELECT \(columns.joined(separator: ", ")) FROM \(table) WHERE \"id\" = ?1"
     }
 
-    // MARK: Writes
-
-    /// The LWW upsert of the given profile registers. Parameters: `?1` id, `?2` seq, then
-    /// value, hlc, node for each register in order. Returns each register's stamp after the merge.
-    func upsertSQL(registers indexes: [Int]) -> String {
+    /// Inserts a new profile row. Parameters: `?1` id, `?2` seq, then value, hlc, node of register `r` at
+    /// `3 + 3r`, `4 + 3r`, `5 + 3r`; registers left unbound stay NULL.
+    var insertProfileSQL: String {
         precondition(isProfile)
         var columns = ["\"id\"", "\"_seq\""]
         var values = ["?1", "?2"]
-        var sets: [String] = []
-        var wins: [String] = []
-        var returning: [String] = []
+        for (index, r) in registers.enumerated() {
+            let base = 3 + index * 3
+            columns += [quote(r), quote(r + "_hlc"), quote(r + "_node"), quote(r + "_seq")]
+            values += ["?\(base)", "?\(base + 1)", "?\(base + 2)", "iif(?\(base + 1) IS NULL, NULL, ?2)"]
+        }
+        return "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(values.joined(separator: ", ")))"
+    }
+
+    /// Writes the winning registers of an existing profile row (the merge is decided before, see
+    /// ``WriteSession/mergeProfile``). Parameters: `?1` id, `?2` seq, then value, hlc, node of the i-th
+    /// register of `registers` (ascending) at `3 + 3i`, `4 + 3i`, `5 + 3i`.
+    func updateProfileSQL(registers indexes: [Int]) -> String {
+        var sets = ["\"_seq\" = ?2"]
         for (position, index) in indexes.enumerated() {
             let r = registers[index]
-            let (v, h, n, s) = (quote(r), quote(r + "_hlc"), quote(r + "_node"), quote(r + "_seq"))
             let base = 3 + position * 3
-            columns += [v, h, n, s]
-            values += ["?\(base)", "?\(base + 1)", "?\(base + 2)", "?2"]
-            let win = "(\(h) IS NULL OR (excluded.\(h), excluded.\(n)) > (\(h), \(n)))"
-            wins.append(win)
             sets += [
-                "\(v) = CASE WHEN \(win) THEN excluded.\(v) ELSE \(v) END",
-                "\(h) = CASE WHEN \(win) THEN excluded.\(h) ELSE \(h) END",
-                "\(n) = CASE WHEN \(win) THEN excluded.\(n) ELSE \(n) END",
-                "\(s) = CASE WHEN \(win) THEN excluded.\(s) ELSE \(s) END",
+                "\(quote(r)) = ?\(base)", "\(quote(r + "_hlc")) = ?\(base + 1)", "\(quote(r + "_node")) = ?\(base + 2)",
+                "\(quote(r + "_seq")) = ?2",
             ]
-            returning += [h, n]
         }
-        guard !indexes.isEmpty else {
-            return "INSERT INTO \(table) (\"id\", \"_seq\") VALUES (?1, ?2) ON CONFLICT(\"id\") DO NOTHING"
-        }
-        sets.append("\"_seq\" = CASE WHEN \(wins.joined(separator: " OR ")) THEN excluded.\"_seq\" ELSE \"_seq\" END")
-        return "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(values.joined(separator: ", ")))"
-            + " ON CONFLICT(\"id\") DO UPDATE SET \(sets.joined(separator: ", "))"
-            + " RETURNING \(returning.joined(separator: ", "))"
+        return "UPDATE \(table) SET \(sets.joined(separator: ", ")) WHERE \"id\" = ?1"
+    }
+
+    /// Creates an empty profile row if absent (before merging unknown fields into it).
+    var ensureRowSQL: String {
+        "INSERT INTO \(table) (\"id\", \"_seq\") VALUES (?1, ?2) ON CONFLICT(\"id\") DO NOTHING"
     }
 
     /// Inserts a fact. Parameters: `?1` id, the fields in order, then hlc, node, seq, extra.

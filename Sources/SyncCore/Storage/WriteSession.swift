@@ -9,11 +9,9 @@ final class WriteSession {
     let replica: Replica
     var clock: HybridLogicalClock
     private(set) var sequence: Int64
-    private var upserts: [Int: [UInt64: SQLStatement]] = [:]
-    private var factInserts: [Int: SQLStatement] = [:]
-    private var localFactInserts: [Int: SQLStatement] = [:]
-    private var historyInsert: SQLStatement?
     private(set) var conflicts = 0
+    /// Random bits for record ids: seeded once per transaction from the system generator.
+    var random: SplitMix64
 
     init(db: Database, replica: Replica) throws {
         self.db = db
@@ -21,6 +19,13 @@ final class WriteSession {
         let last = HLCTimestamp(storage: try ReplicaMeta.int(db, .clock) ?? 0)
         self.clock = HybridLogicalClock(last: last, maxDriftMillis: replica.configuration.maxClockDriftMillis)
         self.sequence = try ReplicaMeta.int(db, .sequence) ?? 0
+        var system = SystemRandomNumberGenerator()
+        self.random = SplitMix64(seed: system.next())
+    }
+
+    /// A new record id (see ``RecordID``).
+    func newRecordID(millis: UInt64) -> String {
+        RecordID.make(millis: millis, using: &random)
     }
 
     /// Persists the clock and the sequence; call last, inside the transaction.
@@ -43,54 +48,89 @@ final class WriteSession {
 
     // MARK: Profiles
 
-    /// Merges registers into a profile record (LWW per register).
+    /// Merges registers into a profile record: each register keeps the write with the greater stamp.
     ///
-    /// `mask` has bit `r` set for each register in `cells`; `cells` gives register, value, stamp.
-    /// Incoming values that lose are kept in `_history`; local values they displace are kept there by
-    /// the table's trigger.
-    func upsertProfile(
-        _ layout: TableLayout, id: String, mask: UInt64, cells: some Sequence<(register: Int, value: Value, stamp: Stamp)>
-    ) throws {
-        let statement = try upsertStatement(layout, mask: mask)
-        let seq = nextSequence()
-        statement.bind(id, at: 1)
-        statement.bind(seq, at: 2)
-        for cell in cells {
-            let position = Int32((mask & ((1 << UInt64(cell.register)) - 1)).nonzeroBitCount)
-            let base = 3 + position * 3
-            statement.bind(cell.value, at: base)
-            statement.bind(cell.stamp.hlc.storage, at: base + 1)
-            statement.bind(cell.stamp.node.rawValue, at: base + 2)
-        }
-        if mask != 0, try statement.step() {
-            for cell in cells {
-                let position = Int32((mask & ((1 << UInt64(cell.register)) - 1)).nonzeroBitCount)
-                let hlc = statement.int64(position * 2)
-                let node = statement.int64(position * 2 + 1)
-                if hlc != cell.stamp.hlc.storage || node != cell.stamp.node.rawValue {
-                    try recordHistory(
-                        layout.name, id, layout.registers[cell.register], cell.value, loser: cell.stamp,
-                        winnerHLC: hlc, winnerNode: node)
-                }
+    /// `cells` gives register, value, stamp (each register at most once). The decision is
+    /// ``FieldMerge/decide(local:remote:)``, made here on the row as stored; only winning registers are
+    /// written. A value that loses, incoming or displaced, is kept in `_history` when the two writes come
+    /// from different nodes (a conflict) or when it was written here (a node keeps all its own writes).
+    /// Returns whether any register changed.
+    @discardableResult
+    func mergeProfile(_ layout: TableLayout, id: String, cells: [(register: Int, value: Value, stamp: Stamp)]) throws -> Bool {
+        let current = try cached(layout, "current") { layout.currentSQL }
+        current.bind(id, at: 1)
+        let exists = try current.step()
+        var winners = 0
+        var kept: [HistoryEntry] = []
+        var wins = [Bool](repeating: false, count: cells.count)
+        for (position, cell) in cells.enumerated() {
+            let column = Int32(cell.register * 3)
+            var stored: Stamp?
+            if exists, let hlc = current.optionalInt64(column + 1), let node = NodeID(rawValue: current.int64(column + 2)) {
+                stored = Stamp(hlc: HLCTimestamp(storage: hlc), node: node)
             }
-            while try statement.step() {}
-        } else {
-            while try statement.step() {}
+            switch FieldMerge.decide(local: stored, remote: cell.stamp) {
+            case .takeRemote:
+                wins[position] = true
+                winners += 1
+                if let stored, stored.node != cell.stamp.node || stored.node == replica.nodeID {
+                    kept.append(HistoryEntry(
+                        collection: layout.name, recordID: id, field: layout.registers[cell.register],
+                        value: current.value(column), stamp: stored, winner: cell.stamp))
+                }
+            case .keepLocal:
+                if let stored, stored.node != cell.stamp.node {
+                    kept.append(HistoryEntry(
+                        collection: layout.name, recordID: id, field: layout.registers[cell.register], value: cell.value,
+                        stamp: cell.stamp, winner: stored))
+                }
+            case .same:
+                break
+            }
         }
-        statement.reset()
+        current.reset()
+        for entry in kept { try recordHistory(entry) }
+        guard winners > 0 else { return false }
+        let statement: SQLStatement
+        if exists {
+            var mask: UInt64 = 0
+            for (position, cell) in cells.enumerated() where wins[position] { mask |= 1 << UInt64(cell.register) }
+            statement = try replica.statements.statement(db, "update:\(layout.name):\(mask)") {
+                layout.updateProfileSQL(registers: (0..<layout.registers.count).filter { mask & (1 << UInt64($0)) != 0 })
+            }
+            for (position, cell) in cells.enumerated() where wins[position] {
+                let base = Int32(3 + (mask & ((1 << UInt64(cell.register)) - 1)).nonzeroBitCount * 3)
+                statement.bind(cell.value, at: base)
+                statement.bind(cell.stamp.hlc.storage, at: base + 1)
+                statement.bind(cell.stamp.node.rawValue, at: base + 2)
+            }
+        } else {
+            statement = try cached(layout, "insert-profile") { layout.insertProfileSQL }
+            for cell in cells {
+                let base = Int32(3 + cell.register * 3)
+                statement.bind(cell.value, at: base)
+                statement.bind(cell.stamp.hlc.storage, at: base + 1)
+                statement.bind(cell.stamp.node.rawValue, at: base + 2)
+            }
+        }
+        statement.bind(id, at: 1)
+        statement.bind(nextSequence(), at: 2)
+        try statement.run()
+        return true
     }
 
-    private func upsertStatement(_ layout: TableLayout, mask: UInt64) throws -> SQLStatement {
-        if let statement = upserts[layout.collectionIndex]?[mask] { return statement }
-        let registers = (0..<layout.registers.count).filter { mask & (1 << UInt64($0)) != 0 }
-        let statement = try SQLStatement(db, layout.upsertSQL(registers: registers))
-        upserts[layout.collectionIndex, default: [:]][mask] = statement
-        return statement
+    /// A statement of the writer connection's cache, for this collection.
+    private func cached(_ layout: TableLayout, _ kind: String, _ sql: () -> String) throws -> SQLStatement {
+        try replica.statements.statement(db, kind + ":" + layout.name, sql)
     }
 
     /// Merges fields this schema does not know into the record's `_extra` (LWW per field).
     func mergeExtras(_ layout: TableLayout, id: String, extras: [(name: String, value: Value, stamp: Stamp)]) throws {
-        let select = try SQLStatement(db, "SELECT \"_extra\" FROM \(layout.table) WHERE \"id\" = ?1")
+        let ensure = try cached(layout, "ensure") { layout.ensureRowSQL }
+        ensure.bind(id, at: 1)
+        ensure.bind(sequence, at: 2)
+        try ensure.run()
+        let select = try cached(layout, "extra") { "SELECT \"_extra\" FROM \(layout.table) WHERE \"id\" = ?1" }
         select.bind(id, at: 1)
         let existing = try select.step() ? select.text(0) : nil
         select.reset()
@@ -101,25 +141,31 @@ final class WriteSession {
             let local = cells[extra.name]
             switch FieldMerge.decide(local: local?.stamp, remote: extra.stamp) {
             case .takeRemote:
-                if let local, let localStamp = local.stamp {
-                    try recordHistory(
-                        layout.name, id, extra.name, local.v, loser: localStamp,
-                        winnerHLC: extra.stamp.hlc.storage, winnerNode: extra.stamp.node.rawValue)
+                if let local, let localStamp = local.stamp,
+                    localStamp.node != extra.stamp.node || localStamp.node == replica.nodeID
+                {
+                    try recordHistory(HistoryEntry(
+                        collection: layout.name, recordID: id, field: extra.name, value: local.v, stamp: localStamp,
+                        winner: extra.stamp))
                 }
                 cells[extra.name] = ExtraCell(
                     v: extra.value, h: extra.stamp.hlc.storage, n: extra.stamp.node.rawValue, s: seq)
                 changed = true
             case .keepLocal:
                 let winner = local!.stamp!
-                try recordHistory(
-                    layout.name, id, extra.name, extra.value, loser: extra.stamp,
-                    winnerHLC: winner.hlc.storage, winnerNode: winner.node.rawValue)
+                if winner.node != extra.stamp.node {
+                    try recordHistory(HistoryEntry(
+                        collection: layout.name, recordID: id, field: extra.name, value: extra.value, stamp: extra.stamp,
+                        winner: winner))
+                }
             case .same:
                 break
             }
         }
         guard changed else { return }
-        let update = try SQLStatement(db, "UPDATE \(layout.table) SET \"_extra\" = ?1, \"_seq\" = ?2 WHERE \"id\" = ?3")
+        let update = try cached(layout, "update-extra") {
+            "UPDATE \(layout.table) SET \"_extra\" = ?1, \"_seq\" = ?2 WHERE \"id\" = ?3"
+        }
         if let json = ExtraFields.encode(cells) { update.bind(json, at: 1) }
         update.bind(seq, at: 2)
         update.bind(id, at: 3)
@@ -135,14 +181,8 @@ final class WriteSession {
         _ layout: TableLayout, id: String, stamp: Stamp, values: some Sequence<(register: Int, value: Value)>,
         extras: [String: ExtraCell], local: Bool
     ) throws -> Bool {
-        let statement: SQLStatement
-        if local, let cached = localFactInserts[layout.collectionIndex] {
-            statement = cached
-        } else if !local, let cached = factInserts[layout.collectionIndex] {
-            statement = cached
-        } else {
-            statement = try SQLStatement(db, layout.insertFactSQL(ignoringDuplicates: !local))
-            if local { localFactInserts[layout.collectionIndex] = statement } else { factInserts[layout.collectionIndex] = statement }
+        let statement = try cached(layout, local ? "insert-local" : "insert") {
+            layout.insertFactSQL(ignoringDuplicates: !local)
         }
         let count = Int32(layout.registers.count)
         statement.bind(id, at: 1)
@@ -161,30 +201,21 @@ final class WriteSession {
 
     // MARK: History
 
-    func recordHistory(
-        _ collection: String, _ id: String, _ field: String, _ value: Value, loser: Stamp, winnerHLC: Int64,
-        winnerNode: Int64
-    ) throws {
-        let statement: SQLStatement
-        if let historyInsert {
-            statement = historyInsert
-        } else {
-            statement = try SQLStatement(
-                db,
-                """
-                INSERT OR IGNORE INTO "_history"(collection, record_id, field, value, value_hlc, value_node, winner_hlc, winner_node)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                """)
-            historyInsert = statement
+    func recordHistory(_ entry: HistoryEntry) throws {
+        let statement = try replica.statements.statement(db, "history") {
+            """
+            INSERT OR IGNORE INTO "_history"(collection, record_id, field, value, value_hlc, value_node, winner_hlc, winner_node)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            """
         }
-        statement.bind(collection, at: 1)
-        statement.bind(id, at: 2)
-        statement.bind(field, at: 3)
-        statement.bind(value, at: 4)
-        statement.bind(loser.hlc.storage, at: 5)
-        statement.bind(loser.node.rawValue, at: 6)
-        statement.bind(winnerHLC, at: 7)
-        statement.bind(winnerNode, at: 8)
+        statement.bind(entry.collection, at: 1)
+        statement.bind(entry.recordID, at: 2)
+        statement.bind(entry.field, at: 3)
+        statement.bind(entry.value, at: 4)
+        statement.bind(entry.stamp.hlc.storage, at: 5)
+        statement.bind(entry.stamp.node.rawValue, at: 6)
+        statement.bind(entry.winner.hlc.storage, at: 7)
+        statement.bind(entry.winner.node.rawValue, at: 8)
         try statement.run()
         conflicts += Int(statement.changes)
     }

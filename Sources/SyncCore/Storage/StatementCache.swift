@@ -1,0 +1,28 @@
+import GRDB
+
+/// The writer connection's prepared statements, kept across transactions: compiling an upsert together
+/// with its history trigger costs more than running it a thousand times.
+///
+/// `@unchecked Sendable`: it is only touched inside the writer's accesses, which GRDB serializes.
+final class StatementCache: @unchecked Sendable {
+    private var statements: [String: SQLStatement] = [:]
+    private var connection: OpaquePointer?
+
+    func statement(_ db: Database, _ key: String, _ sql: () -> String) throws -> SQLStatement {
+        if db.sqliteConnection != connection {
+            statements.removeAll()
+            connection = db.sqliteConnection
+        }
+        if let statement = statements[key] {
+            statement.reset()
+            return statement
+        }
+        let statement = try SQLStatement(db, sql())
+        statements[key] = statement
+        return statement
+    }
+
+    func clear() {
+        statements.removeAll()
+    }
+}
