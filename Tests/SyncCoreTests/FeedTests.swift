@@ -1,0 +1,79 @@
+import Foundation
+import SyncCore
+import Testing
+
+@Suite("Change feed")
+struct FeedTests {
+    let t0: UInt64 = 1_780_000_000_000
+
+    @Test func sendsOnlyTheCurrentValueOfEachChangedField() throws {
+        let clock = ManualClock(t0)
+        let replica = try makeReplica(clock: clock)
+        let id = try replica.write { try $0.addFamily(NewFamily(city: "Oran", reference: "R1", headName: "Amina")) }
+        let afterCreate = try replica.headCursor()
+        for phone in ["1", "2", "3"] { try replica.write { try $0.editFamily(id, ["phone": .text(phone)]) } }
+        let page = try replica.changes(since: afterCreate)
+        #expect(page.batch.recordCount == 1)
+        let group = try #require(page.batch.collections.first)
+        let record = group.records[0]
+        #expect(record.cells.count == 1, "only the phone changed since the cursor")
+        #expect(group.fields[record.cells[0].field] == "phone")
+        #expect(record.cells[0].value == "3")
+        #expect(!page.hasMore)
+        #expect(page.cursor == (try replica.headCursor()))
+    }
+
+    @Test func pagesNeverLoseAFieldChangedBeforeTheCut() throws {
+        // A family edited early and again late is listed at its late change; the early field must
+        // still reach a reader that pages through with a small limit.
+        let source = try makeReplica()
+        let target = try makeReplica()
+        let family = try source.write { try $0.addFamily(NewFamily(city: "Oran", reference: "R1", headName: "A")) }
+        try source.write { tx in
+            for index in 0..<5 { try tx.logDelivery(NewDelivery(city: "Oran", family: family, item: .foodPack, deliveredAt: t0 + UInt64(index), volunteer: "v")) }
+        }
+        try source.write { try $0.editFamily(family, ["notes": "late"]) }
+        var cursor = FeedCursor.start
+        var pages = 0
+        repeat {
+            let page = try source.changes(since: cursor, limit: 2)
+            try target.apply(page.batch)
+            cursor = page.cursor
+            pages += 1
+            if !page.hasMore { break }
+        } while pages < 100
+        #expect(pages > 2)
+        #expect(try target.dump() == source.dump())
+    }
+
+    @Test func filtersByScopeAndLeavesOutTheReadersOwnChanges() throws {
+        let device = try makeReplica(node: node(7))
+        let hub = try makeReplica(node: node(8))
+        try device.write { tx in
+            try tx.addFamily(NewFamily(city: "Oran", reference: "O1", headName: "A"))
+        }
+        try hub.write { tx in
+            try tx.addFamily(NewFamily(city: "Tlemcen", reference: "T1", headName: "B"))
+            try tx.addFamily(NewFamily(city: "Oran", reference: "O2", headName: "C"))
+            try tx.create("entitlements", values: ["item": "food_pack", "max_per_family": 1])
+        }
+        try pull(from: device, into: hub)
+        let page = try hub.changes(since: .start, filter: FeedFilter(scope: "Oran", excludingOrigins: [node(7)]))
+        let references = page.batch.collections.filter { $0.name == "families" }.flatMap { group in
+            group.records.compactMap { record in
+                record.cells.first { group.fields[$0.field] == "reference" }?.value.textValue
+            }
+        }
+        #expect(references == ["O2"], "no other city, and not the device's own family back")
+        #expect(page.batch.collections.contains { $0.name == "entitlements" }, "rules without a scope go to everyone")
+    }
+
+    @Test func cursorsRoundTripThroughText() {
+        #expect(FeedCursor("42") == FeedCursor(42))
+        #expect(FeedCursor("10:42") == FeedCursor(base: 10, position: 42))
+        #expect(FeedCursor(base: 10, position: 42).description == "10:42")
+        #expect(FeedCursor("42:10") == nil)
+        #expect(FeedCursor("-1") == nil)
+        #expect(FeedCursor("x") == nil)
+    }
+}
