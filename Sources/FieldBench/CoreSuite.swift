@@ -34,22 +34,28 @@ struct CoreSuite: ParsableCommand {
     }
 
     func run() throws {
-        let root = try directory.map { URL(fileURLWithPath: $0) } ?? {
-            let url = FileManager.default.temporaryDirectory.appendingPathComponent("field-bench-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-            return url
-        }()
+        let root =
+            try directory.map { URL(fileURLWithPath: $0) }
+            ?? {
+                let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+                    "field-bench-\(UUID().uuidString)")
+                try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+                return url
+            }()
         defer { if directory == nil { try? FileManager.default.removeItem(at: root) } }
         var results: [CoreRun] = []
         for index in 0..<runs {
             let runDirectory = root.appendingPathComponent("run-\(index)")
             try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
-            let workload = CoreWorkload(families: families, edits: edits, deliveries: deliveries, seed: UInt64(index + 1))
+            let workload = CoreWorkload(
+                families: families, edits: edits, deliveries: deliveries, seed: UInt64(index + 1))
             results.append(try workload.measure(in: runDirectory))
             try? FileManager.default.removeItem(at: runDirectory)
             if !json {
                 let last = results[results.count - 1]
-                print("run \(index + 1)/\(runs): R1 \(format2(last.r1))  R2 \(format2(last.r2))  feed \(format2(last.feed))")
+                print(
+                    "run \(index + 1)/\(runs): R1 \(format2(last.r1))  R2 \(format2(last.r2))  feed \(format2(last.feed))"
+                )
             }
         }
         let r1 = median(results.map(\.r1))
@@ -62,7 +68,8 @@ struct CoreSuite: ParsableCommand {
             return
         }
         let sample = results[results.count / 2]
-        print("""
+        print(
+            """
 
             FieldSync core benchmark: \(families) families, \(edits) field edits, \(deliveries) deliveries; median of \(runs) runs
             figure  ours            plain SQLite    ratio   target

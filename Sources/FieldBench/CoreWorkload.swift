@@ -44,10 +44,13 @@ struct CoreWorkload {
         var rng = BenchGenerator(state: seed)
         var configuration = ReplicaConfiguration()
         configuration.durability = .full
-        let source = try Replica(path: directory.appendingPathComponent("source.sqlite").path, configuration: configuration)
-        let target = try Replica(path: directory.appendingPathComponent("target.sqlite").path, configuration: configuration)
+        let source = try Replica(
+            path: directory.appendingPathComponent("source.sqlite").path, configuration: configuration)
+        let target = try Replica(
+            path: directory.appendingPathComponent("target.sqlite").path, configuration: configuration)
         let plain = try DatabasePool(
-            path: directory.appendingPathComponent("plain.sqlite").path, configuration: Replica.grdbConfiguration(configuration))
+            path: directory.appendingPathComponent("plain.sqlite").path,
+            configuration: Replica.grdbConfiguration(configuration))
         try PlainTables.create(plain)
 
         // Families, on both replicas and in the plain tables: the state before the edits.
@@ -57,8 +60,10 @@ struct CoreWorkload {
             try source.write { tx in
                 for index in chunk..<min(chunk + Self.transactionSize, families) {
                     let family = NewFamily(
-                        city: Self.cities[index % Self.cities.count], reference: "REF-\(index)", headName: "Head \(index)",
-                        phone: "0555\(String(format: "%06d", index))", householdSize: index % 7 + 1, district: "District \(index % 40)")
+                        city: Self.cities[index % Self.cities.count], reference: "REF-\(index)",
+                        headName: "Head \(index)",
+                        phone: "0555\(String(format: "%06d", index))", householdSize: index % 7 + 1,
+                        district: "District \(index % 40)")
                     let id = try tx.addFamily(family)
                     familyIDs.append(id)
                     familyRows[id] = PlainTables.familyRow(id: id, family)
@@ -78,7 +83,8 @@ struct CoreWorkload {
                     let id = familyIDs.randomElement(using: &rng)!
                     let field = Self.editableFields.randomElement(using: &rng)!
                     let value: Value =
-                        field == "household_size" ? .integer(Int64.random(in: 1...12, using: &rng))
+                        field == "household_size"
+                        ? .integer(Int64.random(in: 1...12, using: &rng))
                         : .text("\(field) \(UInt32.random(in: 0...UInt32.max, using: &rng))")
                     try tx.editFamily(id, [field: value])
                     familyRows[id]![PlainTables.familyColumn(field)] = value
@@ -93,7 +99,8 @@ struct CoreWorkload {
             NewDelivery(
                 city: Self.cities[index % Self.cities.count], family: familyIDs[index % familyIDs.count],
                 item: DeliveryItem.allCases[index % 3], quantity: index % 3 + 1, campaign: "campaign-\(index % 4)",
-                deliveredAt: base + UInt64(index) * 1000, volunteer: "volunteer-\(index % 500)", note: index % 10 == 0 ? "late" : nil)
+                deliveredAt: base + UInt64(index) * 1000, volunteer: "volunteer-\(index % 500)",
+                note: index % 10 == 0 ? "late" : nil)
         }
         let writeOurs = try time {
             for chunk in stride(from: 0, to: deliveries, by: Self.transactionSize) {
@@ -107,10 +114,14 @@ struct CoreWorkload {
         // The same rows, with the ids the typed API gave them.
         let deliveryRows = try source.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT id, city, family, item, quantity, campaign, delivered_at, volunteer, note FROM deliveries ORDER BY _seq"
+                db,
+                sql:
+                    "SELECT id, city, family, item, quantity, campaign, delivered_at, volunteer, note FROM deliveries ORDER BY _seq"
             ).map { row in (0..<9).map { PlainTables.value(row[$0] as DatabaseValue) } }
         }
-        let writePlain = try time { try PlainTables.insertDeliveries(plain, deliveryRows, transactionSize: Self.transactionSize) }
+        let writePlain = try time {
+            try PlainTables.insertDeliveries(plain, deliveryRows, transactionSize: Self.transactionSize)
+        }
         // The merge baseline writes into a fresh table, as the merge does into a fresh replica.
         try plain.write { db in try db.execute(sql: "DROP TABLE deliveries_plain") }
         try PlainTables.create(plain, deliveriesOnly: true)
@@ -149,15 +160,18 @@ struct CoreWorkload {
         let mergeFamiliesPlain = try time {
             try PlainTables.upsertFamilies(plain, finalFamilies, transactionSize: Self.transactionSize)
         }
-        let mergePlain = try mergeFamiliesPlain + time {
-            try PlainTables.upsertDeliveries(plain, deliveryRows, transactionSize: Self.transactionSize)
-        }
+        let mergePlain =
+            try mergeFamiliesPlain
+            + time {
+                try PlainTables.upsertDeliveries(plain, deliveryRows, transactionSize: Self.transactionSize)
+            }
         let feedPlain = try time { _ = try PlainTables.selectAll(plain) }
         guard try target.dump() == source.dump() else {
             throw BenchError("the target replica did not converge to the source: the merge benchmark is invalid")
         }
         return CoreRun(
-            mergeOurs: mergeOurs, mergePlain: mergePlain, writeOurs: writeOurs, writePlain: writePlain, feedOurs: feedOurs,
+            mergeOurs: mergeOurs, mergePlain: mergePlain, writeOurs: writeOurs, writePlain: writePlain,
+            feedOurs: feedOurs,
             feedPlain: feedPlain, mergeFamiliesOurs: mergeFamiliesOurs, mergeFamiliesPlain: mergeFamiliesPlain,
             changedFamilies: changed.count, feedRecords: feedRecords)
     }

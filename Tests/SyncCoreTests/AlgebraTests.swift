@@ -52,10 +52,12 @@ struct AlgebraTests {
                 for write in writes(in: batches) {
                     let current = try replica.stamps("families", id: write.id)[write.field]
                     let superseded = writes(in: batches).contains {
-                        $0.id == write.id && $0.field == write.field && $0.stamp.node == write.stamp.node && $0.stamp > write.stamp
+                        $0.id == write.id && $0.field == write.field && $0.stamp.node == write.stamp.node
+                            && $0.stamp > write.stamp
                     }
                     #expect(
-                        current == write.stamp || superseded || history.contains("\(write.id)/\(write.field)/\(write.stamp)"),
+                        current == write.stamp || superseded
+                            || history.contains("\(write.id)/\(write.field)/\(write.stamp)"),
                         "seed \(seed): \(write) lost")
                 }
             }
@@ -97,11 +99,14 @@ struct AlgebraTests {
             var group = CollectionChanges(name: "families", fields: BatchGenerator.profileFields)
             for id in BatchGenerator.families {
                 for (field, current) in try replica.stamps("families", id: id) where field != "_deleted" {
-                    guard current.hlc.rawValue > HLCTimestamp(millis: BatchGenerator.t0, counter: 0).rawValue else { continue }
+                    guard current.hlc.rawValue > HLCTimestamp(millis: BatchGenerator.t0, counter: 0).rawValue else {
+                        continue
+                    }
                     let older = Stamp(hlc: HLCTimestamp(rawValue: current.hlc.rawValue - 1), node: current.node)
                     let position = BatchGenerator.profileFields.firstIndex(of: field)!
                     let value: Value = field == "household_size" ? 999 : "stale"
-                    group.records.append(RecordChange(id: id, stamp: older, cells: [Cell(field: position, value: value)]))
+                    group.records.append(
+                        RecordChange(id: id, stamp: older, cells: [Cell(field: position, value: value)]))
                 }
             }
             try replica.apply(ChangeBatch([group]))

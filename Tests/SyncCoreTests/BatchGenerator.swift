@@ -43,7 +43,8 @@ struct BatchGenerator {
             let cells = chosen.prefix(Int.random(in: 1...4, using: &rng)).map { index in
                 let own: Stamp? = Bool.random(using: &rng) ? randomStamp() : nil
                 return Cell(
-                    field: index, value: Self.value(record: id, field: fields[index], stamp: own ?? recordStamp), stamp: own)
+                    field: index, value: Self.value(record: id, field: fields[index], stamp: own ?? recordStamp),
+                    stamp: own)
             }
             group.records.append(RecordChange(id: id, stamp: recordStamp, cells: cells))
         }
@@ -90,7 +91,8 @@ struct BatchGenerator {
                 }
                 for cell in record.cells {
                     let single = RecordChange(
-                        id: record.id, stamp: cell.stamp ?? record.stamp, cells: [Cell(field: cell.field, value: cell.value)])
+                        id: record.id, stamp: cell.stamp ?? record.stamp,
+                        cells: [Cell(field: cell.field, value: cell.value)])
                     pieces[Int.random(in: 0..<parts, using: &rng)].records.append(single)
                 }
             }

@@ -55,7 +55,10 @@ struct ConvergenceTests {
         mutating func recordWrite(_ index: Int, _ collection: String, _ id: String, _ values: [String: Value]) throws {
             let stamps = try replicas[index].stamps(collection, id: id)
             for (field, value) in values {
-                writes.append(Write(replica: index, collection: collection, id: id, field: field, value: value, stamp: stamps[field]!))
+                writes.append(
+                    Write(
+                        replica: index, collection: collection, id: id, field: field, value: value,
+                        stamp: stamps[field]!))
             }
         }
 
@@ -69,7 +72,8 @@ struct ConvergenceTests {
             switch roll {
             case 0..<20 where families.count < 12 || roll < 5:
                 let values: [String: Value] = [
-                    "city": .text(cities.randomElement(using: &rng)!), "reference": .text("R\(Int.random(in: 0..<99, using: &rng))"),
+                    "city": .text(cities.randomElement(using: &rng)!),
+                    "reference": .text("R\(Int.random(in: 0..<99, using: &rng))"),
                     "head_name": .text("Name \(Int.random(in: 0..<999, using: &rng))"),
                 ]
                 let id = try replica.write { try $0.create("families", values: values) }
@@ -80,8 +84,10 @@ struct ConvergenceTests {
                 for field in ["phone", "notes", "household_size", "head_name", "district"].shuffled(using: &rng)
                     .prefix(Int.random(in: 1...3, using: &rng))
                 {
-                    values[field] = field == "household_size"
-                        ? .integer(Int64.random(in: 1...12, using: &rng)) : .text("\(field)-\(Int.random(in: 0..<1000, using: &rng))")
+                    values[field] =
+                        field == "household_size"
+                        ? .integer(Int64.random(in: 1...12, using: &rng))
+                        : .text("\(field)-\(Int.random(in: 0..<1000, using: &rng))")
                 }
                 try replica.write { try $0.editFamily(id, values) }
                 try recordWrite(index, "families", id, values)
@@ -93,21 +99,26 @@ struct ConvergenceTests {
                 let family = families.randomElement(using: &rng)!
                 let delivery = NewDelivery(
                     city: cities.randomElement(using: &rng)!, family: family,
-                    item: DeliveryItem.allCases.randomElement(using: &rng)!, quantity: Int.random(in: 1...3, using: &rng),
-                    campaign: "c\(Int.random(in: 1...2, using: &rng))", deliveredAt: clocks[index].nowMillis(), volunteer: "v\(index)")
+                    item: DeliveryItem.allCases.randomElement(using: &rng)!,
+                    quantity: Int.random(in: 1...3, using: &rng),
+                    campaign: "c\(Int.random(in: 1...2, using: &rng))", deliveredAt: clocks[index].nowMillis(),
+                    volunteer: "v\(index)")
                 let id = try replica.write { try $0.logDelivery(delivery) }
                 facts.insert("deliveries/" + id)
             case 78..<82:
                 guard let (delivery, city) = try deliveries(replica).randomElement(using: &rng) else { break }
                 let id = try replica.write {
-                    try $0.voidDelivery(delivery, city: city, reason: "wrong family", volunteer: "v\(index)", at: clocks[index].nowMillis())
+                    try $0.voidDelivery(
+                        delivery, city: city, reason: "wrong family", volunteer: "v\(index)",
+                        at: clocks[index].nowMillis())
                 }
                 facts.insert("delivery_voids/" + id)
             default:
                 var source = Int.random(in: 0..<replicas.count - 1, using: &rng)
                 if source >= index { source += 1 }
                 cursors[index][source] = try pull(
-                    from: replicas[source], into: replica, since: cursors[index][source], limit: Int.random(in: 1...8, using: &rng))
+                    from: replicas[source], into: replica, since: cursors[index][source],
+                    limit: Int.random(in: 1...8, using: &rng))
             }
         }
 
@@ -116,7 +127,8 @@ struct ConvergenceTests {
             for _ in 0..<replicas.count + 1 {
                 for target in replicas.indices {
                     for source in replicas.indices where source != target {
-                        cursors[target][source] = try pull(from: replicas[source], into: replicas[target], since: cursors[target][source])
+                        cursors[target][source] = try pull(
+                            from: replicas[source], into: replicas[target], since: cursors[target][source])
                     }
                 }
             }
@@ -138,7 +150,8 @@ struct ConvergenceTests {
                 let current = try replica.stamps(write.collection, id: write.id)[write.field]
                 if current == write.stamp { continue }
                 let kept = try replica.history(collection: write.collection, recordID: write.id).contains {
-                    $0.field == write.field && $0.stamp == write.stamp && $0.value == write.value && $0.winner > write.stamp
+                    $0.field == write.field && $0.stamp == write.stamp && $0.value == write.value
+                        && $0.winner > write.stamp
                 }
                 #expect(kept, "seed \(seed): write \(write.field)=\(write.value) at \(write.stamp) lost")
             }

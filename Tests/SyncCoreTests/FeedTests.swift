@@ -30,7 +30,11 @@ struct FeedTests {
         let target = try makeReplica()
         let family = try source.write { try $0.addFamily(NewFamily(city: "Oran", reference: "R1", headName: "A")) }
         try source.write { tx in
-            for index in 0..<5 { try tx.logDelivery(NewDelivery(city: "Oran", family: family, item: .foodPack, deliveredAt: t0 + UInt64(index), volunteer: "v")) }
+            for index in 0..<5 {
+                try tx.logDelivery(
+                    NewDelivery(
+                        city: "Oran", family: family, item: .foodPack, deliveredAt: t0 + UInt64(index), volunteer: "v"))
+            }
         }
         try source.write { try $0.editFamily(family, ["notes": "late"]) }
         var cursor = FeedCursor.start

@@ -62,7 +62,9 @@ func makeFileReplica(
 
 /// Pulls every change of `source` after `cursor` into `target`, page by page; returns the new cursor.
 @discardableResult
-func pull(from source: Replica, into target: Replica, since cursor: FeedCursor = .start, limit: Int = 1000) throws
+func pull(
+    from source: Replica, into target: Replica, since cursor: FeedCursor = .start, limit: Int = 1000
+) throws
     -> FeedCursor
 {
     var cursor = cursor
@@ -80,6 +82,8 @@ func stamp(_ millis: UInt64, _ counter: UInt16 = 0, node raw: Int64) -> Stamp {
     Stamp(hlc: HLCTimestamp(millis: millis, counter: counter), node: node(raw))
 }
 
-let familyFields = ["city", "association", "reference", "head_name", "phone", "household_size", "district", "address",
-    "notes", "merged_into", "_deleted"]
+let familyFields = [
+    "city", "association", "reference", "head_name", "phone", "household_size", "district", "address",
+    "notes", "merged_into", "_deleted",
+]
 let deliveryFields = ["city", "family", "item", "quantity", "campaign", "delivered_at", "volunteer", "note"]

@@ -5,7 +5,9 @@ import Testing
 /// A batch setting family fields, all with one stamp.
 func familyBatch(_ id: String, _ values: [String: Value], stamp: Stamp) -> ChangeBatch {
     var group = CollectionChanges(name: "families", fields: familyFields)
-    let cells = values.sorted { $0.key < $1.key }.map { Cell(field: familyFields.firstIndex(of: $0.key)!, value: $0.value) }
+    let cells = values.sorted { $0.key < $1.key }.map {
+        Cell(field: familyFields.firstIndex(of: $0.key)!, value: $0.value)
+    }
     group.records = [RecordChange(id: id, stamp: stamp, cells: cells)]
     return ChangeBatch([group])
 }
@@ -13,9 +15,13 @@ func familyBatch(_ id: String, _ values: [String: Value], stamp: Stamp) -> Chang
 func deliveryBatch(_ id: String, family: String, stamp: Stamp, city: String = "Oran") -> ChangeBatch {
     let values: [Value] = [.text(city), .text(family), "food_pack", 1, "ramadan-2026", 1_780_000_000_000, "vol-1", nil]
     let cells = values.enumerated().filter { !$0.element.isNull }.map { Cell(field: $0.offset, value: $0.element) }
-    return ChangeBatch([CollectionChanges(name: "deliveries", fields: deliveryFields, records: [
-        RecordChange(id: id, stamp: stamp, cells: cells)
-    ])])
+    return ChangeBatch([
+        CollectionChanges(
+            name: "deliveries", fields: deliveryFields,
+            records: [
+                RecordChange(id: id, stamp: stamp, cells: cells)
+            ])
+    ])
 }
 
 @Suite("Merge rules")
@@ -28,9 +34,12 @@ struct MergeRuleTests {
         try replica.apply(familyBatch("F1", ["phone": "0661"], stamp: stamp(t0 + 5, node: 2)))
         #expect(try replica.record("families", id: "F1")?["phone"] == "0661")
         let history = try replica.history(recordID: "F1")
-        #expect(history == [HistoryEntry(
-            collection: "families", recordID: "F1", field: "phone", value: "0550", stamp: stamp(t0, node: 1),
-            winner: stamp(t0 + 5, node: 2))])
+        #expect(
+            history == [
+                HistoryEntry(
+                    collection: "families", recordID: "F1", field: "phone", value: "0550", stamp: stamp(t0, node: 1),
+                    winner: stamp(t0 + 5, node: 2))
+            ])
         #expect(history.first?.isConflict == true)
     }
 
@@ -148,16 +157,23 @@ struct MergeRuleTests {
 
     @Test func localWritesAreValidated() throws {
         let replica = try makeReplica()
-        #expect { try replica.write { try $0.logDelivery(NewDelivery(
-            city: "Oran", family: "F1", item: .foodPack, quantity: 0, deliveredAt: t0, volunteer: "v")) } }
-            throws: { ($0 as? SyncError)?.code == .invalidValue }
-        #expect { try replica.write { try $0.editFamily("nope", ["phone": "1"]) } }
-            throws: { ($0 as? SyncError)?.code == .notFound }
+        #expect {
+            try replica.write {
+                try $0.logDelivery(
+                    NewDelivery(
+                        city: "Oran", family: "F1", item: .foodPack, quantity: 0, deliveredAt: t0, volunteer: "v"))
+            }
+        } throws: { ($0 as? SyncError)?.code == .invalidValue }
+        #expect { try replica.write { try $0.editFamily("nope", ["phone": "1"]) } } throws: {
+            ($0 as? SyncError)?.code == .notFound
+        }
         let id = try replica.write { try $0.addFamily(NewFamily(city: "Oran", reference: "R", headName: "H")) }
-        #expect { try replica.write { try $0.editFamily(id, ["colour": "1"]) } }
-            throws: { ($0 as? SyncError)?.code == .unknownField }
-        #expect { try replica.write { try $0.editFamily(id, ["household_size": "many"]) } }
-            throws: { ($0 as? SyncError)?.code == .invalidValue }
+        #expect { try replica.write { try $0.editFamily(id, ["colour": "1"]) } } throws: {
+            ($0 as? SyncError)?.code == .unknownField
+        }
+        #expect { try replica.write { try $0.editFamily(id, ["household_size": "many"]) } } throws: {
+            ($0 as? SyncError)?.code == .invalidValue
+        }
         // A failed transaction writes nothing, even its earlier writes.
         let dump = try replica.dump()
         #expect(throws: SyncError.self) {

@@ -19,7 +19,9 @@ struct ReplicaFileTests {
 
     @Test func tablesAreReadableWithPlainSQL() throws {
         let replica = try makeReplica()
-        let id = try replica.write { try $0.addFamily(NewFamily(city: "Oran", reference: "R-7", headName: "Amina", phone: "0555")) }
+        let id = try replica.write {
+            try $0.addFamily(NewFamily(city: "Oran", reference: "R-7", headName: "Amina", phone: "0555"))
+        }
         let row = try replica.read { db -> [String]? in
             try Row.fetchOne(db, sql: "SELECT reference, head_name, phone FROM families WHERE id = ?", arguments: [id])
                 .map { [$0[0], $0[1], $0[2]] }
@@ -63,7 +65,8 @@ struct ReplicaFileTests {
         var ids: [String] = []
         for index in 0..<20 {
             let replica = index % 2 == 0 ? a : b
-            ids.append(try replica.write { try $0.addFamily(NewFamily(city: "Oran", reference: "R\(index)", headName: "H")) })
+            ids.append(
+                try replica.write { try $0.addFamily(NewFamily(city: "Oran", reference: "R\(index)", headName: "H")) })
         }
         let stamps = try ids.map { try a.stamps("families", id: $0)["city"]! }
         #expect(Set(stamps).count == 20)

@@ -36,7 +36,8 @@ struct UnknownFieldTests {
         let newB = try makeReplica(schema: Self.newer, node: node(3))
         let old = try makeReplica(node: node(2))
         let id = try newA.write {
-            try $0.create("families", values: ["city": "Oran", "reference": "R1", "head_name": "A", "whatsapp": "first"])
+            try $0.create(
+                "families", values: ["city": "Oran", "reference": "R1", "head_name": "A", "whatsapp": "first"])
         }
         try pull(from: newA, into: newB)
         try newB.write { try $0.update("families", id: id, values: ["whatsapp": "second"]) }
@@ -53,7 +54,8 @@ struct UnknownFieldTests {
         let path = directory.appendingPathComponent("hub.sqlite").path
         let newA = try makeReplica(schema: Self.newer, node: node(1))
         let id = try newA.write {
-            try $0.create("families", values: ["city": "Oran", "reference": "R1", "head_name": "A", "whatsapp": "+213"])
+            try $0.create(
+                "families", values: ["city": "Oran", "reference": "R1", "head_name": "A", "whatsapp": "+213"])
         }
         do {
             let old = try makeFileReplica(at: path, node: node(2))

@@ -17,13 +17,15 @@ struct BatchPlan {
             guard let index = schema.index(of: group.name) else {
                 throw SyncError(
                     .unknownCollection,
-                    "Unknown collection '\(group.name)'. Known: \(schema.collections.map(\.name).joined(separator: ", ")).")
+                    "Unknown collection '\(group.name)'. Known: \(schema.collections.map(\.name).joined(separator: ", "))."
+                )
             }
             let layout = layouts[index]
             var map: [Int] = []
             var seen = Set<String>()
             for name in group.fields {
-                guard !name.isEmpty, name.utf8.count <= Self.maxFieldNameLength, !name.hasPrefix("_") || name == TableLayout.deletedRegister,
+                guard !name.isEmpty, name.utf8.count <= Self.maxFieldNameLength,
+                    !name.hasPrefix("_") || name == TableLayout.deletedRegister,
                     name != "id"
                 else {
                     throw SyncError(.invalidBatch, "Collection '\(group.name)' lists an invalid field name '\(name)'.")
@@ -41,14 +43,18 @@ struct BatchPlan {
         }
     }
 
-    private static func validate(_ record: RecordChange, group: CollectionChanges, layout: TableLayout, map: [Int])
+    private static func validate(
+        _ record: RecordChange, group: CollectionChanges, layout: TableLayout, map: [Int]
+    )
         throws(SyncError)
     {
         var where_: String { "\(group.name) record '\(record.id.prefix(maxIDLength))'" }
         guard !record.id.isEmpty, record.id.utf8.count <= maxIDLength,
             record.id.unicodeScalars.allSatisfy({ $0.value > 32 && $0.value < 127 })
         else {
-            throw SyncError(.invalidBatch, "Invalid record id in \(group.name): ids are 1 to \(maxIDLength) printable ASCII characters.")
+            throw SyncError(
+                .invalidBatch,
+                "Invalid record id in \(group.name): ids are 1 to \(maxIDLength) printable ASCII characters.")
         }
         guard layout.isProfile || record.cells.allSatisfy({ $0.stamp == nil || $0.stamp == record.stamp }) else {
             throw SyncError(.invalidBatch, "The \(where_) is a fact: its fields cannot carry their own stamps.")
@@ -57,7 +63,9 @@ struct BatchPlan {
         var extras = Set<Int>()
         for cell in record.cells {
             guard cell.field >= 0, cell.field < group.fields.count else {
-                throw SyncError(.invalidBatch, "The \(where_) refers to field #\(cell.field), but the group lists \(group.fields.count) fields.")
+                throw SyncError(
+                    .invalidBatch,
+                    "The \(where_) refers to field #\(cell.field), but the group lists \(group.fields.count) fields.")
             }
             let register = map[cell.field]
             if register < 0 {
@@ -74,19 +82,26 @@ struct BatchPlan {
             guard type.coerce(cell.value) != nil else {
                 throw SyncError(
                     .invalidValue,
-                    "The \(where_) sets '\(group.fields[cell.field])' (\(type.rawValue)) to \(cell.value.kindDescription).")
+                    "The \(where_) sets '\(group.fields[cell.field])' (\(type.rawValue)) to \(cell.value.kindDescription)."
+                )
             }
             if layout.isProfile, register == layout.deletedIndex, cell.value != .integer(1) {
-                throw SyncError(.invalidValue, "The \(where_) sets '_deleted' to \(cell.value): a tombstone is always 1.")
+                throw SyncError(
+                    .invalidValue, "The \(where_) sets '_deleted' to \(cell.value): a tombstone is always 1.")
             }
         }
         if !layout.isProfile {
             // Facts carry all their required fields, not null.
             var filled: UInt64 = 0
-            for cell in record.cells where map[cell.field] >= 0 && !cell.value.isNull { filled |= 1 << UInt64(map[cell.field]) }
+            for cell in record.cells where map[cell.field] >= 0 && !cell.value.isNull {
+                filled |= 1 << UInt64(map[cell.field])
+            }
             if filled & layout.requiredMask != layout.requiredMask {
-                let missing = layout.collection.fields.enumerated().first { filled & (1 << UInt64($0.offset)) == 0 && $0.element.required }
-                throw SyncError(.invalidBatch, "The \(where_) lacks its required field '\(missing?.element.name ?? "?")'.")
+                let missing = layout.collection.fields.enumerated().first {
+                    filled & (1 << UInt64($0.offset)) == 0 && $0.element.required
+                }
+                throw SyncError(
+                    .invalidBatch, "The \(where_) lacks its required field '\(missing?.element.name ?? "?")'.")
             }
         }
     }

@@ -102,7 +102,9 @@ public struct FeedCursor: Hashable, Comparable, Sendable, Codable, CustomStringC
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         if parts.count == 1, let value = Int64(parts[0]), value >= 0 {
             self.init(value)
-        } else if parts.count == 2, let base = Int64(parts[0]), let position = Int64(parts[1]), base >= 0, position >= base {
+        } else if parts.count == 2, let base = Int64(parts[0]), let position = Int64(parts[1]), base >= 0,
+            position >= base
+        {
             self.init(base: base, position: position)
         } else {
             return nil

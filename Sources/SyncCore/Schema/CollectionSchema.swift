@@ -39,7 +39,8 @@ public struct CollectionSchema: Sendable, Hashable {
         func checkIdentifier(_ name: String, _ what: String) throws(SyncError) {
             let allowed = name.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 95 }
             guard !name.isEmpty, allowed, let first = name.utf8.first, first >= 97, first <= 122 else {
-                throw SyncError(.schema, "\(what) '\(name)' must be lowercase letters, digits and '_', starting with a letter.")
+                throw SyncError(
+                    .schema, "\(what) '\(name)' must be lowercase letters, digits and '_', starting with a letter.")
             }
         }
         try checkIdentifier(name, "Collection name")
@@ -56,7 +57,8 @@ public struct CollectionSchema: Sendable, Hashable {
             }
         }
         if let scopeField, field(named: scopeField) == nil {
-            throw SyncError(.schema, "Collection '\(name)' names scope field '\(scopeField)', which it does not declare.")
+            throw SyncError(
+                .schema, "Collection '\(name)' names scope field '\(scopeField)', which it does not declare.")
         }
     }
 }

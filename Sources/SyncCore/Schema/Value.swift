@@ -55,7 +55,8 @@ extension Value: Codable {
             self = .text(value)
         } else {
             throw DecodingError.dataCorruptedError(
-                in: container, debugDescription: "Expected a field value (null, number or string), found another JSON type.")
+                in: container,
+                debugDescription: "Expected a field value (null, number or string), found another JSON type.")
         }
     }
 

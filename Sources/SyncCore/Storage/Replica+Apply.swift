@@ -48,7 +48,8 @@ extension Replica {
             known.reserveCapacity(record.cells.count)
             for cell in record.cells where map[cell.field] >= 0 {
                 let register = map[cell.field]
-                known.append((register, layout.type(ofRegister: register).coerce(cell.value)!, cell.stamp ?? record.stamp))
+                known.append(
+                    (register, layout.type(ofRegister: register).coerce(cell.value)!, cell.stamp ?? record.stamp))
             }
             if !known.isEmpty { try session.mergeProfile(layout, id: record.id, cells: known) }
             if !extras.isEmpty { try session.mergeExtras(layout, id: record.id, extras: extras) }
@@ -59,7 +60,8 @@ extension Replica {
             }
             var extraCells: [String: ExtraCell] = [:]
             for extra in extras { extraCells[extra.name] = ExtraCell(v: extra.value) }
-            try session.insertFact(layout, id: record.id, stamp: record.stamp, values: values, extras: extraCells, local: false)
+            try session.insertFact(
+                layout, id: record.id, stamp: record.stamp, values: values, extras: extraCells, local: false)
         }
     }
 }

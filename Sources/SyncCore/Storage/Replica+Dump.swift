@@ -15,7 +15,9 @@ extension Replica {
                         for (index, register) in layout.registers.enumerated() {
                             let column = Int32(3 + index * 4)
                             guard let hlc = statement.optionalInt64(column + 1) else { continue }
-                            parts.append("\(register)=\(Self.render(statement.value(column)))@\(hlc):\(statement.int64(column + 2))")
+                            parts.append(
+                                "\(register)=\(Self.render(statement.value(column)))@\(hlc):\(statement.int64(column + 2))"
+                            )
                         }
                     } else {
                         parts.append("@\(statement.int64(3)):\(statement.int64(4))")

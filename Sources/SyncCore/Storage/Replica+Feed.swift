@@ -8,7 +8,9 @@ extension Replica {
     /// go on. Pass the returned cursor to the next call; persist it only after the page is applied.
     public func changes(since cursor: FeedCursor, limit: Int = 1000, filter: FeedFilter = .all) throws -> FeedPage {
         precondition(limit > 0, "limit must be positive")
-        return try read { db in try Self.readFeed(db, layouts: self.layouts, since: cursor, limit: limit, filter: filter) }
+        return try read { db in
+            try Self.readFeed(db, layouts: self.layouts, since: cursor, limit: limit, filter: filter)
+        }
     }
 
     private struct Row {
@@ -55,7 +57,10 @@ extension Replica {
                         let stamp = Stamp(hlc: HLCTimestamp(storage: statement.int64(column + 1)), node: node)
                         if filter.excludingOrigins.contains(node) { continue }
                         if recordStamp == nil { recordStamp = stamp }
-                        cells.append(Cell(field: register, value: statement.value(column), stamp: stamp == recordStamp ? nil : stamp))
+                        cells.append(
+                            Cell(
+                                field: register, value: statement.value(column),
+                                stamp: stamp == recordStamp ? nil : stamp))
                     }
                     for (name, extra) in extras.sorted(by: { $0.key < $1.key }) {
                         guard let seq = extra.s, seq > cursor.base, let stamp = extra.stamp,
@@ -81,7 +86,8 @@ extension Replica {
                             if !value.isNull { cells.append(Cell(field: register, value: value)) }
                         }
                         for (name, extra) in extras.sorted(by: { $0.key < $1.key }) {
-                            let field = fieldPosition(name, group: &groups[groupIndex], index: &extraFieldIndex[groupIndex])
+                            let field = fieldPosition(
+                                name, group: &groups[groupIndex], index: &extraFieldIndex[groupIndex])
                             cells.append(Cell(field: field, value: extra.v))
                         }
                         record = RecordChange(id: statement.text(0) ?? "", stamp: stamp, cells: cells)
@@ -110,7 +116,8 @@ extension Replica {
         return FeedPage(batch: batch, cursor: next, hasMore: hasMore)
     }
 
-    private static func fieldPosition(_ name: String, group: inout CollectionChanges, index: inout [String: Int]) -> Int {
+    private static func fieldPosition(_ name: String, group: inout CollectionChanges, index: inout [String: Int]) -> Int
+    {
         if let position = index[name] { return position }
         group.fields.append(name)
         index[name] = group.fields.count - 1

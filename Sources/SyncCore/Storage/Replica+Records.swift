@@ -53,7 +53,9 @@ extension Replica {
             if layout.isProfile {
                 for (index, register) in layout.registers.enumerated() {
                     let column = Int32(3 + index * 4)
-                    if let hlc = statement.optionalInt64(column + 1), let node = NodeID(rawValue: statement.int64(column + 2)) {
+                    if let hlc = statement.optionalInt64(column + 1),
+                        let node = NodeID(rawValue: statement.int64(column + 2))
+                    {
                         stamps[register] = Stamp(hlc: HLCTimestamp(storage: hlc), node: node)
                     }
                 }
@@ -69,7 +71,8 @@ extension Replica {
     /// Displaced values, oldest first; optionally of one collection or one record.
     public func history(collection: String? = nil, recordID: String? = nil) throws -> [HistoryEntry] {
         try read { db in
-            var sql = "SELECT collection, record_id, field, value, value_hlc, value_node, winner_hlc, winner_node FROM _history"
+            var sql =
+                "SELECT collection, record_id, field, value, value_hlc, value_node, winner_hlc, winner_node FROM _history"
             var conditions: [String] = []
             var arguments: [any DatabaseValueConvertible] = []
             if let collection { conditions.append("collection = ?"); arguments.append(collection) }

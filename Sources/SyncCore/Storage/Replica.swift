@@ -107,7 +107,9 @@ public final class Replica: Sendable {
     }
 
     static func openError(_ error: any Error, path: String) -> SyncError {
-        if let error = error as? DatabaseError, error.resultCode == .SQLITE_NOTADB || error.resultCode == .SQLITE_CORRUPT {
+        if let error = error as? DatabaseError,
+            error.resultCode == .SQLITE_NOTADB || error.resultCode == .SQLITE_CORRUPT
+        {
             return SyncError(
                 .corruptReplica,
                 "\(path) is not a FieldSync replica or is damaged (\(error.message ?? "corrupt")). "
@@ -123,9 +125,12 @@ public final class Replica: Sendable {
         if let error = error as? DatabaseError {
             let message: String
             switch error.resultCode {
-            case .SQLITE_FULL: message = "The disk is full: nothing of this operation was stored. Free some space and retry."
-            case .SQLITE_BUSY, .SQLITE_LOCKED: message = "The replica is busy with another process's write. Retry in a moment."
-            case .SQLITE_CORRUPT, .SQLITE_NOTADB: message = "The replica file is damaged: \(error.message ?? "corrupt")."
+            case .SQLITE_FULL:
+                message = "The disk is full: nothing of this operation was stored. Free some space and retry."
+            case .SQLITE_BUSY, .SQLITE_LOCKED:
+                message = "The replica is busy with another process's write. Retry in a moment."
+            case .SQLITE_CORRUPT, .SQLITE_NOTADB:
+                message = "The replica file is damaged: \(error.message ?? "corrupt")."
             case .SQLITE_READONLY, .SQLITE_PERM, .SQLITE_CANTOPEN:
                 message = "The replica file cannot be written: check its permissions and the disk."
             default: message = "SQLite failed: \(error.message ?? "\(error.resultCode)")."

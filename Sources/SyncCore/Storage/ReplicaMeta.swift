@@ -75,7 +75,9 @@ enum ReplicaMigrations {
             } else {
                 try db.execute(sql: layout.createTableSQL)
             }
-            for sql in layout.createIndexSQL + ["DROP TRIGGER IF EXISTS \(quote(layout.name + "_history"))"] { try db.execute(sql: sql) }
+            for sql in layout.createIndexSQL + ["DROP TRIGGER IF EXISTS \(quote(layout.name + "_history"))"] {
+                try db.execute(sql: sql)
+            }
         }
     }
 
@@ -85,11 +87,14 @@ enum ReplicaMigrations {
         var sets = ["\(quote(register)) = \(value)"]
         if layout.isProfile {
             for (suffix, key) in [("_hlc", "h"), ("_node", "n"), ("_seq", "s")] {
-                sets.append("\(quote(register + suffix)) = json_extract(\"_extra\", \(literal("$." + register + "." + key)))")
+                sets.append(
+                    "\(quote(register + suffix)) = json_extract(\"_extra\", \(literal("$." + register + "." + key)))")
             }
         }
         sets.append("\"_extra\" = nullif(json_remove(\"_extra\", \(path)), '{}')")
         try db.execute(
-            sql: "UPDATE \(layout.table) SET \(sets.joined(separator: ", ")) WHERE json_type(\"_extra\", \(path)) IS NOT NULL")
+            sql:
+                "UPDATE \(layout.table) SET \(sets.joined(separator: ", ")) WHERE json_type(\"_extra\", \(path)) IS NOT NULL"
+        )
     }
 }

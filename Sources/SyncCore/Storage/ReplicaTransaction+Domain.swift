@@ -78,7 +78,9 @@ extension ReplicaTransaction {
 
     /// Voids a delivery (a new fact naming it and why) and returns the void's id.
     @discardableResult
-    public func voidDelivery(_ deliveryID: String, city: String, reason: String, volunteer: String, at millis: UInt64)
+    public func voidDelivery(
+        _ deliveryID: String, city: String, reason: String, volunteer: String, at millis: UInt64
+    )
         throws -> String
     {
         guard !reason.isEmpty else { throw SyncError(.invalidValue, "A void needs a reason.") }

@@ -37,7 +37,8 @@ public final class ReplicaTransaction {
         let stamp = session.stamp()
         let id = id ?? session.newRecordID(millis: stamp.hlc.millis)
         try session.insertFact(
-            layout, id: id, stamp: stamp, values: values.enumerated().lazy.map { (register: $0, value: $1) }, extras: [:],
+            layout, id: id, stamp: stamp, values: values.enumerated().lazy.map { (register: $0, value: $1) },
+            extras: [:],
             local: true)
         return id
     }
@@ -119,7 +120,8 @@ public final class ReplicaTransaction {
         guard let index = layout.collection.fieldIndex[name] else {
             throw SyncError(
                 .unknownField,
-                "'\(layout.name)' has no field '\(name)'. Fields: \(layout.collection.fields.map(\.name).joined(separator: ", ")).")
+                "'\(layout.name)' has no field '\(name)'. Fields: \(layout.collection.fields.map(\.name).joined(separator: ", "))."
+            )
         }
         return index
     }
@@ -127,7 +129,9 @@ public final class ReplicaTransaction {
     private func coerce(_ layout: TableLayout, _ index: Int, _ value: Value) throws -> Value {
         let field = layout.collection.fields[index]
         guard let coerced = field.type.coerce(value) else {
-            throw SyncError(.invalidValue, "'\(layout.name).\(field.name)' is \(field.type.rawValue), not \(value.kindDescription).")
+            throw SyncError(
+                .invalidValue, "'\(layout.name).\(field.name)' is \(field.type.rawValue), not \(value.kindDescription)."
+            )
         }
         return coerced
     }

@@ -22,7 +22,9 @@ struct TableLayout: Sendable {
         var registers = collection.fields.map(\.name)
         if collection.kind == .profile { registers.append(Self.deletedRegister) }
         self.registers = registers
-        self.requiredMask = collection.fields.enumerated().reduce(0) { $0 | ($1.element.required ? 1 << UInt64($1.offset) : 0) }
+        self.requiredMask = collection.fields.enumerated().reduce(0) {
+            $0 | ($1.element.required ? 1 << UInt64($1.offset) : 0)
+        }
     }
 
     var name: String { collection.name }
@@ -50,7 +52,9 @@ struct TableLayout: Sendable {
         for (index, register) in registers.enumerated() {
             columns.append((register, type(ofRegister: index).sqlType))
             if isProfile {
-                columns += [(register + "_hlc", "INTEGER"), (register + "_node", "INTEGER"), (register + "_seq", "INTEGER")]
+                columns += [
+                    (register + "_hlc", "INTEGER"), (register + "_node", "INTEGER"), (register + "_seq", "INTEGER"),
+                ]
             }
         }
         if !isProfile {
@@ -63,7 +67,8 @@ struct TableLayout: Sendable {
     }
 
     var createTableSQL: String {
-        "CREATE TABLE IF NOT EXISTS \(table) (" + columns.map { "\(quote($0.name)) \($0.type)" }.joined(separator: ", ") + ")"
+        "CREATE TABLE IF NOT EXISTS \(table) (" + columns.map { "\(quote($0.name)) \($0.type)" }.joined(separator: ", ")
+            + ")"
             + (isProfile ? " WITHOUT ROWID" : "")
     }
 
@@ -119,7 +124,8 @@ struct TableLayout: Sendable {
         precondition(!isProfile)
         let names = ["id"] + registers + ["_hlc", "_node", "_seq", "_extra"]
         let placeholders = (1...names.count).map { "?\($0)" }
-        return "INSERT INTO \(table) (\(names.map(quote).joined(separator: ", "))) VALUES (\(placeholders.joined(separator: ", ")))"
+        return
+            "INSERT INTO \(table) (\(names.map(quote).joined(separator: ", "))) VALUES (\(placeholders.joined(separator: ", ")))"
             + (ignoringDuplicates ? " ON CONFLICT(\"id\") DO NOTHING" : "")
     }
 

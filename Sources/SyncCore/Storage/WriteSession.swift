@@ -56,7 +56,9 @@ final class WriteSession {
     /// from different nodes (a conflict) or when it was written here (a node keeps all its own writes).
     /// Returns whether any register changed.
     @discardableResult
-    func mergeProfile(_ layout: TableLayout, id: String, cells: [(register: Int, value: Value, stamp: Stamp)]) throws -> Bool {
+    func mergeProfile(
+        _ layout: TableLayout, id: String, cells: [(register: Int, value: Value, stamp: Stamp)]
+    ) throws -> Bool {
         let current = try cached(layout, "current") { layout.currentSQL }
         current.bind(id, at: 1)
         let exists = try current.step()
@@ -66,7 +68,9 @@ final class WriteSession {
         for (position, cell) in cells.enumerated() {
             let column = Int32(cell.register * 3)
             var stored: Stamp?
-            if exists, let hlc = current.optionalInt64(column + 1), let node = NodeID(rawValue: current.int64(column + 2)) {
+            if exists, let hlc = current.optionalInt64(column + 1),
+                let node = NodeID(rawValue: current.int64(column + 2))
+            {
                 stored = Stamp(hlc: HLCTimestamp(storage: hlc), node: node)
             }
             switch FieldMerge.decide(local: stored, remote: cell.stamp) {
@@ -74,15 +78,18 @@ final class WriteSession {
                 wins[position] = true
                 winners += 1
                 if let stored, stored.node != cell.stamp.node || stored.node == replica.nodeID {
-                    kept.append(HistoryEntry(
-                        collection: layout.name, recordID: id, field: layout.registers[cell.register],
-                        value: current.value(column), stamp: stored, winner: cell.stamp))
+                    kept.append(
+                        HistoryEntry(
+                            collection: layout.name, recordID: id, field: layout.registers[cell.register],
+                            value: current.value(column), stamp: stored, winner: cell.stamp))
                 }
             case .keepLocal:
                 if let stored, stored.node != cell.stamp.node {
-                    kept.append(HistoryEntry(
-                        collection: layout.name, recordID: id, field: layout.registers[cell.register], value: cell.value,
-                        stamp: cell.stamp, winner: stored))
+                    kept.append(
+                        HistoryEntry(
+                            collection: layout.name, recordID: id, field: layout.registers[cell.register],
+                            value: cell.value,
+                            stamp: cell.stamp, winner: stored))
                 }
             case .same:
                 break
@@ -96,7 +103,8 @@ final class WriteSession {
             var mask: UInt64 = 0
             for (position, cell) in cells.enumerated() where wins[position] { mask |= 1 << UInt64(cell.register) }
             statement = try replica.statements.statement(db, "update:\(layout.name):\(mask)") {
-                layout.updateProfileSQL(registers: (0..<layout.registers.count).filter { mask & (1 << UInt64($0)) != 0 })
+                layout.updateProfileSQL(
+                    registers: (0..<layout.registers.count).filter { mask & (1 << UInt64($0)) != 0 })
             }
             for (position, cell) in cells.enumerated() where wins[position] {
                 let base = Int32(3 + (mask & ((1 << UInt64(cell.register)) - 1)).nonzeroBitCount * 3)
@@ -144,9 +152,10 @@ final class WriteSession {
                 if let local, let localStamp = local.stamp,
                     localStamp.node != extra.stamp.node || localStamp.node == replica.nodeID
                 {
-                    try recordHistory(HistoryEntry(
-                        collection: layout.name, recordID: id, field: extra.name, value: local.v, stamp: localStamp,
-                        winner: extra.stamp))
+                    try recordHistory(
+                        HistoryEntry(
+                            collection: layout.name, recordID: id, field: extra.name, value: local.v, stamp: localStamp,
+                            winner: extra.stamp))
                 }
                 cells[extra.name] = ExtraCell(
                     v: extra.value, h: extra.stamp.hlc.storage, n: extra.stamp.node.rawValue, s: seq)
@@ -154,9 +163,11 @@ final class WriteSession {
             case .keepLocal:
                 let winner = local!.stamp!
                 if winner.node != extra.stamp.node {
-                    try recordHistory(HistoryEntry(
-                        collection: layout.name, recordID: id, field: extra.name, value: extra.value, stamp: extra.stamp,
-                        winner: winner))
+                    try recordHistory(
+                        HistoryEntry(
+                            collection: layout.name, recordID: id, field: extra.name, value: extra.value,
+                            stamp: extra.stamp,
+                            winner: winner))
                 }
             case .same:
                 break
