@@ -24,7 +24,9 @@ struct CoreSuite: ParsableCommand {
     @Option(help: "Family field edits on the source replica.") var edits = 100_000
     @Option(help: "Families registered before the edits.") var families = 10_000
     @Option(help: "Runs; the median ratio is reported.") var runs = 3
-    @Option(help: "Directory for the benchmark's database files (default: a new temporary one).") var directory: String?
+    @Option(
+        help: "Directory for the benchmark's database files, kept for inspection (default: a temporary one, removed).")
+    var directory: String?
     @Flag(help: "Print one JSON object with the keys R1, R2 and feed.") var json = false
 
     func validate() throws {
@@ -50,7 +52,7 @@ struct CoreSuite: ParsableCommand {
             let workload = CoreWorkload(
                 families: families, edits: edits, deliveries: deliveries, seed: UInt64(index + 1))
             results.append(try workload.measure(in: runDirectory))
-            try? FileManager.default.removeItem(at: runDirectory)
+            if directory == nil { try? FileManager.default.removeItem(at: runDirectory) }
             if !json {
                 let last = results[results.count - 1]
                 print(

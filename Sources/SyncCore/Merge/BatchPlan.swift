@@ -50,7 +50,7 @@ struct BatchPlan {
     {
         var where_: String { "\(group.name) record '\(record.id.prefix(maxIDLength))'" }
         guard !record.id.isEmpty, record.id.utf8.count <= maxIDLength,
-            record.id.unicodeScalars.allSatisfy({ $0.value > 32 && $0.value < 127 })
+            record.id.utf8.allSatisfy({ $0 > 32 && $0 < 127 })
         else {
             throw SyncError(
                 .invalidBatch,
@@ -79,7 +79,7 @@ struct BatchPlan {
             }
             present |= 1 << UInt64(register)
             let type = layout.type(ofRegister: register)
-            guard type.coerce(cell.value) != nil else {
+            guard type.accepts(cell.value) else {
                 throw SyncError(
                     .invalidValue,
                     "The \(where_) sets '\(group.fields[cell.field])' (\(type.rawValue)) to \(cell.value.kindDescription)."

@@ -11,6 +11,18 @@ public enum FieldType: String, Sendable, Codable, CaseIterable {
         }
     }
 
+    /// Whether a value fits this type (without converting it: the column's affinity stores an integer
+    /// given to a real field as a real). `NULL` fits every type.
+    func accepts(_ value: Value) -> Bool {
+        switch (self, value) {
+        case (_, .null): true
+        case (.text, .text), (.reference, .text): true
+        case (.integer, .integer), (.timestamp, .integer), (.real, .real), (.real, .integer): true
+        case (.bool, .integer(let flag)): flag == 0 || flag == 1
+        default: false
+        }
+    }
+
     /// Coerces a value to this type, or returns nil when it cannot hold it. `NULL` fits every type.
     func coerce(_ value: Value) -> Value? {
         switch (self, value) {

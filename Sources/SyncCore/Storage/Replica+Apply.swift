@@ -39,29 +39,21 @@ extension Replica {
     private func apply(
         _ record: RecordChange, group: CollectionChanges, layout: TableLayout, map: [Int], session: WriteSession
     ) throws {
+        guard layout.isProfile else {
+            return try session.insertRemoteFact(layout, record: record, fields: group.fields, map: map)
+        }
         var extras: [(name: String, value: Value, stamp: Stamp)] = []
-        for cell in record.cells where map[cell.field] < 0 {
-            extras.append((group.fields[cell.field], cell.value, cell.stamp ?? record.stamp))
-        }
-        if layout.isProfile {
-            var known: [(register: Int, value: Value, stamp: Stamp)] = []
-            known.reserveCapacity(record.cells.count)
-            for cell in record.cells where map[cell.field] >= 0 {
-                let register = map[cell.field]
-                known.append(
-                    (register, layout.type(ofRegister: register).coerce(cell.value)!, cell.stamp ?? record.stamp))
+        var known: [(register: Int, value: Value, stamp: Stamp)] = []
+        known.reserveCapacity(record.cells.count)
+        for cell in record.cells {
+            let register = map[cell.field]
+            if register >= 0 {
+                known.append((register, cell.value, cell.stamp ?? record.stamp))
+            } else {
+                extras.append((group.fields[cell.field], cell.value, cell.stamp ?? record.stamp))
             }
-            if !known.isEmpty { try session.mergeProfile(layout, id: record.id, cells: known) }
-            if !extras.isEmpty { try session.mergeExtras(layout, id: record.id, extras: extras) }
-        } else {
-            let values = record.cells.lazy.filter { map[$0.field] >= 0 }.map { cell in
-                let register = map[cell.field]
-                return (register: register, value: layout.type(ofRegister: register).coerce(cell.value)!)
-            }
-            var extraCells: [String: ExtraCell] = [:]
-            for extra in extras { extraCells[extra.name] = ExtraCell(v: extra.value) }
-            try session.insertFact(
-                layout, id: record.id, stamp: record.stamp, values: values, extras: extraCells, local: false)
         }
+        if !known.isEmpty { try session.mergeProfile(layout, id: record.id, cells: known) }
+        if !extras.isEmpty { try session.mergeExtras(layout, id: record.id, extras: extras) }
     }
 }

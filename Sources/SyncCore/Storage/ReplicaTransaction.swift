@@ -99,7 +99,9 @@ public final class ReplicaTransaction {
 
     /// nil when absent, else whether it is deleted.
     private func exists(_ layout: TableLayout, _ id: String) throws -> Bool? {
-        let statement = try replica.statements.statement(session.db, "exists:" + layout.name) {
+        let statement = try replica.statements.statement(
+            session.db, .init(kind: .exists, collection: layout.collectionIndex)
+        ) {
             "SELECT \"_deleted_hlc\" IS NOT NULL FROM \(layout.table) WHERE \"id\" = ?1"
         }
         statement.bind(id, at: 1)

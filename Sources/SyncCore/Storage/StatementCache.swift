@@ -5,10 +5,22 @@ import GRDB
 ///
 /// `@unchecked Sendable`: it is only touched inside the writer's accesses, which GRDB serializes.
 final class StatementCache: @unchecked Sendable {
-    private var statements: [String: SQLStatement] = [:]
+    /// What a cached statement does, for which collection (and which registers, for updates).
+    struct Key: Hashable {
+        enum Kind: UInt8 {
+            case current, updateProfile, insertProfile, ensureRow, selectExtra, updateExtra, insertFact, insertLocalFact
+            case exists, history
+        }
+
+        var kind: Kind
+        var collection: Int = -1
+        var mask: UInt64 = 0
+    }
+
+    private var statements: [Key: SQLStatement] = [:]
     private var connection: OpaquePointer?
 
-    func statement(_ db: Database, _ key: String, _ sql: () -> String) throws -> SQLStatement {
+    func statement(_ db: Database, _ key: Key, _ sql: () -> String) throws -> SQLStatement {
         if db.sqliteConnection != connection {
             statements.removeAll()
             connection = db.sqliteConnection

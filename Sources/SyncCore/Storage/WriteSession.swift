@@ -59,7 +59,7 @@ final class WriteSession {
     func mergeProfile(
         _ layout: TableLayout, id: String, cells: [(register: Int, value: Value, stamp: Stamp)]
     ) throws -> Bool {
-        let current = try cached(layout, "current") { layout.currentSQL }
+        let current = try cached(layout, .current) { layout.currentSQL }
         current.bind(id, at: 1)
         let exists = try current.step()
         var winners = 0
@@ -102,7 +102,9 @@ final class WriteSession {
         if exists {
             var mask: UInt64 = 0
             for (position, cell) in cells.enumerated() where wins[position] { mask |= 1 << UInt64(cell.register) }
-            statement = try replica.statements.statement(db, "update:\(layout.name):\(mask)") {
+            statement = try replica.statements.statement(
+                db, .init(kind: .updateProfile, collection: layout.collectionIndex, mask: mask)
+            ) {
                 layout.updateProfileSQL(
                     registers: (0..<layout.registers.count).filter { mask & (1 << UInt64($0)) != 0 })
             }
@@ -113,7 +115,7 @@ final class WriteSession {
                 statement.bind(cell.stamp.node.rawValue, at: base + 2)
             }
         } else {
-            statement = try cached(layout, "insert-profile") { layout.insertProfileSQL }
+            statement = try cached(layout, .insertProfile) { layout.insertProfileSQL }
             for cell in cells {
                 let base = Int32(3 + cell.register * 3)
                 statement.bind(cell.value, at: base)
@@ -128,17 +130,19 @@ final class WriteSession {
     }
 
     /// A statement of the writer connection's cache, for this collection.
-    private func cached(_ layout: TableLayout, _ kind: String, _ sql: () -> String) throws -> SQLStatement {
-        try replica.statements.statement(db, kind + ":" + layout.name, sql)
+    private func cached(
+        _ layout: TableLayout, _ kind: StatementCache.Key.Kind, _ sql: () -> String
+    ) throws -> SQLStatement {
+        try replica.statements.statement(db, .init(kind: kind, collection: layout.collectionIndex), sql)
     }
 
     /// Merges fields this schema does not know into the record's `_extra` (LWW per field).
     func mergeExtras(_ layout: TableLayout, id: String, extras: [(name: String, value: Value, stamp: Stamp)]) throws {
-        let ensure = try cached(layout, "ensure") { layout.ensureRowSQL }
+        let ensure = try cached(layout, .ensureRow) { layout.ensureRowSQL }
         ensure.bind(id, at: 1)
         ensure.bind(sequence, at: 2)
         try ensure.run()
-        let select = try cached(layout, "extra") { "SELECT \"_extra\" FROM \(layout.table) WHERE \"id\" = ?1" }
+        let select = try cached(layout, .selectExtra) { "SELECT \"_extra\" FROM \(layout.table) WHERE \"id\" = ?1" }
         select.bind(id, at: 1)
         let existing = try select.step() ? select.text(0) : nil
         select.reset()
@@ -174,7 +178,7 @@ final class WriteSession {
             }
         }
         guard changed else { return }
-        let update = try cached(layout, "update-extra") {
+        let update = try cached(layout, .updateExtra) {
             "UPDATE \(layout.table) SET \"_extra\" = ?1, \"_seq\" = ?2 WHERE \"id\" = ?3"
         }
         if let json = ExtraFields.encode(cells) { update.bind(json, at: 1) }
@@ -192,7 +196,7 @@ final class WriteSession {
         _ layout: TableLayout, id: String, stamp: Stamp, values: some Sequence<(register: Int, value: Value)>,
         extras: [String: ExtraCell], local: Bool
     ) throws -> Bool {
-        let statement = try cached(layout, local ? "insert-local" : "insert") {
+        let statement = try cached(layout, local ? .insertLocalFact : .insertFact) {
             layout.insertFactSQL(ignoringDuplicates: !local)
         }
         let count = Int32(layout.registers.count)
@@ -210,10 +214,32 @@ final class WriteSession {
         return statement.changes > 0
     }
 
+    /// Inserts a fact received from another node (set union: an id already here is left alone).
+    /// `map` gives each of `fields` its register, or -1 for a field this schema does not know.
+    func insertRemoteFact(_ layout: TableLayout, record: RecordChange, fields: [String], map: [Int]) throws {
+        let statement = try cached(layout, .insertFact) { layout.insertFactSQL(ignoringDuplicates: true) }
+        let count = Int32(layout.registers.count)
+        statement.bind(record.id, at: 1)
+        var extras: [String: ExtraCell] = [:]
+        for cell in record.cells {
+            let register = map[cell.field]
+            if register >= 0 {
+                statement.bind(cell.value, at: 2 + Int32(register))
+            } else {
+                extras[fields[cell.field]] = ExtraCell(v: cell.value)
+            }
+        }
+        statement.bind(record.stamp.hlc.storage, at: count + 2)
+        statement.bind(record.stamp.node.rawValue, at: count + 3)
+        statement.bind(nextSequence(), at: count + 4)
+        if let json = ExtraFields.encode(extras) { statement.bind(json, at: count + 5) }
+        try statement.run()
+    }
+
     // MARK: History
 
     func recordHistory(_ entry: HistoryEntry) throws {
-        let statement = try replica.statements.statement(db, "history") {
+        let statement = try replica.statements.statement(db, .init(kind: .history)) {
             """
             INSERT OR IGNORE INTO "_history"(collection, record_id, field, value, value_hlc, value_node, winner_hlc, winner_node)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
