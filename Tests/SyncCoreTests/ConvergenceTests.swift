@@ -42,7 +42,7 @@ struct ConvergenceTests {
 
         func liveFamilies(_ replica: Replica) throws -> [String] {
             try replica.read { db in
-                try String.fetchAll(db, sql: "SELECT id FROM families WHERE _deleted_hlc IS NULL ORDER BY id")
+                try String.fetchAll(db, sql: "SELECT id FROM families WHERE _deleted IS NULL ORDER BY id")
             }
         }
 

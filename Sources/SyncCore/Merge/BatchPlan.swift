@@ -8,9 +8,12 @@ struct BatchPlan {
     var layoutIndex: [Int] = []
     /// Per group: for each field name position, the register index or -1.
     var registerMap: [[Int]] = []
+    /// The greatest stamp in the batch.
+    var newest: Stamp?
 
     static let maxIDLength = 64
     static let maxFieldNameLength = 64
+    static let maxFieldsPerGroup = 128
 
     init(_ batch: ChangeBatch, layouts: [TableLayout], schema: Schema) throws(SyncError) {
         for group in batch.collections {
@@ -21,6 +24,11 @@ struct BatchPlan {
                 )
             }
             let layout = layouts[index]
+            guard group.fields.count <= Self.maxFieldsPerGroup else {
+                throw SyncError(
+                    .invalidBatch,
+                    "Collection '\(group.name)' lists \(group.fields.count) fields; at most \(Self.maxFieldsPerGroup).")
+            }
             var map: [Int] = []
             var seen = Set<String>()
             for name in group.fields {
@@ -36,73 +44,82 @@ struct BatchPlan {
                 map.append(layout.registerIndex(name) ?? -1)
             }
             for record in group.records {
-                try Self.validate(record, group: group, layout: layout, map: map)
+                try Self.validate(record, group: group, layout: layout, map: map, newest: &newest)
             }
             layoutIndex.append(index)
             registerMap.append(map)
         }
     }
 
+    /// Checks one record in a single pass over its cells, and folds its stamps into `newest`.
     private static func validate(
-        _ record: RecordChange, group: CollectionChanges, layout: TableLayout, map: [Int]
-    )
-        throws(SyncError)
-    {
+        _ record: RecordChange, group: CollectionChanges, layout: TableLayout, map: [Int], newest: inout Stamp?
+    ) throws(SyncError) {
         var where_: String { "\(group.name) record '\(record.id.prefix(maxIDLength))'" }
-        guard !record.id.isEmpty, record.id.utf8.count <= maxIDLength,
-            record.id.utf8.allSatisfy({ $0 > 32 && $0 < 127 })
-        else {
+        let idBytes = record.id.utf8
+        guard !idBytes.isEmpty, idBytes.count <= maxIDLength, idBytes.allSatisfy({ $0 > 32 && $0 < 127 }) else {
             throw SyncError(
                 .invalidBatch,
                 "Invalid record id in \(group.name): ids are 1 to \(maxIDLength) printable ASCII characters.")
         }
-        guard layout.isProfile || record.cells.allSatisfy({ $0.stamp == nil || $0.stamp == record.stamp }) else {
-            throw SyncError(.invalidBatch, "The \(where_) is a fact: its fields cannot carry their own stamps.")
-        }
+        if newest.map({ record.stamp > $0 }) ?? true { newest = record.stamp }
         var present: UInt64 = 0
-        var extras = Set<Int>()
-        for cell in record.cells {
-            guard cell.field >= 0, cell.field < group.fields.count else {
-                throw SyncError(
-                    .invalidBatch,
-                    "The \(where_) refers to field #\(cell.field), but the group lists \(group.fields.count) fields.")
-            }
-            let register = map[cell.field]
-            if register < 0 {
-                guard extras.insert(cell.field).inserted else {
-                    throw SyncError(.invalidBatch, "The \(where_) sets field '\(group.fields[cell.field])' twice.")
+        var filled: UInt64 = 0
+        var extrasLow: UInt64 = 0
+        var extrasHigh: UInt64 = 0
+        let fieldCount = group.fields.count
+        try record.cells.withUnsafeBufferPointer { cells throws(SyncError) in
+            for index in cells.indices {
+                let field = cells[index].field
+                guard field >= 0, field < fieldCount else {
+                    throw SyncError(
+                        .invalidBatch,
+                        "The \(where_) refers to field #\(field), but the group lists \(fieldCount) fields.")
                 }
-                continue
-            }
-            guard present & (1 << UInt64(register)) == 0 else {
-                throw SyncError(.invalidBatch, "The \(where_) sets field '\(group.fields[cell.field])' twice.")
-            }
-            present |= 1 << UInt64(register)
-            let type = layout.type(ofRegister: register)
-            guard type.accepts(cell.value) else {
-                throw SyncError(
-                    .invalidValue,
-                    "The \(where_) sets '\(group.fields[cell.field])' (\(type.rawValue)) to \(cell.value.kindDescription)."
-                )
-            }
-            if layout.isProfile, register == layout.deletedIndex, cell.value != .integer(1) {
-                throw SyncError(
-                    .invalidValue, "The \(where_) sets '_deleted' to \(cell.value): a tombstone is always 1.")
+                if let stamp = cells[index].stamp {
+                    guard layout.isProfile || stamp == record.stamp else {
+                        throw SyncError(
+                            .invalidBatch, "The \(where_) is a fact: its fields cannot carry their own stamps.")
+                    }
+                    if newest.map({ stamp > $0 }) ?? true { newest = stamp }
+                }
+                let register = map[field]
+                if register < 0 {
+                    // A field this schema does not know (a group lists at most 128 fields).
+                    let bit: UInt64 = 1 << UInt64(field & 63)
+                    let seen = field < 64 ? extrasLow & bit : extrasHigh & bit
+                    guard seen == 0 else {
+                        throw SyncError(.invalidBatch, "The \(where_) sets field '\(group.fields[field])' twice.")
+                    }
+                    if field < 64 { extrasLow |= bit } else { extrasHigh |= bit }
+                    continue
+                }
+                let bit: UInt64 = 1 << UInt64(register)
+                guard present & bit == 0 else {
+                    throw SyncError(.invalidBatch, "The \(where_) sets field '\(group.fields[field])' twice.")
+                }
+                present |= bit
+                let type = layout.type(ofRegister: register)
+                guard type.accepts(cells[index].value) else {
+                    throw SyncError(
+                        .invalidValue,
+                        "The \(where_) sets '\(group.fields[field])' (\(type.rawValue)) to \(cells[index].value.kindDescription)."
+                    )
+                }
+                if case .null = cells[index].value { continue }
+                filled |= bit
             }
         }
-        if !layout.isProfile {
-            // Facts carry all their required fields, not null.
-            var filled: UInt64 = 0
-            for cell in record.cells where map[cell.field] >= 0 && !cell.value.isNull {
-                filled |= 1 << UInt64(map[cell.field])
+        if layout.isProfile, present & (1 << UInt64(layout.deletedIndex)) != 0,
+            let cell = record.cells.first(where: { map[$0.field] == layout.deletedIndex }), cell.value != .integer(1)
+        {
+            throw SyncError(.invalidValue, "The \(where_) sets '_deleted' to \(cell.value): a tombstone is always 1.")
+        }
+        if !layout.isProfile, filled & layout.requiredMask != layout.requiredMask {
+            let missing = layout.collection.fields.enumerated().first {
+                filled & (1 << UInt64($0.offset)) == 0 && $0.element.required
             }
-            if filled & layout.requiredMask != layout.requiredMask {
-                let missing = layout.collection.fields.enumerated().first {
-                    filled & (1 << UInt64($0.offset)) == 0 && $0.element.required
-                }
-                throw SyncError(
-                    .invalidBatch, "The \(where_) lacks its required field '\(missing?.element.name ?? "?")'.")
-            }
+            throw SyncError(.invalidBatch, "The \(where_) lacks its required field '\(missing?.element.name ?? "?")'.")
         }
     }
 }

@@ -8,8 +8,8 @@ public enum CollectionKind: String, Sendable, Codable {
 
 /// The declaration of one collection: its name, kind, typed fields and scope field.
 ///
-/// The engine derives the SQLite table from it: one column per field, and for profiles three
-/// bookkeeping columns beside each (`<field>_hlc`, `<field>_node`, `<field>_seq`).
+/// The engine derives the SQLite table from it: one column per field, and bookkeeping columns whose
+/// names start with `_` (`_seq`, `_stamps` or `_hlc`/`_node`, `_extra`).
 public struct CollectionSchema: Sendable, Hashable {
     public var name: String
     public var kind: CollectionKind
@@ -32,8 +32,6 @@ public struct CollectionSchema: Sendable, Hashable {
         fieldIndex[name].map { fields[$0] }
     }
 
-    static let reservedSuffixes = ["_hlc", "_node", "_seq"]
-
     /// Checks names (SQL identifiers, no reserved names or suffixes, no duplicates) and the scope field.
     func validate() throws(SyncError) {
         func checkIdentifier(_ name: String, _ what: String) throws(SyncError) {
@@ -52,8 +50,8 @@ public struct CollectionSchema: Sendable, Hashable {
         }
         for field in fields {
             try checkIdentifier(field.name, "Field name")
-            if field.name == "id" || Self.reservedSuffixes.contains(where: field.name.hasSuffix) {
-                throw SyncError(.schema, "Field '\(name).\(field.name)' uses a reserved name or suffix.")
+            if field.name == "id" {
+                throw SyncError(.schema, "Field '\(name).id' uses a reserved name.")
             }
         }
         if let scopeField, field(named: scopeField) == nil {

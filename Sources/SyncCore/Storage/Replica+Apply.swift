@@ -19,16 +19,24 @@ extension Replica {
     public func apply(_ batch: ChangeBatch) throws -> ApplyReport {
         let plan = try BatchPlan(batch, layouts: layouts, schema: schema)
         let clock = HybridLogicalClock(last: .zero, maxDriftMillis: configuration.maxClockDriftMillis)
-        if let newest = batch.maxStamp {
+        if let newest = plan.newest {
             try clock.check(newest.hlc, now: configuration.clock.nowMillis())
         }
         return try withSession { session in
-            if let newest = batch.maxStamp { try session.clock.observe(newest.hlc, now: session.now) }
+            if let newest = plan.newest { try session.clock.observe(newest.hlc, now: session.now) }
             for (groupIndex, group) in batch.collections.enumerated() {
                 let layout = layouts[plan.layoutIndex[groupIndex]]
                 let map = plan.registerMap[groupIndex]
-                for record in group.records {
-                    try apply(record, group: group, layout: layout, map: map, session: session)
+                // Profiles in key order: each B-tree page is visited once, not once per record (merging
+                // commutes). Facts arrive in creation order, which their ids already follow.
+                let order =
+                    layout.isProfile
+                    ? group.records.indices.sorted {
+                        let (a, b) = (group.records[$0].id, group.records[$1].id)
+                        return a != b ? a < b : $0 < $1
+                    } : Array(group.records.indices)
+                for index in order {
+                    try apply(group.records[index], group: group, layout: layout, map: map, session: session)
                 }
             }
             return ApplyReport(

@@ -12,17 +12,16 @@ extension Replica {
                 while try statement.step() {
                     var parts = [layout.name, Self.render(.text(statement.text(0) ?? ""))]
                     if layout.isProfile {
+                        let stamps = try layout.decodeStamps(statement, column: 3)
                         for (index, register) in layout.registers.enumerated() {
-                            let column = Int32(3 + index * 4)
-                            guard let hlc = statement.optionalInt64(column + 1) else { continue }
-                            parts.append(
-                                "\(register)=\(Self.render(statement.value(column)))@\(hlc):\(statement.int64(column + 2))"
-                            )
+                            guard let entry = stamps.entries[index] else { continue }
+                            let value = Self.render(statement.value(layout.feedValueColumn(index)))
+                            parts.append("\(register)=\(value)@\(entry.stamp.hlc.storage):\(entry.stamp.node.rawValue)")
                         }
                     } else {
                         parts.append("@\(statement.int64(3)):\(statement.int64(4))")
                         for (index, register) in layout.registers.enumerated() {
-                            parts.append("\(register)=\(Self.render(statement.value(Int32(5 + index))))")
+                            parts.append("\(register)=\(Self.render(statement.value(layout.feedValueColumn(index))))")
                         }
                     }
                     for (name, extra) in try ExtraFields.decode(statement.text(2)).sorted(by: { $0.key < $1.key }) {

@@ -49,18 +49,15 @@ extension Replica {
                 if layout.isProfile {
                     var cells: [Cell] = []
                     var recordStamp: Stamp?
-                    for register in layout.registers.indices {
-                        let column = Int32(3 + register * 4)
-                        guard let seq = statement.optionalInt64(column + 3), seq > cursor.base,
-                            let node = NodeID(rawValue: statement.int64(column + 2))
-                        else { continue }
-                        let stamp = Stamp(hlc: HLCTimestamp(storage: statement.int64(column + 1)), node: node)
-                        if filter.excludingOrigins.contains(node) { continue }
-                        if recordStamp == nil { recordStamp = stamp }
+                    let stamps = try layout.decodeStamps(statement, column: 3)
+                    for (register, entry) in stamps.entries.enumerated() {
+                        guard let entry, entry.sequence > cursor.base else { continue }
+                        if filter.excludingOrigins.contains(entry.stamp.node) { continue }
+                        if recordStamp == nil { recordStamp = entry.stamp }
                         cells.append(
                             Cell(
-                                field: register, value: statement.value(column),
-                                stamp: stamp == recordStamp ? nil : stamp))
+                                field: register, value: statement.value(layout.feedValueColumn(register)),
+                                stamp: entry.stamp == recordStamp ? nil : entry.stamp))
                     }
                     for (name, extra) in extras.sorted(by: { $0.key < $1.key }) {
                         guard let seq = extra.s, seq > cursor.base, let stamp = extra.stamp,
@@ -82,7 +79,7 @@ extension Replica {
                         var cells: [Cell] = []
                         cells.reserveCapacity(layout.registers.count + extras.count)
                         for register in layout.registers.indices {
-                            let value = statement.value(Int32(5 + register))
+                            let value = statement.value(layout.feedValueColumn(register))
                             if !value.isNull { cells.append(Cell(field: register, value: value)) }
                         }
                         for (name, extra) in extras.sorted(by: { $0.key < $1.key }) {

@@ -34,8 +34,7 @@ extension Replica {
             guard try statement.step() else { return nil }
             var values: [String: Value] = [:]
             for (index, register) in layout.registers.enumerated() {
-                let column = Int32(layout.isProfile ? 3 + index * 4 : 5 + index)
-                values[register] = statement.value(column)
+                values[register] = statement.value(layout.feedValueColumn(index))
             }
             for (name, extra) in try ExtraFields.decode(statement.text(2)) { values[name] = extra.v }
             return values
@@ -51,13 +50,8 @@ extension Replica {
             guard try statement.step() else { return [:] }
             var stamps: [String: Stamp] = [:]
             if layout.isProfile {
-                for (index, register) in layout.registers.enumerated() {
-                    let column = Int32(3 + index * 4)
-                    if let hlc = statement.optionalInt64(column + 1),
-                        let node = NodeID(rawValue: statement.int64(column + 2))
-                    {
-                        stamps[register] = Stamp(hlc: HLCTimestamp(storage: hlc), node: node)
-                    }
+                for (index, entry) in try layout.decodeStamps(statement, column: 3).entries.enumerated() {
+                    if let entry { stamps[layout.registers[index]] = entry.stamp }
                 }
             } else if let node = NodeID(rawValue: statement.int64(4)) {
                 let stamp = Stamp(hlc: HLCTimestamp(storage: statement.int64(3)), node: node)

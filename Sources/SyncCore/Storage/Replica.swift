@@ -60,21 +60,22 @@ public final class Replica: Sendable {
         self.schema = schema
         self.configuration = configuration
         self.logger = logger
-        let layouts = schema.collections.enumerated().map { TableLayout($1, index: $0) }
-        self.layouts = layouts
         let proposed = configuration.nodeID
+        let opened: (NodeID, [TableLayout])
         do {
             try ReplicaMigrations.migrator.migrate(writer)
-            self.nodeID = try writer.write { db in
+            opened = try writer.write { db in
                 let node = try ReplicaMeta.nodeID(db, proposed: proposed)
-                try ReplicaMigrations.syncTables(db, layouts: layouts)
-                return node
+                let layouts = try ReplicaMigrations.syncTables(db, schema: schema)
+                return (node, layouts)
             }
         } catch let error as SyncError {
             throw error
         } catch {
             throw Self.openError(error, path: path ?? ":memory:")
         }
+        self.nodeID = opened.0
+        self.layouts = opened.1
         var metadata: Logger.Metadata = ["sync.node": "\(nodeID)"]
         if let path { metadata["sync.replica"] = "\(URL(fileURLWithPath: path).lastPathComponent)" }
         logger.debug("replica opened", metadata: metadata)
@@ -90,7 +91,9 @@ public final class Replica: Sendable {
         config.busyMode = .timeout(configuration.busyTimeoutSeconds)
         config.label = "fieldsync.replica"
         let synchronous = configuration.durability.rawValue.uppercased()
+        let cacheKiB = max(1, configuration.cacheSizeMiB) * 1024
         config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)")
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
             try db.execute(sql: "PRAGMA foreign_keys = OFF")
         }

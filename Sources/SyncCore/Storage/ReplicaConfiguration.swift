@@ -18,6 +18,9 @@ public struct ReplicaConfiguration: Sendable {
     public var maxClockDriftMillis: UInt64 = HybridLogicalClock.defaultMaxDriftMillis
     /// The node id a new replica takes. Default nil: a random one. Ignored when the replica exists.
     public var nodeID: NodeID?
+    /// The most memory SQLite's page cache may take, in MiB. Default 16: enough for a city's families
+    /// and its recent deliveries, so a merge does not read the same pages again.
+    public var cacheSizeMiB: Int = 16
     /// How long a write waits for another process's write to finish. Default 10 s.
     public var busyTimeoutSeconds: Double = 10
 

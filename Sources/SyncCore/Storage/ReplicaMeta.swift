@@ -59,42 +59,68 @@ enum ReplicaMigrations {
         return migrator
     }
 
-    /// Creates missing tables, columns, indexes and triggers. A field added by a newer schema gets its
-    /// columns, and the values an older version kept in `_extra` move into them.
-    static func syncTables(_ db: Database, layouts: [TableLayout]) throws {
-        for layout in layouts {
-            if try db.tableExists(layout.name) {
-                let existing = Set(try db.columns(in: layout.name).map(\.name))
-                for column in layout.columns where !existing.contains(column.name) {
+    /// Creates missing tables, columns and indexes, and returns the layouts of the tables as they are. A
+    /// field added by a newer schema gets its column, and the values an older version kept in `_extra`
+    /// move into it.
+    static func syncTables(_ db: Database, schema: Schema) throws -> [TableLayout] {
+        var layouts: [TableLayout] = []
+        for (index, collection) in schema.collections.enumerated() {
+            let draft = TableLayout(collection, index: index)
+            var added: [Int] = []
+            if try db.tableExists(draft.name) {
+                let existing = Set(try db.columns(in: draft.name).map(\.name))
+                for column in draft.columns where !existing.contains(column.name) {
                     let type = column.type.replacingOccurrences(of: " NOT NULL", with: "")
-                    try db.execute(sql: "ALTER TABLE \(layout.table) ADD COLUMN \(quote(column.name)) \(type)")
+                    try db.execute(sql: "ALTER TABLE \(draft.table) ADD COLUMN \(quote(column.name)) \(type)")
                 }
-                for (index, register) in layout.registers.enumerated() where !existing.contains(register) {
-                    try promoteExtra(db, layout: layout, register: register, index: index)
-                }
+                added = draft.registers.indices.filter { !existing.contains(draft.registers[$0]) }
             } else {
-                try db.execute(sql: layout.createTableSQL)
+                try db.execute(sql: draft.createTableSQL)
             }
-            for sql in layout.createIndexSQL + ["DROP TRIGGER IF EXISTS \(quote(layout.name + "_history"))"] {
-                try db.execute(sql: sql)
+            for sql in draft.createIndexSQL { try db.execute(sql: sql) }
+            let positions = Dictionary(
+                try db.columns(in: draft.name).enumerated().map { ($1.name, $0) },
+                uniquingKeysWith: { first, _ in first })
+            let layout = TableLayout(collection, index: index, columnPositions: positions)
+            guard !layout.isProfile || layout.slots.allSatisfy({ $0 != 255 }) else {
+                throw SyncError(.schema, "Collection '\(layout.name)' has more columns than a profile can hold (255).")
             }
+            for register in added { try promoteExtra(db, layout: layout, register: register) }
+            layouts.append(layout)
         }
+        return layouts
     }
 
-    private static func promoteExtra(_ db: Database, layout: TableLayout, register: String, index: Int) throws {
-        let path = literal("$." + register)
-        let value = "json_extract(\"_extra\", \(literal("$." + register + ".v")))"
-        var sets = ["\(quote(register)) = \(value)"]
-        if layout.isProfile {
-            for (suffix, key) in [("_hlc", "h"), ("_node", "n"), ("_seq", "s")] {
-                sets.append(
-                    "\(quote(register + suffix)) = json_extract(\"_extra\", \(literal("$." + register + "." + key)))")
-            }
+    /// Moves the values an older version kept in `_extra` under `register`'s name into its column.
+    private static func promoteExtra(_ db: Database, layout: TableLayout, register: Int) throws {
+        let name = layout.registers[register]
+        let select = try SQLStatement(
+            db,
+            "SELECT \"id\", \"_extra\"\(layout.isProfile ? ", \"_stamps\"" : "") FROM \(layout.table) "
+                + "WHERE json_type(\"_extra\", \(literal("$." + name))) IS NOT NULL")
+        var rows: [(id: String, extra: [String: ExtraCell], stamps: RegisterStamps?)] = []
+        while try select.step() {
+            rows.append(
+                (
+                    select.text(0) ?? "", try ExtraFields.decode(select.text(1)),
+                    layout.isProfile ? try layout.decodeStamps(select, column: 2) : nil
+                ))
         }
-        sets.append("\"_extra\" = nullif(json_remove(\"_extra\", \(path)), '{}')")
-        try db.execute(
-            sql:
-                "UPDATE \(layout.table) SET \(sets.joined(separator: ", ")) WHERE json_type(\"_extra\", \(path)) IS NOT NULL"
-        )
+        select.reset()
+        let update = try SQLStatement(
+            db,
+            "UPDATE \(layout.table) SET \(quote(name)) = ?2, \"_extra\" = ?3"
+                + (layout.isProfile ? ", \"_stamps\" = ?4" : "") + " WHERE \"id\" = ?1")
+        for var row in rows {
+            guard let cell = row.extra.removeValue(forKey: name) else { continue }
+            update.bind(row.id, at: 1)
+            update.bind(cell.v, at: 2)
+            if let json = ExtraFields.encode(row.extra) { update.bind(json, at: 3) } else { update.bindNull(at: 3) }
+            if var stamps = row.stamps {
+                if let stamp = cell.stamp { stamps.entries[register] = .init(stamp: stamp, sequence: cell.s ?? 0) }
+                update.bind(bytes: stamps.encoded(slots: layout.slots), at: 4)
+            }
+            try update.run()
+        }
     }
 }

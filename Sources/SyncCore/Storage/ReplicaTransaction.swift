@@ -102,7 +102,7 @@ public final class ReplicaTransaction {
         let statement = try replica.statements.statement(
             session.db, .init(kind: .exists, collection: layout.collectionIndex)
         ) {
-            "SELECT \"_deleted_hlc\" IS NOT NULL FROM \(layout.table) WHERE \"id\" = ?1"
+            "SELECT \"_deleted\" IS NOT NULL FROM \(layout.table) WHERE \"id\" = ?1"
         }
         statement.bind(id, at: 1)
         defer { statement.reset() }

@@ -2,10 +2,11 @@ import Foundation
 
 /// The SQLite table derived from one collection, and the SQL that reads and writes it.
 ///
-/// Profiles keep, beside each field `f`, its stamp (`f_hlc`, `f_node`) and the local sequence of its
-/// last change (`f_seq`); the tombstone is one more register, `_deleted`. Facts keep one stamp for the
-/// row (`_hlc`, `_node`). Both keep `_seq` (the row's last change, indexed for the feed) and `_extra`
-/// (JSON of fields this version does not know, kept and forwarded).
+/// Each field is a column. Profiles keep the stamp of every register (`(hlc, node)` and the local
+/// sequence of its last change) in one `_stamps` BLOB beside the values (see ``RegisterStamps``); the
+/// tombstone is one more register, `_deleted`. Facts keep one stamp for the row (`_hlc`, `_node`). Both
+/// keep `_seq` (the row's last change) and `_extra` (JSON of fields this version does not know, kept and
+/// forwarded).
 struct TableLayout: Sendable {
     static let deletedRegister = "_deleted"
 
@@ -15,8 +16,13 @@ struct TableLayout: Sendable {
     let registers: [String]
     /// Bit `r` set for each required field.
     let requiredMask: UInt64
+    /// Profiles: each register's slot in `_stamps` (the position of its column in the table).
+    let slots: [UInt8]
+    /// Profiles: the register of each slot, or -1.
+    let registerForSlot: [Int]
 
-    init(_ collection: CollectionSchema, index: Int) {
+    /// `columnPositions`: the position of each column of the table as it exists (empty before it does).
+    init(_ collection: CollectionSchema, index: Int, columnPositions: [String: Int] = [:]) {
         self.collection = collection
         self.collectionIndex = index
         var registers = collection.fields.map(\.name)
@@ -25,6 +31,11 @@ struct TableLayout: Sendable {
         self.requiredMask = collection.fields.enumerated().reduce(0) {
             $0 | ($1.element.required ? 1 << UInt64($1.offset) : 0)
         }
+        let slots = registers.map { UInt8(clamping: columnPositions[$0] ?? 255) }
+        var registerForSlot = [Int](repeating: -1, count: 256)
+        for (register, slot) in slots.enumerated() where slot != 255 { registerForSlot[Int(slot)] = register }
+        self.slots = slots
+        self.registerForSlot = registerForSlot
     }
 
     var name: String { collection.name }
@@ -51,13 +62,10 @@ struct TableLayout: Sendable {
         var columns: [(String, String)] = [("id", isProfile ? "TEXT NOT NULL PRIMARY KEY" : "TEXT NOT NULL UNIQUE")]
         for (index, register) in registers.enumerated() {
             columns.append((register, type(ofRegister: index).sqlType))
-            if isProfile {
-                columns += [
-                    (register + "_hlc", "INTEGER"), (register + "_node", "INTEGER"), (register + "_seq", "INTEGER"),
-                ]
-            }
         }
-        if !isProfile {
+        if isProfile {
+            columns.append(("_stamps", "BLOB"))
+        } else {
             columns += [("_hlc", "INTEGER"), ("_node", "INTEGER")]
         }
         // No NOT NULL on what merges write (the engine always sets them): a constraint that may fail makes
@@ -76,39 +84,27 @@ struct TableLayout: Sendable {
         isProfile ? ["CREATE INDEX IF NOT EXISTS \(quote(name + "_by_seq")) ON \(table)(\"_seq\")"] : []
     }
 
-    /// The registers of a profile row, for the merge decision: value, hlc, node of register `r` at
-    /// columns `3r`, `3r + 1`, `3r + 2`. Parameter: `?1` id.
+    /// A profile row for the merge decision: the value of register `r` at column `r`, then `_stamps`.
+    /// Parameter: `?1` id.
     var currentSQL: String {
-        let columns = registers.flatMap { [quote($0), quote($0 + "_hlc"), quote($0 + "_node")] }
-        return "SELECT \(columns.joined(separator: ", ")) FROM \(table) WHERE \"id\" = ?1"
+        "SELECT \((registers + ["_stamps"]).map(quote).joined(separator: ", ")) FROM \(table) WHERE \"id\" = ?1"
     }
 
-    /// Inserts a new profile row. Parameters: `?1` id, `?2` seq, then value, hlc, node of register `r` at
-    /// `3 + 3r`, `4 + 3r`, `5 + 3r`; registers left unbound stay NULL.
+    /// Inserts a new profile row. Parameters: `?1` id, `?2` seq, `?3` stamps, the value of register `r` at
+    /// `4 + r` (left unbound: NULL).
     var insertProfileSQL: String {
-        precondition(isProfile)
-        var columns = ["\"id\"", "\"_seq\""]
-        var values = ["?1", "?2"]
-        for (index, r) in registers.enumerated() {
-            let base = 3 + index * 3
-            columns += [quote(r), quote(r + "_hlc"), quote(r + "_node"), quote(r + "_seq")]
-            values += ["?\(base)", "?\(base + 1)", "?\(base + 2)", "iif(?\(base + 1) IS NULL, NULL, ?2)"]
-        }
+        let columns = ["\"id\"", "\"_seq\"", "\"_stamps\""] + registers.map(quote)
+        let values = (1...columns.count).map { "?\($0)" }
         return "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(values.joined(separator: ", ")))"
     }
 
     /// Writes the winning registers of an existing profile row (the merge is decided before, see
-    /// ``WriteSession/mergeProfile``). Parameters: `?1` id, `?2` seq, then value, hlc, node of the i-th
-    /// register of `registers` (ascending) at `3 + 3i`, `4 + 3i`, `5 + 3i`.
+    /// ``WriteSession/mergeProfile``). Parameters: `?1` id, `?2` seq, `?3` stamps, the value of the i-th
+    /// register of `registers` (ascending) at `4 + i`.
     func updateProfileSQL(registers indexes: [Int]) -> String {
-        var sets = ["\"_seq\" = ?2"]
+        var sets = ["\"_seq\" = ?2", "\"_stamps\" = ?3"]
         for (position, index) in indexes.enumerated() {
-            let r = registers[index]
-            let base = 3 + position * 3
-            sets += [
-                "\(quote(r)) = ?\(base)", "\(quote(r + "_hlc")) = ?\(base + 1)", "\(quote(r + "_node")) = ?\(base + 2)",
-                "\(quote(r + "_seq")) = ?2",
-            ]
+            sets.append("\(quote(registers[index])) = ?\(4 + position)")
         }
         return "UPDATE \(table) SET \(sets.joined(separator: ", ")) WHERE \"id\" = ?1"
     }
@@ -131,12 +127,12 @@ struct TableLayout: Sendable {
 
     // MARK: Reads
 
-    /// The feed query. Columns: id, _seq, _extra, then for profiles value, hlc, node, seq of each
-    /// register, for facts hlc, node and the field values. Parameters: cursor, limit, [scope].
+    /// The feed query. Columns: id, _seq, _extra, then for profiles `_stamps` and the values (register
+    /// `r` at `4 + r`), for facts hlc, node and the values (`5 + r`). Parameters: cursor, limit, [scope].
     func feedSQL(scoped: Bool) -> String {
         var columns = ["\"id\"", "\"_seq\"", "\"_extra\""]
         if isProfile {
-            for r in registers { columns += [quote(r), quote(r + "_hlc"), quote(r + "_node"), quote(r + "_seq")] }
+            columns += ["\"_stamps\""] + registers.map(quote)
         } else {
             columns += ["\"_hlc\"", "\"_node\""] + registers.map(quote)
         }
@@ -154,4 +150,18 @@ func quote(_ identifier: String) -> String {
 /// Quotes an SQL string literal.
 func literal(_ text: String) -> String {
     "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
+}
+
+extension TableLayout {
+    /// Column of register `r`'s value in ``feedSQL``.
+    func feedValueColumn(_ register: Int) -> Int32 {
+        Int32((isProfile ? 4 : 5) + register)
+    }
+
+    /// Decodes the `_stamps` column of a statement.
+    func decodeStamps(_ statement: SQLStatement, column: Int32) throws -> RegisterStamps {
+        try statement.withBytes(column) { bytes in
+            try RegisterStamps(decoding: bytes, registerForSlot: registerForSlot, count: registers.count)
+        }
+    }
 }

@@ -58,38 +58,35 @@ final class WriteSession {
     @discardableResult
     func mergeProfile(
         _ layout: TableLayout, id: String, cells: [(register: Int, value: Value, stamp: Stamp)]
-    ) throws -> Bool {
+    ) throws
+        -> Bool
+    {
         let current = try cached(layout, .current) { layout.currentSQL }
         current.bind(id, at: 1)
         let exists = try current.step()
-        var winners = 0
+        var stamps =
+            exists
+            ? try layout.decodeStamps(current, column: Int32(layout.registers.count))
+            : RegisterStamps(count: layout.registers.count)
+        var mask: UInt64 = 0
         var kept: [HistoryEntry] = []
-        var wins = [Bool](repeating: false, count: cells.count)
-        for (position, cell) in cells.enumerated() {
-            let column = Int32(cell.register * 3)
-            var stored: Stamp?
-            if exists, let hlc = current.optionalInt64(column + 1),
-                let node = NodeID(rawValue: current.int64(column + 2))
-            {
-                stored = Stamp(hlc: HLCTimestamp(storage: hlc), node: node)
-            }
+        for cell in cells {
+            let stored = stamps.entries[cell.register]?.stamp
             switch FieldMerge.decide(local: stored, remote: cell.stamp) {
             case .takeRemote:
-                wins[position] = true
-                winners += 1
+                mask |= 1 << UInt64(cell.register)
                 if let stored, stored.node != cell.stamp.node || stored.node == replica.nodeID {
                     kept.append(
                         HistoryEntry(
                             collection: layout.name, recordID: id, field: layout.registers[cell.register],
-                            value: current.value(column), stamp: stored, winner: cell.stamp))
+                            value: current.value(Int32(cell.register)), stamp: stored, winner: cell.stamp))
                 }
             case .keepLocal:
                 if let stored, stored.node != cell.stamp.node {
                     kept.append(
                         HistoryEntry(
                             collection: layout.name, recordID: id, field: layout.registers[cell.register],
-                            value: cell.value,
-                            stamp: cell.stamp, winner: stored))
+                            value: cell.value, stamp: cell.stamp, winner: stored))
                 }
             case .same:
                 break
@@ -97,34 +94,30 @@ final class WriteSession {
         }
         current.reset()
         for entry in kept { try recordHistory(entry) }
-        guard winners > 0 else { return false }
+        guard mask != 0 else { return false }
+        let sequence = nextSequence()
+        for cell in cells where mask & (1 << UInt64(cell.register)) != 0 {
+            stamps.entries[cell.register] = RegisterStamps.Entry(stamp: cell.stamp, sequence: sequence)
+        }
         let statement: SQLStatement
         if exists {
-            var mask: UInt64 = 0
-            for (position, cell) in cells.enumerated() where wins[position] { mask |= 1 << UInt64(cell.register) }
             statement = try replica.statements.statement(
                 db, .init(kind: .updateProfile, collection: layout.collectionIndex, mask: mask)
             ) {
                 layout.updateProfileSQL(
                     registers: (0..<layout.registers.count).filter { mask & (1 << UInt64($0)) != 0 })
             }
-            for (position, cell) in cells.enumerated() where wins[position] {
-                let base = Int32(3 + (mask & ((1 << UInt64(cell.register)) - 1)).nonzeroBitCount * 3)
-                statement.bind(cell.value, at: base)
-                statement.bind(cell.stamp.hlc.storage, at: base + 1)
-                statement.bind(cell.stamp.node.rawValue, at: base + 2)
+            for cell in cells where mask & (1 << UInt64(cell.register)) != 0 {
+                let position = (mask & ((1 << UInt64(cell.register)) - 1)).nonzeroBitCount
+                statement.bind(cell.value, at: Int32(4 + position))
             }
         } else {
             statement = try cached(layout, .insertProfile) { layout.insertProfileSQL }
-            for cell in cells {
-                let base = Int32(3 + cell.register * 3)
-                statement.bind(cell.value, at: base)
-                statement.bind(cell.stamp.hlc.storage, at: base + 1)
-                statement.bind(cell.stamp.node.rawValue, at: base + 2)
-            }
+            for cell in cells { statement.bind(cell.value, at: Int32(4 + cell.register)) }
         }
         statement.bind(id, at: 1)
-        statement.bind(nextSequence(), at: 2)
+        statement.bind(sequence, at: 2)
+        statement.bind(bytes: stamps.encoded(slots: layout.slots), at: 3)
         try statement.run()
         return true
     }
