@@ -6,8 +6,7 @@ extension Replica {
         try read { db in
             var lines: [String] = []
             for layout in self.layouts.sorted(by: { $0.name < $1.name }) {
-                let sql = layout.feedSQL(scoped: false).replacingOccurrences(
-                    of: " WHERE \"_seq\" > ?1 ORDER BY \"_seq\" LIMIT ?2", with: " ORDER BY \"id\"")
+                let sql = layout.selectSQL + " ORDER BY \"id\""
                 let statement = try SQLStatement(db, sql)
                 while try statement.step() {
                     var parts = [layout.name, Self.render(.text(statement.text(0) ?? ""))]

@@ -32,7 +32,12 @@ extension Replica {
         for layout in layouts {
             let scoped = filter.scope != nil && layout.collection.scopeField != nil
             let statement = try SQLStatement(db, layout.feedSQL(scoped: scoped))
-            statement.bind(cursor.position, at: 1)
+            if layout.isProfile {
+                statement.bind(cursor.position, at: 1)
+            } else {
+                guard let start = try firstFactRowid(db, layout: layout, after: cursor.position) else { continue }
+                statement.bind(start, at: 1)
+            }
             statement.bind(Int64(limit + 1), at: 2)
             if scoped, let scope = filter.scope { statement.bind(scope, at: 3) }
             let groupIndex = groups.count
@@ -111,6 +116,36 @@ extension Replica {
         for row in rows { groups[row.group].records.append(row.record) }
         let batch = ChangeBatch(groups.filter { !$0.records.isEmpty })
         return FeedPage(batch: batch, cursor: next, hasMore: hasMore)
+    }
+
+    /// The rowid of the first fact whose sequence is after `position`, or nil: a binary search, since a
+    /// fact table's rowid and sequence grow together.
+    static func firstFactRowid(_ db: Database, layout: TableLayout, after position: Int64) throws -> Int64? {
+        // Two subqueries: SQLite answers a lone min() or max() from the B-tree's edge, not both at once.
+        let bounds = try SQLStatement(
+            db, "SELECT (SELECT min(rowid) FROM \(layout.table)), (SELECT max(rowid) FROM \(layout.table))")
+        guard try bounds.step(), let low = bounds.optionalInt64(0), let high = bounds.optionalInt64(1) else {
+            return nil
+        }
+        bounds.reset()
+        let probe = try SQLStatement(
+            db, "SELECT rowid, \"_seq\" FROM \(layout.table) WHERE rowid >= ?1 ORDER BY rowid LIMIT 1")
+        func firstAtOrAfter(_ rowid: Int64) throws -> (rowid: Int64, sequence: Int64)? {
+            probe.bind(rowid, at: 1)
+            defer { probe.reset() }
+            return try probe.step() ? (probe.int64(0), probe.int64(1)) : nil
+        }
+        // Smallest x in [low, high + 1] such that the first row at or after x is past `position`.
+        var (lower, upper) = (low, high + 1)
+        while lower < upper {
+            let middle = lower + (upper - lower) / 2
+            if let row = try firstAtOrAfter(middle), row.sequence <= position {
+                lower = row.rowid + 1
+            } else {
+                upper = middle
+            }
+        }
+        return try firstAtOrAfter(lower)?.rowid
     }
 
     private static func fieldPosition(_ name: String, group: inout CollectionChanges, index: inout [String: Int]) -> Int

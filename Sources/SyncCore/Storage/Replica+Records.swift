@@ -29,7 +29,7 @@ extension Replica {
     public func record(_ collection: String, id: String) throws -> [String: Value]? {
         let layout = try layout(collection)
         return try read { db in
-            let statement = try SQLStatement(db, layout.feedSQL(scoped: false).replacingSeqFilterWithID())
+            let statement = try SQLStatement(db, layout.selectSQL + " WHERE \"id\" = ?1")
             statement.bind(id, at: 1)
             guard try statement.step() else { return nil }
             var values: [String: Value] = [:]
@@ -45,7 +45,7 @@ extension Replica {
     public func stamps(_ collection: String, id: String) throws -> [String: Stamp] {
         let layout = try layout(collection)
         return try read { db in
-            let statement = try SQLStatement(db, layout.feedSQL(scoped: false).replacingSeqFilterWithID())
+            let statement = try SQLStatement(db, layout.selectSQL + " WHERE \"id\" = ?1")
             statement.bind(id, at: 1)
             guard try statement.step() else { return [:] }
             var stamps: [String: Stamp] = [:]
@@ -92,13 +92,5 @@ extension Replica {
                     winner: Stamp(hlc: HLCTimestamp(storage: row[6]), node: winnerNode))
             }
         }
-    }
-}
-
-extension String {
-    /// Turns a feed query into a point lookup by id (parameter 1).
-    fileprivate func replacingSeqFilterWithID() -> String {
-        let select = self[..<range(of: " WHERE ")!.lowerBound]
-        return select + " WHERE \"id\" = ?1"
     }
 }

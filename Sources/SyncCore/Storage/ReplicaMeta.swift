@@ -82,8 +82,8 @@ enum ReplicaMigrations {
                 try db.columns(in: draft.name).enumerated().map { ($1.name, $0) },
                 uniquingKeysWith: { first, _ in first })
             let layout = TableLayout(collection, index: index, columnPositions: positions)
-            guard !layout.isProfile || layout.slots.allSatisfy({ $0 != 255 }) else {
-                throw SyncError(.schema, "Collection '\(layout.name)' has more columns than a profile can hold (255).")
+            guard !layout.isProfile || layout.slots.allSatisfy({ $0 < 128 }) else {
+                throw SyncError(.schema, "Collection '\(layout.name)' has more columns than a profile can hold (128).")
             }
             for register in added { try promoteExtra(db, layout: layout, register: register) }
             layouts.append(layout)

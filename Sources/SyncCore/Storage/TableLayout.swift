@@ -56,10 +56,11 @@ struct TableLayout: Sendable {
 
     /// Columns in declaration order with their SQL types.
     var columns: [(name: String, type: String)] {
-        // Facts are never updated, so their change sequence is their rowid: the feed reads the table in
-        // order and no separate index is kept. Profiles are keyed by id (WITHOUT ROWID: one B-tree
-        // descent per lookup) with an index on their last change.
-        var columns: [(String, String)] = [("id", isProfile ? "TEXT NOT NULL PRIMARY KEY" : "TEXT NOT NULL UNIQUE")]
+        // Facts are never updated and are appended in sequence order, so their rowid follows their
+        // sequence: the feed finds its start by a binary search on rowid and no index on `_seq` is kept.
+        // Profiles are keyed by id (WITHOUT ROWID: one B-tree descent per lookup) with an index on their
+        // last change.
+        var columns: [(String, String)] = [("id", "TEXT NOT NULL PRIMARY KEY")]
         for (index, register) in registers.enumerated() {
             columns.append((register, type(ofRegister: index).sqlType))
         }
@@ -70,7 +71,7 @@ struct TableLayout: Sendable {
         }
         // No NOT NULL on what merges write (the engine always sets them): a constraint that may fail makes
         // SQLite open a statement journal for every write, which costs more than the write.
-        columns += [("_seq", isProfile ? "INTEGER" : "INTEGER PRIMARY KEY"), ("_extra", "TEXT")]
+        columns += [("_seq", "INTEGER"), ("_extra", "TEXT")]
         return columns
     }
 
@@ -130,15 +131,22 @@ struct TableLayout: Sendable {
     /// The feed query. Columns: id, _seq, _extra, then for profiles `_stamps` and the values (register
     /// `r` at `4 + r`), for facts hlc, node and the values (`5 + r`). Parameters: cursor, limit, [scope].
     func feedSQL(scoped: Bool) -> String {
+        // Facts are appended in sequence order, so their rowid orders them too; `?1` is then the first
+        // rowid to read (see ``Replica/firstFactRowid``).
+        var sql = selectSQL + (isProfile ? " WHERE \"_seq\" > ?1" : " WHERE rowid >= ?1")
+        if scoped, let scope = collection.scopeField { sql += " AND \(quote(scope)) = ?3" }
+        return sql + (isProfile ? " ORDER BY \"_seq\" LIMIT ?2" : " ORDER BY rowid LIMIT ?2")
+    }
+
+    /// The columns of ``feedSQL``, without a condition.
+    var selectSQL: String {
         var columns = ["\"id\"", "\"_seq\"", "\"_extra\""]
         if isProfile {
             columns += ["\"_stamps\""] + registers.map(quote)
         } else {
             columns += ["\"_hlc\"", "\"_node\""] + registers.map(quote)
         }
-        var sql = "SELECT \(columns.joined(separator: ", ")) FROM \(table) WHERE \"_seq\" > ?1"
-        if scoped, let scope = collection.scopeField { sql += " AND \(quote(scope)) = ?3" }
-        return sql + " ORDER BY \"_seq\" LIMIT ?2"
+        return "SELECT \(columns.joined(separator: ", ")) FROM \(table)"
     }
 }
 
