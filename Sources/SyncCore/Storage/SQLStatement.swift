@@ -84,12 +84,13 @@ package final class SQLStatement {
         }
     }
 
-    /// Steps to the end, ignoring rows.
+    /// Steps to the end, ignoring rows, and resets (bindings stay until ``reset()``).
     package func run() throws {
         while try step() {}
-        reset()
+        sqlite3_reset(handle)
     }
 
+    /// Ends the current run and clears the bindings.
     package func reset() {
         sqlite3_reset(handle)
         sqlite3_clear_bindings(handle)

@@ -16,9 +16,14 @@ final class WriteSession {
     init(db: Database, replica: Replica) throws {
         self.db = db
         self.replica = replica
-        let last = HLCTimestamp(storage: try ReplicaMeta.int(db, .clock) ?? 0)
+        let read = try replica.statements.statement(db, .init(kind: .metaRead)) {
+            "SELECT (SELECT value FROM _meta WHERE key = 'hlc'), (SELECT value FROM _meta WHERE key = 'seq')"
+        }
+        guard try read.step() else { throw SyncError(.corruptReplica, "The replica's _meta table cannot be read.") }
+        let last = HLCTimestamp(storage: read.optionalInt64(0) ?? 0)
         self.clock = HybridLogicalClock(last: last, maxDriftMillis: replica.configuration.maxClockDriftMillis)
-        self.sequence = try ReplicaMeta.int(db, .sequence) ?? 0
+        self.sequence = read.optionalInt64(1) ?? 0
+        read.reset()
         var system = SystemRandomNumberGenerator()
         self.random = SplitMix64(seed: system.next())
     }
@@ -30,8 +35,12 @@ final class WriteSession {
 
     /// Persists the clock and the sequence; call last, inside the transaction.
     func finish() throws {
-        try ReplicaMeta.set(db, .clock, clock.last.storage)
-        try ReplicaMeta.set(db, .sequence, sequence)
+        let write = try replica.statements.statement(db, .init(kind: .metaWrite)) {
+            "INSERT INTO _meta(key, value) VALUES ('hlc', ?1), ('seq', ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+        }
+        write.bind(clock.last.storage, at: 1)
+        write.bind(sequence, at: 2)
+        try write.run()
     }
 
     func nextSequence() -> Int64 {
