@@ -23,7 +23,7 @@ struct CoreSuite: ParsableCommand {
     @Option(help: "Deliveries logged on the source replica.") var deliveries = 100_000
     @Option(help: "Family field edits on the source replica.") var edits = 100_000
     @Option(help: "Families registered before the edits.") var families = 10_000
-    @Option(help: "Runs; the median ratio is reported.") var runs = 3
+    @Option(help: "Runs; the median ratio is reported.") var runs = 5
     @Option(
         help: "Directory for the benchmark's database files, kept for inspection (default: a temporary one, removed).")
     var directory: String?

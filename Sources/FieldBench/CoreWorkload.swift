@@ -52,6 +52,11 @@ struct CoreWorkload {
             path: directory.appendingPathComponent("plain.sqlite").path,
             configuration: Replica.grdbConfiguration(configuration))
         try PlainTables.create(plain)
+        // The merge baseline gets a fresh file too, as the merge target is one.
+        let plainMerge = try DatabasePool(
+            path: directory.appendingPathComponent("plain-merge.sqlite").path,
+            configuration: Replica.grdbConfiguration(configuration))
+        try PlainTables.create(plainMerge)
 
         // Families, on both replicas and in the plain tables: the state before the edits.
         var familyIDs: [String] = []
@@ -72,7 +77,8 @@ struct CoreWorkload {
         }
         let initial = try source.changes(since: .start, limit: Int.max / 2)
         try target.apply(initial.batch)
-        try PlainTables.upsertFamilies(plain, familyIDs.map { familyRows[$0]! }, transactionSize: Self.transactionSize)
+        try PlainTables.upsertFamilies(
+            plainMerge, familyIDs.map { familyRows[$0]! }, transactionSize: Self.transactionSize)
         let afterFamilies = initial.cursor
 
         // Field edits on the source.
@@ -123,9 +129,7 @@ struct CoreWorkload {
             try PlainTables.insertDeliveries(plain, deliveryRows, transactionSize: Self.transactionSize)
         }
         // The merge baseline writes into a fresh table, as the merge does into a fresh replica.
-        try plain.write { db in try db.execute(sql: "DROP TABLE deliveries_plain") }
-        try PlainTables.create(plain, deliveriesOnly: true)
-        try plain.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+        try plainMerge.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
         try target.checkpoint()
 
         // The feed: read every change since 0, against SELECT * of the same rows.
@@ -149,23 +153,34 @@ struct CoreWorkload {
             cursor = page.cursor
             if !page.hasMore { break }
         }
-        var mergeFamiliesOurs = 0.0
-        let mergeOurs = try time {
-            for page in pages {
-                let elapsed = try time { try target.apply(page) }
-                if page.collections.contains(where: { $0.name == "families" }) { mergeFamiliesOurs += elapsed }
+        // Page by page, ours then the baseline's same final rows, so that both see the same disk weather.
+        let deliveryRowsByID = Dictionary(
+            deliveryRows.map { ($0[0].textValue!, $0) }, uniquingKeysWith: { first, _ in first })
+        var (mergeOurs, mergePlain, mergeFamiliesOurs, mergeFamiliesPlain) = (0.0, 0.0, 0.0, 0.0)
+        for page in pages {
+            let ours = try time { try target.apply(page) }
+            var families: [[Value]] = []
+            var deliveries: [[Value]] = []
+            for group in page.collections {
+                for record in group.records {
+                    if group.name == "families" { families.append(familyRows[record.id]!) }
+                    if group.name == "deliveries" { deliveries.append(deliveryRowsByID[record.id]!) }
+                }
+            }
+            // The baseline gets its rows in key order too, as the merge sorts them (the strict comparison).
+            families.sort { $0[0].textValue! < $1[0].textValue! }
+            deliveries.sort { $0[0].textValue! < $1[0].textValue! }
+            let plain = try time {
+                try PlainTables.upsert(plainMerge, families: families, deliveries: deliveries)
+            }
+            mergeOurs += ours
+            mergePlain += plain
+            if !families.isEmpty {
+                mergeFamiliesOurs += ours
+                mergeFamiliesPlain += plain
             }
         }
-        let finalFamilies = familyIDs.filter(changed.contains).map { familyRows[$0]! }
-        let mergeFamiliesPlain = try time {
-            try PlainTables.upsertFamilies(plain, finalFamilies, transactionSize: Self.transactionSize)
-        }
-        let mergePlain =
-            try mergeFamiliesPlain
-            + time {
-                try PlainTables.upsertDeliveries(plain, deliveryRows, transactionSize: Self.transactionSize)
-            }
-        let feedPlain = try time { _ = try PlainTables.selectAll(plain) }
+        let feedPlain = try time { _ = try PlainTables.selectAll(plainMerge) }
         guard try target.dump() == source.dump() else {
             throw BenchError("the target replica did not converge to the source: the merge benchmark is invalid")
         }

@@ -64,6 +64,25 @@ enum PlainTables {
         try write(pool, upsertSQL("deliveries_plain", deliveryColumns), rows, transactionSize: transactionSize)
     }
 
+    /// Upserts families and deliveries in one transaction (one page of the merge).
+    static func upsert(_ pool: DatabasePool, families: [[Value]], deliveries: [[Value]]) throws {
+        try pool.writeWithoutTransaction { db in
+            try db.inTransaction(.immediate) {
+                for (sql, rows) in [
+                    (upsertSQL("families_plain", familyColumns), families),
+                    (upsertSQL("deliveries_plain", deliveryColumns), deliveries),
+                ] where !rows.isEmpty {
+                    let statement = try SQLStatement(db, sql)
+                    for row in rows {
+                        for (index, value) in row.enumerated() { statement.bind(value, at: Int32(index + 1)) }
+                        try statement.run()
+                    }
+                }
+                return .commit
+            }
+        }
+    }
+
     static func insertDeliveries(_ pool: DatabasePool, _ rows: [[Value]], transactionSize: Int) throws {
         let placeholders = (1...deliveryColumns.count).map { "?\($0)" }.joined(separator: ", ")
         try write(
