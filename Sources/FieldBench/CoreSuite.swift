@@ -13,8 +13,10 @@ struct CoreSuite: ParsableCommand {
             and logs --deliveries deliveries (transactions of 1,000). Each figure is our time / the time of
             plain SQL doing the same rows, in the same kind of file (WAL, synchronous=FULL), bound through
             the same SQLite statement code, median of --runs runs.
-              R1   apply the source's feed to a replica that holds the families as they were before the
-                   edits / INSERT … ON CONFLICT DO UPDATE of the same final rows into plain tables.
+              R1   apply the source's feed, page by page (1,000 records, one transaction each), to a replica
+                   that holds the families as they were before the edits / INSERT … ON CONFLICT DO UPDATE of
+                   the same final rows of each page, in one transaction, in key order, into a plain file that
+                   holds the same families; ours and the baseline alternate page by page.
               R2   log the deliveries through the typed API / plain INSERTs of the same rows.
               feed read every change since 0 / SELECT * of the same rows.
             """
