@@ -19,18 +19,6 @@ struct CoreRun {
     var feed: Double { feedOurs / feedPlain }
 }
 
-/// SplitMix64, so that each run's workload is reproducible.
-struct BenchGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 struct CoreWorkload {
     var families: Int
     var edits: Int
@@ -41,7 +29,7 @@ struct CoreWorkload {
     static let cities = ["Oran", "Tlemcen", "Annaba", "Sétif", "Béjaïa", "Constantine", "Blida", "Alger"]
 
     func measure(in directory: URL) throws -> CoreRun {
-        var rng = BenchGenerator(state: seed)
+        var rng = SplitMix64(seed: seed)
         var configuration = ReplicaConfiguration()
         configuration.durability = .full
         let source = try Replica(

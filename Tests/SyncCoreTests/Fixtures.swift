@@ -16,19 +16,8 @@ final class ManualClock: PhysicalClock {
     func rewind(_ delta: UInt64) { millis.withLock { $0 -= delta } }
 }
 
-/// SplitMix64: a small, fast, seedable generator, so that every random test replays from its seed.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// Every random test draws from SplitMix64 (SyncCore's), so that it replays from its seed.
+typealias SeededGenerator = SplitMix64
 
 /// The base seed of the random tests: `FIELDSYNC_SEED=…` replays a run; printed on failure.
 let baseSeed: UInt64 = ProcessInfo.processInfo.environment["FIELDSYNC_SEED"].flatMap { UInt64($0) } ?? 20_261_124
