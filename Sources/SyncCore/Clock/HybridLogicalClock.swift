@@ -24,7 +24,10 @@ public struct HybridLogicalClock: Sendable, Equatable {
     /// Issues the timestamp of a local event.
     public mutating func tick(now: UInt64) -> HLCTimestamp {
         let physical = min(now, HLCTimestamp.maxMillis)
-        if physical > last.millis {
+        if last.millis >= HLCTimestamp.maxMillis {
+            // The end of time (year 6429, or a damaged clock value): saturate rather than wrap.
+            last = HLCTimestamp(millis: HLCTimestamp.maxMillis, counter: last.counter == .max ? .max : last.counter + 1)
+        } else if physical > last.millis {
             last = HLCTimestamp(millis: physical, counter: 0)
         } else if last.counter == UInt16.max {
             last = HLCTimestamp(millis: last.millis + 1, counter: 0)
@@ -36,6 +39,11 @@ public struct HybridLogicalClock: Sendable, Equatable {
 
     /// Checks that a remote timestamp is within the drift bound of `now`, without moving the clock.
     public func check(_ remote: HLCTimestamp, now: UInt64) throws(SyncError) {
+        guard remote.millis <= HLCTimestamp.maxMillis else {
+            throw SyncError(
+                .clockDrift, "A change carries an impossible clock reading (\(remote.rawValue)).",
+                clockOffsetMillis: .max)
+        }
         guard remote.millis > now, remote.millis - now > maxDriftMillis else { return }
         let ahead = remote.millis - now
         throw SyncError(

@@ -14,6 +14,11 @@ struct BatchPlan {
     static let maxIDLength = 64
     static let maxFieldNameLength = 64
     static let maxFieldsPerGroup = 128
+    /// Fields a record may carry that this schema does not know (a newer version's additions).
+    static let maxUnknownFieldsPerRecord = 16
+    /// Unknown field names a feed page lists per collection, so that a page stays within
+    /// `maxFieldsPerGroup` (at most 63 registers + 64).
+    static let maxUnknownFieldsPerGroup = 64
 
     init(_ batch: ChangeBatch, layouts: [TableLayout], schema: Schema) throws(SyncError) {
         for group in batch.collections {
@@ -51,6 +56,12 @@ struct BatchPlan {
         }
     }
 
+    /// Record ids: 1 to 64 printable ASCII characters, no spaces.
+    static func isValidID(_ id: String) -> Bool {
+        let bytes = id.utf8
+        return !bytes.isEmpty && bytes.count <= maxIDLength && bytes.allSatisfy { $0 > 32 && $0 < 127 }
+    }
+
     /// Checks one record in a single pass over its cells, and folds its stamps into `newest`.
     private static func validate(
         _ record: RecordChange, group: CollectionChanges, layout: TableLayout, map: [Int], newest: inout Stamp?
@@ -83,6 +94,11 @@ struct BatchPlan {
                     }
                     if newest.map({ stamp > $0 }) ?? true { newest = stamp }
                 }
+                if case .real(let number) = cells[index].value, !number.isFinite {
+                    throw SyncError(
+                        .invalidValue,
+                        "The \(where_) sets '\(group.fields[field])' to \(number): numbers must be finite.")
+                }
                 let register = map[field]
                 if register < 0 {
                     // A field this schema does not know (a group lists at most 128 fields).
@@ -92,6 +108,13 @@ struct BatchPlan {
                         throw SyncError(.invalidBatch, "The \(where_) sets field '\(group.fields[field])' twice.")
                     }
                     if field < 64 { extrasLow |= bit } else { extrasHigh |= bit }
+                    guard (extrasLow.nonzeroBitCount + extrasHigh.nonzeroBitCount) <= Self.maxUnknownFieldsPerRecord
+                    else {
+                        throw SyncError(
+                            .invalidBatch,
+                            "The \(where_) carries more than \(Self.maxUnknownFieldsPerRecord) fields this version does not know."
+                        )
+                    }
                     continue
                 }
                 let bit: UInt64 = 1 << UInt64(register)

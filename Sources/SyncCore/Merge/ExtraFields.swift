@@ -31,6 +31,9 @@ enum ExtraFields {
         guard !cells.isEmpty else { return nil }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try! encoder.encode(cells), as: UTF8.self)
+        // Values are validated (finite numbers) before they get here; a failure would be a bug, and an
+        // unknown field is better dropped from `_extra` than the process crashed.
+        guard let data = try? encoder.encode(cells) else { return nil }
+        return String(decoding: data, as: UTF8.self)
     }
 }

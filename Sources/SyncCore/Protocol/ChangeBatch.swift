@@ -93,6 +93,18 @@ public struct FeedCursor: Hashable, Comparable, Sendable, Codable, CustomStringC
         self.position = max(base, position)
     }
 
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let base = try container.decode(Int64.self, forKey: .base)
+        let position = try container.decode(Int64.self, forKey: .position)
+        guard base >= 0, position >= base else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .position, in: container,
+                debugDescription: "Expected 0 <= base <= position, found base \(base) and position \(position).")
+        }
+        self.init(base: base, position: position)
+    }
+
     public static let start = FeedCursor(0)
     public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.position, lhs.base) < (rhs.position, rhs.base) }
     /// "120" when drained, "100:120" mid-drain.

@@ -7,16 +7,21 @@ extension Replica {
     /// with its current value and stamp. Reading is a snapshot: the page is consistent even while writes
     /// go on. Pass the returned cursor to the next call; persist it only after the page is applied.
     public func changes(since cursor: FeedCursor, limit: Int = 1000, filter: FeedFilter = .all) throws -> FeedPage {
-        precondition(limit > 0, "limit must be positive")
+        let limit = min(max(limit, 1), Self.maxFeedLimit)
         return try read { db in
             try Self.readFeed(db, layouts: self.layouts, since: cursor, limit: limit, filter: filter)
         }
     }
 
+    /// The most records one feed page carries.
+    public static let maxFeedLimit = 100_000
+
     private struct Row {
         var sequence: Int64
         var group: Int
         var record: RecordChange
+        /// Fields this schema does not know: named, given a position in the group once the page is cut.
+        var extras: [(name: String, value: Value, stamp: Stamp?)] = []
     }
 
     private static func readFeed(
@@ -25,7 +30,6 @@ extension Replica {
         let head = try ReplicaMeta.int(db, .sequence) ?? 0
         var rows: [Row] = []
         var groups: [CollectionChanges] = []
-        var extraFieldIndex: [[String: Int]] = []
         // The smallest last-read sequence among tables that had more rows than we read: rows past it may
         // exist unread, so the page stops there.
         var bound = Int64.max
@@ -42,7 +46,7 @@ extension Replica {
             if scoped, let scope = filter.scope { statement.bind(scope, at: 3) }
             let groupIndex = groups.count
             groups.append(CollectionChanges(name: layout.name, fields: layout.registers))
-            extraFieldIndex.append([:])
+            let scopeRegister = layout.collection.scopeField.flatMap { layout.registerIndex($0) }
             var fetched = 0
             var lastSequence = cursor.position
             while try statement.step() {
@@ -51,12 +55,20 @@ extension Replica {
                 lastSequence = sequence
                 let extras = try ExtraFields.decode(statement.text(2))
                 var record: RecordChange?
+                var rowExtras: [(name: String, value: Value, stamp: Stamp?)] = []
                 if layout.isProfile {
                     var cells: [Cell] = []
                     var recordStamp: Stamp?
                     let stamps = try layout.decodeStamps(statement, column: 3)
+                    // A record that just moved into the reader's scope is sent whole: the reader has none of it.
+                    var since = cursor.base
+                    if filter.scope != nil, let scopeRegister, let moved = stamps.entries[scopeRegister],
+                        moved.sequence > cursor.base
+                    {
+                        since = Int64.min
+                    }
                     for (register, entry) in stamps.entries.enumerated() {
-                        guard let entry, entry.sequence > cursor.base else { continue }
+                        guard let entry, entry.sequence > since else { continue }
                         if filter.excludingOrigins.contains(entry.stamp.node) { continue }
                         if recordStamp == nil { recordStamp = entry.stamp }
                         cells.append(
@@ -65,14 +77,14 @@ extension Replica {
                                 stamp: entry.stamp == recordStamp ? nil : entry.stamp))
                     }
                     for (name, extra) in extras.sorted(by: { $0.key < $1.key }) {
-                        guard let seq = extra.s, seq > cursor.base, let stamp = extra.stamp,
+                        guard layout.registerIndex(name) == nil, let seq = extra.s, seq > since,
+                            let stamp = extra.stamp,
                             !filter.excludingOrigins.contains(stamp.node)
                         else { continue }
                         if recordStamp == nil { recordStamp = stamp }
-                        let field = fieldPosition(name, group: &groups[groupIndex], index: &extraFieldIndex[groupIndex])
-                        cells.append(Cell(field: field, value: extra.v, stamp: stamp == recordStamp ? nil : stamp))
+                        rowExtras.append((name, extra.v, stamp == recordStamp ? nil : stamp))
                     }
-                    if let recordStamp, !cells.isEmpty {
+                    if let recordStamp, !cells.isEmpty || !rowExtras.isEmpty {
                         record = RecordChange(id: statement.text(0) ?? "", stamp: recordStamp, cells: cells)
                     }
                 } else {
@@ -87,15 +99,16 @@ extension Replica {
                             let value = statement.value(layout.feedValueColumn(register))
                             if !value.isNull { cells.append(Cell(field: register, value: value)) }
                         }
-                        for (name, extra) in extras.sorted(by: { $0.key < $1.key }) {
-                            let field = fieldPosition(
-                                name, group: &groups[groupIndex], index: &extraFieldIndex[groupIndex])
-                            cells.append(Cell(field: field, value: extra.v))
+                        for (name, extra) in extras.sorted(by: { $0.key < $1.key })
+                        where layout.registerIndex(name) == nil {
+                            rowExtras.append((name, extra.v, nil))
                         }
                         record = RecordChange(id: statement.text(0) ?? "", stamp: stamp, cells: cells)
                     }
                 }
-                if let record { rows.append(Row(sequence: sequence, group: groupIndex, record: record)) }
+                if let record {
+                    rows.append(Row(sequence: sequence, group: groupIndex, record: record, extras: rowExtras))
+                }
             }
             statement.reset()
             if fetched > limit { bound = min(bound, lastSequence) }
@@ -113,7 +126,30 @@ extension Replica {
             next = FeedCursor(base: cursor.base, position: rows[limit - 1].sequence)
             hasMore = true
         }
-        for row in rows { groups[row.group].records.append(row.record) }
+        // Name the unknown fields, cutting the page before a row that would list too many in its group.
+        var extraIndex = [[String: Int]](repeating: [:], count: groups.count)
+        for (position, row) in rows.enumerated() {
+            let group = row.group
+            let new = Set(row.extras.map(\.name).filter { extraIndex[group][$0] == nil })
+            if extraIndex[group].count + new.count > BatchPlan.maxUnknownFieldsPerGroup, position > 0 {
+                next = FeedCursor(base: cursor.base, position: rows[position - 1].sequence)
+                hasMore = true
+                break
+            }
+            var record = row.record
+            for extra in row.extras {
+                let field: Int
+                if let known = extraIndex[group][extra.name] {
+                    field = known
+                } else {
+                    groups[group].fields.append(extra.name)
+                    field = groups[group].fields.count - 1
+                    extraIndex[group][extra.name] = field
+                }
+                record.cells.append(Cell(field: field, value: extra.value, stamp: extra.stamp))
+            }
+            groups[group].records.append(record)
+        }
         let batch = ChangeBatch(groups.filter { !$0.records.isEmpty })
         return FeedPage(batch: batch, cursor: next, hasMore: hasMore)
     }
@@ -148,11 +184,4 @@ extension Replica {
         return try firstAtOrAfter(lower)?.rowid
     }
 
-    private static func fieldPosition(_ name: String, group: inout CollectionChanges, index: inout [String: Int]) -> Int
-    {
-        if let position = index[name] { return position }
-        group.fields.append(name)
-        index[name] = group.fields.count - 1
-        return group.fields.count - 1
-    }
 }

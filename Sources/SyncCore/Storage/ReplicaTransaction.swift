@@ -31,6 +31,7 @@ public final class ReplicaTransaction {
 
     /// Fast path for typed facts: `values` in field order.
     func insertFact(_ layout: TableLayout, id: String?, values: [Value]) throws -> String {
+        try checkID(id, layout)
         for (index, field) in layout.collection.fields.enumerated() where field.required && values[index].isNull {
             throw SyncError(.invalidValue, "A \(layout.name) record needs '\(field.name)'.")
         }
@@ -47,6 +48,7 @@ public final class ReplicaTransaction {
     @discardableResult
     public func create(_ collection: String, id: String? = nil, values: [String: Value]) throws -> String {
         let layout = try profileLayout(collection)
+        try checkID(id, layout)
         for field in layout.collection.fields where field.required && (values[field.name] ?? .null).isNull {
             throw SyncError(.invalidValue, "A new \(layout.name) record needs '\(field.name)'.")
         }
@@ -128,8 +130,21 @@ public final class ReplicaTransaction {
         return index
     }
 
+    private func checkID(_ id: String?, _ layout: TableLayout) throws {
+        guard let id else { return }
+        guard BatchPlan.isValidID(id) else {
+            throw SyncError(
+                .invalidValue,
+                "'\(id.prefix(80))' is not a valid \(layout.name) id: 1 to \(BatchPlan.maxIDLength) printable ASCII characters, no spaces."
+            )
+        }
+    }
+
     private func coerce(_ layout: TableLayout, _ index: Int, _ value: Value) throws -> Value {
         let field = layout.collection.fields[index]
+        if case .real(let number) = value, !number.isFinite {
+            throw SyncError(.invalidValue, "'\(layout.name).\(field.name)' must be a finite number, not \(number).")
+        }
         guard let coerced = field.type.coerce(value) else {
             throw SyncError(
                 .invalidValue, "'\(layout.name).\(field.name)' is \(field.type.rawValue), not \(value.kindDescription)."

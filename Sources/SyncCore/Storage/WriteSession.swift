@@ -72,6 +72,8 @@ final class WriteSession {
     {
         let current = try cached(layout, .current) { layout.currentSQL }
         current.bind(id, at: 1)
+        var active = true
+        defer { if active { current.reset() } }
         let exists = try current.step()
         var stamps =
             exists
@@ -102,6 +104,7 @@ final class WriteSession {
             }
         }
         current.reset()
+        active = false
         for entry in kept { try recordHistory(entry) }
         guard mask != 0 else { return false }
         let sequence = nextSequence()
@@ -236,6 +239,31 @@ final class WriteSession {
         statement.bind(nextSequence(), at: count + 4)
         if let json = ExtraFields.encode(extras) { statement.bind(json, at: count + 5) }
         try statement.run()
+        if statement.changes == 0 { try resolveFactCollision(layout, record: record, insert: statement) }
+    }
+
+    /// Two different facts under one id (a client bug or a forged id): every replica keeps the one with the
+    /// smaller stamp, so they converge, and the other is noted in history. The kept fact is re-appended
+    /// (delete and insert) so that facts stay in sequence order by rowid.
+    private func resolveFactCollision(_ layout: TableLayout, record: RecordChange, insert: SQLStatement) throws {
+        let select = try SQLStatement(db, "SELECT \"_hlc\", \"_node\" FROM \(layout.table) WHERE \"id\" = ?1")
+        select.bind(record.id, at: 1)
+        guard try select.step(), let node = NodeID(rawValue: select.int64(1)) else { return select.reset() }
+        let stored = Stamp(hlc: HLCTimestamp(storage: select.int64(0)), node: node)
+        select.reset()
+        guard record.stamp != stored else { return }  // the same fact again
+        let (kept, dropped) = record.stamp < stored ? (record.stamp, stored) : (stored, record.stamp)
+        try recordHistory(
+            HistoryEntry(
+                collection: layout.name, recordID: record.id, field: "*",
+                value: .text("another \(layout.name) fact with this id, stamped \(kept), was kept"), stamp: dropped,
+                winner: kept))
+        guard record.stamp < stored else { return }
+        let delete = try SQLStatement(db, "DELETE FROM \(layout.table) WHERE \"id\" = ?1")
+        delete.bind(record.id, at: 1)
+        try delete.run()
+        insert.bind(nextSequence(), at: Int32(layout.registers.count) + 4)
+        try insert.run()
     }
 
     // MARK: History
