@@ -71,3 +71,40 @@ struct UnknownFieldTests {
         #expect(column == "+213")
     }
 }
+
+@Suite("Files shared by two schema versions")
+struct SchemaSkewTests {
+    @Test func anOlderVersionKeepsTheNewerVersionsStampsAndValues() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("device.sqlite").path
+        let clock = ManualClock()
+        let remote = try makeReplica(schema: UnknownFieldTests.newer, clock: clock, node: node(9))
+        var id = ""
+        do {
+            let newer = try makeFileReplica(at: path, schema: UnknownFieldTests.newer, clock: clock, node: node(1))
+            id = try newer.write {
+                try $0.create(
+                    "families", values: ["city": "Oran", "reference": "R", "head_name": "H", "whatsapp": "first"])
+            }
+            try pull(from: newer, into: remote)
+        }
+        clock.advance(10)
+        try remote.write { try $0.update("families", id: id, values: ["whatsapp": "second"]) }
+        do {
+            // The older app opens the same file, edits another field, and receives the newer whatsapp.
+            let older = try makeFileReplica(at: path, clock: clock)
+            clock.advance(10)
+            try older.write { try $0.editFamily(id, ["phone": "0555"]) }
+            try pull(from: remote, into: older)
+        }
+        let reopened = try makeFileReplica(at: path, schema: UnknownFieldTests.newer, clock: clock)
+        #expect(try reopened.record("families", id: id)?["whatsapp"] == "second")
+        #expect(try reopened.stamps("families", id: id)["whatsapp"] == remote.stamps("families", id: id)["whatsapp"])
+        let page = try reopened.changes(since: .start)
+        for group in page.batch.collections { #expect(Set(group.fields).count == group.fields.count) }
+        try pull(from: reopened, into: remote)
+        try pull(from: remote, into: reopened)
+        #expect(try reopened.dump() == remote.dump())
+    }
+}

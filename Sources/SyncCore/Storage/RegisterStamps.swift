@@ -15,9 +15,17 @@ struct RegisterStamps: Equatable {
 
     /// By register index; nil for a register never written.
     var entries: [Entry?]
+    /// Entries of slots this layout does not map (a newer version's fields, seen by an older one): kept
+    /// and written back unchanged.
+    var unmapped: [(slot: UInt8, entry: Entry)] = []
 
     init(count: Int) {
         entries = Array(repeating: nil, count: count)
+    }
+
+    static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.entries == rhs.entries
+            && lhs.unmapped.elementsEqual(rhs.unmapped) { $0.slot == $1.slot && $0.entry == $1.entry }
     }
 
     /// Decodes a `_stamps` value. `registerForSlot[slot]` is the register of a slot, or -1.
@@ -59,8 +67,12 @@ struct RegisterStamps: Equatable {
             guard let nodeID = NodeID(rawValue: Int64(bitPattern: node)) else { throw fail() }
             let slot = Int(header & 0x7F)
             let register = slot < registerForSlot.count ? registerForSlot[slot] : -1
-            guard register >= 0, register < count else { continue }  // a column this layout does not map
-            entries[register] = Entry(stamp: Stamp(hlc: HLCTimestamp(rawValue: hlc), node: nodeID), sequence: sequence)
+            let entry = Entry(stamp: Stamp(hlc: HLCTimestamp(rawValue: hlc), node: nodeID), sequence: sequence)
+            if register >= 0, register < count {
+                entries[register] = entry
+            } else {
+                unmapped.append((UInt8(slot), entry))
+            }
         }
     }
 
@@ -79,10 +91,12 @@ struct RegisterStamps: Equatable {
         var previousHLC: Int64 = 0
         var previousNode: Int64 = 0
         var previousSequence: Int64 = 0
-        for register in entries.indices.sorted(by: { slots[$0] < slots[$1] }) {
-            guard let entry = entries[register] else { continue }
+        var all: [(slot: UInt8, entry: Entry)] = unmapped
+        for (register, entry) in entries.enumerated() { if let entry { all.append((slots[register], entry)) } }
+        all.sort { $0.slot < $1.slot }
+        for (slot, entry) in all {
             let node = entry.stamp.node.rawValue
-            bytes.append(slots[register] | (node == previousNode ? 0x80 : 0))
+            bytes.append(slot | (node == previousNode ? 0x80 : 0))
             let hlc = Int64(bitPattern: entry.stamp.hlc.rawValue)
             append(varint: Self.zigzag(hlc &- previousHLC))
             if node != previousNode {

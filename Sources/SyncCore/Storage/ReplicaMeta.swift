@@ -66,14 +66,12 @@ enum ReplicaMigrations {
         var layouts: [TableLayout] = []
         for (index, collection) in schema.collections.enumerated() {
             let draft = TableLayout(collection, index: index)
-            var added: [Int] = []
             if try db.tableExists(draft.name) {
                 let existing = Set(try db.columns(in: draft.name).map(\.name))
                 for column in draft.columns where !existing.contains(column.name) {
                     let type = column.type.replacingOccurrences(of: " NOT NULL", with: "")
                     try db.execute(sql: "ALTER TABLE \(draft.table) ADD COLUMN \(quote(column.name)) \(type)")
                 }
-                added = draft.registers.indices.filter { !existing.contains(draft.registers[$0]) }
             } else {
                 try db.execute(sql: draft.createTableSQL)
             }
@@ -85,41 +83,53 @@ enum ReplicaMigrations {
             guard !layout.isProfile || layout.slots.allSatisfy({ $0 < 128 }) else {
                 throw SyncError(.schema, "Collection '\(layout.name)' has more columns than a profile can hold (128).")
             }
-            for register in added { try promoteExtra(db, layout: layout, register: register) }
+            try promoteExtras(db, layout: layout)
             layouts.append(layout)
         }
         return layouts
     }
 
-    /// Moves the values an older version kept in `_extra` under `register`'s name into its column.
-    private static func promoteExtra(_ db: Database, layout: TableLayout, register: Int) throws {
-        let name = layout.registers[register]
+    /// Moves values kept in `_extra` under the name of one of this layout's registers into their column:
+    /// values an older version kept for a field this one declares (an upgrade, or files shared by two
+    /// versions). For profiles the newer stamp wins, as in any merge.
+    private static func promoteExtras(_ db: Database, layout: TableLayout) throws {
         let select = try SQLStatement(
             db,
             "SELECT \"id\", \"_extra\"\(layout.isProfile ? ", \"_stamps\"" : "") FROM \(layout.table) "
-                + "WHERE json_type(\"_extra\", \(literal("$." + name))) IS NOT NULL")
+                + "WHERE \"_extra\" IS NOT NULL")
         var rows: [(id: String, extra: [String: ExtraCell], stamps: RegisterStamps?)] = []
         while try select.step() {
+            let extra = try ExtraFields.decode(select.text(1))
+            guard extra.keys.contains(where: { layout.registerIndex($0) != nil }) else { continue }
             rows.append(
-                (
-                    select.text(0) ?? "", try ExtraFields.decode(select.text(1)),
-                    layout.isProfile ? try layout.decodeStamps(select, column: 2) : nil
-                ))
+                (select.text(0) ?? "", extra, layout.isProfile ? try layout.decodeStamps(select, column: 2) : nil))
         }
         select.reset()
-        let update = try SQLStatement(
-            db,
-            "UPDATE \(layout.table) SET \(quote(name)) = ?2, \"_extra\" = ?3"
-                + (layout.isProfile ? ", \"_stamps\" = ?4" : "") + " WHERE \"id\" = ?1")
         for var row in rows {
-            guard let cell = row.extra.removeValue(forKey: name) else { continue }
-            update.bind(row.id, at: 1)
-            update.bind(cell.v, at: 2)
-            if let json = ExtraFields.encode(row.extra) { update.bind(json, at: 3) } else { update.bindNull(at: 3) }
-            if var stamps = row.stamps {
-                if let stamp = cell.stamp { stamps.entries[register] = .init(stamp: stamp, sequence: cell.s ?? 0) }
-                update.bind(bytes: stamps.encoded(slots: layout.slots), at: 4)
+            var sets: [String] = []
+            var values: [Value] = []
+            for (name, cell) in row.extra {
+                guard let register = layout.registerIndex(name) else { continue }
+                row.extra.removeValue(forKey: name)
+                if var stamps = row.stamps {
+                    guard let stamp = cell.stamp,
+                        FieldMerge.decide(local: stamps.entries[register]?.stamp, remote: stamp) == .takeRemote
+                    else { continue }
+                    stamps.entries[register] = .init(stamp: stamp, sequence: cell.s ?? 0)
+                    row.stamps = stamps
+                }
+                sets.append(quote(name))
+                values.append(cell.v)
             }
+            var assignments = sets.enumerated().map { "\($1) = ?\($0 + 4)" }
+            assignments.append("\"_extra\" = ?2")
+            if layout.isProfile { assignments.append("\"_stamps\" = ?3") }
+            let update = try SQLStatement(
+                db, "UPDATE \(layout.table) SET \(assignments.joined(separator: ", ")) WHERE \"id\" = ?1")
+            update.bind(row.id, at: 1)
+            if let json = ExtraFields.encode(row.extra) { update.bind(json, at: 2) }
+            if let stamps = row.stamps { update.bind(bytes: stamps.encoded(slots: layout.slots), at: 3) }
+            for (index, value) in values.enumerated() { update.bind(value, at: Int32(index + 4)) }
             try update.run()
         }
     }
