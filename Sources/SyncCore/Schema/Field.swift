@@ -25,15 +25,9 @@ public enum FieldType: String, Sendable, Codable, CaseIterable {
 
     /// Coerces a value to this type, or returns nil when it cannot hold it. `NULL` fits every type.
     func coerce(_ value: Value) -> Value? {
-        switch (self, value) {
-        case (_, .null): .null
-        case (.text, .text), (.reference, .text): value
-        case (.integer, .integer), (.timestamp, .integer): value
-        case (.bool, .integer(let flag)): flag == 0 || flag == 1 ? value : nil
-        case (.real, .real): value
-        case (.real, .integer(let number)): .real(Double(number))
-        default: nil
-        }
+        guard accepts(value) else { return nil }
+        if self == .real, case .integer(let number) = value { return .real(Double(number)) }
+        return value
     }
 }
 

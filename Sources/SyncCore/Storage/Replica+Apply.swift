@@ -18,10 +18,7 @@ extension Replica {
     @discardableResult
     public func apply(_ batch: ChangeBatch) throws -> ApplyReport {
         let plan = try BatchPlan(batch, layouts: layouts, schema: schema)
-        let clock = HybridLogicalClock(last: .zero, maxDriftMillis: configuration.maxClockDriftMillis)
-        if let newest = plan.newest {
-            try clock.check(newest.hlc, now: configuration.clock.nowMillis())
-        }
+        // A stamp too far ahead throws inside the transaction, which rolls back: nothing moves.
         return try withSession { session in
             if let newest = plan.newest { try session.clock.observe(newest.hlc, now: session.now) }
             for (groupIndex, group) in batch.collections.enumerated() {

@@ -55,7 +55,6 @@ public struct NewFamily: Sendable, Hashable {
 
 extension Value {
     init(_ text: String?) { self = text.map(Value.text) ?? .null }
-    init(_ number: Int?) { self = number.map { .integer(Int64($0)) } ?? .null }
 }
 
 extension ReplicaTransaction {
