@@ -140,10 +140,17 @@ public struct FeedFilter: Sendable {
     public var scope: String?
     /// Leave out changes stamped by these nodes (they already have them: no echo).
     public var excludingOrigins: Set<NodeID>
+    /// Leave out changes written here at these local sequences (they came from the reader: no echo).
+    public var excludingSequences: SequenceRanges
 
-    public init(scope: String? = nil, excludingOrigins: Set<NodeID> = []) {
+    public init(scope: String? = nil, excludingOrigins: Set<NodeID> = [], excludingSequences: SequenceRanges = .init()) {
         self.scope = scope
         self.excludingOrigins = excludingOrigins
+        self.excludingSequences = excludingSequences
+    }
+
+    func excludes(_ stamp: Stamp, sequence: Int64) -> Bool {
+        excludingOrigins.contains(stamp.node) || excludingSequences.contains(sequence)
     }
 
     public static let all = FeedFilter()

@@ -19,26 +19,28 @@ extension Replica {
     public func apply(_ batch: ChangeBatch) throws -> ApplyReport {
         let plan = try BatchPlan(batch, layouts: layouts, schema: schema)
         // A stamp too far ahead throws inside the transaction, which rolls back: nothing moves.
-        return try withSession { session in
-            if let newest = plan.newest { try session.clock.observe(newest.hlc, now: session.now) }
-            for (groupIndex, group) in batch.collections.enumerated() {
-                let layout = layouts[plan.layoutIndex[groupIndex]]
-                let map = plan.registerMap[groupIndex]
-                // Profiles in key order: each B-tree page is visited once, not once per record (merging
-                // commutes). Facts arrive in creation order, which their ids already follow.
-                let order =
-                    layout.isProfile
-                    ? group.records.indices.sorted {
-                        let (a, b) = (group.records[$0].id, group.records[$1].id)
-                        return a != b ? a < b : $0 < $1
-                    } : Array(group.records.indices)
-                for index in order {
-                    try apply(group.records[index], group: group, layout: layout, map: map, session: session)
-                }
+        return try withSession { session in try merge(batch, plan: plan, session: session) }
+    }
+
+    func merge(_ batch: ChangeBatch, plan: BatchPlan, session: WriteSession) throws -> ApplyReport {
+        if let newest = plan.newest { try session.clock.observe(newest.hlc, now: session.now) }
+        for (groupIndex, group) in batch.collections.enumerated() {
+            let layout = layouts[plan.layoutIndex[groupIndex]]
+            let map = plan.registerMap[groupIndex]
+            // Profiles in key order: each B-tree page is visited once, not once per record (merging
+            // commutes). Facts arrive in creation order, which their ids already follow.
+            let order =
+                layout.isProfile
+                ? group.records.indices.sorted {
+                    let (a, b) = (group.records[$0].id, group.records[$1].id)
+                    return a != b ? a < b : $0 < $1
+                } : Array(group.records.indices)
+            for index in order {
+                try apply(group.records[index], group: group, layout: layout, map: map, session: session)
             }
-            return ApplyReport(
-                records: batch.recordCount, conflicts: session.conflicts, cursor: FeedCursor(session.sequence))
         }
+        return ApplyReport(
+            records: batch.recordCount, conflicts: session.conflicts, cursor: FeedCursor(session.sequence))
     }
 
     private func apply(

@@ -9,9 +9,19 @@ extension Replica {
     public func changes(since cursor: FeedCursor, limit: Int = 1000, filter: FeedFilter = .all) throws -> FeedPage {
         let limit = min(max(limit, 1), Self.maxFeedLimit)
         return try read { db in
-            try Self.readFeed(db, layouts: self.layouts, since: cursor, limit: limit, filter: filter)
+            // Pages whose every change is filtered out are skipped here, not sent empty (a bounded number).
+            var page = try Self.readFeed(db, layouts: self.layouts, since: cursor, limit: limit, filter: filter)
+            var skipped = 0
+            while page.batch.isEmpty, page.hasMore, skipped < Self.maxSkippedPages {
+                page = try Self.readFeed(db, layouts: self.layouts, since: page.cursor, limit: limit, filter: filter)
+                skipped += 1
+            }
+            return page
         }
     }
+
+    /// How many filtered-out pages one call reads past before it returns an empty page with `hasMore`.
+    static let maxSkippedPages = 256
 
     /// The most records one feed page carries.
     public static let maxFeedLimit = 100_000
@@ -69,7 +79,7 @@ extension Replica {
                     }
                     for (register, entry) in stamps.entries.enumerated() {
                         guard let entry, entry.sequence > since else { continue }
-                        if filter.excludingOrigins.contains(entry.stamp.node) { continue }
+                        if filter.excludes(entry.stamp, sequence: entry.sequence) { continue }
                         if recordStamp == nil { recordStamp = entry.stamp }
                         cells.append(
                             Cell(
@@ -79,7 +89,7 @@ extension Replica {
                     for (name, extra) in extras.sorted(by: { $0.key < $1.key }) {
                         guard layout.registerIndex(name) == nil, let seq = extra.s, seq > since,
                             let stamp = extra.stamp,
-                            !filter.excludingOrigins.contains(stamp.node)
+                            !filter.excludes(stamp, sequence: seq)
                         else { continue }
                         if recordStamp == nil { recordStamp = stamp }
                         rowExtras.append((name, extra.v, stamp == recordStamp ? nil : stamp))
@@ -91,8 +101,8 @@ extension Replica {
                     guard let node = NodeID(rawValue: statement.int64(4)) else {
                         throw SyncError(.corruptReplica, "A \(layout.name) row has an invalid node id.")
                     }
-                    if !filter.excludingOrigins.contains(node) {
-                        let stamp = Stamp(hlc: HLCTimestamp(storage: statement.int64(3)), node: node)
+                    let stamp = Stamp(hlc: HLCTimestamp(storage: statement.int64(3)), node: node)
+                    if !filter.excludes(stamp, sequence: sequence) {
                         var cells: [Cell] = []
                         cells.reserveCapacity(layout.registers.count + extras.count)
                         for register in layout.registers.indices {

@@ -154,6 +154,9 @@ public final class Replica: Sendable {
         return layouts[index]
     }
 
+    /// The SQLite connection pool, for tables a node keeps beside the replica's (a server's tokens).
+    package var database: any DatabaseWriter { writer }
+
     /// Runs a read-only access to the database (queries, reports).
     public func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
         do {

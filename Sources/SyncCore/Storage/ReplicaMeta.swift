@@ -8,6 +8,8 @@ enum ReplicaMeta {
         case clock = "hlc"
         /// The local sequence of the last change applied.
         case sequence = "seq"
+        /// Milliseconds to add to the wall clock (learnt from a server when this node's clock is wrong).
+        case clockOffset = "clock_offset"
     }
 
     static func int(_ db: Database, _ key: Key) throws -> Int64? {
@@ -53,6 +55,36 @@ enum ReplicaMigrations {
                         winner_hlc INTEGER NOT NULL,
                         winner_node INTEGER NOT NULL,
                         UNIQUE (collection, record_id, field, value_hlc, value_node)
+                    );
+                    """)
+        }
+        migrator.registerMigration("2-peers") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE _peers (
+                        peer TEXT PRIMARY KEY NOT NULL,
+                        pushed TEXT NOT NULL DEFAULT '0',
+                        pulled TEXT NOT NULL DEFAULT '0',
+                        last_sync_ms INTEGER,
+                        last_error TEXT
+                    );
+                    CREATE TABLE _echo (
+                        peer TEXT NOT NULL,
+                        lo INTEGER NOT NULL,
+                        hi INTEGER NOT NULL,
+                        PRIMARY KEY (peer, lo)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE _heartbeats (
+                        node TEXT PRIMARY KEY NOT NULL,
+                        role TEXT NOT NULL,
+                        city TEXT,
+                        name TEXT NOT NULL,
+                        app TEXT,
+                        backlog INTEGER NOT NULL DEFAULT 0,
+                        oldest_pending_ms INTEGER,
+                        last_error TEXT,
+                        clock_offset_ms INTEGER NOT NULL DEFAULT 0,
+                        last_seen_ms INTEGER NOT NULL
                     );
                     """)
         }

@@ -10,6 +10,8 @@ final class WriteSession {
     var clock: HybridLogicalClock
     private(set) var sequence: Int64
     private(set) var conflicts = 0
+    /// Added to the wall clock: see ``Replica/setClockOffset(_:)``.
+    let clockOffset: Int64
     /// Random bits for record ids: seeded once per transaction from the system generator.
     var random: SplitMix64
 
@@ -17,12 +19,16 @@ final class WriteSession {
         self.db = db
         self.replica = replica
         let read = try replica.statements.statement(db, .init(kind: .metaRead)) {
-            "SELECT (SELECT value FROM _meta WHERE key = 'hlc'), (SELECT value FROM _meta WHERE key = 'seq')"
+            """
+            SELECT (SELECT value FROM _meta WHERE key = 'hlc'), (SELECT value FROM _meta WHERE key = 'seq'),
+                (SELECT value FROM _meta WHERE key = 'clock_offset')
+            """
         }
         guard try read.step() else { throw SyncError(.corruptReplica, "The replica's _meta table cannot be read.") }
         let last = HLCTimestamp(storage: read.optionalInt64(0) ?? 0)
         self.clock = HybridLogicalClock(last: last, maxDriftMillis: replica.configuration.maxClockDriftMillis)
         self.sequence = read.optionalInt64(1) ?? 0
+        self.clockOffset = read.optionalInt64(2) ?? 0
         read.reset()
         var system = SystemRandomNumberGenerator()
         self.random = SplitMix64(seed: system.next())
@@ -48,7 +54,7 @@ final class WriteSession {
         return sequence
     }
 
-    var now: UInt64 { replica.configuration.clock.nowMillis() }
+    var now: UInt64 { Replica.corrected(replica.configuration.clock.nowMillis(), by: clockOffset) }
 
     /// A new stamp for a local write.
     func stamp() -> Stamp {

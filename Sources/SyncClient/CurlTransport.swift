@@ -1,0 +1,311 @@
+internal import CCurl
+import Foundation
+public import Logging
+public import SyncCore
+
+/// A response as libcurl delivered it (body already decompressed).
+public struct HTTPResult: Sendable {
+    public var status: Int
+    public var body: [UInt8]
+    public var contentType: String?
+    public var retryAfterSeconds: Double?
+    public var bytesSent: Int
+    public var bytesReceived: Int
+}
+
+/// The sync protocol over HTTP with libcurl: gzip both ways, timeouts, a low-speed limit, retries with
+/// backoff and jitter on transient failures, proxies from the environment, TLS verification always on.
+///
+/// Blocking: call it from a thread that may wait (the CLI, a hub's upstream task), not an event loop.
+public final class CurlTransport: SyncTransport, @unchecked Sendable {
+    // @unchecked: the easy handle is only touched under `lock`.
+    public let configuration: ClientConfiguration
+    private let logger: Logger
+    private let lock = NSLock()
+    private var handle: EasyHandle?
+
+    public init(configuration: ClientConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func exchange(_ request: SyncRequest) throws -> SyncExchange {
+        let result = try send(method: "POST", path: "/v1/sync", body: request.encoded())
+        do {
+            let response = try SyncResponse(decoding: result.body)
+            return SyncExchange(response: response, bytesSent: result.bytesSent, bytesReceived: result.bytesReceived)
+        } catch {
+            throw SyncClientError(
+                .invalidResponse,
+                "The server at \(configuration.serverURL) answered with something that is not a FieldSync sync "
+                    + "response (\(error.message)). Check the server address.", status: result.status)
+        }
+    }
+
+    /// Sends a request with retries; returns a 2xx answer or throws a `SyncClientError` (4xx → `.refused`
+    /// with the problem document, other failures by class). A problem of the sync protocol (a refused push)
+    /// is thrown as the ``Problem`` itself so that the sync session can act on it.
+    public func send(method: String, path: String, body: [UInt8]? = nil) throws -> HTTPResult {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                let result = try lock.withLock { try perform(method: method, path: path, body: body) }
+                if (200..<300).contains(result.status) { return result }
+                throw httpError(result)
+            } catch let error as SyncClientError where error.isTransient && attempt < configuration.attempts {
+                let delay = backoff(attempt: attempt, retryAfter: error.kind == .refused ? lastRetryAfter : nil)
+                logger.info(
+                    "sync request failed, retrying",
+                    metadata: [
+                        "sync.error": "\(error.kind.rawValue)", "sync.attempt": "\(attempt)",
+                        "sync.retry_in_ms": "\(Int(delay * 1000))",
+                    ])
+                Thread.sleep(forTimeInterval: delay)
+            }
+        }
+    }
+
+    /// The last answer's `Retry-After`, in seconds (under `lock`).
+    private var lastRetryAfter: Double?
+
+    /// Exponential backoff with full jitter, at least what the server asked for.
+    private func backoff(attempt: Int, retryAfter: Double?) -> Double {
+        let ceiling = min(configuration.maxBackoffSeconds, configuration.backoffSeconds * pow(2, Double(attempt - 1)))
+        let jittered = Double.random(in: (ceiling / 2)...max(ceiling / 2, ceiling))
+        return max(jittered, min(retryAfter ?? 0, configuration.maxBackoffSeconds))
+    }
+
+    private func httpError(_ result: HTTPResult) -> any Error {
+        let problem = Problem(decoding: result.body)
+        if let problem, (400..<500).contains(result.status), problem.code == SyncError.Code.clockDrift.rawValue {
+            return problem
+        }
+        let detail = problem?.detail ?? String(decoding: result.body.prefix(200), as: UTF8.self)
+        switch result.status {
+        case 401:
+            return SyncClientError(
+                .refused,
+                "The server refused this device's token (\(detail)). It may have been revoked: ask your hub "
+                    + "operator for a new token.", status: 401, problem: problem)
+        case 403:
+            return SyncClientError(.refused, "Not allowed: \(detail)", status: 403, problem: problem)
+        case 400..<500:
+            return SyncClientError(
+                .refused, "The server refused the request (HTTP \(result.status)): \(detail)", status: result.status,
+                problem: problem)
+        default:
+            return SyncClientError(
+                .serverError, "The server failed (HTTP \(result.status)): \(detail). Try again later.",
+                status: result.status, problem: problem)
+        }
+    }
+
+    // MARK: libcurl
+
+    private func perform(method: String, path: String, body: [UInt8]?) throws -> HTTPResult {
+        let easy: EasyHandle
+        if let handle {
+            easy = handle
+            easy.reset()
+        } else {
+            easy = try EasyHandle()
+            handle = easy
+        }
+        var url = configuration.serverURL
+        while url.hasSuffix("/") { url.removeLast() }
+        url += path
+        var headers = [
+            "Authorization: Bearer \(configuration.token)", "Accept: application/json, application/problem+json",
+            "Expect:",
+        ]
+        var payload = body ?? []
+        if body != nil {
+            headers.append("Content-Type: application/json")
+            if payload.count >= configuration.compressAbove {
+                payload = Gzip.compress(payload)
+                headers.append("Content-Encoding: gzip")
+            }
+        }
+        try easy.set(CURLOPT_URL, url)
+        try easy.set(CURLOPT_USERAGENT, configuration.userAgent)
+        try easy.set(CURLOPT_NOSIGNAL, 1)
+        try easy.set(CURLOPT_ACCEPT_ENCODING, "")  // every encoding libcurl decodes; it decompresses
+        try easy.set(CURLOPT_CONNECTTIMEOUT_MS, Int(configuration.connectTimeoutSeconds * 1000))
+        try easy.set(CURLOPT_TIMEOUT_MS, Int(configuration.totalTimeoutSeconds * 1000))
+        try easy.set(CURLOPT_LOW_SPEED_LIMIT, configuration.lowSpeedBytesPerSecond)
+        try easy.set(CURLOPT_LOW_SPEED_TIME, configuration.lowSpeedSeconds)
+        try easy.set(CURLOPT_SSL_VERIFYPEER, 1)
+        try easy.set(CURLOPT_SSL_VERIFYHOST, 2)
+        try easy.set(CURLOPT_PROTOCOLS_STR, "http,https")
+        if let caFile = configuration.caFile {
+            guard FileManager.default.isReadableFile(atPath: caFile) else {
+                throw SyncClientError(.configuration, "The CA file \(caFile) cannot be read.")
+            }
+            try easy.set(CURLOPT_CAINFO, caFile)
+        }
+        try easy.setHeaders(headers)
+        if method == "POST" {
+            try easy.set(CURLOPT_POST, 1)
+        } else if method != "GET" {
+            try easy.set(CURLOPT_CUSTOMREQUEST, method)
+        }
+        let code = payload.withUnsafeBytes { raw -> CURLcode in
+            if method == "POST" {
+                _ = ccurl_setopt_off_t(easy.raw, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(raw.count))
+                _ = ccurl_setopt_pointer(
+                    easy.raw, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
+            }
+            return easy.perform()
+        }
+        guard code == CURLE_OK else { throw transportError(code, url: url, easy: easy) }
+        let received = Int(ccurl_getinfo_off_t(easy.raw, CURLINFO_SIZE_DOWNLOAD_T))
+            + Int(ccurl_getinfo_long(easy.raw, CURLINFO_HEADER_SIZE))
+        let sent = Int(ccurl_getinfo_long(easy.raw, CURLINFO_REQUEST_SIZE)) + payload.count
+        lastRetryAfter = easy.header("retry-after").flatMap(Double.init)
+        return HTTPResult(
+            status: Int(ccurl_getinfo_long(easy.raw, CURLINFO_RESPONSE_CODE)), body: easy.body,
+            contentType: easy.header("content-type"), retryAfterSeconds: lastRetryAfter, bytesSent: sent,
+            bytesReceived: received)
+    }
+
+    private func transportError(_ code: CURLcode, url: String, easy: EasyHandle) -> SyncClientError {
+        let reason = easy.errorText.isEmpty ? String(cString: curl_easy_strerror(code)) : easy.errorText
+        let server = configuration.serverURL
+        let number = Int(code.rawValue)
+        switch code {
+        case CURLE_COULDNT_CONNECT:
+            return SyncClientError(
+                .offline,
+                "Cannot reach the server at \(server) (\(reason)). You may be offline, or the server is down: "
+                    + "your changes are kept on this device; sync again when you have a signal.", curlCode: number)
+        case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
+            return SyncClientError(
+                .dns,
+                "Cannot find the server \(server) (\(reason)). Check the address, or your connection.",
+                curlCode: number)
+        case CURLE_OPERATION_TIMEDOUT:
+            return SyncClientError(
+                .timeout,
+                "The server at \(server) did not answer in time, or the link is too slow (\(reason)). "
+                    + "Your changes are kept; sync again where the signal is better.", curlCode: number)
+        case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER,
+            CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+            return SyncClientError(
+                .tls,
+                "The secure connection to \(server) failed (\(reason)). The server's certificate is not trusted: "
+                    + "check the device's date and the server address, or give the right --ca-file.",
+                curlCode: number)
+        case CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL:
+            return SyncClientError(
+                .configuration, "The server address \(server) is not a valid http(s) URL (\(reason)).",
+                curlCode: number)
+        case CURLE_BAD_CONTENT_ENCODING:
+            return SyncClientError(
+                .invalidResponse, "The server's answer could not be decompressed (\(reason)).", curlCode: number)
+        default:
+            return SyncClientError(
+                .connectionLost,
+                "The connection to \(server) broke (\(reason)). Nothing is lost: the sync resumes where it stopped.",
+                curlCode: number)
+        }
+    }
+}
+
+/// One libcurl easy handle with its header list and buffers; freed in `deinit`.
+final class EasyHandle {
+    let raw: UnsafeMutableRawPointer
+    private var headerList: UnsafeMutablePointer<curl_slist>?
+    private var sink = Sink()
+    private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+
+    final class Sink {
+        var body: [UInt8] = []
+        var headers: [(String, String)] = []
+    }
+
+    init() throws {
+        _ = Curl.version  // curl_global_init, once
+        guard let raw = curl_easy_init() else {
+            throw SyncClientError(.configuration, "libcurl could not create a handle (out of memory?).")
+        }
+        self.raw = raw
+        reset()
+    }
+
+    deinit {
+        if let headerList { curl_slist_free_all(headerList) }
+        curl_easy_cleanup(raw)
+        errorBuffer.deallocate()
+    }
+
+    /// Clears the options and buffers of the last request; the connection stays open for reuse.
+    func reset() {
+        curl_easy_reset(raw)
+        if let headerList { curl_slist_free_all(headerList) }
+        headerList = nil
+        sink = Sink()
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        let context = Unmanaged.passUnretained(sink).toOpaque()
+        _ = ccurl_setopt_write_callback(raw) { data, size, count, context in
+            guard let data, let context else { return 0 }
+            let sink = Unmanaged<Sink>.fromOpaque(context).takeUnretainedValue()
+            let length = size * count
+            data.withMemoryRebound(to: UInt8.self, capacity: length) {
+                sink.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
+            }
+            return length
+        }
+        _ = ccurl_setopt_pointer(raw, CURLOPT_WRITEDATA, context)
+        _ = ccurl_setopt_header_callback(raw) { data, size, count, context in
+            guard let data, let context else { return 0 }
+            let sink = Unmanaged<Sink>.fromOpaque(context).takeUnretainedValue()
+            let length = size * count
+            let line = data.withMemoryRebound(to: UInt8.self, capacity: length) {
+                String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+            }
+            if line.hasPrefix("HTTP/") { sink.headers.removeAll() }
+            if let colon = line.firstIndex(of: ":") {
+                sink.headers.append(
+                    (
+                        line[..<colon].lowercased(),
+                        line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+                    ))
+            }
+            return length
+        }
+        _ = ccurl_setopt_pointer(raw, CURLOPT_HEADERDATA, context)
+        _ = ccurl_setopt_pointer(raw, CURLOPT_ERRORBUFFER, errorBuffer)
+    }
+
+    var body: [UInt8] { sink.body }
+    var errorText: String { String(cString: errorBuffer) }
+
+    func header(_ name: String) -> String? { sink.headers.last { $0.0 == name }?.1 }
+
+    func set(_ option: CURLoption, _ value: String) throws {
+        try check(ccurl_setopt_string(raw, option, value), option)
+    }
+
+    func set(_ option: CURLoption, _ value: Int) throws {
+        try check(ccurl_setopt_long(raw, option, value), option)
+    }
+
+    func setHeaders(_ lines: [String]) throws {
+        for line in lines { headerList = curl_slist_append(headerList, line) }
+        try check(ccurl_setopt_slist(raw, CURLOPT_HTTPHEADER, headerList), CURLOPT_HTTPHEADER)
+    }
+
+    func perform() -> CURLcode {
+        sink.body.removeAll(keepingCapacity: true)
+        return curl_easy_perform(raw)
+    }
+
+    private func check(_ code: CURLcode, _ option: CURLoption) throws {
+        guard code == CURLE_OK else {
+            throw SyncClientError(
+                .configuration,
+                "libcurl refused option \(option.rawValue): \(String(cString: curl_easy_strerror(code))).")
+        }
+    }
+}

@@ -1,0 +1,314 @@
+/// What a client sends in one `POST /v1/sync`: its changes and where it is in the server's feed.
+public struct SyncRequest: Sendable {
+    public static let protocolVersion: Int64 = 1
+
+    /// The client's node id (a device's or hub's; the server checks it against the token).
+    public var node: NodeID
+    /// The client's wall clock (corrected, Unix ms) when it sent the request.
+    public var clockMillis: Int64
+    public var push: Push?
+    public var pull: Pull?
+    public var heartbeat: Heartbeat?
+
+    public init(node: NodeID, clockMillis: Int64, push: Push? = nil, pull: Pull? = nil, heartbeat: Heartbeat? = nil) {
+        self.node = node
+        self.clockMillis = clockMillis
+        self.push = push
+        self.pull = pull
+        self.heartbeat = heartbeat
+    }
+
+    /// A page of the client's own feed, and the client's feed position once it is applied.
+    public struct Push: Sendable {
+        public var batch: ChangeBatch
+        public var to: FeedCursor
+        public init(batch: ChangeBatch, to: FeedCursor) {
+            self.batch = batch
+            self.to = to
+        }
+    }
+
+    /// Where the client is in the server's feed, and how much it takes per response.
+    public struct Pull: Sendable {
+        public var cursor: FeedCursor
+        /// Records per response (the server may send fewer). Default 1,000.
+        public var limit: Int
+        /// Bytes per response before compression, roughly (the server halves the page until it fits).
+        public var budget: Int?
+        public init(cursor: FeedCursor, limit: Int = 1000, budget: Int? = nil) {
+            self.cursor = cursor
+            self.limit = limit
+            self.budget = budget
+        }
+    }
+}
+
+/// How a client is doing, sent with each sync so that central can show stale devices.
+public struct Heartbeat: Sendable, Equatable {
+    public var app: String
+    /// Local changes not yet acknowledged by the server.
+    public var backlog: Int64
+    /// Age of the oldest of them, in ms.
+    public var oldestPendingMillis: Int64?
+    /// The last sync error, if the last sync failed.
+    public var lastError: String?
+
+    public init(app: String, backlog: Int64 = 0, oldestPendingMillis: Int64? = nil, lastError: String? = nil) {
+        self.app = app
+        self.backlog = backlog
+        self.oldestPendingMillis = oldestPendingMillis
+        self.lastError = lastError
+    }
+}
+
+/// What the server answers: the push's acknowledgement and a page of its feed.
+public struct SyncResponse: Sendable {
+    /// The server's node id.
+    public var node: NodeID
+    /// The server's wall clock (Unix ms) when it answered.
+    public var clockMillis: Int64
+    public var pushed: PushAck?
+    public var pull: PullPage?
+
+    public init(node: NodeID, clockMillis: Int64, pushed: PushAck? = nil, pull: PullPage? = nil) {
+        self.node = node
+        self.clockMillis = clockMillis
+        self.pushed = pushed
+        self.pull = pull
+    }
+
+    /// The push was committed: the client may move its push position to `to`.
+    public struct PushAck: Sendable, Equatable {
+        public var to: FeedCursor
+        public var records: Int
+        public var conflicts: Int
+        public init(to: FeedCursor, records: Int, conflicts: Int) {
+            self.to = to
+            self.records = records
+            self.conflicts = conflicts
+        }
+    }
+
+    public struct PullPage: Sendable {
+        public var batch: ChangeBatch
+        /// The client's next cursor, to save with the applied batch.
+        public var cursor: FeedCursor
+        /// Whether more changes remain after `cursor`.
+        public var more: Bool
+        public init(batch: ChangeBatch, cursor: FeedCursor, more: Bool) {
+            self.batch = batch
+            self.cursor = cursor
+            self.more = more
+        }
+    }
+}
+
+// MARK: Encoding
+
+extension SyncRequest {
+    public func encoded() -> [UInt8] {
+        var writer = JSONWriter(capacity: (push?.batch.recordCount ?? 0) * 96 + 256)
+        writer.raw("{\"v\":1,\"node\":")
+        writer.string(node.description)
+        writer.raw(",\"clock\":")
+        writer.int(clockMillis)
+        if let push {
+            writer.raw(",\"push\":{\"to\":")
+            writer.cursor(push.to)
+            writer.raw(",\"batch\":")
+            WireBatch.encode(push.batch, into: &writer)
+            writer.byte(UInt8(ascii: "}"))
+        }
+        if let pull {
+            writer.raw(",\"pull\":{\"cursor\":")
+            writer.cursor(pull.cursor)
+            writer.raw(",\"limit\":")
+            writer.int(Int64(pull.limit))
+            if let budget = pull.budget {
+                writer.raw(",\"budget\":")
+                writer.int(Int64(budget))
+            }
+            writer.byte(UInt8(ascii: "}"))
+        }
+        if let heartbeat {
+            writer.raw(",\"heartbeat\":{\"app\":")
+            writer.string(heartbeat.app)
+            writer.raw(",\"backlog\":")
+            writer.int(heartbeat.backlog)
+            if let age = heartbeat.oldestPendingMillis {
+                writer.raw(",\"oldest_pending_ms\":")
+                writer.int(age)
+            }
+            if let error = heartbeat.lastError {
+                writer.raw(",\"last_error\":")
+                writer.string(error)
+            }
+            writer.byte(UInt8(ascii: "}"))
+        }
+        writer.byte(UInt8(ascii: "}"))
+        return writer.bytes
+    }
+
+    /// Decodes a request body (already decompressed). Throws `.invalidBatch` saying what was wrong where.
+    public init(decoding bytes: [UInt8], maxRecords: Int = WireBatch.maxRecords) throws(SyncError) {
+        var reader = JSONReader(bytes)
+        var version: Int64?
+        var node: NodeID?
+        var clock: Int64?
+        var push: Push?
+        var pull: Pull?
+        var heartbeat: Heartbeat?
+        try reader.object("a sync request object") { (reader, key) throws(SyncError) in
+            switch key {
+            case "v": version = try reader.int("the protocol version")
+            case "node": node = try Self.node(&reader)
+            case "clock": clock = try reader.int("the client's clock (Unix ms)")
+            case "push":
+                var to: FeedCursor?
+                var batch: ChangeBatch?
+                try reader.object("a push object") { (reader, key) throws(SyncError) in
+                    switch key {
+                    case "to": to = try Self.cursor(&reader)
+                    case "batch": batch = try WireBatch.decode(&reader, maxRecords: maxRecords)
+                    default: try reader.skip()
+                    }
+                }
+                guard let to, let batch else {
+                    throw SyncError(.invalidBatch, "Invalid body: \"push\" needs \"to\" and \"batch\".")
+                }
+                push = Push(batch: batch, to: to)
+            case "pull":
+                var cursor: FeedCursor?
+                var limit: Int64 = 1000
+                var budget: Int64?
+                try reader.object("a pull object") { (reader, key) throws(SyncError) in
+                    switch key {
+                    case "cursor": cursor = try Self.cursor(&reader)
+                    case "limit": limit = try reader.int("a record limit")
+                    case "budget": budget = try reader.int("a byte budget")
+                    default: try reader.skip()
+                    }
+                }
+                guard let cursor else { throw SyncError(.invalidBatch, "Invalid body: \"pull\" needs \"cursor\".") }
+                guard limit >= 1, limit <= Int64(WireBatch.maxRecords) else {
+                    throw SyncError(.invalidBatch, "Invalid body: \"pull.limit\" must be 1…\(WireBatch.maxRecords), found \(limit).")
+                }
+                guard (budget ?? 1) >= 1, (budget ?? 1) <= 1 << 30 else {
+                    throw SyncError(.invalidBatch, "Invalid body: \"pull.budget\" must be 1…\(1 << 30) bytes.")
+                }
+                pull = Pull(cursor: cursor, limit: Int(limit), budget: budget.map { Int($0) })
+            case "heartbeat":
+                var beat = Heartbeat(app: "")
+                try reader.object("a heartbeat object") { (reader, key) throws(SyncError) in
+                    switch key {
+                    case "app": beat.app = String(try reader.string("the app version").prefix(64))
+                    case "backlog": beat.backlog = try reader.int("the backlog size")
+                    case "oldest_pending_ms":
+                        beat.oldestPendingMillis = reader.null() ? nil : try reader.int("an age in ms")
+                    case "last_error":
+                        beat.lastError = reader.null() ? nil : String(try reader.string("an error message").prefix(500))
+                    default: try reader.skip()
+                    }
+                }
+                heartbeat = beat
+            default: try reader.skip()
+            }
+        }
+        try reader.end()
+        guard version == SyncRequest.protocolVersion else {
+            throw SyncError(
+                .invalidBatch,
+                "Invalid body: protocol version \(version.map(String.init) ?? "missing"); this server speaks \"v\": 1.")
+        }
+        guard let node, let clock else {
+            throw SyncError(.invalidBatch, "Invalid body: a sync request needs \"node\" and \"clock\".")
+        }
+        self.init(node: node, clockMillis: clock, push: push, pull: pull, heartbeat: heartbeat)
+    }
+
+    static func node(_ reader: inout JSONReader) throws(SyncError) -> NodeID {
+        let text = try reader.string("a node id (16 hex digits)")
+        guard let node = NodeID(hex: text) else {
+            throw SyncError(.invalidBatch, "Invalid body: '\(text.prefix(40))' is not a node id (16 hex digits).")
+        }
+        return node
+    }
+
+    static func cursor(_ reader: inout JSONReader) throws(SyncError) -> FeedCursor {
+        let text = try reader.string("a feed cursor (\"120\" or \"100:120\")")
+        guard let cursor = FeedCursor(text) else {
+            throw SyncError(.invalidBatch, "Invalid body: '\(text.prefix(40))' is not a feed cursor (\"120\" or \"100:120\").")
+        }
+        return cursor
+    }
+}
+
+extension SyncResponse {
+    public func encoded() -> [UInt8] {
+        var writer = JSONWriter(capacity: (pull?.batch.recordCount ?? 0) * 96 + 256)
+        writer.raw("{\"v\":1,\"node\":")
+        writer.string(node.description)
+        writer.raw(",\"clock\":")
+        writer.int(clockMillis)
+        if let pushed {
+            writer.raw(",\"push\":{\"to\":")
+            writer.cursor(pushed.to)
+            writer.raw(",\"records\":")
+            writer.int(Int64(pushed.records))
+            writer.raw(",\"conflicts\":")
+            writer.int(Int64(pushed.conflicts))
+            writer.byte(UInt8(ascii: "}"))
+        }
+        if let pull {
+            writer.raw(",\"pull\":{\"cursor\":")
+            writer.cursor(pull.cursor)
+            writer.raw(pull.more ? ",\"more\":true,\"batch\":" : ",\"more\":false,\"batch\":")
+            WireBatch.encode(pull.batch, into: &writer)
+            writer.byte(UInt8(ascii: "}"))
+        }
+        writer.byte(UInt8(ascii: "}"))
+        return writer.bytes
+    }
+
+    public init(decoding bytes: [UInt8]) throws(SyncError) {
+        var reader = JSONReader(bytes)
+        var node: NodeID?
+        var clock: Int64?
+        var pushed: PushAck?
+        var pull: PullPage?
+        try reader.object("a sync response object") { (reader, key) throws(SyncError) in
+            switch key {
+            case "node": node = try SyncRequest.node(&reader)
+            case "clock": clock = try reader.int("the server's clock (Unix ms)")
+            case "push":
+                var ack = PushAck(to: .start, records: 0, conflicts: 0)
+                try reader.object("a push acknowledgement") { (reader, key) throws(SyncError) in
+                    switch key {
+                    case "to": ack.to = try SyncRequest.cursor(&reader)
+                    case "records": ack.records = Int(try reader.int("a record count"))
+                    case "conflicts": ack.conflicts = Int(try reader.int("a conflict count"))
+                    default: try reader.skip()
+                    }
+                }
+                pushed = ack
+            case "pull":
+                var page = PullPage(batch: ChangeBatch(), cursor: .start, more: false)
+                try reader.object("a pull page") { (reader, key) throws(SyncError) in
+                    switch key {
+                    case "cursor": page.cursor = try SyncRequest.cursor(&reader)
+                    case "more": page.more = try reader.bool("true or false")
+                    case "batch": page.batch = try WireBatch.decode(&reader)
+                    default: try reader.skip()
+                    }
+                }
+                pull = page
+            default: try reader.skip()
+            }
+        }
+        try reader.end()
+        guard let node, let clock else {
+            throw SyncError(.invalidBatch, "Invalid response: a sync response needs \"node\" and \"clock\".")
+        }
+        self.init(node: node, clockMillis: clock, pushed: pushed, pull: pull)
+    }
+}

@@ -1,0 +1,170 @@
+internal import GRDB
+public import Logging
+
+/// Who is calling, as established by the server from a bearer token.
+public struct Principal: Sendable, Equatable {
+    public enum Role: String, Sendable, CaseIterable {
+        /// A volunteer's device: its city's records, its own changes only.
+        case device
+        /// A city hub: its city's records, relaying its devices' changes.
+        case hub
+        /// The admin: everything.
+        case admin
+    }
+
+    public var role: Role
+    /// The city a device or hub token is limited to; nil for admin.
+    public var city: String?
+    /// The token's label (for logs and the stale devices view; never the token itself).
+    public var name: String
+
+    public init(role: Role, city: String?, name: String) {
+        self.role = role
+        self.city = city
+        self.name = name
+    }
+
+    /// The scope value records must carry, or nil when the principal sees everything.
+    public var scope: String? { role == .admin ? nil : city }
+}
+
+/// The server side of `POST /v1/sync`, transport-free: checks, applies the push, reads the pull page.
+///
+/// The HTTP server calls it after authentication; the simulation calls it directly. It blocks on SQLite:
+/// run it off event loops.
+public struct SyncService: Sendable {
+    public let replica: Replica
+    public var logger: Logger
+    /// Records per pull page at most, whatever the client asks. Default 5,000.
+    public var maxPullRecords = 5000
+
+    public init(replica: Replica, logger: Logger) {
+        self.replica = replica
+        self.logger = logger
+    }
+
+    /// The peer key under which a client's echo ranges are kept.
+    public static func peerKey(client node: NodeID) -> String { "client:\(node)" }
+
+    /// Handles one sync request from an authenticated principal at server time `now` (Unix ms).
+    ///
+    /// Throws `.clockDrift` (with the offset the client must add) when a push comes from a client whose
+    /// clock is more than the drift bound away, or carries stamps too far ahead; `.outOfScope` for a
+    /// change outside the principal's scope or, from a device, stamped by another node; `.invalidBatch`
+    /// and the schema errors for a bad batch. A push is applied whole or not at all.
+    public func handle(_ request: SyncRequest, principal: Principal, now: Int64) throws -> SyncResponse {
+        let peer = Self.peerKey(client: request.node)
+        var response = SyncResponse(node: replica.nodeID, clockMillis: now)
+        if let push = request.push, !push.batch.isEmpty {
+            try checkClock(request, now: now)
+            try checkOrigins(push.batch, request: request, principal: principal)
+            do {
+                let report = try replica.apply(
+                    push.batch, from: peer, scope: principal.scope, pruneEchoBelow: request.pull?.cursor.base)
+                response.pushed = .init(to: push.to, records: report.records, conflicts: report.conflicts)
+            } catch let error as SyncError where error.code == .clockDrift {
+                // The core reports how far ahead the stamp is; the client must move its stamps back by that.
+                var moved = error
+                moved.clockOffsetMillis = error.clockOffsetMillis.map { $0 == .max ? .min : -$0 }
+                throw moved
+            }
+        } else if let push = request.push {
+            response.pushed = .init(to: push.to, records: 0, conflicts: 0)
+        }
+        if let pull = request.pull {
+            response.pull = try page(pull, peer: peer, principal: principal)
+        }
+        if let heartbeat = request.heartbeat {
+            try replica.recordHeartbeat(
+                heartbeat, node: request.node, principal: principal, clockOffsetMillis: now - request.clockMillis,
+                now: now)
+        }
+        return response
+    }
+
+    private func checkClock(_ request: SyncRequest, now: Int64) throws {
+        let offset = now.subtractingReportingOverflow(request.clockMillis)
+        let bound = Int64(clamping: replica.configuration.maxClockDriftMillis)
+        guard offset.overflow || abs(offset.partialValue) > bound else { return }
+        let millis = offset.overflow ? (request.clockMillis > 0 ? Int64.min : Int64.max) : offset.partialValue
+        throw SyncError(
+            .clockDrift,
+            "This device's clock is \(TimeSpan.describe(millis: millis.magnitude)) "
+                + (millis < 0 ? "ahead of" : "behind") + " the server's (limit "
+                + "\(TimeSpan.describe(millis: replica.configuration.maxClockDriftMillis))). Correct the clock by "
+                + "offset_ms and repair the pending stamps, then sync again; nothing was applied.",
+            clockOffsetMillis: millis)
+    }
+
+    /// A device pushes only what it wrote; nobody pushes as the server itself.
+    private func checkOrigins(_ batch: ChangeBatch, request: SyncRequest, principal: Principal) throws {
+        for group in batch.collections {
+            for record in group.records {
+                var stamps = [record.stamp]
+                stamps += record.cells.compactMap(\.stamp)
+                for stamp in stamps {
+                    if principal.role == .device, stamp.node != request.node {
+                        throw SyncError(
+                            .outOfScope,
+                            "Record \(record.id) of '\(group.name)' is stamped by node \(stamp.node), not by this "
+                                + "device (\(request.node)): a device pushes only its own changes. Nothing was applied.")
+                    }
+                    if principal.role != .admin, stamp.node == replica.nodeID {
+                        throw SyncError(
+                            .outOfScope,
+                            "Record \(record.id) of '\(group.name)' claims this server's own node id. Nothing was applied.")
+                    }
+                }
+            }
+        }
+    }
+
+    private func page(_ pull: SyncRequest.Pull, peer: String, principal: Principal) throws -> SyncResponse.PullPage {
+        let filter = FeedFilter(
+            scope: principal.scope,
+            excludingSequences: try replica.echoRanges(from: peer, after: pull.cursor.base))
+        var limit = min(pull.limit, maxPullRecords)
+        while true {
+            let page = try replica.changes(since: pull.cursor, limit: limit, filter: filter)
+            let result = SyncResponse.PullPage(batch: page.batch, cursor: page.cursor, more: page.hasMore)
+            // A byte budget: halve the page until its encoding fits (a page of one record always goes).
+            if let budget = pull.budget, limit > 1, page.batch.recordCount > 1 {
+                var writer = JSONWriter(capacity: budget + 1024)
+                WireBatch.encode(page.batch, into: &writer)
+                if writer.bytes.count > budget {
+                    limit = max(1, min(limit, page.batch.recordCount) / 2)
+                    continue
+                }
+            }
+            return result
+        }
+    }
+}
+
+extension Replica {
+    /// Saves what a client said of itself (the stale devices view reads it).
+    public func recordHeartbeat(
+        _ heartbeat: Heartbeat, node: NodeID, principal: Principal, clockOffsetMillis: Int64, now: Int64
+    ) throws {
+        do {
+            try writer.write { db in
+                try db.execute(
+                    sql: """
+                        INSERT INTO _heartbeats(node, role, city, name, app, backlog, oldest_pending_ms, last_error,
+                            clock_offset_ms, last_seen_ms)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT(node) DO UPDATE SET role = excluded.role, city = excluded.city,
+                            name = excluded.name, app = excluded.app, backlog = excluded.backlog,
+                            oldest_pending_ms = excluded.oldest_pending_ms, last_error = excluded.last_error,
+                            clock_offset_ms = excluded.clock_offset_ms, last_seen_ms = excluded.last_seen_ms
+                        """,
+                    arguments: [
+                        node.description, principal.role.rawValue, principal.city, principal.name, heartbeat.app,
+                        heartbeat.backlog, heartbeat.oldestPendingMillis, heartbeat.lastError, clockOffsetMillis, now,
+                    ])
+            }
+        } catch {
+            throw Self.storageError(error)
+        }
+    }
+}

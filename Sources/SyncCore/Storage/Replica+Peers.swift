@@ -1,0 +1,273 @@
+import GRDB
+
+/// What this replica knows of one peer it syncs with.
+public struct PeerState: Sendable, Equatable {
+    /// The peer's key: `"server:<node>"` on a client, `"client:<node>"` on a server.
+    public var peer: String
+    /// How far our feed has been pushed to the peer and acknowledged.
+    public var pushed: FeedCursor
+    /// How far the peer's feed has been pulled and applied here.
+    public var pulled: FeedCursor
+    /// When the last sync with the peer ended well (Unix ms of this node's corrected clock).
+    public var lastSyncMillis: Int64?
+    /// Why the last sync with the peer failed, if it did.
+    public var lastError: String?
+}
+
+/// Cursors to save in the same transaction as an apply: a crash leaves both or neither.
+public struct PeerProgress: Sendable {
+    public var pushed: FeedCursor?
+    public var pulled: FeedCursor?
+
+    public init(pushed: FeedCursor? = nil, pulled: FeedCursor? = nil) {
+        self.pushed = pushed
+        self.pulled = pulled
+    }
+}
+
+extension Replica {
+    /// The state of the sync with `peer` (a new peer starts at the beginning of both feeds).
+    public func peerState(_ peer: String) throws -> PeerState {
+        try read { db in
+            let row = try Row.fetchOne(
+                db, sql: "SELECT pushed, pulled, last_sync_ms, last_error FROM _peers WHERE peer = ?", arguments: [peer])
+            func cursor(_ text: String?) throws -> FeedCursor {
+                guard let text else { return .start }
+                guard let cursor = FeedCursor(text) else {
+                    throw SyncError(.corruptReplica, "The saved sync position '\(text)' with \(peer) is damaged.")
+                }
+                return cursor
+            }
+            return PeerState(
+                peer: peer, pushed: try cursor(row?["pushed"]), pulled: try cursor(row?["pulled"]),
+                lastSyncMillis: row?["last_sync_ms"], lastError: row?["last_error"])
+        }
+    }
+
+    /// The local sequences at which changes from `peer` were applied, after `base` (the rest are read
+    /// by no feed any more).
+    public func echoRanges(from peer: String, after base: Int64 = 0) throws -> SequenceRanges {
+        try read { db in
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT lo, hi FROM _echo WHERE peer = ? AND hi > ? ORDER BY lo", arguments: [peer, base])
+            return SequenceRanges(rows.map { (row: Row) -> ClosedRange<Int64> in
+                let low: Int64 = row[0]
+                let high: Int64 = row[1]
+                return low...max(low, high)
+            })
+        }
+    }
+
+    /// Merges a batch that `peer` sent, remembering the local sequences it took so that a feed for that
+    /// peer leaves them out (no echo), and saves `progress`, all in one transaction.
+    ///
+    /// - `scope`: when set (a device's or hub's city), every record must lie in that scope, as sent and
+    ///   as stored here; otherwise the whole batch is refused with `.outOfScope` and nothing changes.
+    /// - `pruneEchoBelow`: echo ranges ending at or below this sequence are dropped (no reader needs them).
+    @discardableResult
+    public func apply(
+        _ batch: ChangeBatch, from peer: String, scope: String? = nil, pruneEchoBelow: Int64? = nil,
+        progress: PeerProgress = .init()
+    ) throws -> ApplyReport {
+        let plan = try BatchPlan(batch, layouts: layouts, schema: schema)
+        return try withSession { session in
+            if let scope { try checkScope(batch, plan: plan, scope: scope, db: session.db) }
+            let before = session.sequence
+            let report = try merge(batch, plan: plan, session: session)
+            let db = session.db
+            if session.sequence > before {
+                try Self.recordEcho(db, peer: peer, range: (before + 1)...session.sequence)
+            }
+            if let pruneEchoBelow {
+                try db.execute(sql: "DELETE FROM _echo WHERE peer = ? AND hi <= ?", arguments: [peer, pruneEchoBelow])
+            }
+            if progress.pushed != nil || progress.pulled != nil {
+                try db.execute(sql: "INSERT OR IGNORE INTO _peers(peer) VALUES (?)", arguments: [peer])
+            }
+            if let pushed = progress.pushed {
+                try db.execute(
+                    sql: "UPDATE _peers SET pushed = ? WHERE peer = ?", arguments: [pushed.description, peer])
+                try db.execute(sql: "DELETE FROM _echo WHERE peer = ? AND hi <= ?", arguments: [peer, pushed.base])
+            }
+            if let pulled = progress.pulled {
+                try db.execute(sql: "UPDATE _peers SET pulled = ? WHERE peer = ?", arguments: [pulled.description, peer])
+            }
+            return report
+        }
+    }
+
+    /// Notes the end of a sync with `peer`: success (`error == nil`) or why it failed.
+    public func recordSyncEnd(peer: String, error: String?) throws {
+        let now = Self.corrected(configuration.clock.nowMillis(), by: try clockOffsetMillis())
+        do {
+            try writer.write { db in
+                try db.execute(sql: "INSERT OR IGNORE INTO _peers(peer) VALUES (?)", arguments: [peer])
+                if let error {
+                    try db.execute(sql: "UPDATE _peers SET last_error = ? WHERE peer = ?", arguments: [error, peer])
+                } else {
+                    try db.execute(
+                        sql: "UPDATE _peers SET last_error = NULL, last_sync_ms = ? WHERE peer = ?",
+                        arguments: [Int64(clamping: now), peer])
+                }
+            }
+        } catch {
+            throw Self.storageError(error)
+        }
+    }
+
+    private static func recordEcho(_ db: Database, peer: String, range: ClosedRange<Int64>) throws {
+        // Consecutive applies from one peer extend one range.
+        try db.execute(
+            sql: "UPDATE _echo SET hi = ? WHERE peer = ? AND hi = ?",
+            arguments: [range.upperBound, peer, range.lowerBound - 1])
+        if db.changesCount == 0 {
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO _echo(peer, lo, hi) VALUES (?, ?, ?)",
+                arguments: [peer, range.lowerBound, range.upperBound])
+        }
+    }
+
+    /// Refuses the batch unless every record lies in `scope`, as sent and as stored.
+    private func checkScope(_ batch: ChangeBatch, plan: BatchPlan, scope: String, db: Database) throws {
+        for (groupIndex, group) in batch.collections.enumerated() {
+            let layout = layouts[plan.layoutIndex[groupIndex]]
+            guard let scopeField = layout.collection.scopeField else {
+                throw SyncError(
+                    .outOfScope,
+                    "'\(group.name)' is written by the admin only; a \(scope) token cannot change it "
+                        + "(record \(group.records.first?.id ?? "?")).")
+            }
+            let scopeCell = group.fields.firstIndex(of: scopeField)
+            let lookup = try SQLStatement(
+                db, "SELECT \(quote(scopeField)) FROM \(layout.table) WHERE \"id\" = ?1")
+            for record in group.records {
+                var sent: Value?
+                if let scopeCell { sent = record.cells.first { $0.field == scopeCell }?.value }
+                lookup.bind(record.id, at: 1)
+                // `.none`, not `nil`: Value is itself ExpressibleByNilLiteral.
+                let stored: Value? = try lookup.step() ? .some(lookup.value(0)) : .none
+                lookup.reset()
+                for value in [sent, stored].compactMap({ $0 }) where value != .text(scope) {
+                    throw SyncError(
+                        .outOfScope,
+                        "Record \(record.id) of '\(group.name)' belongs to \(scopeField) '\(value)', "
+                            + "outside this token's scope ('\(scope)'). Nothing of the batch was applied.")
+                }
+                if case .none = sent, case .none = stored {
+                    throw SyncError(
+                        .outOfScope,
+                        "Record \(record.id) of '\(group.name)' is new here and carries no \(scopeField): "
+                            + "its scope cannot be checked. Nothing of the batch was applied.")
+                }
+            }
+        }
+    }
+
+    /// Changes written here after `position` (an upper bound of what a push still has to send), and the
+    /// wall-clock time (ms) of the oldest fact among them this node wrote.
+    public func pendingSummary(since position: Int64) throws -> (count: Int64, oldestMillis: Int64?) {
+        try read { db in
+            var count: Int64 = 0
+            var oldest: Int64?
+            for layout in layouts {
+                count += try Int64.fetchOne(
+                    db, sql: "SELECT count(*) FROM \(layout.table) WHERE \"_seq\" > ?", arguments: [position]) ?? 0
+                if !layout.isProfile,
+                    let hlc = try Int64.fetchOne(
+                        db, sql: "SELECT min(\"_hlc\") FROM \(layout.table) WHERE \"_seq\" > ? AND \"_node\" = ?",
+                        arguments: [position, nodeID.rawValue])
+                {
+                    let millis = Int64(HLCTimestamp(storage: hlc).millis)
+                    oldest = min(oldest ?? millis, millis)
+                }
+            }
+            return (count, oldest)
+        }
+    }
+
+    // MARK: Clock repair
+
+    /// Milliseconds this node adds to its wall clock (0 unless a server found it wrong).
+    public func clockOffsetMillis() throws -> Int64 {
+        try read { db in try ReplicaMeta.int(db, .clockOffset) ?? 0 }
+    }
+
+    /// Sets the correction added to this node's wall clock for new stamps (learnt from a server).
+    public func setClockOffset(_ millis: Int64) throws {
+        do {
+            try writer.write { db in try ReplicaMeta.set(db, .clockOffset, millis) }
+        } catch {
+            throw Self.storageError(error)
+        }
+    }
+
+    static func corrected(_ now: UInt64, by offset: Int64) -> UInt64 {
+        offset >= 0 ? now &+ UInt64(offset) : now - min(now, offset.magnitude)
+    }
+
+    /// Shifts this node's own stamps written after `cursor.base` (never sent) by `offsetMillis`, keeping
+    /// their order, and sets the clock after them. Returns how many stamps moved.
+    ///
+    /// For a node whose clock was wrong while it worked offline: its pending writes then order by when
+    /// they really happened, so they neither win nor lose conflicts unfairly, and none is lost.
+    @discardableResult
+    public func repairPendingStamps(since cursor: FeedCursor, offsetMillis: Int64) throws -> Int {
+        guard offsetMillis != 0 else { return 0 }
+        let shift = offsetMillis.multipliedReportingOverflow(by: 1 << 16)
+        guard !shift.overflow else { throw SyncError(.clockDrift, "A clock offset of \(offsetMillis) ms is impossible.") }
+        func moved(_ hlc: Int64) -> Int64 {
+            let maximum = Int64(HLCTimestamp.maxMillis) << 16
+            return min(max(hlc.addingReportingOverflow(shift.partialValue).partialValue, 0), maximum)
+        }
+        return try withSession { session in
+            let db = session.db
+            let me = nodeID.rawValue
+            var count = 0
+            var newest: Int64 = 0
+            for layout in layouts {
+                if layout.isProfile {
+                    let rows = try SQLStatement(
+                        db, "SELECT rowid, \"_stamps\" FROM \(layout.table) WHERE \"_seq\" > ?1")
+                    rows.bind(cursor.base, at: 1)
+                    let update = try SQLStatement(db, "UPDATE \(layout.table) SET \"_stamps\" = ?1 WHERE rowid = ?2")
+                    while try rows.step() {
+                        var stamps = try layout.decodeStamps(rows, column: 1)
+                        var changed = false
+                        for (register, entry) in stamps.entries.enumerated() {
+                            guard var entry, entry.stamp.node.rawValue == me, entry.sequence > cursor.base else {
+                                continue
+                            }
+                            entry.stamp.hlc = HLCTimestamp(storage: moved(entry.stamp.hlc.storage))
+                            newest = max(newest, entry.stamp.hlc.storage)
+                            stamps.entries[register] = entry
+                            changed = true
+                            count += 1
+                        }
+                        guard changed else { continue }
+                        update.bind(bytes: stamps.encoded(slots: layout.slots), at: 1)
+                        update.bind(rows.int64(0), at: 2)
+                        try update.run()
+                    }
+                } else {
+                    try db.execute(
+                        sql: """
+                            UPDATE \(layout.table) SET "_hlc" = max(0, min("_hlc" + ?1, ?2))
+                            WHERE "_node" = ?3 AND "_seq" > ?4
+                            """,
+                        arguments: [shift.partialValue, Int64(HLCTimestamp.maxMillis) << 16, me, cursor.base])
+                    count += db.changesCount
+                    let top = try Int64.fetchOne(
+                        db, sql: "SELECT max(\"_hlc\") FROM \(layout.table) WHERE \"_node\" = ? AND \"_seq\" > ?",
+                        arguments: [me, cursor.base])
+                    newest = max(newest, top ?? 0)
+                }
+            }
+            // The clock restarts after the moved stamps (and after what it saw from others, shifted too
+            // when it was ahead: those were accepted within the drift bound of the wrong clock).
+            session.clock = HybridLogicalClock(
+                last: HLCTimestamp(storage: max(newest, moved(session.clock.last.storage))),
+                maxDriftMillis: configuration.maxClockDriftMillis)
+            return count
+        }
+    }
+}

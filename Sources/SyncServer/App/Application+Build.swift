@@ -1,0 +1,43 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import SyncCore
+
+/// The composition root: the replica, the token store, the routes, the hub's upstream task.
+///
+/// `onRunning` gets the bound port (useful with port 0). The caller runs the returned application.
+func buildApplication(
+    configuration: ServerConfiguration, logger: Logger, metrics: ServerMetrics,
+    onRunning: @escaping @Sendable (Int) -> Void = { _ in }
+) throws -> some ApplicationProtocol {
+    var replicaConfiguration = ReplicaConfiguration()
+    replicaConfiguration.durability = configuration.durability
+    let replica = try Replica(path: configuration.databasePath, configuration: replicaConfiguration, logger: logger)
+    let tokens = try TokenStore(replica: replica)
+    var service = SyncService(replica: replica, logger: logger)
+    service.maxPullRecords = 5000
+    let controller = SyncController(
+        service: service, tokens: tokens,
+        limiter: RateLimiter(perSecond: configuration.ratePerSecond, burst: configuration.rateBurst),
+        metrics: metrics, configuration: configuration, hubCity: nil)
+    let router = Router(context: ServerContext.self)
+    router.add(middleware: ProblemMiddleware(metrics: metrics))
+    controller.addRoutes(to: router)
+    var services: [any Service] = []
+    if let upstream = configuration.upstream { try ServerSettings(replica: replica).saveUpstream(upstream) }
+    if let upstream = configuration.upstream, upstream.schedule != .manual {
+        services.append(UpstreamService(replica: replica, upstream: upstream, metrics: metrics, logger: logger))
+    }
+    return Application(
+        router: router,
+        server: .http1(configuration: .init(idleTimeout: .seconds(configuration.idleTimeoutSeconds))),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+        services: services,
+        onServerRunning: { channel in
+            onRunning(channel.localAddress?.port ?? configuration.port)
+        },
+        logger: logger
+    )
+}

@@ -1,0 +1,51 @@
+import HTTPTypes
+import Hummingbird
+import SyncCore
+
+/// Checks the bearer token of every `/v1` request, then its rate.
+struct AuthMiddleware: RouterMiddleware {
+    typealias Context = ServerContext
+    let tokens: TokenStore
+    let limiter: RateLimiter
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        guard let header = request.headers[.authorization] else { throw Self.unauthorized("missing") }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty, parts[1].count <= 256 else {
+            throw Self.unauthorized("malformed")
+        }
+        let presented = String(parts[1]).trimmingCharacters(in: .whitespaces)
+        let store = tokens
+        let verdict = try await blocking { try store.authenticate(presented) }
+        switch verdict {
+        case .unknown: throw Self.unauthorized("unknown")
+        case .revoked: throw Self.unauthorized("revoked")
+        case .valid(let record):
+            if let wait = limiter.take(record.id) {
+                throw HTTPProblem(
+                    .tooManyRequests, "rate-limited", "Too many requests",
+                    "This token sent more than \(Int(limiter.perSecond)) requests per second. Retry after the delay.",
+                    headers: [.retryAfter: String(max(1, Int(wait.rounded(.up))))])
+            }
+            var context = context
+            context.token = record
+            context.logger[metadataKey: "sync.token"] = "\(record.id)"
+            return try await next(request, context)
+        }
+    }
+
+    static func unauthorized(_ why: String) -> HTTPProblem {
+        let detail: String
+        switch why {
+        case "missing": detail = "This endpoint needs an 'Authorization: Bearer <token>' header."
+        case "malformed": detail = "The Authorization header must be 'Bearer <token>'."
+        case "revoked": detail = "This token was revoked. Ask your hub operator or the admin for a new one."
+        default: detail = "This token is not known to this server. Check that the device is enrolled with this server."
+        }
+        return HTTPProblem(
+            .unauthorized, "unauthorized", "Unauthorized", detail,
+            headers: [.wwwAuthenticate: why == "missing" ? "Bearer realm=\"fieldsync\"" : "Bearer realm=\"fieldsync\", error=\"invalid_token\""])
+    }
+}

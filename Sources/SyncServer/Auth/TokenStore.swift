@@ -1,0 +1,133 @@
+import Crypto
+import Foundation
+import GRDB
+import SyncCore
+
+/// A token as listed (never the token itself: only its hash is stored).
+struct TokenRecord: Sendable, Equatable {
+    var id: String
+    var role: Principal.Role
+    var city: String?
+    var name: String
+    /// The node the token is bound to (its first sync), hex.
+    var node: String?
+    var createdMillis: Int64
+    var revokedMillis: Int64?
+
+    var principal: Principal { Principal(role: role, city: city, name: name) }
+}
+
+/// Bearer tokens in the replica's file: SHA-256 hashes, roles, cities, revocation, node binding.
+///
+/// Every request reads the table, so a token revoked by `sync-server token revoke` (another process) is
+/// refused on its very next request, and after a restart.
+struct TokenStore: Sendable {
+    let database: any DatabaseWriter
+
+    init(replica: Replica) throws {
+        database = replica.database
+        do {
+            try database.write { db in
+                try db.execute(
+                    sql: """
+                        CREATE TABLE IF NOT EXISTS _tokens (
+                            id TEXT PRIMARY KEY NOT NULL,
+                            hash BLOB NOT NULL UNIQUE,
+                            role TEXT NOT NULL,
+                            city TEXT,
+                            name TEXT NOT NULL,
+                            node TEXT,
+                            created_ms INTEGER NOT NULL,
+                            revoked_ms INTEGER
+                        )
+                        """)
+            }
+        } catch {
+            throw SyncError(.storage, "Cannot prepare the token table: \(error)")
+        }
+    }
+
+    static func hash(_ token: String) -> [UInt8] {
+        Array(SHA256.hash(data: Array(token.utf8)))
+    }
+
+    /// Creates a token and returns it (the only time it is seen) with its record.
+    func issue(role: Principal.Role, city: String?, name: String, now: Int64) throws -> (token: String, record: TokenRecord) {
+        var random = SystemRandomNumberGenerator()
+        let secret = (0..<24).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &random)) }.joined()
+        let token = "fs1_" + secret
+        let digest = Self.hash(token)
+        let id = "tok_" + digest.prefix(5).map { String(format: "%02x", $0) }.joined()
+        let record = TokenRecord(
+            id: id, role: role, city: city, name: name, node: nil, createdMillis: now, revokedMillis: nil)
+        try database.write { db in
+            try db.execute(
+                sql: "INSERT INTO _tokens(id, hash, role, city, name, created_ms) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [id, Data(digest), role.rawValue, city, name, now])
+        }
+        return (token, record)
+    }
+
+    func list() throws -> [TokenRecord] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM _tokens ORDER BY created_ms, id").compactMap(Self.record)
+        }
+    }
+
+    /// Revokes by id or by name; returns the tokens revoked.
+    func revoke(_ idOrName: String, now: Int64) throws -> [TokenRecord] {
+        try database.write { db in
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT * FROM _tokens WHERE (id = ? OR name = ?) AND revoked_ms IS NULL",
+                arguments: [idOrName, idOrName])
+            try db.execute(
+                sql: "UPDATE _tokens SET revoked_ms = ? WHERE (id = ? OR name = ?) AND revoked_ms IS NULL",
+                arguments: [now, idOrName, idOrName])
+            return rows.compactMap(Self.record).map {
+                var record = $0
+                record.revokedMillis = now
+                return record
+            }
+        }
+    }
+
+    enum Verdict: Sendable {
+        case valid(TokenRecord)
+        case unknown
+        case revoked
+    }
+
+    /// Looks a presented token up by its hash and compares the hashes in constant time.
+    func authenticate(_ token: String) throws -> Verdict {
+        let digest = Self.hash(token)
+        let row = try database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM _tokens WHERE hash = ?", arguments: [Data(digest)])
+        }
+        guard let row, let stored = (row["hash"] as Data?).map(Array.init), Self.constantTimeEqual(stored, digest),
+            let record = Self.record(row)
+        else { return .unknown }
+        return record.revokedMillis == nil ? .valid(record) : .revoked
+    }
+
+    /// Binds a device or hub token to the node that first syncs with it; returns the bound node.
+    func bind(_ id: String, node: NodeID) throws -> String {
+        try database.write { db in
+            try db.execute(sql: "UPDATE _tokens SET node = ? WHERE id = ? AND node IS NULL", arguments: [node.description, id])
+            return try String.fetchOne(db, sql: "SELECT node FROM _tokens WHERE id = ?", arguments: [id]) ?? ""
+        }
+    }
+
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for index in a.indices { difference |= a[index] ^ b[index] }
+        return difference == 0
+    }
+
+    private static func record(_ row: Row) -> TokenRecord? {
+        guard let role = Principal.Role(rawValue: row["role"]) else { return nil }
+        return TokenRecord(
+            id: row["id"], role: role, city: row["city"], name: row["name"], node: row["node"],
+            createdMillis: row["created_ms"], revokedMillis: row["revoked_ms"])
+    }
+}

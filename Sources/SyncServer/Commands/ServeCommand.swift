@@ -1,0 +1,105 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import SyncCore
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the replica: the central store, or a city hub with --upstream.",
+        discussion: """
+            Prints "listening on http://HOST:PORT" once ready (with --port 0, a free port is chosen).
+            Examples:
+              sync-server serve --db central.db
+              sync-server serve --db hub.db --port 8081 --upstream http://127.0.0.1:8080 \\
+                  --upstream-token-file hub.token --sync-every 6h
+            """)
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on (0: any free port).") var port = 8080
+    @Option(help: "Hub mode: the upstream server's URL.") var upstream: String?
+    @Option(help: "Hub mode: file holding the hub's token for the upstream server.") var upstreamTokenFile: String?
+    @Option(help: "Hub mode: CA certificates (PEM) for the upstream's TLS.") var upstreamCaFile: String?
+    @Option(help: "Hub mode: sync upstream daily at HH:MM (UTC).") var syncAt: String?
+    @Option(help: "Hub mode: sync upstream every interval (90s, 30m, 6h, 1d).") var syncEvery: String?
+    @Option(help: "SQLite durability: full (default; survives power loss), normal.") var durability = "full"
+    @Option(help: "Largest request body in bytes (compressed).") var maxBodyBytes = 8 << 20
+    @Option(help: "Requests per second per token.") var rateLimit: Double = 50
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535, found \(port).") }
+        guard ["full", "normal"].contains(durability) else { throw ValidationError("--durability must be full or normal.") }
+        guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024.") }
+        guard rateLimit > 0 else { throw ValidationError("--rate-limit must be positive.") }
+        if upstream != nil, upstreamTokenFile == nil {
+            throw ValidationError("--upstream needs --upstream-token-file (the hub's token for the upstream server).")
+        }
+        if upstream == nil, upstreamTokenFile != nil || syncAt != nil || syncEvery != nil {
+            throw ValidationError("--upstream-token-file, --sync-at and --sync-every need --upstream.")
+        }
+        if syncAt != nil, syncEvery != nil { throw ValidationError("Give --sync-at or --sync-every, not both.") }
+        _ = try schedule()
+    }
+
+    func schedule() throws -> UpstreamConfiguration.Schedule {
+        if let syncAt {
+            let parts = syncAt.split(separator: ":")
+            guard parts.count == 2, let hours = Int(parts[0]), let minutes = Int(parts[1]), (0..<24).contains(hours),
+                (0..<60).contains(minutes)
+            else { throw ValidationError("--sync-at must be HH:MM (24 h, UTC), found '\(syncAt)'.") }
+            return .dailyAt(minutes: hours * 60 + minutes)
+        }
+        if let syncEvery {
+            guard let seconds = Self.parseInterval(syncEvery), seconds >= 10 else {
+                throw ValidationError("--sync-every must be an interval of at least 10s like 90s, 30m, 6h, 1d; found '\(syncEvery)'.")
+            }
+            return .every(seconds: seconds)
+        }
+        return .manual
+    }
+
+    static func parseInterval(_ text: String) -> Int? {
+        guard let unit = text.last, let value = Int(text.dropLast()), value > 0 else { return nil }
+        switch unit {
+        case "s": return value
+        case "m": return value * 60
+        case "h": return value * 3600
+        case "d": return value * 86_400
+        default: return nil
+        }
+    }
+
+    func run() async throws {
+        let logger = database.makeLogger("fieldsync.server")
+        var configuration = ServerConfiguration(databasePath: database.db)
+        configuration.host = host
+        configuration.port = port
+        configuration.durability = durability == "normal" ? .normal : .full
+        configuration.maxBodyBytes = maxBodyBytes
+        configuration.ratePerSecond = rateLimit
+        configuration.rateBurst = max(rateLimit * 4, 20)
+        if let upstream, let upstreamTokenFile {
+            let tokenPath = URL(fileURLWithPath: upstreamTokenFile).standardizedFileURL.path
+            configuration.upstream = UpstreamConfiguration(
+                url: upstream, tokenFile: tokenPath, schedule: try schedule(), caFile: upstreamCaFile)
+            do {
+                _ = try UpstreamService.readToken(tokenPath)
+            } catch let error as SyncError {
+                throw fail(error.message)
+            }
+        }
+        let metrics = ServerMetrics.bootstrap()
+        let host = self.host
+        let app: any ApplicationProtocol
+        do {
+            app = try buildApplication(configuration: configuration, logger: logger, metrics: metrics) { port in
+                FileHandle.standardOutput.write(Data("listening on http://\(host):\(port)\n".utf8))
+            }
+        } catch let error as SyncError {
+            throw fail(error.message)
+        }
+        try await app.runService()
+    }
+}

@@ -1,0 +1,123 @@
+import ArgumentParser
+import Foundation
+import SyncCore
+
+struct TokenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token",
+        abstract: "Issue, list and revoke the bearer tokens of devices, hubs and the admin.",
+        subcommands: [Issue.self, List.self, Revoke.self])
+
+    struct Issue: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Issue a token and print it once (only its SHA-256 hash is stored).",
+            discussion: """
+                Examples:
+                  sync-server token issue --db central.db --role hub --city Tunis --name hub-tunis > hub.token
+                  sync-server token issue --db hub.db --role device --city Tunis --name amina-phone
+                  sync-server token issue --db central.db --role admin --name admin
+                """)
+
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "device, hub or admin.") var role: String
+        @Option(help: "The city a device or hub token is limited to.") var city: String?
+        @Option(help: "A label: the volunteer, the device, the hub.") var name: String
+
+        func validate() throws {
+            guard let role = Principal.Role(rawValue: role) else {
+                throw ValidationError("--role must be device, hub or admin; found '\(role)'.")
+            }
+            if role == .admin, city != nil { throw ValidationError("An admin token sees every city: drop --city.") }
+            if role != .admin, (city ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
+                throw ValidationError("A \(role.rawValue) token needs --city (the city it may see and write).")
+            }
+            guard !name.trimmingCharacters(in: .whitespaces).isEmpty, name.count <= 100 else {
+                throw ValidationError("--name must be 1…100 characters.")
+            }
+        }
+
+        func run() throws {
+            do {
+                let store = try TokenStore(replica: try Replica(path: database.db))
+                let issued = try store.issue(
+                    role: Principal.Role(rawValue: role)!, city: city, name: name,
+                    now: Int64(clamping: SystemClock().nowMillis()))
+                print(issued.token)
+                FileHandle.standardError.write(
+                    Data(
+                        ("issued \(issued.record.id) (\(role)\(city.map { ", \($0)" } ?? ""), \(name)): "
+                            + "keep the token secret; it is not shown again\n").utf8))
+            } catch let error as SyncError {
+                throw fail(error.message)
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List tokens (ids, roles, cities; never the tokens).")
+        @OptionGroup var database: DatabaseOptions
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            do {
+                let records = try TokenStore(replica: try Replica(path: database.db)).list()
+                if json {
+                    var writer = JSONWriter()
+                    writer.byte(UInt8(ascii: "["))
+                    for (index, record) in records.enumerated() {
+                        if index > 0 { writer.byte(UInt8(ascii: ",")) }
+                        writer.raw("{\"id\":")
+                        writer.string(record.id)
+                        writer.raw(",\"role\":")
+                        writer.string(record.role.rawValue)
+                        writer.raw(",\"city\":")
+                        if let city = record.city { writer.string(city) } else { writer.raw("null") }
+                        writer.raw(",\"name\":")
+                        writer.string(record.name)
+                        writer.raw(",\"node\":")
+                        if let node = record.node { writer.string(node) } else { writer.raw("null") }
+                        writer.raw(",\"revoked\":")
+                        writer.raw(record.revokedMillis == nil ? "false" : "true")
+                        writer.byte(UInt8(ascii: "}"))
+                    }
+                    writer.byte(UInt8(ascii: "]"))
+                    print(String(decoding: writer.bytes, as: UTF8.self))
+                    return
+                }
+                print("ID              ROLE    CITY          NAME                  NODE              STATUS")
+                for record in records {
+                    let columns = [
+                        record.id.padding(toLength: 15, withPad: " ", startingAt: 0),
+                        record.role.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0),
+                        (record.city ?? "-").padding(toLength: 13, withPad: " ", startingAt: 0),
+                        record.name.padding(toLength: 21, withPad: " ", startingAt: 0),
+                        (record.node ?? "-").padding(toLength: 17, withPad: " ", startingAt: 0),
+                        record.revokedMillis == nil ? "active" : "revoked",
+                    ]
+                    print(columns.joined(separator: " "))
+                }
+            } catch let error as SyncError {
+                throw fail(error.message)
+            }
+        }
+    }
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a token by id or name: its next request gets 401.",
+            discussion: "Example:\n  sync-server token revoke --db hub.db amina-phone")
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "The token's id (tok_…) or name.") var token: String
+
+        func run() throws {
+            do {
+                let revoked = try TokenStore(replica: try Replica(path: database.db))
+                    .revoke(token, now: Int64(clamping: SystemClock().nowMillis()))
+                guard !revoked.isEmpty else { throw fail("No active token with id or name '\(token)'.") }
+                for record in revoked { print("revoked \(record.id) (\(record.role.rawValue), \(record.name))") }
+            } catch let error as SyncError {
+                throw fail(error.message)
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import SyncCore
+
+/// An error the server answers with an RFC 9457 problem document.
+struct HTTPProblem: Error {
+    var status: HTTPResponse.Status
+    var problem: Problem
+    var headers: HTTPFields = [:]
+
+    init(_ status: HTTPResponse.Status, _ code: String, _ title: String, _ detail: String, headers: HTTPFields = [:]) {
+        self.status = status
+        self.problem = Problem(code: code, title: title, status: status.code, detail: detail)
+        self.headers = headers
+    }
+
+    /// The status and problem type of each SyncCore error code: the one place they are decided.
+    init(_ error: SyncError, serverClock: Int64) {
+        let status: HTTPResponse.Status
+        let title: String
+        switch error.code {
+        case .invalidBatch: (status, title) = (.badRequest, "Malformed request")
+        case .unknownCollection, .unknownField, .invalidValue, .immutableFact, .duplicate, .deleted, .schema:
+            (status, title) = (.unprocessableContent, "Invalid change")
+        case .outOfScope: (status, title) = (.forbidden, "Outside this token's scope")
+        case .clockDrift: (status, title) = (.conflict, "Clock out of bounds")
+        case .notFound: (status, title) = (.notFound, "Not found")
+        case .storage: (status, title) = (.init(code: 507, reasonPhrase: "Insufficient Storage"), "Server storage failed")
+        default: (status, title) = (.internalServerError, "Server error")
+        }
+        self.status = status
+        self.problem = Problem(
+            code: error.code.rawValue, title: title, status: status.code, detail: error.message,
+            offsetMillis: error.clockOffsetMillis, serverClockMillis: error.code == .clockDrift ? serverClock : nil)
+        if status.code == 507 { headers[.retryAfter] = "60" }
+    }
+
+    func response() -> Response {
+        var fields = headers
+        fields[.contentType] = "application/problem+json"
+        fields[.cacheControl] = "no-store"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: problem.encoded())))
+    }
+}
+
+/// Turns every error into a problem document: a bad request never gets a bare 500 or a dropped connection.
+struct ProblemMiddleware: RouterMiddleware {
+    typealias Context = ServerContext
+    let metrics: ServerMetrics
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPProblem {
+            metrics.error(error.problem.code)
+            return error.response()
+        } catch let error as SyncError {
+            let problem = HTTPProblem(error, serverClock: Int64(clamping: SystemClock().nowMillis()))
+            if problem.status.code >= 500 {
+                context.logger.error("request failed", metadata: ["sync.error": "\(error.code)"])
+            }
+            metrics.error(problem.problem.code)
+            return problem.response()
+        } catch is NIOTooManyBytesError {
+            metrics.error("too-large")
+            return HTTPProblem(.contentTooLarge, "too-large", "Body too large", "The request body is over the limit.")
+                .response()
+        } catch let error as any HTTPResponseError {
+            let code: String
+            switch error.status.code {
+            case 404: code = "not-found"
+            case 405: code = "method-not-allowed"
+            case 413: code = "too-large"
+            default: code = "http-\(error.status.code)"
+            }
+            metrics.error(code)
+            return HTTPProblem(error.status, code, error.status.reasonPhrase, "\(error.status.reasonPhrase): \(request.method) \(request.uri.path).")
+                .response()
+        } catch {
+            context.logger.error("unexpected error", metadata: ["sync.error": "\(type(of: error))"])
+            metrics.error("internal")
+            return HTTPProblem(.internalServerError, "internal", "Server error", "The server failed; it was logged.")
+                .response()
+        }
+    }
+}

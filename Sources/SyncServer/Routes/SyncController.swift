@@ -1,0 +1,200 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import SyncCore
+
+/// The HTTP face of a replica: `/healthz`, `/metrics`, `/v1/session`, `/v1/sync`.
+struct SyncController: Sendable {
+    let service: SyncService
+    let tokens: TokenStore
+    let limiter: RateLimiter
+    let metrics: ServerMetrics
+    let configuration: ServerConfiguration
+    let hubCity: String?
+
+    func addRoutes(to router: Router<ServerContext>) {
+        router.get("/healthz") { _, _ in try await health() }
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
+        }
+        let v1 = router.group("v1").add(middleware: AuthMiddleware(tokens: tokens, limiter: limiter))
+        v1.get("session") { request, context in try await session(request, context: context) }
+        v1.post("sync") { request, context in try await sync(request, context: context) }
+    }
+
+    private func health() async throws -> Response {
+        let check = try await blocking { try service.replica.headCursor() }
+        var writer = JSONWriter(capacity: 128)
+        writer.raw("{\"status\":\"ok\",\"node\":")
+        writer.string(service.replica.nodeID.description)
+        writer.raw(",\"version\":")
+        writer.string(FieldSyncVersion.current)
+        writer.raw(",\"mode\":")
+        writer.string(configuration.upstream == nil ? "central" : "hub")
+        writer.raw(",\"head\":")
+        writer.string(check.description)
+        writer.byte(UInt8(ascii: "}"))
+        return json(writer.bytes, request: nil)
+    }
+
+    private func session(_ request: Request, context: ServerContext) async throws -> Response {
+        guard let token = context.token else { throw AuthMiddleware.unauthorized("missing") }
+        var writer = JSONWriter(capacity: 256)
+        writer.raw("{\"role\":")
+        writer.string(token.role.rawValue)
+        writer.raw(",\"city\":")
+        if let city = token.city { writer.string(city) } else { writer.raw("null") }
+        writer.raw(",\"name\":")
+        writer.string(token.name)
+        writer.raw(",\"node\":")
+        if let node = token.node { writer.string(node) } else { writer.raw("null") }
+        writer.raw(",\"server_node\":")
+        writer.string(service.replica.nodeID.description)
+        writer.raw(",\"clock\":")
+        writer.int(Int64(clamping: SystemClock().nowMillis()))
+        writer.byte(UInt8(ascii: "}"))
+        return json(writer.bytes, request: request)
+    }
+
+    private func sync(_ request: Request, context: ServerContext) async throws -> Response {
+        let started = ContinuousClock.now
+        guard let token = context.token else { throw AuthMiddleware.unauthorized("missing") }
+        let raw = try await readBody(request)
+        let body = try decodeBody(raw, request: request)
+        let message: SyncRequest
+        do {
+            message = try SyncRequest(decoding: body, maxRecords: configuration.maxBatchRecords)
+        } catch {
+            throw HTTPProblem(error, serverClock: now())
+        }
+        if token.role != .admin {
+            let bound = try await blocking { try tokens.bind(token.id, node: message.node) }
+            guard bound == message.node.description else {
+                throw HTTPProblem(
+                    .forbidden, "wrong-node", "Token bound to another node",
+                    "This token belongs to node \(bound); this request comes from node \(message.node). "
+                        + "Each device enrols with its own token.")
+            }
+        }
+        let principal = token.principal
+        let response: SyncResponse
+        do {
+            response = try await blocking { try service.handle(message, principal: principal, now: now()) }
+        } catch let error as SyncError {
+            context.logger.info(
+                "sync refused",
+                metadata: [
+                    "sync.client": "\(message.node)", "sync.role": "\(principal.role.rawValue)",
+                    "sync.error": "\(error.code)",
+                ])
+            throw HTTPProblem(error, serverClock: now())
+        }
+        let encoded = response.encoded()
+        let reply = json(encoded, request: request)
+        let out = response.pull?.batch.recordCount ?? 0
+        let pushed = response.pushed?.records ?? 0
+        metrics.sync(
+            role: principal.role.rawValue, changesIn: pushed, changesOut: out, bytesIn: raw.readableBytes,
+            bytesOut: reply.body.contentLength ?? encoded.count, duration: ContinuousClock.now - started)
+        context.logger.info(
+            "sync",
+            metadata: [
+                "sync.client": "\(message.node)", "sync.role": "\(principal.role.rawValue)",
+                "sync.changes.in": "\(pushed)", "sync.changes.out": "\(out)",
+                "sync.more": "\(response.pull?.more ?? false)",
+            ])
+        return reply
+    }
+
+    // MARK: Bodies
+
+    /// Collects the body within the size limit and the time limit (a client sending one byte a second
+    /// gets 408, and its connection closes).
+    private func readBody(_ request: Request) async throws -> ByteBuffer {
+        let limit = configuration.maxBodyBytes
+        let timeout = configuration.bodyTimeoutSeconds
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw HTTPProblem(
+                .contentTooLarge, "too-large", "Body too large",
+                "The request body is \(length) bytes; the limit is \(limit). Send smaller batches.")
+        }
+        let body = request.body
+        return try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask {
+                do {
+                    return try await body.collect(upTo: limit)
+                } catch is NIOTooManyBytesError {
+                    throw HTTPProblem(
+                        .contentTooLarge, "too-large", "Body too large",
+                        "The request body is over \(limit) bytes. Send smaller batches.")
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(timeout))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let buffer = first else {
+                throw HTTPProblem(
+                    .requestTimeout, "timeout", "Request too slow",
+                    "The request body did not arrive within \(Int(timeout)) s.", headers: [.connection: "close"])
+            }
+            return buffer
+        }
+    }
+
+    private func decodeBody(_ buffer: ByteBuffer, request: Request) throws -> [UInt8] {
+        if let type = request.headers[.contentType],
+            !type.lowercased().hasPrefix("application/json")
+        {
+            throw HTTPProblem(
+                .unsupportedMediaType, "unsupported-media-type", "Unsupported media type",
+                "The body must be application/json, found \(type.prefix(60)).")
+        }
+        let bytes = Array(buffer.readableBytesView)
+        switch request.headers[.contentEncoding]?.lowercased() {
+        case nil, "identity": return bytes
+        case "gzip", "x-gzip", "deflate":
+            do {
+                return try Gzip.decompress(bytes, limit: configuration.maxDecompressedBytes)
+            } catch {
+                throw HTTPProblem(
+                    error.message.contains("limit") ? .contentTooLarge : .badRequest,
+                    error.message.contains("limit") ? "too-large" : "invalid-encoding", "Bad compressed body",
+                    error.message)
+            }
+        case let other?:
+            throw HTTPProblem(
+                .unsupportedMediaType, "unsupported-encoding", "Unsupported content encoding",
+                "Content-Encoding '\(other.prefix(40))' is not supported; use gzip or none.")
+        }
+    }
+
+    /// A JSON response, gzip-compressed when the client accepts it and it is worth it.
+    private func json(_ bytes: [UInt8], request: Request?) -> Response {
+        var headers: HTTPFields = [.contentType: "application/json", .cacheControl: "no-store"]
+        var body = bytes
+        if bytes.count >= 512, let accept = request?.headers[.acceptEncoding], accept.lowercased().contains("gzip") {
+            body = Gzip.compress(bytes)
+            headers[.contentEncoding] = "gzip"
+            headers[.vary] = "Accept-Encoding"
+        }
+        headers[.contentLength] = String(body.count)
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    private func now() -> Int64 { Int64(clamping: SystemClock().nowMillis()) }
+}
+
+/// Runs blocking work (SQLite) on a Dispatch thread, never on an event loop.
+func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async {
+            continuation.resume(with: Result { try body() })
+        }
+    }
+}
