@@ -1,0 +1,159 @@
+import Foundation
+import SyncCore
+import Testing
+
+/// The v1 wire codec: what goes in comes out, and bad input is refused with a clear message.
+@Suite("Wire codec")
+struct WireTests {
+    @Test func randomBatchesSurviveTheWire() throws {
+        for index in 0..<300 {
+            let seed = baseSeed &+ 50_000 &+ UInt64(index)
+            var generator = BatchGenerator(seed: seed)
+            let batch = generator.batch()
+            let decoded = try WireBatch.decode(WireBatch.encode(batch))
+            // Groups may be split by shape and cell stamps equal to the record's dropped: compare effects.
+            let direct = try makeMergeReplica()
+            let viaWire = try makeMergeReplica()
+            try direct.apply(batch)
+            try viaWire.apply(decoded)
+            #expect(try direct.dump() == viaWire.dump(), "seed \(seed)")
+            #expect(decoded.recordCount == batch.recordCount, "seed \(seed)")
+        }
+    }
+
+    @Test func valuesKeepTheirKind() throws {
+        let stamp = stamp(1_780_000_000_000, node: 7)
+        let values: [Value] = [
+            .null, .integer(0), .integer(-42), .integer(.max), .integer(.min), .real(1.0), .real(-2.5e-10),
+            .text(""), .text("Ağa \"quoted\" \\ back\nline\u{1}"), .text("عائلة بن علي"), .text("Émilie 😀"),
+        ]
+        let batch = ChangeBatch([
+            CollectionChanges(
+                name: "x", fields: values.indices.map { "f\($0)" },
+                records: [RecordChange(id: "r", stamp: stamp, cells: values.enumerated().map { Cell(field: $0, value: $1) })])
+        ])
+        let decoded = try WireBatch.decode(WireBatch.encode(batch))
+        #expect(decoded.collections.first?.records.first?.cells.map(\.value) == values)
+        #expect(decoded.collections.first?.records.first?.stamp == stamp)
+    }
+
+    @Test func cellStampsAndNodeTableRoundTrip() throws {
+        let record = RecordChange(
+            id: "fam1", stamp: stamp(2_000, node: 1),
+            cells: [
+                Cell(field: 0, value: "Tunis"), Cell(field: 1, value: "0612", stamp: stamp(1_000, 3, node: 2)),
+                Cell(field: 2, value: 4, stamp: stamp(3_000, node: 1)),
+            ])
+        let batch = ChangeBatch([CollectionChanges(name: "families", fields: ["city", "phone", "household_size"], records: [record])])
+        let bytes = WireBatch.encode(batch)
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(text.contains("\"nodes\":[\"0000000000000001\",\"0000000000000002\"]"))
+        let decoded = try WireBatch.decode(bytes)
+        let cells = try #require(decoded.collections.first?.records.first?.cells)
+        #expect(cells[1].stamp == stamp(1_000, 3, node: 2))
+        #expect(cells[2].stamp == stamp(3_000, node: 1))
+    }
+
+    @Test(arguments: [
+        ("", "expected a batch object at byte 0, found the end of the body"),
+        ("[]", "expected a batch object at byte 0, found an array"),
+        ("{\"nodes\":[\"xyz\"]}", "'xyz' is not a node id"),
+        ("{\"nodes\":[],\"groups\":[{\"collection\":\"families\",\"fields\":[\"city\"],\"records\":[[\"a\",1,0,\"x\"]]}]}",
+         "expected a node index below 0"),
+        ("{\"nodes\":[\"0000000000000001\"],\"groups\":[{\"collection\":\"f\",\"fields\":[\"city\"],\"records\":[[\"a\",1,0]]}]}",
+         "expected ',' and the value of field 0"),
+        ("{\"nodes\":[\"0000000000000001\"],\"groups\":[{\"collection\":\"f\",\"fields\":[\"c\"],\"records\":[[\"a\",\"1\",0,1]]}]}",
+         "expected an hlc delta"),
+        ("{\"nodes\":[\"0000000000000001\"],\"groups\":[{\"collection\":\"f\",\"fields\":[\"c\"],\"records\":[[\"a\",1,0,[1]]]}]}",
+         "expected a field value"),
+        ("{\"nodes\":[\"0000000000000001\"],\"groups\":[{\"collection\":\"f\",\"fields\":[\"c\"],\"records\":[[\"a\",1,0,99999999999999999999]]}]}",
+         "expected an integer within 64 bits"),
+        ("{\"nodes\":[]}  x", "expected the end of the body"),
+        (String(repeating: "{\"a\":", count: 40) + "1" + String(repeating: "}", count: 40), "levels of nesting"),
+        ("{\"nodes\":[\"\\ud800\"]}", "low surrogate"),
+    ])
+    func badBatchesAreRefusedClearly(body: String, message: String) throws {
+        do {
+            _ = try WireBatch.decode(Array(body.utf8))
+            Issue.record("accepted \(body)")
+        } catch {
+            #expect(error.code == .invalidBatch)
+            #expect(error.message.contains(message), "\(error.message)")
+        }
+    }
+
+    @Test func randomBytesAndMutationsNeverCrashTheDecoder() throws {
+        var rng = SeededGenerator(seed: baseSeed &+ 77)
+        var generator = BatchGenerator(seed: baseSeed &+ 78)
+        let valid = SyncRequest(
+            node: node(5), clockMillis: 1_780_000_000_000,
+            push: .init(batch: generator.batch(), to: FeedCursor(base: 3, position: 9)),
+            pull: .init(cursor: .start), heartbeat: Heartbeat(app: "t", backlog: 3)
+        ).encoded()
+        #expect(throws: Never.self) { try SyncRequest(decoding: valid) }
+        var decodedOK = 0
+        for _ in 0..<20_000 {
+            var bytes = valid
+            for _ in 0..<Int.random(in: 1...8, using: &rng) {
+                let at = Int.random(in: 0..<bytes.count, using: &rng)
+                switch Int.random(in: 0..<4, using: &rng) {
+                case 0: bytes[at] = UInt8.random(in: 0...255, using: &rng)
+                case 1: bytes.remove(at: at)
+                case 2: bytes.insert(Array("{}[],\":0-e.\\".utf8).randomElement(using: &rng)!, at: at)
+                default: bytes.removeSubrange(at...)
+                }
+                if bytes.isEmpty { break }
+            }
+            if (try? SyncRequest(decoding: bytes)) != nil { decodedOK += 1 }
+        }
+        for _ in 0..<5_000 {
+            let bytes = (0..<Int.random(in: 0...64, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            _ = try? SyncRequest(decoding: bytes)
+            _ = Problem(decoding: bytes)
+        }
+        #expect(decodedOK < 20_000)
+    }
+
+    @Test func requestAndResponseRoundTrip() throws {
+        var generator = BatchGenerator(seed: baseSeed &+ 5)
+        let request = SyncRequest(
+            node: node(0x1234), clockMillis: 1_780_000_000_123,
+            push: .init(batch: generator.batch(), to: FeedCursor(base: 10, position: 20)),
+            pull: .init(cursor: FeedCursor(base: 4, position: 8), limit: 500, budget: 65_536),
+            heartbeat: Heartbeat(app: "field/1", backlog: 12, oldestPendingMillis: 5_000, lastError: "offline"))
+        let decoded = try SyncRequest(decoding: request.encoded())
+        #expect(decoded.node == request.node && decoded.clockMillis == request.clockMillis)
+        #expect(decoded.push?.to == request.push?.to && decoded.push?.batch.recordCount == request.push?.batch.recordCount)
+        #expect(decoded.pull?.cursor == request.pull?.cursor && decoded.pull?.limit == 500 && decoded.pull?.budget == 65_536)
+        #expect(decoded.heartbeat == request.heartbeat)
+        let response = SyncResponse(
+            node: node(9), clockMillis: 5, pushed: .init(to: FeedCursor(20), records: 3, conflicts: 1),
+            pull: .init(batch: generator.batch(), cursor: FeedCursor(base: 1, position: 2), more: true))
+        let back = try SyncResponse(decoding: response.encoded())
+        #expect(back.pushed == response.pushed && back.pull?.cursor == response.pull?.cursor && back.pull?.more == true)
+        let problem = Problem(code: "clock-drift", title: "t", status: 409, detail: "d", offsetMillis: -5, serverClockMillis: 7)
+        #expect(Problem(decoding: problem.encoded()) == problem)
+    }
+
+    @Test func gzipRoundTripsAndRefusesBombs() throws {
+        let text = Array(String(repeating: "food_pack,Tunis,", count: 10_000).utf8)
+        let packed = Gzip.compress(text)
+        #expect(packed.count < text.count / 20)
+        #expect(try Gzip.decompress(packed, limit: 1 << 20) == text)
+        #expect(throws: SyncError.self) { try Gzip.decompress(packed, limit: 1000) }
+        #expect(throws: SyncError.self) { try Gzip.decompress(Array(packed.prefix(packed.count / 2)), limit: 1 << 20) }
+        #expect(throws: SyncError.self) { try Gzip.decompress([1, 2, 3], limit: 1 << 20) }
+    }
+
+    @Test func sequenceRangesMergeAndFind() {
+        var ranges = SequenceRanges()
+        ranges.insert(10...20)
+        ranges.insert(30...40)
+        ranges.insert(21...25)
+        #expect(ranges.ranges == [10...25, 30...40])
+        ranges.insert(26...29)
+        #expect(ranges.ranges == [10...40])
+        ranges.insert(1...2)
+        #expect(ranges.contains(1) && ranges.contains(40) && !ranges.contains(3) && !ranges.contains(41))
+    }
+}
