@@ -1,0 +1,124 @@
+import Foundation
+
+/// The built executables, beside the test bundle in the build folder.
+enum Binaries {
+    static let directory: URL = {
+        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.isExecutableFile(atPath: url.appendingPathComponent("sync-server").path) { return url }
+        }
+        return URL(fileURLWithPath: ".build/debug")
+    }()
+
+    static var syncServer: String { directory.appendingPathComponent("sync-server").path }
+}
+
+struct CommandResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs a command to the end and captures its output.
+@discardableResult
+func run(_ executable: String, _ arguments: [String]) throws -> CommandResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return CommandResult(
+        status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+        stderr: String(decoding: stderr, as: UTF8.self))
+}
+
+/// A `sync-server serve` process on a free loopback port, stopped by `stop()` or when released.
+final class ServerProcess: @unchecked Sendable {
+    // @unchecked: `process` is set once in init; the log buffer is behind a Mutex.
+    let process = Process()
+    let port: Int
+    let database: String
+    private let log = LogBuffer()
+
+    /// What the server wrote on stderr.
+    final class LogBuffer: @unchecked Sendable {
+        // @unchecked: `text` is only touched under `lock`.
+        private let lock = NSLock()
+        private var text = ""
+        func append(_ more: String) { lock.withLock { text += more } }
+        var value: String { lock.withLock { text } }
+    }
+
+    var url: String { "http://127.0.0.1:\(port)" }
+    var logText: String { log.value }
+
+    init(database: String, arguments: [String] = []) throws {
+        self.database = database
+        process.executableURL = URL(fileURLWithPath: Binaries.syncServer)
+        process.arguments = ["serve", "--db", database, "--port", "0", "--durability", "normal"] + arguments
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let log = self.log
+        err.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if !data.isEmpty { log.append(String(decoding: data, as: UTF8.self)) }
+        }
+        // The first stdout line names the port.
+        var line = Data()
+        let deadline = Date().addingTimeInterval(30)
+        while !line.contains(UInt8(ascii: "\n")), Date() < deadline {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        guard let range = text.range(of: "listening on http://127.0.0.1:"),
+            let port = Int(text[range.upperBound...].prefix { $0.isNumber })
+        else {
+            process.terminate()
+            throw ServerError.didNotStart(text + log.value)
+        }
+        self.port = port
+    }
+
+    enum ServerError: Error { case didNotStart(String) }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning, Date() < deadline { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
+}
+
+/// Issues a token on a server's replica file and writes it to a file; returns the token and the file.
+func issueToken(db: String, role: String, city: String?, name: String, directory: URL) throws -> (token: String, file: String) {
+    var arguments = ["token", "issue", "--db", db, "--role", role, "--name", name]
+    if let city { arguments += ["--city", city] }
+    let result = try run(Binaries.syncServer, arguments)
+    guard result.status == 0 else { throw ServerProcess.ServerError.didNotStart(result.stderr) }
+    let token = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    let file = directory.appendingPathComponent("\(name).token").path
+    try token.write(toFile: file, atomically: true, encoding: .utf8)
+    return (token, file)
+}
+
+func temporaryDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("fieldsync-e2e-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
