@@ -1,3 +1,5 @@
+import SyncCore
+
 /// How the client talks to a server. Every property documents its default.
 public struct ClientConfiguration: Sendable {
     /// The server's base URL, e.g. `https://hub.tunis.example.org` (no trailing path needed).
@@ -23,8 +25,8 @@ public struct ClientConfiguration: Sendable {
     public var maxBackoffSeconds: Double = 30
     /// Bodies at least this large are sent gzip-compressed. Default 512 bytes.
     public var compressAbove = 512
-    /// Sent as `User-Agent`. Default "fieldsync/0.3.0".
-    public var userAgent = "fieldsync/0.3.0"
+    /// Sent as `User-Agent`. Default "fieldsync/<version>".
+    public var userAgent = "fieldsync/\(FieldSyncVersion.current)"
 
     public init(serverURL: String, token: String) {
         self.serverURL = serverURL

@@ -103,7 +103,13 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
 
     // MARK: libcurl
 
-    private func perform(method: String, path: String, body: [UInt8]?) throws -> HTTPResult {
+    /// One request exactly as given (no retry, no status interpretation, no compression): for tools and
+    /// tests that need to send odd requests. `headers` replace the usual ones; the token is not added.
+    public func raw(method: String, path: String, headers: [String], body: [UInt8]?) throws -> HTTPResult {
+        try lock.withLock { try perform(method: method, path: path, body: body, rawHeaders: headers) }
+    }
+
+    private func perform(method: String, path: String, body: [UInt8]?, rawHeaders: [String]? = nil) throws -> HTTPResult {
         let easy: EasyHandle
         if let handle {
             easy = handle
@@ -120,7 +126,9 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
             "Expect:",
         ]
         var payload = body ?? []
-        if body != nil {
+        if let rawHeaders {
+            headers = rawHeaders + ["Expect:"]
+        } else if body != nil {
             headers.append("Content-Type: application/json")
             if payload.count >= configuration.compressAbove {
                 payload = Gzip.compress(payload)

@@ -1,4 +1,4 @@
 /// The version of this FieldSync build, reported in heartbeats and `--version`.
 public enum FieldSyncVersion {
-    public static let current = "0.1.0"
+    public static let current = "0.2.0"
 }

@@ -12,7 +12,8 @@ public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     /// Parses the 16-digit hexadecimal form.
     public init?(hex: String) {
-        guard hex.count == 16, let value = UInt64(hex, radix: 16), let id = NodeID(rawValue: Int64(bitPattern: value))
+        guard hex.utf8.count == 16, hex.utf8.allSatisfy({ $0 < 0x80 && Character(UnicodeScalar($0)).isHexDigit }),
+            let value = UInt64(hex, radix: 16), let id = NodeID(rawValue: Int64(bitPattern: value))
         else { return nil }
         self = id
     }

@@ -32,6 +32,8 @@ public struct SyncError: Error, Sendable, CustomStringConvertible {
         public static let schema = Code("schema")
         /// SQLite failed (disk full, I/O error, corrupted file, busy).
         public static let storage = Code("storage")
+        /// A body or batch over a size limit.
+        public static let tooLarge = Code("too-large")
         /// The replica file is not a FieldSync replica or is damaged.
         public static let corruptReplica = Code("corrupt-replica")
     }

@@ -142,7 +142,7 @@ struct BatchPlan {
             let missing = layout.collection.fields.enumerated().first {
                 filled & (1 << UInt64($0.offset)) == 0 && $0.element.required
             }
-            throw SyncError(.invalidBatch, "The \(where_) lacks its required field '\(missing?.element.name ?? "?")'.")
+            throw SyncError(.invalidValue, "The \(where_) lacks its required field '\(missing?.element.name ?? "?")'.")
         }
     }
 }

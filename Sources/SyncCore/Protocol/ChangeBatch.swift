@@ -111,6 +111,7 @@ public struct FeedCursor: Hashable, Comparable, Sendable, Codable, CustomStringC
     public var description: String { base == position ? String(position) : "\(base):\(position)" }
 
     public init?(_ text: String) {
+        guard text.utf8.allSatisfy({ $0 == UInt8(ascii: ":") || (0x30...0x39).contains($0) }) else { return nil }
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         if parts.count == 1, let value = Int64(parts[0]), value >= 0 {
             self.init(value)

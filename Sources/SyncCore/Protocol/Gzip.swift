@@ -48,7 +48,7 @@ public enum Gzip {
             }
         }
         if output.count > limit {
-            throw SyncError(.invalidBatch, "The body decompresses to more than \(limit) bytes, the limit.")
+            throw SyncError(.tooLarge, "The body decompresses to more than \(limit) bytes, the limit.")
         }
         guard status == Z_STREAM_END else {
             throw SyncError(

@@ -32,7 +32,7 @@ public struct SyncSession: Sendable {
     /// Records per pushed batch and per pulled page. Default 1,000.
     public var batchSize = 1000
     /// Reported to the server in the heartbeat.
-    public var appVersion = "fieldsync/0.3.0"
+    public var appVersion = "fieldsync/\(FieldSyncVersion.current)"
     /// A residual clock offset under this is network noise, not a wrong clock. Default 2 s.
     public var clockTolerance: Int64 = 2000
     public var logger: Logger

@@ -114,30 +114,28 @@ public enum WireBatch {
     package static func decode(_ reader: inout JSONReader, maxRecords: Int = WireBatch.maxRecords) throws(SyncError)
         -> ChangeBatch
     {
+        // Keys may come in any order: node indexes and field counts are checked once everything is read.
         var nodes: [NodeID] = []
         var groups: [CollectionChanges] = []
-        var pending: [(group: Int, record: Int, cell: Int, delta: Int64, node: Int)] = []
-        var sawNodes = false
+        var recordNodes: [(group: Int, record: Int, node: Int64)] = []
+        var cellStamps: [(group: Int, record: Int, cell: Int, delta: Int64, node: Int64)] = []
         var records = 0
         var previousHLC: Int64 = 0
         try reader.object("a batch object") { (reader, key) throws(SyncError) in
             switch key {
             case "nodes":
-                guard groups.isEmpty else { throw reader.error(expected: "\"nodes\" before \"groups\"") }
-                sawNodes = true
+                nodes.removeAll()
                 try reader.array("an array of node ids") { (reader) throws(SyncError) in
-                    let text = try reader.string("a node id (16 hex digits)")
-                    guard let node = NodeID(hex: text) else {
-                        throw SyncError(.invalidBatch, "Invalid body: '\(text.prefix(40))' is not a node id (16 hex digits).")
-                    }
-                    guard nodes.count < maxRecords * 2 + 1 else { throw reader.error(expected: "fewer node ids") }
-                    nodes.append(node)
+                    guard nodes.count <= maxRecords * 2 else { throw reader.error(expected: "fewer node ids") }
+                    nodes.append(try SyncRequest.node(&reader))
                 }
             case "groups":
                 try reader.array("an array of groups") { (reader) throws(SyncError) in
                     var name: String?
                     var fields: [String]?
                     var group = CollectionChanges(name: "", fields: [])
+                    let groupIndex = groups.count
+                    var firstStamp = cellStamps.count
                     try reader.object("a group object") { (reader, key) throws(SyncError) in
                         switch key {
                         case "collection": name = try reader.string("a collection name")
@@ -151,23 +149,34 @@ public enum WireBatch {
                             }
                             fields = names
                         case "records":
-                            guard let fields else { throw reader.error(expected: "\"fields\" before \"records\"") }
-                            guard sawNodes else { throw reader.error(expected: "\"nodes\" before \"records\"") }
+                            firstStamp = cellStamps.count
                             try reader.array("an array of records") { (reader) throws(SyncError) in
                                 records += 1
                                 guard records <= maxRecords else {
                                     throw SyncError(
                                         .invalidBatch, "The batch carries more than \(maxRecords) records, the limit.")
                                 }
-                                group.records.append(
-                                    try record(
-                                        &reader, fields: fields.count, nodes: nodes, previousHLC: &previousHLC,
-                                        group: groups.count, index: group.records.count, pending: &pending))
+                                let (record, node) = try record(
+                                    &reader, previousHLC: &previousHLC, group: groupIndex, index: group.records.count,
+                                    stamps: &cellStamps)
+                                recordNodes.append((groupIndex, group.records.count, node))
+                                group.records.append(record)
                             }
                         default: try reader.skip()
                         }
                     }
                     guard let name else { throw SyncError(.invalidBatch, "Invalid body: a group has no \"collection\".") }
+                    let fieldCount = fields?.count ?? 0
+                    for record in group.records where record.cells.count != fieldCount {
+                        throw SyncError(
+                            .invalidBatch,
+                            "Invalid body: record \(record.id.prefix(64)) of a '\(name.prefix(64))' group has "
+                                + "\(record.cells.count) values for \(fieldCount) fields.")
+                    }
+                    for stamp in cellStamps[firstStamp...] where stamp.cell >= fieldCount {
+                        throw SyncError(
+                            .invalidBatch, "Invalid body: a cell stamp names field position \(stamp.cell) of \(fieldCount).")
+                    }
                     group.name = name
                     group.fields = fields ?? []
                     groups.append(group)
@@ -175,19 +184,33 @@ public enum WireBatch {
             default: try reader.skip()
             }
         }
-        for cell in pending {
+        func resolve(_ index: Int64) throws(SyncError) -> NodeID {
+            guard index >= 0, index < nodes.count else {
+                throw SyncError(
+                    .invalidBatch, "Invalid body: node index \(index) is not below \(nodes.count), the size of \"nodes\".")
+            }
+            return nodes[Int(index)]
+        }
+        for entry in recordNodes {
+            groups[entry.group].records[entry.record].stamp.node = try resolve(entry.node)
+        }
+        for cell in cellStamps {
             let record = groups[cell.group].records[cell.record]
             groups[cell.group].records[cell.record].cells[cell.cell].stamp = Stamp(
-                hlc: HLCTimestamp(storage: record.stamp.hlc.storage &+ cell.delta), node: nodes[cell.node])
+                hlc: HLCTimestamp(storage: record.stamp.hlc.storage &+ cell.delta), node: try resolve(cell.node))
         }
         return ChangeBatch(groups)
     }
 
+    private static let placeholder = NodeID(rawValue: 1)!
+
+    /// `[id, hlc delta, node index, values…, {"s": […]}?]`; the node index is resolved by the caller.
     private static func record(
-        _ reader: inout JSONReader, fields: Int, nodes: [NodeID], previousHLC: inout Int64, group: Int, index: Int,
-        pending: inout [(group: Int, record: Int, cell: Int, delta: Int64, node: Int)]
-    ) throws(SyncError) -> RecordChange {
-        var record = RecordChange(id: "", stamp: Stamp(hlc: .zero, node: NodeID(rawValue: 1)!), cells: [])
+        _ reader: inout JSONReader, previousHLC: inout Int64, group: Int, index: Int,
+        stamps: inout [(group: Int, record: Int, cell: Int, delta: Int64, node: Int64)]
+    ) throws(SyncError) -> (RecordChange, Int64) {
+        var record = RecordChange(id: "", stamp: Stamp(hlc: .zero, node: placeholder), cells: [])
+        var node: Int64 = 0
         try reader.array("a record array [id, hlc delta, node index, values…]") { (reader) throws(SyncError) in
             record.id = try reader.string("a record id")
             guard reader.nextElement() else { throw reader.error(expected: "',' and the record's hlc delta") }
@@ -195,17 +218,20 @@ public enum WireBatch {
             guard !overflow, hlc >= 0 else { throw reader.error(expected: "an hlc delta that gives a valid clock") }
             previousHLC = hlc
             guard reader.nextElement() else { throw reader.error(expected: "',' and the record's node index") }
-            let node = try reader.int("a node index")
-            guard node >= 0, node < nodes.count else {
-                throw reader.error(expected: "a node index below \(nodes.count)")
-            }
-            record.stamp = Stamp(hlc: HLCTimestamp(storage: hlc), node: nodes[Int(node)])
-            record.cells.reserveCapacity(fields)
-            for field in 0..<fields {
-                guard reader.nextElement() else { throw reader.error(expected: "',' and the value of field \(field)") }
-                record.cells.append(Cell(field: field, value: try reader.value("a field value (null, number or string)")))
-            }
-            if reader.nextElement() {
+            node = try reader.int("a node index")
+            record.stamp.hlc = HLCTimestamp(storage: hlc)
+            var sawStamps = false
+            while reader.nextElement() {
+                guard !sawStamps else { throw reader.error(expected: "']' after the cell stamps") }
+                guard reader.peek() == UInt8(ascii: "{") else {
+                    guard record.cells.count < BatchPlan.maxFieldsPerGroup else {
+                        throw reader.error(expected: "at most \(BatchPlan.maxFieldsPerGroup) values")
+                    }
+                    record.cells.append(
+                        Cell(field: record.cells.count, value: try reader.value("a field value (null, number or string)")))
+                    continue
+                }
+                sawStamps = true
                 try reader.object("the record's cell stamps {\"s\": […]}") { (reader, key) throws(SyncError) in
                     guard key == "s" else { return try reader.skip() }
                     try reader.array("an array of cell stamps") { (reader) throws(SyncError) in
@@ -215,16 +241,16 @@ public enum WireBatch {
                             guard parts.count < 3 else { throw reader.error(expected: "']' after three numbers") }
                             parts.append(try reader.int("a number"))
                         }
-                        guard parts.count == 3, parts[0] >= 0, parts[0] < fields, parts[2] >= 0, parts[2] < nodes.count,
-                            hlc.addingReportingOverflow(parts[1]).partialValue >= 0,
-                            !hlc.addingReportingOverflow(parts[1]).overflow
+                        let cellHLC = hlc.addingReportingOverflow(parts.count == 3 ? parts[1] : 0)
+                        guard parts.count == 3, parts[0] >= 0, parts[0] < Int64(BatchPlan.maxFieldsPerGroup),
+                            !cellHLC.overflow, cellHLC.partialValue >= 0
                         else { throw reader.error(expected: "a valid [field position, hlc delta, node index]") }
-                        pending.append((group, index, Int(parts[0]), parts[1], Int(parts[2])))
+                        stamps.append((group, index, Int(parts[0]), parts[1], parts[2]))
                     }
                 }
             }
         }
-        return record
+        return (record, node)
     }
 }
 

@@ -76,8 +76,8 @@ public struct SyncService: Sendable {
         }
         if let heartbeat = request.heartbeat {
             try replica.recordHeartbeat(
-                heartbeat, node: request.node, principal: principal, clockOffsetMillis: now - request.clockMillis,
-                now: now)
+                heartbeat, node: request.node, principal: principal,
+                clockOffsetMillis: now.subtractingReportingOverflow(request.clockMillis).partialValue, now: now)
         }
         return response
     }

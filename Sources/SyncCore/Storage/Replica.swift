@@ -123,7 +123,7 @@ public final class Replica: Sendable {
     }
 
     /// Wraps a SQLite failure in a `SyncError` a person can act on.
-    static func storageError(_ error: any Error) -> SyncError {
+    package static func storageError(_ error: any Error) -> SyncError {
         if let error = error as? SyncError { return error }
         if let error = error as? DatabaseError {
             let message: String

@@ -21,7 +21,7 @@ func buildApplication(
     let controller = SyncController(
         service: service, tokens: tokens,
         limiter: RateLimiter(perSecond: configuration.ratePerSecond, burst: configuration.rateBurst),
-        metrics: metrics, configuration: configuration, hubCity: nil)
+        metrics: metrics, configuration: configuration)
     let router = Router(context: ServerContext.self)
     router.add(middleware: ProblemMiddleware(metrics: metrics))
     controller.addRoutes(to: router)

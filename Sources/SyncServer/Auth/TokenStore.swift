@@ -100,9 +100,9 @@ struct TokenStore: Sendable {
     /// Looks a presented token up by its hash and compares the hashes in constant time.
     func authenticate(_ token: String) throws -> Verdict {
         let digest = Self.hash(token)
-        let row = try database.read { db in
+        let row = try guarded { try database.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM _tokens WHERE hash = ?", arguments: [Data(digest)])
-        }
+        } }
         guard let row, let stored = (row["hash"] as Data?).map(Array.init), Self.constantTimeEqual(stored, digest),
             let record = Self.record(row)
         else { return .unknown }
@@ -111,9 +111,18 @@ struct TokenStore: Sendable {
 
     /// Binds a device or hub token to the node that first syncs with it; returns the bound node.
     func bind(_ id: String, node: NodeID) throws -> String {
-        try database.write { db in
+        try guarded { try database.write { db in
             try db.execute(sql: "UPDATE _tokens SET node = ? WHERE id = ? AND node IS NULL", arguments: [node.description, id])
             return try String.fetchOne(db, sql: "SELECT node FROM _tokens WHERE id = ?", arguments: [id]) ?? ""
+        } }
+    }
+
+    /// SQLite failures become `SyncError`s (disk full → 507, not a bare 500).
+    private func guarded<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            throw Replica.storageError(error)
         }
     }
 

@@ -24,6 +24,7 @@ struct HTTPProblem: Error {
         case .unknownCollection, .unknownField, .invalidValue, .immutableFact, .duplicate, .deleted, .schema:
             (status, title) = (.unprocessableContent, "Invalid change")
         case .outOfScope: (status, title) = (.forbidden, "Outside this token's scope")
+        case .tooLarge: (status, title) = (.contentTooLarge, "Body too large")
         case .clockDrift: (status, title) = (.conflict, "Clock out of bounds")
         case .notFound: (status, title) = (.notFound, "Not found")
         case .storage: (status, title) = (.init(code: 507, reasonPhrase: "Insufficient Storage"), "Server storage failed")

@@ -12,7 +12,6 @@ struct SyncController: Sendable {
     let limiter: RateLimiter
     let metrics: ServerMetrics
     let configuration: ServerConfiguration
-    let hubCity: String?
 
     func addRoutes(to router: Router<ServerContext>) {
         router.get("/healthz") { _, _ in try await health() }
@@ -63,6 +62,7 @@ struct SyncController: Sendable {
     private func sync(_ request: Request, context: ServerContext) async throws -> Response {
         let started = ContinuousClock.now
         guard let token = context.token else { throw AuthMiddleware.unauthorized("missing") }
+        try checkContentType(request)
         let raw = try await readBody(request)
         let body = try decodeBody(raw, request: request)
         let message: SyncRequest
@@ -147,25 +147,30 @@ struct SyncController: Sendable {
         }
     }
 
-    private func decodeBody(_ buffer: ByteBuffer, request: Request) throws -> [UInt8] {
-        if let type = request.headers[.contentType],
-            !type.lowercased().hasPrefix("application/json")
-        {
+    /// The body must be JSON (`application/json`, any parameters); a missing Content-Type is taken as JSON.
+    private func checkContentType(_ request: Request) throws {
+        guard let type = request.headers[.contentType] else { return }
+        let media = type.split(separator: ";", maxSplits: 1).first.map {
+            $0.trimmingCharacters(in: .whitespaces).lowercased()
+        }
+        guard media == "application/json" else {
             throw HTTPProblem(
                 .unsupportedMediaType, "unsupported-media-type", "Unsupported media type",
                 "The body must be application/json, found \(type.prefix(60)).")
         }
+    }
+
+    private func decodeBody(_ buffer: ByteBuffer, request: Request) throws -> [UInt8] {
         let bytes = Array(buffer.readableBytesView)
         switch request.headers[.contentEncoding]?.lowercased() {
         case nil, "identity": return bytes
         case "gzip", "x-gzip", "deflate":
             do {
                 return try Gzip.decompress(bytes, limit: configuration.maxDecompressedBytes)
+            } catch where error.code == .tooLarge {
+                throw HTTPProblem(error, serverClock: now())
             } catch {
-                throw HTTPProblem(
-                    error.message.contains("limit") ? .contentTooLarge : .badRequest,
-                    error.message.contains("limit") ? "too-large" : "invalid-encoding", "Bad compressed body",
-                    error.message)
+                throw HTTPProblem(.badRequest, "invalid-encoding", "Bad compressed body", error.message)
             }
         case let other?:
             throw HTTPProblem(
