@@ -79,6 +79,8 @@ let package = Package(
             name: "FieldBench",
             dependencies: [
                 "SyncCore",
+                "SyncClient",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -10,7 +10,7 @@ struct BenchCommand: ParsableCommand {
             Ratios, not seconds, are what the targets are about: the machine is shared and noisy, so each
             suite measures its baseline side by side, several times, and reports the median ratio.
             """,
-        subcommands: [All.self, CoreSuite.self],
+        subcommands: [All.self, CoreSuite.self, SyncSuite.self, CodecSuite.self, DeltaProbe.self, SyncClientCommand.self],
         defaultSubcommand: All.self
     )
 }
@@ -20,5 +20,6 @@ struct All: ParsableCommand {
 
     func run() throws {
         try CoreSuite.parse([]).run()
+        try SyncSuite.parse([]).run()
     }
 }

@@ -169,7 +169,7 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
         guard code == CURLE_OK else { throw transportError(code, url: url, easy: easy) }
         let received = Int(ccurl_getinfo_off_t(easy.raw, CURLINFO_SIZE_DOWNLOAD_T))
             + Int(ccurl_getinfo_long(easy.raw, CURLINFO_HEADER_SIZE))
-        let sent = Int(ccurl_getinfo_long(easy.raw, CURLINFO_REQUEST_SIZE)) + payload.count
+        let sent = Int(ccurl_getinfo_long(easy.raw, CURLINFO_REQUEST_SIZE))  // headers and body
         lastRetryAfter = easy.header("retry-after").flatMap(Double.init)
         return HTTPResult(
             status: Int(ccurl_getinfo_long(easy.raw, CURLINFO_RESPONSE_CODE)), body: easy.body,

@@ -134,7 +134,7 @@ struct MergeRuleTests {
         #expect { try replica.apply(unknown) } throws: { ($0 as? SyncError)?.code == .unknownCollection }
         var missing = deliveryBatch("D1", family: "F1", stamp: stamp(t0, node: 1))
         missing.collections[0].records[0].cells.removeFirst()
-        #expect { try replica.apply(missing) } throws: { ($0 as? SyncError)?.code == .invalidBatch }
+        #expect { try replica.apply(missing) } throws: { ($0 as? SyncError)?.code == .invalidValue }
     }
 
     @Test func aStampFarInTheFutureIsRefusedAndDoesNotMoveTheClock() throws {

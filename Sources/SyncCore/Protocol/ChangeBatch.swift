@@ -106,6 +106,21 @@ public struct FeedCursor: Hashable, Comparable, Sendable, Codable, CustomStringC
     }
 
     public static let start = FeedCursor(0)
+
+    /// The cursor moved past changes that are all filtered out (`ranges` of sequences the reader sent us),
+    /// so that a feed does not read them to skip them.
+    ///
+    /// Safe: a row whose latest change lies in a skipped range has every change after the old position in
+    /// such ranges, and its earlier changes were read before. A drained cursor stays drained.
+    public func skipping(_ ranges: SequenceRanges) -> FeedCursor {
+        var next = self
+        while let range = ranges.range(containing: next.position + 1) {
+            let drained = next.base == next.position
+            next.position = range.upperBound
+            if drained { next.base = range.upperBound }
+        }
+        return next
+    }
     public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.position, lhs.base) < (rhs.position, rhs.base) }
     /// "120" when drained, "100:120" mid-drain.
     public var description: String { base == position ? String(position) : "\(base):\(position)" }
@@ -143,11 +158,17 @@ public struct FeedFilter: Sendable {
     public var excludingOrigins: Set<NodeID>
     /// Leave out changes written here at these local sequences (they came from the reader: no echo).
     public var excludingSequences: SequenceRanges
+    /// Leave out the changes that came from this peer (its echo ranges, read in the feed's own snapshot).
+    public var excludingEchoOf: String?
 
-    public init(scope: String? = nil, excludingOrigins: Set<NodeID> = [], excludingSequences: SequenceRanges = .init()) {
+    public init(
+        scope: String? = nil, excludingOrigins: Set<NodeID> = [], excludingSequences: SequenceRanges = .init(),
+        excludingEchoOf peer: String? = nil
+    ) {
         self.scope = scope
         self.excludingOrigins = excludingOrigins
         self.excludingSequences = excludingSequences
+        self.excludingEchoOf = peer
     }
 
     func excludes(_ stamp: Stamp, sequence: Int64) -> Bool {

@@ -2,8 +2,12 @@ internal import CZlib
 
 /// gzip for request and response bodies (zlib).
 public enum Gzip {
-    /// Compresses `bytes` into a gzip member. Level 6 is zlib's default balance of size and speed.
-    public static func compress(_ bytes: [UInt8], level: Int32 = 6) -> [UInt8] {
+    /// The level bodies are compressed at: 3 costs half the time of zlib's default 6 for about 10% more
+    /// bytes (measured on delivery batches: `field-bench codec`).
+    public static let defaultLevel: Int32 = 3
+
+    /// Compresses `bytes` into a gzip member.
+    public static func compress(_ bytes: [UInt8], level: Int32 = defaultLevel) -> [UInt8] {
         var stream = z_stream()
         guard czlib_deflate_init(&stream, level) == Z_OK else { return [] }
         defer { deflateEnd(&stream) }

@@ -38,6 +38,11 @@ public struct SequenceRanges: Sendable, Hashable {
 
     /// Whether `sequence` lies in one of the ranges: a binary search.
     public func contains(_ sequence: Int64) -> Bool {
+        range(containing: sequence) != nil
+    }
+
+    /// The range that holds `sequence`, if any.
+    public func range(containing sequence: Int64) -> ClosedRange<Int64>? {
         var (lower, upper) = (0, ranges.count)
         while lower < upper {
             let middle = (lower + upper) / 2
@@ -47,6 +52,6 @@ public struct SequenceRanges: Sendable, Hashable {
                 upper = middle
             }
         }
-        return lower < ranges.count && ranges[lower].contains(sequence)
+        return lower < ranges.count && ranges[lower].contains(sequence) ? ranges[lower] : nil
     }
 }

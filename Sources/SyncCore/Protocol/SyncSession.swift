@@ -1,3 +1,4 @@
+import Dispatch
 public import Logging
 
 /// What a sync did.
@@ -46,58 +47,27 @@ public struct SyncSession: Sendable {
 
     /// Syncs to the end. `progress` is called after each step with the running summary.
     ///
-    /// Throws what the transport throws (after its own retries), a ``Problem`` the server returned, or a
-    /// `SyncError` from this replica (a pulled batch it cannot apply). Positions already saved stay saved.
+    /// Pipelined: as soon as an answer arrives, the next request goes out (its push page read while the
+    /// previous request was in flight), and the answer's pulled page is applied while the server works on
+    /// the next one. Throws what the transport throws (after its own retries), a ``Problem`` the server
+    /// returned, or a `SyncError` from this replica. Positions already saved stay saved.
     @discardableResult
     public func run(progress: (SyncSummary) -> Void = { _ in }) throws -> SyncSummary {
         let clock = replica.configuration.clock
         let started = clock.nowMillis()
         var summary = SyncSummary()
-        var state = try replica.peerState(peer)
-        var heartbeat: Heartbeat? = try pendingHeartbeat(state)
         var repairs = 0
         do {
+            var heartbeat: Heartbeat? = try pendingHeartbeat(try replica.peerState(peer))
             while true {
-                let echo = try replica.echoRanges(from: peer, after: state.pushed.base)
-                let outgoing = try replica.changes(
-                    since: state.pushed, limit: batchSize, filter: FeedFilter(excludingSequences: echo))
-                let offset = try replica.clockOffsetMillis()
-                let sentAt = Int64(clamping: Replica.corrected(clock.nowMillis(), by: offset))
-                let push = outgoing.batch.isEmpty ? nil : SyncRequest.Push(batch: outgoing.batch, to: outgoing.cursor)
-                let request = SyncRequest(
-                    node: replica.nodeID, clockMillis: sentAt, push: push,
-                    pull: .init(cursor: state.pulled, limit: batchSize), heartbeat: heartbeat)
-                let exchange: SyncExchange
                 do {
-                    exchange = try transport.exchange(request)
+                    try pipeline(heartbeat: heartbeat, summary: &summary, progress: progress)
+                    break
                 } catch let problem as Problem where problem.code == SyncError.Code.clockDrift.rawValue && repairs < 3 {
                     repairs += 1
-                    try repairClock(problem, sentAt: sentAt, pushed: state.pushed, summary: &summary)
-                    continue
+                    heartbeat = nil
+                    try repairClock(problem, pushed: try replica.peerState(peer).pushed, summary: &summary)
                 }
-                let response = exchange.response
-                let receivedAt = Int64(clamping: Replica.corrected(clock.nowMillis(), by: offset))
-                try learnClock(server: response.clockMillis, sentAt: sentAt, receivedAt: receivedAt)
-                summary.roundTrips += 1
-                summary.bytesSent += exchange.bytesSent
-                summary.bytesReceived += exchange.bytesReceived
-                heartbeat = nil
-                // Nothing to push (or only what came from the server): the position moves without a push.
-                let pushedTo: FeedCursor? = push == nil ? outgoing.cursor : response.pushed?.to
-                if let ack = response.pushed {
-                    summary.pushed += ack.records
-                }
-                let page = response.pull
-                let report = try replica.apply(
-                    page?.batch ?? ChangeBatch(), from: peer,
-                    progress: PeerProgress(pushed: pushedTo, pulled: page?.cursor))
-                summary.pulled += page?.batch.recordCount ?? 0
-                summary.conflicts += report.conflicts
-                if let pushedTo { state.pushed = pushedTo }
-                if let cursor = page?.cursor { state.pulled = cursor }
-                progress(summary)
-                let pushDrained = push == nil ? !outgoing.hasMore : (response.pushed != nil && !outgoing.hasMore)
-                if pushDrained, !(page?.more ?? false) { break }
             }
         } catch {
             try? replica.recordSyncEnd(peer: peer, error: "\(error)")
@@ -107,6 +77,99 @@ public struct SyncSession: Sendable {
         summary.clockOffsetMillis = try replica.clockOffsetMillis()
         summary.millis = clock.nowMillis() &- started
         return summary
+    }
+
+    /// One request in flight on a background thread.
+    private final class InFlight: @unchecked Sendable {
+        // @unchecked: `result` is written once before `done` is signalled and read after waiting on it.
+        let request: SyncRequest
+        let outgoing: FeedPage
+        var result: Result<SyncExchange, any Error>?
+        var sentAt: Int64 = 0
+        var receivedAt: Int64 = 0
+        let done = DispatchSemaphore(value: 0)
+
+        init(request: SyncRequest, outgoing: FeedPage) {
+            self.request = request
+            self.outgoing = outgoing
+        }
+
+        func wait() throws -> SyncExchange {
+            done.wait()
+            return try result!.get()
+        }
+    }
+
+    private func send(_ request: SyncRequest, outgoing: FeedPage) -> InFlight {
+        let flight = InFlight(request: request, outgoing: outgoing)
+        let transport = self.transport
+        let replica = self.replica
+        DispatchQueue.global().async {
+            let clock = replica.configuration.clock
+            let offset = (try? replica.clockOffsetMillis()) ?? 0
+            flight.sentAt = Int64(clamping: Replica.corrected(clock.nowMillis(), by: offset))
+            flight.result = Result { try transport.exchange(flight.request) }
+            flight.receivedAt = Int64(clamping: Replica.corrected(clock.nowMillis(), by: offset))
+            flight.done.signal()
+        }
+        return flight
+    }
+
+    /// This replica's next page to push, after `cursor`, leaving out what came from the server.
+    private func outgoing(after cursor: FeedCursor) throws -> FeedPage {
+        try replica.changes(since: cursor, limit: batchSize, filter: FeedFilter(excludingEchoOf: peer))
+    }
+
+    private func request(_ outgoing: FeedPage, pull: FeedCursor, heartbeat: Heartbeat?) throws -> SyncRequest {
+        let offset = try replica.clockOffsetMillis()
+        return SyncRequest(
+            node: replica.nodeID,
+            clockMillis: Int64(clamping: Replica.corrected(replica.configuration.clock.nowMillis(), by: offset)),
+            push: outgoing.batch.isEmpty ? nil : .init(batch: outgoing.batch, to: outgoing.cursor),
+            pull: .init(cursor: pull, limit: batchSize), heartbeat: heartbeat)
+    }
+
+    private func pipeline(heartbeat: Heartbeat?, summary: inout SyncSummary, progress: (SyncSummary) -> Void) throws {
+        let state = try replica.peerState(peer)
+        var pushed = state.pushed
+        let first = try outgoing(after: pushed)
+        var flight = send(try request(first, pull: state.pulled, heartbeat: heartbeat), outgoing: first)
+        while true {
+            let exchange = try flight.wait()
+            let response = exchange.response
+            let sent = flight.request
+            try learnClock(server: response.clockMillis, sentAt: flight.sentAt, receivedAt: flight.receivedAt)
+            summary.roundTrips += 1
+            summary.bytesSent += exchange.bytesSent
+            summary.bytesReceived += exchange.bytesReceived
+            summary.pushed += response.pushed?.records ?? 0
+            // Nothing pushed (or only what came from the server): the position moves without an ack.
+            let pushedTo: FeedCursor? = sent.push == nil ? flight.outgoing.cursor : response.pushed?.to
+            let page = response.pull
+            let pushDrained = !flight.outgoing.hasMore && (sent.push == nil || response.pushed != nil)
+            let done = pushDrained && !(page?.more ?? false)
+            // The next request goes out before this page is applied: the server works while we apply.
+            var next: InFlight?
+            if let pushedTo { pushed = pushedTo }
+            if !done {
+                let nextOutgoing = try outgoing(after: pushed)
+                next = send(
+                    try request(nextOutgoing, pull: page?.cursor ?? sent.pull?.cursor ?? .start, heartbeat: nil),
+                    outgoing: nextOutgoing)
+            }
+            do {
+                let report = try replica.apply(
+                    page?.batch ?? ChangeBatch(), from: peer, progress: PeerProgress(pushed: pushedTo, pulled: page?.cursor))
+                summary.pulled += page?.batch.recordCount ?? 0
+                summary.conflicts += report.conflicts
+            } catch {
+                _ = try? next?.wait()  // let the request in flight end before the error goes up
+                throw error
+            }
+            progress(summary)
+            guard let next else { return }
+            flight = next
+        }
     }
 
     /// The server's clock tells ours how wrong it is: correct the wall clock for new stamps.
@@ -123,9 +186,11 @@ public struct SyncSession: Sendable {
     }
 
     /// The server refused our stamps: correct the clock, move the pending stamps, and try again.
-    private func repairClock(_ problem: Problem, sentAt: Int64, pushed: FeedCursor, summary: inout SyncSummary) throws {
+    private func repairClock(_ problem: Problem, pushed: FeedCursor, summary: inout SyncSummary) throws {
         if let server = problem.serverClockMillis {
-            try learnClock(server: server, sentAt: sentAt, receivedAt: sentAt)
+            let offset = try replica.clockOffsetMillis()
+            let now = Int64(clamping: Replica.corrected(replica.configuration.clock.nowMillis(), by: offset))
+            try learnClock(server: server, sentAt: now, receivedAt: now)
         }
         guard let offset = problem.offsetMillis, offset != .min, offset != .max else { throw problem }
         let moved = try replica.repairPendingStamps(since: pushed, offsetMillis: offset)
@@ -145,3 +210,4 @@ public struct SyncSession: Sendable {
             oldestPendingMillis: pending.oldestMillis.map { max(0, now - $0) }, lastError: state.lastError)
     }
 }
+

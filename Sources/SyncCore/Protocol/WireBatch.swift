@@ -44,14 +44,17 @@ public enum WireBatch {
         var previousHLC: Int64 = 0
         var firstGroup = true
         for group in batch.collections {
-            var shapes: [[Int]: [Int]] = [:]  // field positions → record indexes
-            var order: [[Int]] = []
+            // Records grouped by the set of fields they carry (a 128-bit mask: at most 128 fields a group).
+            var shapes: [FieldMask: [Int]] = [:]
+            var order: [FieldMask] = []
             for (recordIndex, record) in group.records.enumerated() {
-                let shape = record.cells.map(\.field).sorted()
-                if shapes[shape] == nil { order.append(shape) }
-                shapes[shape, default: []].append(recordIndex)
+                var mask = FieldMask()
+                for cell in record.cells { mask.insert(cell.field) }
+                if shapes[mask] == nil { order.append(mask) }
+                shapes[mask, default: []].append(recordIndex)
             }
-            for shape in order {
+            for mask in order {
+                let shape = mask.fields
                 if !firstGroup { body.byte(UInt8(ascii: ",")) }
                 firstGroup = false
                 body.raw("{\"collection\":")
@@ -64,7 +67,7 @@ public enum WireBatch {
                 body.raw("],\"records\":[")
                 var positionOf: [Int: Int] = [:]
                 for (position, field) in shape.enumerated() { positionOf[field] = position }
-                for (n, recordIndex) in shapes[shape, default: []].enumerated() {
+                for (n, recordIndex) in shapes[mask, default: []].enumerated() {
                     let record = group.records[recordIndex]
                     if n > 0 { body.byte(UInt8(ascii: ",")) }
                     body.byte(UInt8(ascii: "["))
@@ -75,7 +78,8 @@ public enum WireBatch {
                     previousHLC = hlc
                     body.byte(UInt8(ascii: ","))
                     body.int(Int64(index(record.stamp.node)))
-                    let cells = record.cells.sorted { $0.field < $1.field }
+                    let inOrder = zip(record.cells, record.cells.dropFirst()).allSatisfy { $0.field < $1.field }
+                    let cells = inOrder ? record.cells : record.cells.sorted { $0.field < $1.field }
                     for cell in cells {
                         body.byte(UInt8(ascii: ","))
                         body.value(cell.value)
@@ -254,3 +258,22 @@ public enum WireBatch {
     }
 }
 
+
+/// A set of field positions below 128, as two words.
+private struct FieldMask: Hashable {
+    var low: UInt64 = 0
+    var high: UInt64 = 0
+
+    mutating func insert(_ field: Int) {
+        if field < 64 {
+            low |= 1 << UInt64(field)
+        } else if field < 128 {
+            high |= 1 << UInt64(field - 64)
+        }
+    }
+
+    /// The positions, ascending.
+    var fields: [Int] {
+        (0..<64).filter { low & (1 << UInt64($0)) != 0 } + (0..<64).filter { high & (1 << UInt64($0)) != 0 }.map { $0 + 64 }
+    }
+}

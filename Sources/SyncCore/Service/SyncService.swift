@@ -120,9 +120,7 @@ public struct SyncService: Sendable {
     }
 
     private func page(_ pull: SyncRequest.Pull, peer: String, principal: Principal) throws -> SyncResponse.PullPage {
-        let filter = FeedFilter(
-            scope: principal.scope,
-            excludingSequences: try replica.echoRanges(from: peer, after: pull.cursor.base))
+        let filter = FeedFilter(scope: principal.scope, excludingEchoOf: peer)
         var limit = min(pull.limit, maxPullRecords)
         while true {
             let page = try replica.changes(since: pull.cursor, limit: limit, filter: filter)

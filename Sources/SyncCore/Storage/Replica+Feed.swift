@@ -9,6 +9,13 @@ extension Replica {
     public func changes(since cursor: FeedCursor, limit: Int = 1000, filter: FeedFilter = .all) throws -> FeedPage {
         let limit = min(max(limit, 1), Self.maxFeedLimit)
         return try read { db in
+            var filter = filter
+            if let peer = filter.excludingEchoOf {
+                for range in try Self.echoRanges(db, peer: peer, after: cursor.base) {
+                    filter.excludingSequences.insert(range)
+                }
+            }
+            let cursor = cursor.skipping(filter.excludingSequences)
             // Pages whose every change is filtered out are skipped here, not sent empty (a bounded number).
             var page = try Self.readFeed(db, layouts: self.layouts, since: cursor, limit: limit, filter: filter)
             var skipped = 0

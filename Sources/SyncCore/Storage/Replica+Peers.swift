@@ -47,14 +47,16 @@ extension Replica {
     /// The local sequences at which changes from `peer` were applied, after `base` (the rest are read
     /// by no feed any more).
     public func echoRanges(from peer: String, after base: Int64 = 0) throws -> SequenceRanges {
-        try read { db in
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT lo, hi FROM _echo WHERE peer = ? AND hi > ? ORDER BY lo", arguments: [peer, base])
-            return SequenceRanges(rows.map { (row: Row) -> ClosedRange<Int64> in
-                let low: Int64 = row[0]
-                let high: Int64 = row[1]
-                return low...max(low, high)
-            })
+        try read { db in SequenceRanges(try Self.echoRanges(db, peer: peer, after: base)) }
+    }
+
+    static func echoRanges(_ db: Database, peer: String, after base: Int64) throws -> [ClosedRange<Int64>] {
+        try Row.fetchAll(
+            db, sql: "SELECT lo, hi FROM _echo WHERE peer = ? AND hi > ? ORDER BY lo", arguments: [peer, base]
+        ).map { (row: Row) -> ClosedRange<Int64> in
+            let low: Int64 = row[0]
+            let high: Int64 = row[1]
+            return low...max(low, high)
         }
     }
 

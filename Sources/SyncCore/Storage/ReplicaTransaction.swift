@@ -36,7 +36,7 @@ public final class ReplicaTransaction {
             throw SyncError(.invalidValue, "A \(layout.name) record needs '\(field.name)'.")
         }
         let stamp = session.stamp()
-        let id = id ?? session.newRecordID(millis: stamp.hlc.millis)
+        let id = id ?? session.newRecordID(stamp: stamp)
         try session.insertFact(
             layout, id: id, stamp: stamp, values: values.enumerated().lazy.map { (register: $0, value: $1) },
             extras: [:],
@@ -53,7 +53,7 @@ public final class ReplicaTransaction {
             throw SyncError(.invalidValue, "A new \(layout.name) record needs '\(field.name)'.")
         }
         let stamp = session.stamp()
-        let id = id ?? session.newRecordID(millis: stamp.hlc.millis)
+        let id = id ?? session.newRecordID(stamp: stamp)
         if try exists(layout, id) != nil {
             throw SyncError(.duplicate, "A \(layout.name) record with id \(id) already exists.")
         }

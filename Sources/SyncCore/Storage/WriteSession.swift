@@ -35,8 +35,8 @@ final class WriteSession {
     }
 
     /// A new record id (see ``RecordID``).
-    func newRecordID(millis: UInt64) -> String {
-        RecordID.make(millis: millis, using: &random)
+    func newRecordID(stamp: Stamp) -> String {
+        RecordID.make(stamp: stamp, using: &random)
     }
 
     /// Persists the clock and the sequence; call last, inside the transaction.

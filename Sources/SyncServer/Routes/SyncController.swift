@@ -72,7 +72,10 @@ struct SyncController: Sendable {
             throw HTTPProblem(error, serverClock: now())
         }
         if token.role != .admin {
-            let bound = try await blocking { try tokens.bind(token.id, node: message.node) }
+            // Bound at the first sync: a write only then.
+            let bound =
+                try token.node == nil ? await blocking { try tokens.bind(token.id, node: message.node) } : token.node ?? ""
+
             guard bound == message.node.description else {
                 throw HTTPProblem(
                     .forbidden, "wrong-node", "Token bound to another node",

@@ -1,0 +1,111 @@
+import Foundation
+import Logging
+import SyncClient
+import SyncCore
+
+let benchLogger = Logger(label: "field-bench") { _ in SwiftLogNoOpLogHandler() }
+
+/// The executables built beside `field-bench`.
+enum BuiltBinary {
+    static var directory: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    }
+
+    static func path(_ name: String) throws -> String {
+        let path = directory.appendingPathComponent(name).path
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw SyncError(
+                .notFound, "\(path) is missing: build everything first (swift build -c release), then run field-bench.")
+        }
+        return path
+    }
+}
+
+/// Runs a command to its end; returns its standard output.
+@discardableResult
+func runCommand(_ executable: String, _ arguments: [String]) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else {
+        throw SyncError(.storage, "\(executable) \(arguments.joined(separator: " ")) failed (\(process.terminationStatus)).")
+    }
+    return String(decoding: data, as: UTF8.self)
+}
+
+/// A `sync-server serve` process on a free loopback port.
+final class BenchServer {
+    let process = Process()
+    let port: Int
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    init(database: String) throws {
+        process.executableURL = URL(fileURLWithPath: try BuiltBinary.path("sync-server"))
+        process.arguments = [
+            "serve", "--db", database, "--port", "0", "--log-level", "error", "--rate-limit", "100000",
+        ]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        guard let range = text.range(of: "127.0.0.1:"), let port = Int(text[range.upperBound...].prefix(while: \.isNumber))
+        else {
+            process.terminate()
+            throw SyncError(.storage, "sync-server did not start: \(text)")
+        }
+        self.port = port
+    }
+
+    /// The server's peak resident memory so far (VmHWM), in MiB.
+    var peakMiB: Double {
+        let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
+        let kib = Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+        return kib / 1024
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
+
+    /// Issues a token on this server's file (the server reads tokens per request).
+    static func issueToken(database: String, role: String, city: String?) throws -> String {
+        var arguments = ["token", "issue", "--db", database, "--role", role, "--name", "bench-\(UUID().uuidString.prefix(8))"]
+        if let city { arguments += ["--city", city] }
+        return try runCommand(try BuiltBinary.path("sync-server"), arguments).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// A client replica syncing with a server through libcurl.
+func syncClient(replica: Replica, server: String, token: String, batchSize: Int) throws -> SyncSummary {
+    var configuration = ClientConfiguration(serverURL: server, token: token)
+    configuration.attempts = 2
+    let transport = CurlTransport(configuration: configuration, logger: benchLogger)
+    var session = SyncSession(replica: replica, transport: transport, peer: "upstream", logger: benchLogger)
+    session.batchSize = batchSize
+    return try session.run()
+}
+
+/// This process's peak resident memory, in MiB.
+func ownPeakMiB() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024
+}
