@@ -30,6 +30,12 @@ struct CodecSuite: ParsableCommand {
         let decode = try time { for page in encoded { _ = try SyncResponse(decoding: page) } }
         let target = try SyncWorkload.replica(directory.appendingPathComponent("target.db").path)
         let apply = try time { for page in pages { try target.apply(page) } }
+        let empty = try time {
+            for index in 0..<pages.count {
+                try target.apply(ChangeBatch(), from: "upstream", progress: PeerProgress(pushed: FeedCursor(Int64(index)), pulled: FeedCursor(Int64(index))))
+            }
+        }
+        print("\(pages.count) empty applies with progress: \(formatSeconds(empty))")
         print("feed \(formatSeconds(feed)), encode \(formatSeconds(encode)), gunzip \(formatSeconds(gunzip)), decode \(formatSeconds(decode)), apply \(formatSeconds(apply)); raw \(encoded.reduce(0) { $0 + $1.count } / deliveries) B per delivery")
     }
 }

@@ -29,8 +29,8 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
         self.logger = logger
     }
 
-    public func exchange(_ request: SyncRequest) throws -> SyncExchange {
-        let result = try send(method: "POST", path: "/v1/sync", body: request.encoded())
+    public func exchange(_ body: SyncRequestBody) throws -> SyncExchange {
+        let result = try send(method: "POST", path: "/v1/sync", body: body.bytes, gzipped: body.gzip)
         do {
             let response = try SyncResponse(decoding: result.body)
             return SyncExchange(response: response, bytesSent: result.bytesSent, bytesReceived: result.bytesReceived)
@@ -45,12 +45,12 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
     /// Sends a request with retries; returns a 2xx answer or throws a `SyncClientError` (4xx → `.refused`
     /// with the problem document, other failures by class). A problem of the sync protocol (a refused push)
     /// is thrown as the ``Problem`` itself so that the sync session can act on it.
-    public func send(method: String, path: String, body: [UInt8]? = nil) throws -> HTTPResult {
+    public func send(method: String, path: String, body: [UInt8]? = nil, gzipped: Bool = false) throws -> HTTPResult {
         var attempt = 0
         while true {
             attempt += 1
             do {
-                let result = try lock.withLock { try perform(method: method, path: path, body: body) }
+                let result = try lock.withLock { try perform(method: method, path: path, body: body, gzipped: gzipped) }
                 if (200..<300).contains(result.status) { return result }
                 throw httpError(result)
             } catch let error as SyncClientError where error.isTransient && attempt < configuration.attempts {
@@ -106,10 +106,12 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
     /// One request exactly as given (no retry, no status interpretation, no compression): for tools and
     /// tests that need to send odd requests. `headers` replace the usual ones; the token is not added.
     public func raw(method: String, path: String, headers: [String], body: [UInt8]?) throws -> HTTPResult {
-        try lock.withLock { try perform(method: method, path: path, body: body, rawHeaders: headers) }
+        try lock.withLock { try perform(method: method, path: path, body: body, gzipped: false, rawHeaders: headers) }
     }
 
-    private func perform(method: String, path: String, body: [UInt8]?, rawHeaders: [String]? = nil) throws -> HTTPResult {
+    private func perform(
+        method: String, path: String, body: [UInt8]?, gzipped: Bool, rawHeaders: [String]? = nil
+    ) throws -> HTTPResult {
         let easy: EasyHandle
         if let handle {
             easy = handle
@@ -130,7 +132,9 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
             headers = rawHeaders + ["Expect:"]
         } else if body != nil {
             headers.append("Content-Type: application/json")
-            if payload.count >= configuration.compressAbove {
+            if gzipped {
+                headers.append("Content-Encoding: gzip")
+            } else if payload.count >= configuration.compressAbove {
                 payload = Gzip.compress(payload)
                 headers.append("Content-Encoding: gzip")
             }

@@ -28,8 +28,8 @@ final class LoopbackTransport: SyncTransport {
     /// Records the server received in pushes (duplicates included).
     var pushedRecords: Int { faults.withLock { $0.pushedRecords } }
 
-    func exchange(_ request: SyncRequest) throws -> SyncExchange {
-        let body = request.encoded()
+    func exchange(_ request: SyncRequestBody) throws -> SyncExchange {
+        let body = try request.json()
         let dropRequest = faults.withLock { state -> Bool in
             state.exchanges += 1
             if state.dropRequests > 0 { state.dropRequests -= 1; return true }

@@ -62,3 +62,52 @@ public enum Gzip {
         return output
     }
 }
+
+/// A gzip member written in parts: what is known early is compressed early (flushed, so its bytes are
+/// final), the rest is appended when it is known. One member, readable by any gzip decoder.
+public final class GzipStream {
+    private var stream = z_stream()
+    private var output: [UInt8] = []
+    private var open = false
+
+    public init(level: Int32 = Gzip.defaultLevel) {
+        open = czlib_deflate_init(&stream, level) == Z_OK
+    }
+
+    deinit {
+        if open { deflateEnd(&stream) }
+    }
+
+    /// Compresses `bytes` and flushes them to a byte boundary.
+    public func write(_ bytes: [UInt8]) {
+        run(bytes, flush: Z_SYNC_FLUSH)
+    }
+
+    /// Compresses the last bytes, ends the member and returns all of it. The stream is done.
+    public func finish(_ bytes: [UInt8]) -> [UInt8] {
+        run(bytes, flush: Z_FINISH)
+        if open {
+            deflateEnd(&stream)
+            open = false
+        }
+        return output
+    }
+
+    private func run(_ bytes: [UInt8], flush: Int32) {
+        guard open else { return }
+        var chunk = [UInt8](repeating: 0, count: max(4096, bytes.count / 2 + 1024))
+        bytes.withUnsafeBufferPointer { input in
+            stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
+            stream.avail_in = uInt(input.count)
+            repeat {
+                let produced: Int = chunk.withUnsafeMutableBufferPointer { out in
+                    stream.next_out = out.baseAddress
+                    stream.avail_out = uInt(out.count)
+                    _ = deflate(&stream, flush)
+                    return out.count - Int(stream.avail_out)
+                }
+                output.append(contentsOf: chunk[0..<produced])
+            } while stream.avail_out == 0
+        }
+    }
+}

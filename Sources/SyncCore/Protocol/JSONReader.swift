@@ -163,7 +163,10 @@ package struct JSONReader {
             throw error(expected: "a string of at most \(Self.maxStringBytes) bytes")
         }
         if plain {
-            guard let text = String(validating: bytes[start..<end], as: UTF8.self) else {
+            let decoded = bytes.withUnsafeBufferPointer {
+                String(validating: UnsafeBufferPointer(rebasing: $0[start..<end]), as: UTF8.self)
+            }
+            guard let text = decoded else {
                 offset = start
                 throw error(expected: "UTF-8 text")
             }

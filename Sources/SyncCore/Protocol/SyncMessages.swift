@@ -107,11 +107,14 @@ public struct SyncResponse: Sendable {
 
 extension SyncRequest {
     public func encoded() -> [UInt8] {
+        encodedHead() + encodedTail()
+    }
+
+    /// The first part of the body: the version, the node and the push (known before the pull cursor).
+    package func encodedHead() -> [UInt8] {
         var writer = JSONWriter(capacity: (push?.batch.recordCount ?? 0) * 96 + 256)
         writer.raw("{\"v\":1,\"node\":")
         writer.string(node.description)
-        writer.raw(",\"clock\":")
-        writer.int(clockMillis)
         if let push {
             writer.raw(",\"push\":{\"to\":")
             writer.cursor(push.to)
@@ -119,6 +122,14 @@ extension SyncRequest {
             WireBatch.encode(push.batch, into: &writer)
             writer.byte(UInt8(ascii: "}"))
         }
+        return writer.bytes
+    }
+
+    /// The rest: the clock, the pull, the heartbeat, and the closing brace.
+    package func encodedTail() -> [UInt8] {
+        var writer = JSONWriter(capacity: 256)
+        writer.raw(",\"clock\":")
+        writer.int(clockMillis)
         if let pull {
             writer.raw(",\"pull\":{\"cursor\":")
             writer.cursor(pull.cursor)
@@ -245,11 +256,14 @@ extension SyncRequest {
 
 extension SyncResponse {
     public func encoded() -> [UInt8] {
+        encodedHead() + encodedTail()
+    }
+
+    /// Everything but the clock: a pull page can be encoded ahead and the clock added when it is sent.
+    package func encodedHead() -> [UInt8] {
         var writer = JSONWriter(capacity: (pull?.batch.recordCount ?? 0) * 96 + 256)
         writer.raw("{\"v\":1,\"node\":")
         writer.string(node.description)
-        writer.raw(",\"clock\":")
-        writer.int(clockMillis)
         if let pushed {
             writer.raw(",\"push\":{\"to\":")
             writer.cursor(pushed.to)
@@ -266,8 +280,51 @@ extension SyncResponse {
             WireBatch.encode(pull.batch, into: &writer)
             writer.byte(UInt8(ascii: "}"))
         }
+        return writer.bytes
+    }
+
+    /// The clock and the closing brace.
+    package static func encodedTail(clockMillis: Int64) -> [UInt8] {
+        var writer = JSONWriter(capacity: 32)
+        writer.raw(",\"clock\":")
+        writer.int(clockMillis)
         writer.byte(UInt8(ascii: "}"))
         return writer.bytes
+    }
+
+    package func encodedTail() -> [UInt8] { Self.encodedTail(clockMillis: clockMillis) }
+
+    /// A response encoded ahead of its clock: `finish(clock:)` gives the body (gzip when `gzip`).
+    public final class Prepared: @unchecked Sendable {
+        // @unchecked: used by one request at a time (taken from the read-ahead cache, then finished once).
+        public let records: Int
+        public let cursor: FeedCursor?
+        public let more: Bool
+        public let gzip: Bool
+        private let head: [UInt8]
+        private let stream: GzipStream?
+
+        public init(_ response: SyncResponse, gzip: Bool) {
+            records = response.pull?.batch.recordCount ?? 0
+            cursor = response.pull?.cursor
+            more = response.pull?.more ?? false
+            self.gzip = gzip
+            let head = response.encodedHead()
+            if gzip {
+                let stream = GzipStream()
+                stream.write(head)
+                self.stream = stream
+                self.head = []
+            } else {
+                self.stream = nil
+                self.head = head
+            }
+        }
+
+        public func finish(clockMillis: Int64) -> [UInt8] {
+            let tail = SyncResponse.encodedTail(clockMillis: clockMillis)
+            return stream?.finish(tail) ?? head + tail
+        }
     }
 
     public init(decoding bytes: [UInt8]) throws(SyncError) {

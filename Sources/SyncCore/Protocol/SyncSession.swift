@@ -79,9 +79,35 @@ public struct SyncSession: Sendable {
         return summary
     }
 
+    /// A request whose push part is read, encoded and compressed ahead (while the previous request is in
+    /// flight); its clock and pull cursor are added when it is sent.
+    private final class PreparedRequest {
+        let start: FeedCursor
+        let outgoing: FeedPage
+        let head: SyncRequest
+        let stream = GzipStream()
+
+        init(start: FeedCursor, outgoing: FeedPage, node: NodeID) {
+            self.start = start
+            self.outgoing = outgoing
+            head = SyncRequest(
+                node: node, clockMillis: 0,
+                push: outgoing.batch.isEmpty ? nil : .init(batch: outgoing.batch, to: outgoing.cursor))
+            stream.write(head.encodedHead())
+        }
+
+        func finish(clock: Int64, pull: SyncRequest.Pull, heartbeat: Heartbeat?) -> (SyncRequest, SyncRequestBody) {
+            var request = head
+            request.clockMillis = clock
+            request.pull = pull
+            request.heartbeat = heartbeat
+            return (request, SyncRequestBody(bytes: stream.finish(request.encodedTail()), gzip: true))
+        }
+    }
+
     /// One request in flight on a background thread.
     private final class InFlight: @unchecked Sendable {
-        // @unchecked: `result` is written once before `done` is signalled and read after waiting on it.
+        // @unchecked: `result` and the times are written before `done` is signalled and read after waiting.
         let request: SyncRequest
         let outgoing: FeedPage
         var result: Result<SyncExchange, any Error>?
@@ -100,40 +126,33 @@ public struct SyncSession: Sendable {
         }
     }
 
-    private func send(_ request: SyncRequest, outgoing: FeedPage) -> InFlight {
-        let flight = InFlight(request: request, outgoing: outgoing)
+    private func prepare(after cursor: FeedCursor) throws -> PreparedRequest {
+        let page = try replica.changes(since: cursor, limit: batchSize, filter: FeedFilter(excludingEchoOf: peer))
+        return PreparedRequest(start: cursor, outgoing: page, node: replica.nodeID)
+    }
+
+    private func send(_ prepared: PreparedRequest, pull: FeedCursor, heartbeat: Heartbeat?) throws -> InFlight {
+        let offset = try replica.clockOffsetMillis()
+        let clock = replica.configuration.clock
+        let now = Int64(clamping: Replica.corrected(clock.nowMillis(), by: offset))
+        let (request, body) = prepared.finish(
+            clock: now, pull: .init(cursor: pull, limit: batchSize), heartbeat: heartbeat)
+        let flight = InFlight(request: request, outgoing: prepared.outgoing)
+        flight.sentAt = now
         let transport = self.transport
-        let replica = self.replica
         DispatchQueue.global().async {
-            let clock = replica.configuration.clock
-            let offset = (try? replica.clockOffsetMillis()) ?? 0
-            flight.sentAt = Int64(clamping: Replica.corrected(clock.nowMillis(), by: offset))
-            flight.result = Result { try transport.exchange(flight.request) }
+            flight.result = Result { try transport.exchange(body) }
             flight.receivedAt = Int64(clamping: Replica.corrected(clock.nowMillis(), by: offset))
             flight.done.signal()
         }
         return flight
     }
 
-    /// This replica's next page to push, after `cursor`, leaving out what came from the server.
-    private func outgoing(after cursor: FeedCursor) throws -> FeedPage {
-        try replica.changes(since: cursor, limit: batchSize, filter: FeedFilter(excludingEchoOf: peer))
-    }
-
-    private func request(_ outgoing: FeedPage, pull: FeedCursor, heartbeat: Heartbeat?) throws -> SyncRequest {
-        let offset = try replica.clockOffsetMillis()
-        return SyncRequest(
-            node: replica.nodeID,
-            clockMillis: Int64(clamping: Replica.corrected(replica.configuration.clock.nowMillis(), by: offset)),
-            push: outgoing.batch.isEmpty ? nil : .init(batch: outgoing.batch, to: outgoing.cursor),
-            pull: .init(cursor: pull, limit: batchSize), heartbeat: heartbeat)
-    }
-
     private func pipeline(heartbeat: Heartbeat?, summary: inout SyncSummary, progress: (SyncSummary) -> Void) throws {
         let state = try replica.peerState(peer)
         var pushed = state.pushed
-        let first = try outgoing(after: pushed)
-        var flight = send(try request(first, pull: state.pulled, heartbeat: heartbeat), outgoing: first)
+        var flight = try send(try prepare(after: pushed), pull: state.pulled, heartbeat: heartbeat)
+        var ahead = flight.outgoing.hasMore ? try prepare(after: flight.outgoing.cursor) : nil
         while true {
             let exchange = try flight.wait()
             let response = exchange.response
@@ -148,14 +167,13 @@ public struct SyncSession: Sendable {
             let page = response.pull
             let pushDrained = !flight.outgoing.hasMore && (sent.push == nil || response.pushed != nil)
             let done = pushDrained && !(page?.more ?? false)
+            if let pushedTo { pushed = pushedTo }
             // The next request goes out before this page is applied: the server works while we apply.
             var next: InFlight?
-            if let pushedTo { pushed = pushedTo }
             if !done {
-                let nextOutgoing = try outgoing(after: pushed)
-                next = send(
-                    try request(nextOutgoing, pull: page?.cursor ?? sent.pull?.cursor ?? .start, heartbeat: nil),
-                    outgoing: nextOutgoing)
+                let prepared = try ahead.flatMap { $0.start == pushed ? $0 : nil } ?? prepare(after: pushed)
+                ahead = nil
+                next = try send(prepared, pull: page?.cursor ?? sent.pull?.cursor ?? .start, heartbeat: nil)
             }
             do {
                 let report = try replica.apply(
@@ -169,6 +187,8 @@ public struct SyncSession: Sendable {
             progress(summary)
             guard let next else { return }
             flight = next
+            // And the push after it is read and compressed while the server works.
+            if next.outgoing.hasMore { ahead = try prepare(after: next.outgoing.cursor) }
         }
     }
 

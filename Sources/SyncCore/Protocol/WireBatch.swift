@@ -33,14 +33,25 @@ public enum WireBatch {
     package static func encode(_ batch: ChangeBatch, into writer: inout JSONWriter) {
         var nodeIndex: [NodeID: Int] = [:]
         var nodes: [NodeID] = []
+        var last: (node: NodeID, index: Int)?
         func index(_ node: NodeID) -> Int {
-            if let known = nodeIndex[node] { return known }
-            nodeIndex[node] = nodes.count
-            nodes.append(node)
-            return nodes.count - 1
+            if let last, last.node == node { return last.index }  // runs of one writer: no hashing
+            let index: Int
+            if let known = nodeIndex[node] {
+                index = known
+            } else {
+                index = nodes.count
+                nodeIndex[node] = index
+                nodes.append(node)
+            }
+            last = (node, index)
+            return index
         }
-        // Groups first (they fill the node table), then the envelope around them.
-        var body = JSONWriter(capacity: batch.recordCount * 96 + 64)
+        // Groups first (they fill the node table), then the node table: keys may come in any order.
+        writer.raw("{\"groups\":[")
+        var body = writer
+        writer = JSONWriter(capacity: 0)
+        defer { writer = body }
         var previousHLC: Int64 = 0
         var firstGroup = true
         for group in batch.collections {
@@ -105,14 +116,12 @@ public enum WireBatch {
                 body.raw("]}")
             }
         }
-        writer.raw("{\"nodes\":[")
+        body.raw("],\"nodes\":[")
         for (position, node) in nodes.enumerated() {
-            if position > 0 { writer.byte(UInt8(ascii: ",")) }
-            writer.string(node.description)
+            if position > 0 { body.byte(UInt8(ascii: ",")) }
+            body.string(node.description)
         }
-        writer.raw("],\"groups\":[")
-        writer.append(body.bytes)
-        writer.raw("]}")
+        body.raw("]}")
     }
 
     package static func decode(_ reader: inout JSONReader, maxRecords: Int = WireBatch.maxRecords) throws(SyncError)

@@ -72,7 +72,7 @@ public struct SyncService: Sendable {
             response.pushed = .init(to: push.to, records: 0, conflicts: 0)
         }
         if let pull = request.pull {
-            response.pull = try page(pull, peer: peer, principal: principal)
+            response.pull = try pullPage(pull, peer: peer, principal: principal)
         }
         if let heartbeat = request.heartbeat {
             try replica.recordHeartbeat(
@@ -119,7 +119,9 @@ public struct SyncService: Sendable {
         }
     }
 
-    private func page(_ pull: SyncRequest.Pull, peer: String, principal: Principal) throws -> SyncResponse.PullPage {
+    /// The page of this replica's feed a client gets for `pull`: in the principal's scope, without what
+    /// came from the client itself, within the record limit and the byte budget.
+    public func pullPage(_ pull: SyncRequest.Pull, peer: String, principal: Principal) throws -> SyncResponse.PullPage {
         let filter = FeedFilter(scope: principal.scope, excludingEchoOf: peer)
         var limit = min(pull.limit, maxPullRecords)
         while true {

@@ -16,6 +16,11 @@ extension Replica {
                 }
             }
             let cursor = cursor.skipping(filter.excludingSequences)
+            // Nothing after the cursor: no table to read.
+            let head = try ReplicaMeta.int(db, .sequence) ?? 0
+            if cursor.position >= head {
+                return FeedPage(batch: ChangeBatch(), cursor: FeedCursor(max(head, cursor.position)), hasMore: false)
+            }
             // Pages whose every change is filtered out are skipped here, not sent empty (a bounded number).
             var page = try Self.readFeed(db, layouts: self.layouts, since: cursor, limit: limit, filter: filter)
             var skipped = 0

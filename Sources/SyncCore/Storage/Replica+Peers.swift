@@ -73,26 +73,41 @@ extension Replica {
     ) throws -> ApplyReport {
         let plan = try BatchPlan(batch, layouts: layouts, schema: schema)
         return try withSession { session in
-            if let scope { try checkScope(batch, plan: plan, scope: scope, db: session.db) }
+            if let scope {
+                try checkSentScope(batch, plan: plan, scope: scope)
+                // Stored records are checked where the merge reads them anyway (no extra lookup).
+                session.scope = scope
+            }
             let before = session.sequence
             let report = try merge(batch, plan: plan, session: session)
             let db = session.db
             if session.sequence > before {
-                try Self.recordEcho(db, peer: peer, range: (before + 1)...session.sequence)
+                try recordEcho(db, peer: peer, range: (before + 1)...session.sequence)
             }
-            if let pruneEchoBelow {
-                try db.execute(sql: "DELETE FROM _echo WHERE peer = ? AND hi <= ?", arguments: [peer, pruneEchoBelow])
-            }
+            if let pruneEchoBelow { try pruneEcho(db, peer: peer, below: pruneEchoBelow) }
             if progress.pushed != nil || progress.pulled != nil {
-                try db.execute(sql: "INSERT OR IGNORE INTO _peers(peer) VALUES (?)", arguments: [peer])
+                let ensure = try statements.statement(db, .init(kind: .peerEnsure)) {
+                    "INSERT OR IGNORE INTO _peers(peer) VALUES (?1)"
+                }
+                ensure.bind(peer, at: 1)
+                try ensure.run()
             }
             if let pushed = progress.pushed {
-                try db.execute(
-                    sql: "UPDATE _peers SET pushed = ? WHERE peer = ?", arguments: [pushed.description, peer])
-                try db.execute(sql: "DELETE FROM _echo WHERE peer = ? AND hi <= ?", arguments: [peer, pushed.base])
+                let update = try statements.statement(db, .init(kind: .peerPushed)) {
+                    "UPDATE _peers SET pushed = ?1 WHERE peer = ?2"
+                }
+                update.bind(pushed.description, at: 1)
+                update.bind(peer, at: 2)
+                try update.run()
+                try pruneEcho(db, peer: peer, below: pushed.base)
             }
             if let pulled = progress.pulled {
-                try db.execute(sql: "UPDATE _peers SET pulled = ? WHERE peer = ?", arguments: [pulled.description, peer])
+                let update = try statements.statement(db, .init(kind: .peerPulled)) {
+                    "UPDATE _peers SET pulled = ?1 WHERE peer = ?2"
+                }
+                update.bind(pulled.description, at: 1)
+                update.bind(peer, at: 2)
+                try update.run()
             }
             return report
         }
@@ -117,49 +132,47 @@ extension Replica {
         }
     }
 
-    private static func recordEcho(_ db: Database, peer: String, range: ClosedRange<Int64>) throws {
+    private func recordEcho(_ db: Database, peer: String, range: ClosedRange<Int64>) throws {
         // Consecutive applies from one peer extend one range.
-        try db.execute(
-            sql: "UPDATE _echo SET hi = ? WHERE peer = ? AND hi = ?",
-            arguments: [range.upperBound, peer, range.lowerBound - 1])
-        if db.changesCount == 0 {
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO _echo(peer, lo, hi) VALUES (?, ?, ?)",
-                arguments: [peer, range.lowerBound, range.upperBound])
+        let extend = try statements.statement(db, .init(kind: .echoExtend)) {
+            "UPDATE _echo SET hi = ?1 WHERE peer = ?2 AND hi = ?3"
+        }
+        extend.bind(range.upperBound, at: 1)
+        extend.bind(peer, at: 2)
+        extend.bind(range.lowerBound - 1, at: 3)
+        try extend.run()
+        if extend.changes == 0 {
+            let insert = try statements.statement(db, .init(kind: .echoInsert)) {
+                "INSERT OR REPLACE INTO _echo(peer, lo, hi) VALUES (?1, ?2, ?3)"
+            }
+            insert.bind(peer, at: 1)
+            insert.bind(range.lowerBound, at: 2)
+            insert.bind(range.upperBound, at: 3)
+            try insert.run()
         }
     }
 
-    /// Refuses the batch unless every record lies in `scope`, as sent and as stored.
-    private func checkScope(_ batch: ChangeBatch, plan: BatchPlan, scope: String, db: Database) throws {
+    private func pruneEcho(_ db: Database, peer: String, below sequence: Int64) throws {
+        let prune = try statements.statement(db, .init(kind: .echoPrune)) { "DELETE FROM _echo WHERE peer = ?1 AND hi <= ?2" }
+        prune.bind(peer, at: 1)
+        prune.bind(sequence, at: 2)
+        try prune.run()
+    }
+
+    /// Refuses the batch unless every record it sends lies in `scope` (stored records: see `WriteSession`).
+    private func checkSentScope(_ batch: ChangeBatch, plan: BatchPlan, scope: String) throws {
         for (groupIndex, group) in batch.collections.enumerated() {
             let layout = layouts[plan.layoutIndex[groupIndex]]
             guard let scopeField = layout.collection.scopeField else {
                 throw SyncError(
                     .outOfScope,
                     "'\(group.name)' is written by the admin only; a \(scope) token cannot change it "
-                        + "(record \(group.records.first?.id ?? "?")).")
+                        + "(record \(group.records.first?.id ?? "?")). Nothing of the batch was applied.")
             }
-            let scopeCell = group.fields.firstIndex(of: scopeField)
-            let lookup = try SQLStatement(
-                db, "SELECT \(quote(scopeField)) FROM \(layout.table) WHERE \"id\" = ?1")
+            guard let scopeCell = group.fields.firstIndex(of: scopeField) else { continue }
             for record in group.records {
-                var sent: Value?
-                if let scopeCell { sent = record.cells.first { $0.field == scopeCell }?.value }
-                lookup.bind(record.id, at: 1)
-                // `.none`, not `nil`: Value is itself ExpressibleByNilLiteral.
-                let stored: Value? = try lookup.step() ? .some(lookup.value(0)) : .none
-                lookup.reset()
-                for value in [sent, stored].compactMap({ $0 }) where value != .text(scope) {
-                    throw SyncError(
-                        .outOfScope,
-                        "Record \(record.id) of '\(group.name)' belongs to \(scopeField) '\(value)', "
-                            + "outside this token's scope ('\(scope)'). Nothing of the batch was applied.")
-                }
-                if case .none = sent, case .none = stored {
-                    throw SyncError(
-                        .outOfScope,
-                        "Record \(record.id) of '\(group.name)' is new here and carries no \(scopeField): "
-                            + "its scope cannot be checked. Nothing of the batch was applied.")
+                for cell in record.cells where cell.field == scopeCell && cell.value != .text(scope) {
+                    throw WriteSession.outOfScope(layout, id: record.id, value: cell.value, scope: scope)
                 }
             }
         }

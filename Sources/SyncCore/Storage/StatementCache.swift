@@ -10,6 +10,7 @@ final class StatementCache: @unchecked Sendable {
         enum Kind: UInt8 {
             case current, updateProfile, insertProfile, ensureRow, selectExtra, updateExtra, insertFact, insertLocalFact
             case exists, history, metaRead, metaWrite
+            case echoExtend, echoInsert, echoPrune, peerEnsure, peerPushed, peerPulled
         }
 
         var kind: Kind

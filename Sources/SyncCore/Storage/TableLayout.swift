@@ -45,6 +45,9 @@ struct TableLayout: Sendable {
     var deletedIndex: Int { collection.fields.count }
 
     /// Register position by name, including `_deleted` for profiles.
+    /// The register of the collection's scope field, if it has one.
+    var scopeRegister: Int? { collection.scopeField.flatMap { registerIndex($0) } }
+
     func registerIndex(_ name: String) -> Int? {
         if let index = collection.fieldIndex[name] { return index }
         return isProfile && name == Self.deletedRegister ? deletedIndex : nil

@@ -10,6 +10,9 @@ final class WriteSession {
     var clock: HybridLogicalClock
     private(set) var sequence: Int64
     private(set) var conflicts = 0
+    /// When set (a device's or hub's push), every record merged must already lie in this scope if it
+    /// exists here, and a new one must carry its scope field.
+    var scope: String?
     /// Added to the wall clock: see ``Replica/setClockOffset(_:)``.
     let clockOffset: Int64
     /// Random bits for record ids: seeded once per transaction from the system generator.
@@ -81,6 +84,17 @@ final class WriteSession {
         var active = true
         defer { if active { current.reset() } }
         let exists = try current.step()
+        if let scope, let register = layout.scopeRegister {
+            if exists {
+                let stored = current.value(Int32(register))
+                if stored != .text(scope) { throw Self.outOfScope(layout, id: id, value: stored, scope: scope) }
+            } else if !cells.contains(where: { $0.register == register }) {
+                throw SyncError(
+                    .outOfScope,
+                    "Record \(id) of '\(layout.name)' is new here and carries no \(layout.collection.scopeField ?? "scope"): "
+                        + "its scope cannot be checked. Nothing of the batch was applied.")
+            }
+        }
         var stamps =
             exists
             ? try layout.decodeStamps(current, column: Int32(layout.registers.count))
@@ -149,6 +163,13 @@ final class WriteSession {
 
     /// Merges fields this schema does not know into the record's `_extra` (LWW per field).
     func mergeExtras(_ layout: TableLayout, id: String, extras: [(name: String, value: Value, stamp: Stamp)]) throws {
+        if let scope, let field = layout.collection.scopeField {
+            let lookup = try SQLStatement(db, "SELECT \(quote(field)) FROM \(layout.table) WHERE \"id\" = ?1")
+            lookup.bind(id, at: 1)
+            let stored: Value = try lookup.step() ? lookup.value(0) : .null
+            lookup.reset()
+            if stored != .text(scope) { throw Self.outOfScope(layout, id: id, value: stored, scope: scope) }
+        }
         let ensure = try cached(layout, .ensureRow) { layout.ensureRowSQL }
         ensure.bind(id, at: 1)
         ensure.bind(sequence, at: 2)
@@ -252,11 +273,17 @@ final class WriteSession {
     /// smaller stamp, so they converge, and the other is noted in history. The kept fact is re-appended
     /// (delete and insert) so that facts stay in sequence order by rowid.
     private func resolveFactCollision(_ layout: TableLayout, record: RecordChange, insert: SQLStatement) throws {
-        let select = try SQLStatement(db, "SELECT \"_hlc\", \"_node\" FROM \(layout.table) WHERE \"id\" = ?1")
+        let scopeColumn = layout.collection.scopeField.map { ", " + quote($0) } ?? ""
+        let select = try SQLStatement(
+            db, "SELECT \"_hlc\", \"_node\"\(scopeColumn) FROM \(layout.table) WHERE \"id\" = ?1")
         select.bind(record.id, at: 1)
         guard try select.step(), let node = NodeID(rawValue: select.int64(1)) else { return select.reset() }
         let stored = Stamp(hlc: HLCTimestamp(storage: select.int64(0)), node: node)
+        let storedScope: Value? = scopeColumn.isEmpty ? .none : .some(select.value(2))
         select.reset()
+        if let scope, let storedScope, storedScope != .text(scope) {
+            throw Self.outOfScope(layout, id: record.id, value: storedScope, scope: scope)
+        }
         guard record.stamp != stored else { return }  // the same fact again
         let (kept, dropped) = record.stamp < stored ? (record.stamp, stored) : (stored, record.stamp)
         try recordHistory(
@@ -270,6 +297,13 @@ final class WriteSession {
         try delete.run()
         insert.bind(nextSequence(), at: Int32(layout.registers.count) + 4)
         try insert.run()
+    }
+
+    static func outOfScope(_ layout: TableLayout, id: String, value: Value, scope: String) -> SyncError {
+        SyncError(
+            .outOfScope,
+            "Record \(id) of '\(layout.name)' belongs to \(layout.collection.scopeField ?? "scope") '\(value)', "
+                + "outside this token's scope ('\(scope)'). Nothing of the batch was applied.")
     }
 
     // MARK: History

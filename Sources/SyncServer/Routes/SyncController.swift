@@ -12,6 +12,7 @@ struct SyncController: Sendable {
     let limiter: RateLimiter
     let metrics: ServerMetrics
     let configuration: ServerConfiguration
+    let readAhead = ReadAhead()
 
     func addRoutes(to router: Router<ServerContext>) {
         router.get("/healthz") { _, _ in try await health() }
@@ -84,6 +85,15 @@ struct SyncController: Sendable {
             }
         }
         let principal = token.principal
+        let gzip = acceptsGzip(request)
+        // A pull the server read ahead for (the pipelined client asks for exactly the next page).
+        if message.push == nil, message.heartbeat == nil, let pull = message.pull,
+            let task = await readAhead.take(key(token, message.node, pull, gzip: gzip)),
+            let prepared = try? await task.value
+        {
+            await readAhead(after: prepared, token: token, node: message.node, pull: pull, gzip: gzip, principal: principal)
+            return respond(prepared, raw: raw, principal: principal, node: message.node, started: started, context: context)
+        }
         let response: SyncResponse
         do {
             response = try await blocking { try service.handle(message, principal: principal, now: now()) }
@@ -96,21 +106,75 @@ struct SyncController: Sendable {
                 ])
             throw HTTPProblem(error, serverClock: now())
         }
-        let encoded = response.encoded()
-        let reply = json(encoded, request: request)
-        let out = response.pull?.batch.recordCount ?? 0
-        let pushed = response.pushed?.records ?? 0
+        let prepared = SyncResponse.Prepared(response, gzip: gzip && (response.pull?.batch.recordCount ?? 0) > 0)
+        if let pull = message.pull {
+            await readAhead(after: prepared, token: token, node: message.node, pull: pull, gzip: gzip, principal: principal)
+        }
+        return respond(
+            prepared, raw: raw, principal: principal, node: message.node, started: started, context: context,
+            pushed: response.pushed?.records ?? 0)
+    }
+
+    private func key(_ token: TokenRecord, _ node: NodeID, _ pull: SyncRequest.Pull, gzip: Bool) -> ReadAhead.Key {
+        ReadAhead.Key(token: token.id, node: node, cursor: pull.cursor, limit: pull.limit, budget: pull.budget, gzip: gzip)
+    }
+
+    /// When more remains, reads the next page now, for the request that will ask for it; a page read
+    /// ahead reads the one after it in turn, up to the read-ahead depth.
+    private func readAhead(
+        after prepared: SyncResponse.Prepared, token: TokenRecord, node: NodeID, pull: SyncRequest.Pull, gzip: Bool,
+        principal: Principal
+    ) async {
+        guard prepared.more, let cursor = prepared.cursor else { return }
+        let next = SyncRequest.Pull(cursor: cursor, limit: pull.limit, budget: pull.budget)
+        let key = key(token, node, next, gzip: gzip)
+        guard await readAhead.reserve(key) else { return }
+        let service = self.service
+        let peer = SyncService.peerKey(client: node)
+        let controller = self
+        let task = Task {
+            let page = try await blocking {
+                let page = try service.pullPage(next, peer: peer, principal: principal)
+                let response = SyncResponse(node: service.replica.nodeID, clockMillis: 0, pull: page)
+                return SyncResponse.Prepared(response, gzip: gzip && page.batch.recordCount > 0)
+            }
+            await controller.readAhead(
+                after: page, token: token, node: node, pull: next, gzip: gzip, principal: principal)
+            return page
+        }
+        await readAhead.put(key, task)
+    }
+
+    private func respond(
+        _ prepared: SyncResponse.Prepared, raw: ByteBuffer, principal: Principal, node: NodeID,
+        started: ContinuousClock.Instant, context: ServerContext, pushed: Int = 0
+    ) -> Response {
+        let body = prepared.finish(clockMillis: now())
+        var headers: HTTPFields = [.contentType: "application/json", .cacheControl: "no-store"]
+        if prepared.gzip {
+            headers[.contentEncoding] = "gzip"
+            headers[.vary] = "Accept-Encoding"
+        }
+        headers[.contentLength] = String(body.count)
         metrics.sync(
-            role: principal.role.rawValue, changesIn: pushed, changesOut: out, bytesIn: raw.readableBytes,
-            bytesOut: reply.body.contentLength ?? encoded.count, duration: ContinuousClock.now - started)
+            role: principal.role.rawValue, changesIn: pushed, changesOut: prepared.records,
+            bytesIn: raw.readableBytes, bytesOut: body.count, duration: ContinuousClock.now - started)
         context.logger.info(
             "sync",
             metadata: [
-                "sync.client": "\(message.node)", "sync.role": "\(principal.role.rawValue)",
-                "sync.changes.in": "\(pushed)", "sync.changes.out": "\(out)",
-                "sync.more": "\(response.pull?.more ?? false)",
+                "sync.client": "\(node)", "sync.role": "\(principal.role.rawValue)",
+                "sync.changes.in": "\(pushed)", "sync.changes.out": "\(prepared.records)", "sync.more": "\(prepared.more)",
             ])
-        return reply
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    private func acceptsGzip(_ request: Request) -> Bool {
+        guard let accept = request.headers[.acceptEncoding]?.lowercased() else { return false }
+        // "gzip" listed, and not refused with q=0.
+        return accept.split(separator: ",").contains { part in
+            let pieces = part.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+            return pieces.first == "gzip" && !pieces.dropFirst().contains { $0.replacingOccurrences(of: " ", with: "") == "q=0" }
+        }
     }
 
     // MARK: Bodies
@@ -186,7 +250,7 @@ struct SyncController: Sendable {
     private func json(_ bytes: [UInt8], request: Request?) -> Response {
         var headers: HTTPFields = [.contentType: "application/json", .cacheControl: "no-store"]
         var body = bytes
-        if bytes.count >= 512, let accept = request?.headers[.acceptEncoding], accept.lowercased().contains("gzip") {
+        if bytes.count >= 512, let request, acceptsGzip(request) {
             body = Gzip.compress(bytes)
             headers[.contentEncoding] = "gzip"
             headers[.vary] = "Accept-Encoding"
