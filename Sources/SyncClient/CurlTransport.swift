@@ -18,11 +18,12 @@ public struct HTTPResult: Sendable {
 ///
 /// Blocking: call it from a thread that may wait (the CLI, a hub's upstream task), not an event loop.
 public final class CurlTransport: SyncTransport, @unchecked Sendable {
-    // @unchecked: the easy handle is only touched under `lock`.
+    // @unchecked: idle handles are kept under `lock`; a checked-out handle belongs to one request.
     public let configuration: ClientConfiguration
     private let logger: Logger
     private let lock = NSLock()
-    private var handle: EasyHandle?
+    /// Easy handles not in use, each with its open connection: concurrent requests take one each.
+    private var idle: [EasyHandle] = []
 
     public init(configuration: ClientConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -50,11 +51,16 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
         while true {
             attempt += 1
             do {
-                let result = try lock.withLock { try perform(method: method, path: path, body: body, gzipped: gzipped) }
+                let result = try perform(method: method, path: path, body: body, gzipped: gzipped)
                 if (200..<300).contains(result.status) { return result }
-                throw httpError(result)
+                var error = httpError(result)
+                if var clientError = error as? SyncClientError {
+                    clientError.retryAfterSeconds = result.retryAfterSeconds
+                    error = clientError
+                }
+                throw error
             } catch let error as SyncClientError where error.isTransient && attempt < configuration.attempts {
-                let delay = backoff(attempt: attempt, retryAfter: error.kind == .refused ? lastRetryAfter : nil)
+                let delay = backoff(attempt: attempt, retryAfter: error.retryAfterSeconds)
                 logger.info(
                     "sync request failed, retrying",
                     metadata: [
@@ -66,8 +72,6 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
         }
     }
 
-    /// The last answer's `Retry-After`, in seconds (under `lock`).
-    private var lastRetryAfter: Double?
 
     /// Exponential backoff with full jitter, at least what the server asked for.
     private func backoff(attempt: Int, retryAfter: Double?) -> Double {
@@ -106,20 +110,15 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
     /// One request exactly as given (no retry, no status interpretation, no compression): for tools and
     /// tests that need to send odd requests. `headers` replace the usual ones; the token is not added.
     public func raw(method: String, path: String, headers: [String], body: [UInt8]?) throws -> HTTPResult {
-        try lock.withLock { try perform(method: method, path: path, body: body, gzipped: false, rawHeaders: headers) }
+        try perform(method: method, path: path, body: body, gzipped: false, rawHeaders: headers)
     }
 
     private func perform(
         method: String, path: String, body: [UInt8]?, gzipped: Bool, rawHeaders: [String]? = nil
     ) throws -> HTTPResult {
-        let easy: EasyHandle
-        if let handle {
-            easy = handle
-            easy.reset()
-        } else {
-            easy = try EasyHandle()
-            handle = easy
-        }
+        let easy = try lock.withLock { idle.popLast() } ?? EasyHandle()
+        easy.reset()
+        defer { lock.withLock { idle.append(easy) } }
         var url = configuration.serverURL
         while url.hasSuffix("/") { url.removeLast() }
         url += path
@@ -174,10 +173,10 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
         let received = Int(ccurl_getinfo_off_t(easy.raw, CURLINFO_SIZE_DOWNLOAD_T))
             + Int(ccurl_getinfo_long(easy.raw, CURLINFO_HEADER_SIZE))
         let sent = Int(ccurl_getinfo_long(easy.raw, CURLINFO_REQUEST_SIZE))  // headers and body
-        lastRetryAfter = easy.header("retry-after").flatMap(Double.init)
+        let retryAfter = easy.header("retry-after").flatMap(Double.init)
         return HTTPResult(
             status: Int(ccurl_getinfo_long(easy.raw, CURLINFO_RESPONSE_CODE)), body: easy.body,
-            contentType: easy.header("content-type"), retryAfterSeconds: lastRetryAfter, bytesSent: sent,
+            contentType: easy.header("content-type"), retryAfterSeconds: retryAfter, bytesSent: sent,
             bytesReceived: received)
     }
 

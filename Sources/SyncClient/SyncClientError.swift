@@ -31,6 +31,8 @@ public struct SyncClientError: Error, Sendable, CustomStringConvertible {
     public var problem: Problem?
     /// libcurl's error code, when the failure was below HTTP.
     public var curlCode: Int?
+    /// How long the server asked to wait (`Retry-After`), if it did.
+    public var retryAfterSeconds: Double?
 
     public init(_ kind: Kind, _ message: String, status: Int? = nil, problem: Problem? = nil, curlCode: Int? = nil) {
         self.kind = kind

@@ -96,7 +96,7 @@ public struct SyncSession: Sendable {
             stream.write(head.encodedHead())
         }
 
-        func finish(clock: Int64, pull: SyncRequest.Pull, heartbeat: Heartbeat?) -> (SyncRequest, SyncRequestBody) {
+        func finish(clock: Int64, pull: SyncRequest.Pull?, heartbeat: Heartbeat?) -> (SyncRequest, SyncRequestBody) {
             var request = head
             request.clockMillis = clock
             request.pull = pull
@@ -131,12 +131,12 @@ public struct SyncSession: Sendable {
         return PreparedRequest(start: cursor, outgoing: page, node: replica.nodeID)
     }
 
-    private func send(_ prepared: PreparedRequest, pull: FeedCursor, heartbeat: Heartbeat?) throws -> InFlight {
+    private func send(_ prepared: PreparedRequest, pull: FeedCursor?, heartbeat: Heartbeat?) throws -> InFlight {
         let offset = try replica.clockOffsetMillis()
         let clock = replica.configuration.clock
         let now = Int64(clamping: Replica.corrected(clock.nowMillis(), by: offset))
         let (request, body) = prepared.finish(
-            clock: now, pull: .init(cursor: pull, limit: batchSize), heartbeat: heartbeat)
+            clock: now, pull: pull.map { .init(cursor: $0, limit: batchSize) }, heartbeat: heartbeat)
         let flight = InFlight(request: request, outgoing: prepared.outgoing)
         flight.sentAt = now
         let transport = self.transport

@@ -57,7 +57,7 @@ extension Replica {
         var bound = Int64.max
         for layout in layouts {
             let scoped = filter.scope != nil && layout.collection.scopeField != nil
-            let statement = try SQLStatement(db, layout.feedSQL(scoped: scoped))
+            let statement = try SQLStatement(cached: db, layout.feedSQL(scoped: scoped))
             if layout.isProfile {
                 statement.bind(cursor.position, at: 1)
             } else {
@@ -181,13 +181,13 @@ extension Replica {
     static func firstFactRowid(_ db: Database, layout: TableLayout, after position: Int64) throws -> Int64? {
         // Two subqueries: SQLite answers a lone min() or max() from the B-tree's edge, not both at once.
         let bounds = try SQLStatement(
-            db, "SELECT (SELECT min(rowid) FROM \(layout.table)), (SELECT max(rowid) FROM \(layout.table))")
+            cached: db, "SELECT (SELECT min(rowid) FROM \(layout.table)), (SELECT max(rowid) FROM \(layout.table))")
         guard try bounds.step(), let low = bounds.optionalInt64(0), let high = bounds.optionalInt64(1) else {
             return nil
         }
         bounds.reset()
         let probe = try SQLStatement(
-            db, "SELECT rowid, \"_seq\" FROM \(layout.table) WHERE rowid >= ?1 ORDER BY rowid LIMIT 1")
+            cached: db, "SELECT rowid, \"_seq\" FROM \(layout.table) WHERE rowid >= ?1 ORDER BY rowid LIMIT 1")
         func firstAtOrAfter(_ rowid: Int64) throws -> (rowid: Int64, sequence: Int64)? {
             probe.bind(rowid, at: 1)
             defer { probe.reset() }

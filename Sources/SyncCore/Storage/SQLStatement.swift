@@ -9,6 +9,26 @@ package final class SQLStatement {
     private let handle: OpaquePointer
     private let connection: OpaquePointer
     let sql: String
+    /// False for a statement borrowed from GRDB's per-connection cache (GRDB finalizes it).
+    private let owned: Bool
+    /// Keeps a borrowed statement's GRDB owner alive.
+    private let owner: Statement?
+
+    /// A statement from the connection's cache (compiled once per connection, for read paths that run on
+    /// any of a pool's connections). Reset before use.
+    package init(cached db: Database, _ sql: String) throws {
+        guard let connection = db.sqliteConnection else {
+            throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "connection closed", sql: sql)
+        }
+        let statement = try db.cachedStatement(sql: sql)
+        self.owner = statement
+        self.handle = statement.sqliteStatement
+        self.connection = connection
+        self.sql = sql
+        self.owned = false
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+    }
 
     package init(_ db: Database, _ sql: String) throws {
         guard let connection = db.sqliteConnection else {
@@ -23,10 +43,16 @@ package final class SQLStatement {
         self.handle = statement
         self.connection = connection
         self.sql = sql
+        self.owned = true
+        self.owner = nil
     }
 
     deinit {
-        sqlite3_finalize(handle)
+        if owned {
+            sqlite3_finalize(handle)
+        } else {
+            sqlite3_reset(handle)
+        }
     }
 
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
