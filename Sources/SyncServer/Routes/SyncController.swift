@@ -65,12 +65,16 @@ struct SyncController: Sendable {
         guard let token = context.token else { throw AuthMiddleware.unauthorized("missing") }
         try checkContentType(request)
         let raw = try await readBody(request)
-        let body = try decodeBody(raw, request: request)
-        let message: SyncRequest
-        do {
-            message = try SyncRequest(decoding: body, maxRecords: configuration.maxBatchRecords)
-        } catch {
-            throw HTTPProblem(error, serverClock: now())
+        // Decompressing and decoding a batch take milliseconds: off the event loop.
+        let encoding = request.headers[.contentEncoding]
+        let controller = self
+        let message: SyncRequest = try await blocking {
+            let body = try controller.decodeBody(raw, encoding: encoding)
+            do {
+                return try SyncRequest(decoding: body, maxRecords: controller.configuration.maxBatchRecords)
+            } catch let error as SyncError {
+                throw HTTPProblem(error, serverClock: controller.now())
+            }
         }
         if token.role != .admin {
             // Bound at the first sync: a write only then.
@@ -227,9 +231,9 @@ struct SyncController: Sendable {
         }
     }
 
-    private func decodeBody(_ buffer: ByteBuffer, request: Request) throws -> [UInt8] {
+    private func decodeBody(_ buffer: ByteBuffer, encoding: String?) throws -> [UInt8] {
         let bytes = Array(buffer.readableBytesView)
-        switch request.headers[.contentEncoding]?.lowercased() {
+        switch encoding?.lowercased() {
         case nil, "identity": return bytes
         case "gzip", "x-gzip", "deflate":
             do {
