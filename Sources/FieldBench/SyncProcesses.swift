@@ -70,12 +70,7 @@ final class BenchServer {
     }
 
     /// The server's peak resident memory so far (VmHWM), in MiB.
-    var peakMiB: Double {
-        let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
-        let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
-        let kib = Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
-        return kib / 1024
-    }
+    var peakMiB: Double { FieldBench.peakMiB(pid: String(process.processIdentifier)) }
 
     func stop() {
         guard process.isRunning else { return }
@@ -103,9 +98,15 @@ func syncClient(replica: Replica, server: String, token: String, batchSize: Int)
     return try session.run()
 }
 
-/// This process's peak resident memory, in MiB.
+/// This process's peak resident memory (VmHWM), in MiB. Not `getrusage`: Linux carries `ru_maxrss` over
+/// `exec`, so a child would report its parent's peak.
 func ownPeakMiB() -> Double {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Double(usage.ru_maxrss) / 1024
+    peakMiB(pid: "self")
+}
+
+func peakMiB(pid: String) -> Double {
+    let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+    let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
+    let kib = Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+    return kib / 1024
 }

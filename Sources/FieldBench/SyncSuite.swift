@@ -189,7 +189,7 @@ struct SyncSuite: ParsableCommand {
         let output = try runCommand(
             try BuiltBinary.path("field-bench"),
             ["sync-client", "--db", file("memory-client-\(count).db"), "--server", server.url, "--token", token])
-        let parts = output.split(separator: " ")
+        let parts = output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
         guard parts.count == 2, let pulled = Int(parts[0]), pulled == count, let client = Double(parts[1]) else {
             throw SyncError(.storage, "the client process printed '\(output)'")
         }

@@ -163,6 +163,7 @@ public enum WireBatch {
                             fields = names
                         case "records":
                             firstStamp = cellStamps.count
+                            group.records.reserveCapacity(1024)
                             try reader.array("an array of records") { (reader) throws(SyncError) in
                                 records += 1
                                 guard records <= maxRecords else {
@@ -171,7 +172,7 @@ public enum WireBatch {
                                 }
                                 let (record, node) = try record(
                                     &reader, previousHLC: &previousHLC, group: groupIndex, index: group.records.count,
-                                    stamps: &cellStamps)
+                                    expectedValues: fields?.count ?? 8, stamps: &cellStamps)
                                 recordNodes.append((groupIndex, group.records.count, node))
                                 group.records.append(record)
                             }
@@ -219,10 +220,11 @@ public enum WireBatch {
 
     /// `[id, hlc delta, node index, values…, {"s": […]}?]`; the node index is resolved by the caller.
     private static func record(
-        _ reader: inout JSONReader, previousHLC: inout Int64, group: Int, index: Int,
+        _ reader: inout JSONReader, previousHLC: inout Int64, group: Int, index: Int, expectedValues: Int,
         stamps: inout [(group: Int, record: Int, cell: Int, delta: Int64, node: Int64)]
     ) throws(SyncError) -> (RecordChange, Int64) {
         var record = RecordChange(id: "", stamp: Stamp(hlc: .zero, node: placeholder), cells: [])
+        record.cells.reserveCapacity(expectedValues)
         var node: Int64 = 0
         try reader.array("a record array [id, hlc delta, node index, values…]") { (reader) throws(SyncError) in
             record.id = try reader.string("a record id")
