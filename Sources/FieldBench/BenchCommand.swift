@@ -10,7 +10,9 @@ struct BenchCommand: ParsableCommand {
             Ratios, not seconds, are what the targets are about: the machine is shared and noisy, so each
             suite measures its baseline side by side, several times, and reports the median ratio.
             """,
-        subcommands: [All.self, CoreSuite.self, SyncSuite.self, CodecSuite.self, DeltaProbe.self, SyncClientCommand.self],
+        subcommands: [
+            All.self, CoreSuite.self, SyncSuite.self, CodecSuite.self, DeltaProbe.self, SyncClientCommand.self,
+        ],
         defaultSubcommand: All.self
     )
 }

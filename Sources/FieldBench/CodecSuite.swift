@@ -11,7 +11,8 @@ struct CodecSuite: ParsableCommand {
     @Option var batch = 1000
 
     func run() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("field-bench-codec-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "field-bench-codec-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let source = try SyncWorkload.replica(directory.appendingPathComponent("source.db").path)
@@ -19,7 +20,12 @@ struct CodecSuite: ParsableCommand {
         var pages: [ChangeBatch] = []
         let feed = try time { pages = try SyncWorkload.pages(source, limit: batch) }
         var encoded: [[UInt8]] = []
-        let encode = time { encoded = pages.map { SyncResponse(node: source.nodeID, clockMillis: 1, pull: .init(batch: $0, cursor: .start, more: true)).encoded() } }
+        let encode = time {
+            encoded = pages.map {
+                SyncResponse(node: source.nodeID, clockMillis: 1, pull: .init(batch: $0, cursor: .start, more: true))
+                    .encoded()
+            }
+        }
         var compressed: [[UInt8]] = []
         for level in [1, 3, 6] {
             let seconds = time { compressed = encoded.map { Gzip.compress($0, level: Int32(level)) } }
@@ -32,11 +38,15 @@ struct CodecSuite: ParsableCommand {
         let apply = try time { for page in pages { try target.apply(page) } }
         let empty = try time {
             for index in 0..<pages.count {
-                try target.apply(ChangeBatch(), from: "upstream", progress: PeerProgress(pushed: FeedCursor(Int64(index)), pulled: FeedCursor(Int64(index))))
+                try target.apply(
+                    ChangeBatch(), from: "upstream",
+                    progress: PeerProgress(pushed: FeedCursor(Int64(index)), pulled: FeedCursor(Int64(index))))
             }
         }
         print("\(pages.count) empty applies with progress: \(formatSeconds(empty))")
-        print("feed \(formatSeconds(feed)), encode \(formatSeconds(encode)), gunzip \(formatSeconds(gunzip)), decode \(formatSeconds(decode)), apply \(formatSeconds(apply)); raw \(encoded.reduce(0) { $0 + $1.count } / deliveries) B per delivery")
+        print(
+            "feed \(formatSeconds(feed)), encode \(formatSeconds(encode)), gunzip \(formatSeconds(gunzip)), decode \(formatSeconds(decode)), apply \(formatSeconds(apply)); raw \(encoded.reduce(0) { $0 + $1.count } / deliveries) B per delivery"
+        )
     }
 }
 
@@ -51,7 +61,8 @@ struct DeltaProbe: ParsableCommand {
         let head = try source.headCursor()
         try SyncWorkload.editPhones(source, ids: ids, seed: 4)
         let page = try source.changes(since: head, limit: 1000)
-        let bytes = SyncRequest(node: source.nodeID, clockMillis: 1, push: .init(batch: page.batch, to: page.cursor)).encoded()
+        let bytes = SyncRequest(node: source.nodeID, clockMillis: 1, push: .init(batch: page.batch, to: page.cursor))
+            .encoded()
         print(String(decoding: bytes.prefix(600), as: UTF8.self))
         print("raw \(bytes.count) gz \(Gzip.compress(bytes).count) records \(page.batch.recordCount)")
     }

@@ -34,7 +34,8 @@ func runCommand(_ executable: String, _ arguments: [String]) throws -> String {
     let data = out.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     guard process.terminationStatus == 0 else {
-        throw SyncError(.storage, "\(executable) \(arguments.joined(separator: " ")) failed (\(process.terminationStatus)).")
+        throw SyncError(
+            .storage, "\(executable) \(arguments.joined(separator: " ")) failed (\(process.terminationStatus)).")
     }
     return String(decoding: data, as: UTF8.self)
 }
@@ -61,7 +62,8 @@ final class BenchServer {
             line.append(chunk)
         }
         let text = String(decoding: line, as: UTF8.self)
-        guard let range = text.range(of: "127.0.0.1:"), let port = Int(text[range.upperBound...].prefix(while: \.isNumber))
+        guard let range = text.range(of: "127.0.0.1:"),
+            let port = Int(text[range.upperBound...].prefix(while: \.isNumber))
         else {
             process.terminate()
             throw SyncError(.storage, "sync-server did not start: \(text)")
@@ -82,9 +84,12 @@ final class BenchServer {
 
     /// Issues a token on this server's file (the server reads tokens per request).
     static func issueToken(database: String, role: String, city: String?) throws -> String {
-        var arguments = ["token", "issue", "--db", database, "--role", role, "--name", "bench-\(UUID().uuidString.prefix(8))"]
+        var arguments = [
+            "token", "issue", "--db", database, "--role", role, "--name", "bench-\(UUID().uuidString.prefix(8))",
+        ]
         if let city { arguments += ["--city", city] }
-        return try runCommand(try BuiltBinary.path("sync-server"), arguments).trimmingCharacters(in: .whitespacesAndNewlines)
+        return try runCommand(try BuiltBinary.path("sync-server"), arguments).trimmingCharacters(
+            in: .whitespacesAndNewlines)
     }
 }
 

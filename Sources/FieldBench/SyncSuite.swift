@@ -32,7 +32,8 @@ struct SyncSuite: ParsableCommand {
 
     func validate() throws {
         guard deliveries >= 1000, families >= 100, runs >= 1, large == 0 || large >= deliveries else {
-            throw ValidationError("Need --deliveries ≥ 1000, --families ≥ 100, --runs ≥ 1, --large 0 or ≥ --deliveries.")
+            throw ValidationError(
+                "Need --deliveries ≥ 1000, --families ≥ 100, --runs ≥ 1, --large 0 or ≥ --deliveries.")
         }
     }
 
@@ -43,11 +44,14 @@ struct SyncSuite: ParsableCommand {
     }
 
     func run() throws {
-        let root = try directory.map { URL(fileURLWithPath: $0) } ?? {
-            let url = FileManager.default.temporaryDirectory.appendingPathComponent("field-bench-sync-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-            return url
-        }()
+        let root =
+            try directory.map { URL(fileURLWithPath: $0) }
+            ?? {
+                let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+                    "field-bench-sync-\(UUID().uuidString)")
+                try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+                return url
+            }()
         defer { if directory == nil { try? FileManager.default.removeItem(at: root) } }
         func file(_ name: String) -> String {
             let path = root.appendingPathComponent(name).path
@@ -81,8 +85,12 @@ struct SyncSuite: ParsableCommand {
                 let pulled = try SyncWorkload.replica(file("pull-\(batchSize)-\(run).db"))
                 let hubToken = try BenchServer.issueToken(database: centralPath, role: "hub", city: SyncWorkload.city)
                 var summary = SyncSummary()
-                let pullTime = try time { summary = try syncClient(replica: pulled, server: server.url, token: hubToken, batchSize: batchSize) }
-                guard summary.pulled == deliveries else { throw SyncError(.storage, "pulled \(summary.pulled) of \(deliveries)") }
+                let pullTime = try time {
+                    summary = try syncClient(replica: pulled, server: server.url, token: hubToken, batchSize: batchSize)
+                }
+                guard summary.pulled == deliveries else {
+                    throw SyncError(.storage, "pulled \(summary.pulled) of \(deliveries)")
+                }
                 figures.wirePerDelivery = Double(summary.bytesSent + summary.bytesReceived) / Double(deliveries)
                 if run == 0 { figures.r7 = try idleBytes(pulled, server: server, token: hubToken) }
                 let mergePull = try SyncWorkload.replica(file("merge-pull-\(batchSize)-\(run).db"))
@@ -94,10 +102,16 @@ struct SyncSuite: ParsableCommand {
                 let pushTarget = file("push-central-\(batchSize)-\(run).db")
                 let pushServer = try BenchServer(database: pushTarget)
                 defer { pushServer.stop() }
-                let deviceToken = try BenchServer.issueToken(database: pushTarget, role: "device", city: SyncWorkload.city)
+                let deviceToken = try BenchServer.issueToken(
+                    database: pushTarget, role: "device", city: SyncWorkload.city)
                 let deviceCopy = try copyReplica(devicePath, to: file("device-\(batchSize)-\(run).db"))
-                let pushTime = try time { summary = try syncClient(replica: deviceCopy, server: pushServer.url, token: deviceToken, batchSize: batchSize) }
-                guard summary.pushed == deliveries else { throw SyncError(.storage, "pushed \(summary.pushed) of \(deliveries)") }
+                let pushTime = try time {
+                    summary = try syncClient(
+                        replica: deviceCopy, server: pushServer.url, token: deviceToken, batchSize: batchSize)
+                }
+                guard summary.pushed == deliveries else {
+                    throw SyncError(.storage, "pushed \(summary.pushed) of \(deliveries)")
+                }
                 let mergePush = try SyncWorkload.replica(file("merge-push-\(batchSize)-\(run).db"))
                 let mergePushTime = try time { for page in pushPages { try mergePush.apply(page) } }
                 pushRatios.append(mergePushTime / pushTime)
@@ -106,10 +120,14 @@ struct SyncSuite: ParsableCommand {
                 if run == 0 {
                     // R5: the device registers families, syncs, edits one field of each, syncs: bytes of that sync.
                     let ids = try SyncWorkload.registerFamilies(deviceCopy, count: families, seed: 3)
-                    _ = try syncClient(replica: deviceCopy, server: pushServer.url, token: deviceToken, batchSize: batchSize)
+                    _ = try syncClient(
+                        replica: deviceCopy, server: pushServer.url, token: deviceToken, batchSize: batchSize)
                     try SyncWorkload.editPhones(deviceCopy, ids: ids, seed: 4)
-                    let edit = try syncClient(replica: deviceCopy, server: pushServer.url, token: deviceToken, batchSize: batchSize)
-                    guard edit.pushed == families else { throw SyncError(.storage, "pushed \(edit.pushed) edits of \(families)") }
+                    let edit = try syncClient(
+                        replica: deviceCopy, server: pushServer.url, token: deviceToken, batchSize: batchSize)
+                    guard edit.pushed == families else {
+                        throw SyncError(.storage, "pushed \(edit.pushed) edits of \(families)")
+                    }
                     figures.r5 = Double(edit.bytesSent + edit.bytesReceived) / Double(families)
                 }
                 pushServer.stop()
@@ -137,7 +155,8 @@ struct SyncSuite: ParsableCommand {
         let main = bySize[1000]!
         if json {
             var object: [String: Double] = [
-                "R4": main.r4, "R5": main.r5, "R6_push": main.r6Push, "R6_pull": main.r6Pull, "R7_bytes": Double(main.r7),
+                "R4": main.r4, "R5": main.r5, "R6_push": main.r6Push, "R6_pull": main.r6Pull,
+                "R7_bytes": Double(main.r7),
             ]
             if let memory {
                 object["R9"] = memory.ratio
@@ -148,13 +167,17 @@ struct SyncSuite: ParsableCommand {
             print(String(decoding: data, as: UTF8.self))
             return
         }
-        print("\nFieldSync sync benchmark: \(deliveries) deliveries, \(families) family edits, loopback HTTP, synchronous=FULL")
+        print(
+            "\nFieldSync sync benchmark: \(deliveries) deliveries, \(families) family edits, loopback HTTP, synchronous=FULL"
+        )
         print("figure     batch 500   batch 1000  target   what")
         func row(_ name: String, _ value: (Figures) -> String, _ target: String, _ what: String) {
             print(pad(name, 11) + pad(value(bySize[500]!), 12) + pad(value(bySize[1000]!), 12) + pad(target, 9) + what)
         }
         row("R4", { format2($0.r4) }, "≤ 1.3", "wire bytes per delivery / gzip(CSV) per delivery")
-        row("  bytes", { "\(format2($0.wirePerDelivery))/\(format2($0.csvPerDelivery))" }, "", "wire / CSV.gz, per delivery")
+        row(
+            "  bytes", { "\(format2($0.wirePerDelivery))/\(format2($0.csvPerDelivery))" }, "",
+            "wire / CSV.gz, per delivery")
         row("R5", { format2($0.r5) }, "≤ 16 B", "wire bytes per changed field (10,000 families, one field each)")
         row("R6 push", { format2($0.r6Push) }, "≥ 0.5", "records/s pushed over HTTP / records/s of the local merge")
         row("  rates", { "\(Int($0.pushRate))/\(Int($0.pushMergeRate))" }, "", "records/s: push / merge")
@@ -177,12 +200,16 @@ struct SyncSuite: ParsableCommand {
     /// Bytes of a sync with nothing to do.
     private func idleBytes(_ replica: Replica, server: BenchServer, token: String) throws -> Int {
         let summary = try syncClient(replica: replica, server: server.url, token: token, batchSize: 1000)
-        guard summary.roundTrips == 1 else { throw SyncError(.storage, "an idle sync took \(summary.roundTrips) round trips") }
+        guard summary.roundTrips == 1 else {
+            throw SyncError(.storage, "an idle sync took \(summary.roundTrips) round trips")
+        }
         return summary.bytesSent + summary.bytesReceived
     }
 
     /// Starts a server on `database` and pulls everything with a client process; returns both peaks (MiB).
-    private func memoryRun(_ database: String, root: URL, count: Int, file: (String) -> String) throws -> (client: Double, server: Double) {
+    private func memoryRun(
+        _ database: String, root: URL, count: Int, file: (String) -> String
+    ) throws -> (client: Double, server: Double) {
         let server = try BenchServer(database: database)
         defer { server.stop() }
         let token = try BenchServer.issueToken(database: database, role: "hub", city: SyncWorkload.city)

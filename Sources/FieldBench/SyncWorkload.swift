@@ -5,7 +5,9 @@ import SyncCore
 /// The data of the sync benchmarks: realistic deliveries and families, generated from a seed.
 struct SyncWorkload {
     static let city = "Tunis"
-    static let volunteers = (0..<60).map { "vol-\($0)-" + ["amina", "youssef", "leila", "karim", "sana", "omar"][$0 % 6] }
+    static let volunteers = (0..<60).map {
+        "vol-\($0)-" + ["amina", "youssef", "leila", "karim", "sana", "omar"][$0 % 6]
+    }
     static let notes = ["porte bleue, 2e étage", "absent, laissé au voisin", "عائلة كبيرة", "rappeler avant de passer"]
 
     /// A replica file with the given durability (the benchmarks' nodes are devices and central: FULL).
@@ -30,7 +32,8 @@ struct SyncWorkload {
                 rows.append(
                     NewDelivery(
                         city: city, family: families.randomElement(using: &rng)!,
-                        item: DeliveryItem.allCases.randomElement(using: &rng)!, quantity: Int.random(in: 1...3, using: &rng),
+                        item: DeliveryItem.allCases.randomElement(using: &rng)!,
+                        quantity: Int.random(in: 1...3, using: &rng),
                         campaign: Bool.random(using: &rng) ? "2026-winter" : "2026-spring", deliveredAt: deliveredAt,
                         volunteer: volunteers.randomElement(using: &rng)!,
                         note: Int.random(in: 0..<10, using: &rng) == 0 ? notes.randomElement(using: &rng)! : nil))
@@ -51,7 +54,8 @@ struct SyncWorkload {
                 NewFamily(
                     city: city, reference: "TUN-\(chunkStart + index)", headName: "Famille \(chunkStart + index)",
                     phone: "0\(Int.random(in: 600_000_000...799_999_999, using: &rng))",
-                    householdSize: Int.random(in: 1...9, using: &rng), district: "District \(Int.random(in: 1...20, using: &rng))")
+                    householdSize: Int.random(in: 1...9, using: &rng),
+                    district: "District \(Int.random(in: 1...20, using: &rng))")
             }
             let created = try replica.write { tx in try families.map { try tx.addFamily($0) } }
             ids += created
@@ -76,7 +80,10 @@ struct SyncWorkload {
         let csv: [UInt8] = try replica.read { db in
             var text = "id,city,family,item,quantity,campaign,delivered_at,volunteer,note\r\n"
             let rows = try Row.fetchCursor(
-                db, sql: "SELECT id, city, family, item, quantity, campaign, delivered_at, volunteer, note FROM deliveries ORDER BY rowid")
+                db,
+                sql:
+                    "SELECT id, city, family, item, quantity, campaign, delivered_at, volunteer, note FROM deliveries ORDER BY rowid"
+            )
             while let row = try rows.next() {
                 let fields: [String] = (0..<9).map { index in
                     let value: DatabaseValue = row[index]

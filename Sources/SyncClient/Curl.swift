@@ -1,4 +1,4 @@
-public import CCurl
+internal import CCurl
 
 /// libcurl's process-wide setup, done once before the first handle.
 public enum Curl {

@@ -72,7 +72,6 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
         }
     }
 
-
     /// Exponential backoff with full jitter, at least what the server asked for.
     private func backoff(attempt: Int, retryAfter: Double?) -> Double {
         let ceiling = min(configuration.maxBackoffSeconds, configuration.backoffSeconds * pow(2, Double(attempt - 1)))
@@ -165,12 +164,14 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
             if method == "POST" {
                 _ = ccurl_setopt_off_t(easy.raw, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(raw.count))
                 _ = ccurl_setopt_pointer(
-                    easy.raw, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
+                    easy.raw, CURLOPT_POSTFIELDS,
+                    UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
             }
             return easy.perform()
         }
         guard code == CURLE_OK else { throw transportError(code, url: url, easy: easy) }
-        let received = Int(ccurl_getinfo_off_t(easy.raw, CURLINFO_SIZE_DOWNLOAD_T))
+        let received =
+            Int(ccurl_getinfo_off_t(easy.raw, CURLINFO_SIZE_DOWNLOAD_T))
             + Int(ccurl_getinfo_long(easy.raw, CURLINFO_HEADER_SIZE))
         let sent = Int(ccurl_getinfo_long(easy.raw, CURLINFO_REQUEST_SIZE))  // headers and body
         let retryAfter = easy.header("retry-after").flatMap(Double.init)

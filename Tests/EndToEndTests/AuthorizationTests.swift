@@ -15,24 +15,37 @@ struct AuthorizationTests {
         var valid: Bool { role != nil }
     }
 
-    static func send(_ server: ServerProcess, _ caller: Caller, _ method: String, _ path: String, body: [UInt8]? = nil) throws -> HTTPResult {
-        let transport = CurlTransport(configuration: ClientConfiguration(serverURL: server.url, token: ""), logger: quietLogger)
+    static func send(
+        _ server: ServerProcess, _ caller: Caller, _ method: String, _ path: String, body: [UInt8]? = nil
+    ) throws -> HTTPResult {
+        let transport = CurlTransport(
+            configuration: ClientConfiguration(serverURL: server.url, token: ""), logger: quietLogger)
         var headers = ["Content-Type: application/json"]
         if let authorization = caller.authorization { headers.append("Authorization: \(authorization)") }
         return try transport.raw(method: method, path: path, headers: headers, body: body)
     }
 
-    static func family(_ id: String, city: String, node: NodeID, millis: UInt64 = SystemClock().nowMillis()) -> ChangeBatch {
+    static func family(
+        _ id: String, city: String, node: NodeID, millis: UInt64 = SystemClock().nowMillis()
+    ) -> ChangeBatch {
         let stamp = Stamp(hlc: HLCTimestamp(millis: millis, counter: 0), node: node)
         return ChangeBatch([
             CollectionChanges(
                 name: "families", fields: ["city", "reference", "head_name"],
-                records: [RecordChange(id: id, stamp: stamp, cells: [Cell(field: 0, value: .text(city)), Cell(field: 1, value: "R"), Cell(field: 2, value: "H")])])
+                records: [
+                    RecordChange(
+                        id: id, stamp: stamp,
+                        cells: [
+                            Cell(field: 0, value: .text(city)), Cell(field: 1, value: "R"), Cell(field: 2, value: "H"),
+                        ])
+                ])
         ])
     }
 
     static func push(_ batch: ChangeBatch, node: NodeID) -> [UInt8] {
-        SyncRequest(node: node, clockMillis: Int64(SystemClock().nowMillis()), push: .init(batch: batch, to: FeedCursor(1))).encoded()
+        SyncRequest(
+            node: node, clockMillis: Int64(SystemClock().nowMillis()), push: .init(batch: batch, to: FeedCursor(1))
+        ).encoded()
     }
 
     @Test func everyRoleAgainstEveryEndpointAndCity() throws {
@@ -40,12 +53,19 @@ struct AuthorizationTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let db = directory.appendingPathComponent("central.db").path
         var callers: [Caller] = []
-        for (role, city) in [("device", "Tunis"), ("device", "Sfax"), ("hub", "Tunis"), ("hub", "Sfax"), ("admin", nil)] {
-            let token = try issueToken(db: db, role: role, city: city, name: "\(role)-\(city ?? "all")", directory: directory)
-            callers.append(Caller(label: "\(role)/\(city ?? "all")", authorization: "Bearer \(token.token)", role: Principal.Role(rawValue: role), city: city))
+        for (role, city) in [
+            ("device", "Tunis"), ("device", "Sfax"), ("hub", "Tunis"), ("hub", "Sfax"), ("admin", nil),
+        ] {
+            let token = try issueToken(
+                db: db, role: role, city: city, name: "\(role)-\(city ?? "all")", directory: directory)
+            callers.append(
+                Caller(
+                    label: "\(role)/\(city ?? "all")", authorization: "Bearer \(token.token)",
+                    role: Principal.Role(rawValue: role), city: city))
         }
         let revoked = try issueToken(db: db, role: "device", city: "Tunis", name: "lost-phone", directory: directory)
-        let revokedCaller = Caller(label: "revoked", authorization: "Bearer \(revoked.token)", role: .device, city: "Tunis")
+        let revokedCaller = Caller(
+            label: "revoked", authorization: "Bearer \(revoked.token)", role: .device, city: "Tunis")
         let bad = [
             Caller(label: "none", authorization: nil),
             Caller(label: "unknown", authorization: "Bearer fs1_" + String(repeating: "0", count: 48)),
@@ -56,7 +76,9 @@ struct AuthorizationTests {
         let admin = callers.last!
         // Central holds a family in each city, written by the admin.
         for city in ["Tunis", "Sfax"] {
-            let result = try Self.send(server, admin, "POST", "/v1/sync", body: Self.push(Self.family("fam-\(city)", city: city, node: admin.node), node: admin.node))
+            let result = try Self.send(
+                server, admin, "POST", "/v1/sync",
+                body: Self.push(Self.family("fam-\(city)", city: city, node: admin.node), node: admin.node))
             #expect(result.status == 200, "\(String(decoding: result.body, as: UTF8.self))")
         }
         // The revoked token works, then is revoked by another process: its very next request gets 401.
@@ -71,19 +93,29 @@ struct AuthorizationTests {
             #expect(session.status == (valid ? 200 : 401), "\(caller.label) session")
             if !valid {
                 #expect(session.contentType == "application/problem+json")
-                let pull = try Self.send(server, caller, "POST", "/v1/sync", body: SyncRequest(node: caller.node, clockMillis: Int64(SystemClock().nowMillis()), pull: .init(cursor: .start)).encoded())
+                let pull = try Self.send(
+                    server, caller, "POST", "/v1/sync",
+                    body: SyncRequest(
+                        node: caller.node, clockMillis: Int64(SystemClock().nowMillis()), pull: .init(cursor: .start)
+                    ).encoded())
                 #expect(pull.status == 401, "\(caller.label) pull")
                 continue
             }
             // Pull everything: a scoped caller receives only its city.
-            let pull = try Self.send(server, caller, "POST", "/v1/sync", body: SyncRequest(node: caller.node, clockMillis: Int64(SystemClock().nowMillis()), pull: .init(cursor: .start)).encoded())
+            let pull = try Self.send(
+                server, caller, "POST", "/v1/sync",
+                body: SyncRequest(
+                    node: caller.node, clockMillis: Int64(SystemClock().nowMillis()), pull: .init(cursor: .start)
+                ).encoded())
             #expect(pull.status == 200)
             let page = try SyncResponse(decoding: pull.body).pull
             var cities: Set<String> = []
             for group in page?.batch.collections ?? [] {
                 guard let cityField = group.fields.firstIndex(of: "city") else { continue }
                 for record in group.records {
-                    if case .text(let city)? = record.cells.first(where: { $0.field == cityField })?.value { cities.insert(city) }
+                    if case .text(let city)? = record.cells.first(where: { $0.field == cityField })?.value {
+                        cities.insert(city)
+                    }
                 }
             }
             if let city = caller.city {
@@ -95,23 +127,42 @@ struct AuthorizationTests {
             for city in ["Tunis", "Sfax"] {
                 // A new record, and an edit of the existing one without its city field.
                 let own = caller.city == nil || caller.city == city
-                let create = try Self.send(server, caller, "POST", "/v1/sync", body: Self.push(Self.family("new-\(caller.node)-\(city)", city: city, node: caller.node), node: caller.node))
+                let create = try Self.send(
+                    server, caller, "POST", "/v1/sync",
+                    body: Self.push(
+                        Self.family("new-\(caller.node)-\(city)", city: city, node: caller.node), node: caller.node))
                 #expect(create.status == (own ? 200 : 403), "\(caller.label) create in \(city)")
                 let stamp = Stamp(hlc: HLCTimestamp(millis: SystemClock().nowMillis(), counter: 0), node: caller.node)
-                let edit = ChangeBatch([CollectionChanges(name: "families", fields: ["phone"], records: [RecordChange(id: "fam-\(city)", stamp: stamp, cells: [Cell(field: 0, value: "0000")])])])
-                let editResult = try Self.send(server, caller, "POST", "/v1/sync", body: Self.push(edit, node: caller.node))
+                let edit = ChangeBatch([
+                    CollectionChanges(
+                        name: "families", fields: ["phone"],
+                        records: [RecordChange(id: "fam-\(city)", stamp: stamp, cells: [Cell(field: 0, value: "0000")])]
+                    )
+                ])
+                let editResult = try Self.send(
+                    server, caller, "POST", "/v1/sync", body: Self.push(edit, node: caller.node))
                 #expect(editResult.status == (own ? 200 : 403), "\(caller.label) edit in \(city)")
                 if !own { #expect(Problem(decoding: editResult.body)?.code == "out-of-scope") }
             }
             // Entitlement rules are the admin's.
             let stamp = Stamp(hlc: HLCTimestamp(millis: SystemClock().nowMillis(), counter: 0), node: caller.node)
-            let rule = ChangeBatch([CollectionChanges(name: "entitlements", fields: ["item", "max_per_family"], records: [RecordChange(id: "rule-\(caller.node)", stamp: stamp, cells: [Cell(field: 0, value: "food_pack"), Cell(field: 1, value: 1)])])])
+            let rule = ChangeBatch([
+                CollectionChanges(
+                    name: "entitlements", fields: ["item", "max_per_family"],
+                    records: [
+                        RecordChange(
+                            id: "rule-\(caller.node)", stamp: stamp,
+                            cells: [Cell(field: 0, value: "food_pack"), Cell(field: 1, value: 1)])
+                    ])
+            ])
             let ruleResult = try Self.send(server, caller, "POST", "/v1/sync", body: Self.push(rule, node: caller.node))
             #expect(ruleResult.status == (caller.role == .admin ? 200 : 403), "\(caller.label) rule")
             // A device token is bound to the node that first used it.
             if caller.role == .device {
                 let other = NodeID.random()
-                let result = try Self.send(server, caller, "POST", "/v1/sync", body: SyncRequest(node: other, clockMillis: Int64(SystemClock().nowMillis())).encoded())
+                let result = try Self.send(
+                    server, caller, "POST", "/v1/sync",
+                    body: SyncRequest(node: other, clockMillis: Int64(SystemClock().nowMillis())).encoded())
                 #expect(result.status == 403 && Problem(decoding: result.body)?.code == "wrong-node")
             }
         }

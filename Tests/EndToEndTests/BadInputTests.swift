@@ -24,15 +24,25 @@ struct BadInputTests {
         let server = try ServerProcess(database: db)
         defer { server.stop() }
         // Some data first, through the real client.
-        let device = try TestDevice(name: "d", city: "Tunis", directory: directory, server: server.url, token: token.token)
+        let device = try TestDevice(
+            name: "d", city: "Tunis", directory: directory, server: server.url, token: token.token)
         try device.work(families: 5, deliveriesEach: 2)
         try device.sync()
         let node = device.replica.nodeID
         let now = SystemClock().nowMillis()
-        func batch(_ collection: String, _ fields: [String], _ values: [Value], stampNode: NodeID = node, millis: UInt64 = now) -> ChangeBatch {
-            ChangeBatch([CollectionChanges(name: collection, fields: fields, records: [
-                RecordChange(id: "bad-\(collection)", stamp: Stamp(hlc: HLCTimestamp(millis: millis, counter: 0), node: stampNode),
-                             cells: values.enumerated().map { Cell(field: $0, value: $1) })])])
+        func batch(
+            _ collection: String, _ fields: [String], _ values: [Value], stampNode: NodeID = node, millis: UInt64 = now
+        ) -> ChangeBatch {
+            ChangeBatch([
+                CollectionChanges(
+                    name: collection, fields: fields,
+                    records: [
+                        RecordChange(
+                            id: "bad-\(collection)",
+                            stamp: Stamp(hlc: HLCTimestamp(millis: millis, counter: 0), node: stampNode),
+                            cells: values.enumerated().map { Cell(field: $0, value: $1) })
+                    ])
+            ])
         }
         func push(_ batch: ChangeBatch, clock: UInt64 = now) -> [UInt8] {
             SyncRequest(node: node, clockMillis: Int64(clock), push: .init(batch: batch, to: FeedCursor(99))).encoded()
@@ -42,33 +52,73 @@ struct BadInputTests {
         let cases: [Case] = [
             Case(name: "malformed JSON", body: Array("\(head),\"push\":{".utf8), status: 400, code: "invalid-batch"),
             Case(name: "not JSON", body: Array("hello".utf8), status: 400, code: "invalid-batch"),
-            Case(name: "wrong type", body: Array("{\"v\":1,\"node\":\"\(node)\",\"clock\":\"noon\"}".utf8), status: 400, code: "invalid-batch"),
-            Case(name: "wrong protocol", body: Array("{\"v\":2,\"node\":\"\(node)\",\"clock\":\(now)}".utf8), status: 400, code: "invalid-batch"),
-            Case(name: "bad cursor", body: Array("\(head),\"pull\":{\"cursor\":\"9:1\"}}".utf8), status: 400, code: "invalid-batch"),
-            Case(name: "deep nesting", body: Array("\(head),\"x\":\(String(repeating: "[", count: 100_000))}".utf8), status: 400, code: "invalid-batch"),
-            Case(name: "unknown collection", body: push(batch("famillies", family, ["Tunis", "R", "H"])), status: 422, code: "unknown-collection"),
-            Case(name: "value of the wrong type", body: push(batch("families", family + ["household_size"], ["Tunis", "R", "H", "four"])), status: 422, code: "invalid-value"),
-            Case(name: "fact missing a required field", body: push(batch("deliveries", ["city", "item"], ["Tunis", "food_pack"])), status: 422, code: "invalid-value"),
-            Case(name: "stamp far in the future", body: push(batch("families", family, ["Tunis", "R", "H"], millis: now + 86_400_000)), status: 409, code: "clock-drift"),
-            Case(name: "client clock a year behind", body: push(batch("families", family, ["Tunis", "R", "H"]), clock: now - 365 * 86_400_000), status: 409, code: "clock-drift"),
-            Case(name: "forged origin node", body: push(batch("families", family, ["Tunis", "R", "H"], stampNode: NodeID(rawValue: 0x5eed)!)), status: 403, code: "out-of-scope"),
-            Case(name: "other city", body: push(batch("families", family, ["Sfax", "R", "H"])), status: 403, code: "out-of-scope"),
-            Case(name: "wrong content type", body: Array("{}".utf8), headers: ["Content-Type: text/csv"], status: 415, code: "unsupported-media-type"),
-            Case(name: "unknown encoding", body: Array("{}".utf8), headers: ["Content-Type: application/json", "Content-Encoding: br"], status: 415, code: "unsupported-encoding"),
-            Case(name: "corrupt gzip", body: [0x1f, 0x8b, 8, 0, 1, 2, 3], headers: ["Content-Type: application/json", "Content-Encoding: gzip"], status: 400, code: "invalid-encoding"),
-            Case(name: "gzip bomb", body: Gzip.compress([UInt8](repeating: 0x20, count: 80 << 20)), headers: ["Content-Type: application/json", "Content-Encoding: gzip"], status: 413, code: "too-large"),
+            Case(
+                name: "wrong type", body: Array("{\"v\":1,\"node\":\"\(node)\",\"clock\":\"noon\"}".utf8), status: 400,
+                code: "invalid-batch"),
+            Case(
+                name: "wrong protocol", body: Array("{\"v\":2,\"node\":\"\(node)\",\"clock\":\(now)}".utf8),
+                status: 400, code: "invalid-batch"),
+            Case(
+                name: "bad cursor", body: Array("\(head),\"pull\":{\"cursor\":\"9:1\"}}".utf8), status: 400,
+                code: "invalid-batch"),
+            Case(
+                name: "deep nesting", body: Array("\(head),\"x\":\(String(repeating: "[", count: 100_000))}".utf8),
+                status: 400, code: "invalid-batch"),
+            Case(
+                name: "unknown collection", body: push(batch("famillies", family, ["Tunis", "R", "H"])), status: 422,
+                code: "unknown-collection"),
+            Case(
+                name: "value of the wrong type",
+                body: push(batch("families", family + ["household_size"], ["Tunis", "R", "H", "four"])), status: 422,
+                code: "invalid-value"),
+            Case(
+                name: "fact missing a required field",
+                body: push(batch("deliveries", ["city", "item"], ["Tunis", "food_pack"])), status: 422,
+                code: "invalid-value"),
+            Case(
+                name: "stamp far in the future",
+                body: push(batch("families", family, ["Tunis", "R", "H"], millis: now + 86_400_000)), status: 409,
+                code: "clock-drift"),
+            Case(
+                name: "client clock a year behind",
+                body: push(batch("families", family, ["Tunis", "R", "H"]), clock: now - 365 * 86_400_000), status: 409,
+                code: "clock-drift"),
+            Case(
+                name: "forged origin node",
+                body: push(batch("families", family, ["Tunis", "R", "H"], stampNode: NodeID(rawValue: 0x5eed)!)),
+                status: 403, code: "out-of-scope"),
+            Case(
+                name: "other city", body: push(batch("families", family, ["Sfax", "R", "H"])), status: 403,
+                code: "out-of-scope"),
+            Case(
+                name: "wrong content type", body: Array("{}".utf8), headers: ["Content-Type: text/csv"], status: 415,
+                code: "unsupported-media-type"),
+            Case(
+                name: "unknown encoding", body: Array("{}".utf8),
+                headers: ["Content-Type: application/json", "Content-Encoding: br"], status: 415,
+                code: "unsupported-encoding"),
+            Case(
+                name: "corrupt gzip", body: [0x1f, 0x8b, 8, 0, 1, 2, 3],
+                headers: ["Content-Type: application/json", "Content-Encoding: gzip"], status: 400,
+                code: "invalid-encoding"),
+            Case(
+                name: "gzip bomb", body: Gzip.compress([UInt8](repeating: 0x20, count: 80 << 20)),
+                headers: ["Content-Type: application/json", "Content-Encoding: gzip"], status: 413, code: "too-large"),
             Case(name: "oversize body", body: [UInt8](repeating: 0x20, count: 9 << 20), status: 413, code: "too-large"),
             Case(name: "unknown route", body: [], method: "GET", path: "/v1/nothing", status: 404, code: "not-found"),
         ]
         let before = try Replica(path: db, logger: quietLogger)
         let dumpBefore = try before.dump()
         let headBefore = try before.headCursor()
-        let transport = CurlTransport(configuration: ClientConfiguration(serverURL: server.url, token: ""), logger: quietLogger)
+        let transport = CurlTransport(
+            configuration: ClientConfiguration(serverURL: server.url, token: ""), logger: quietLogger)
         for test in cases {
             let result = try transport.raw(
                 method: test.method, path: test.path, headers: test.headers + ["Authorization: Bearer \(token.token)"],
                 body: test.method == "POST" ? test.body : nil)
-            #expect(result.status == test.status, "\(test.name): \(String(decoding: result.body.prefix(300), as: UTF8.self))")
+            #expect(
+                result.status == test.status,
+                "\(test.name): \(String(decoding: result.body.prefix(300), as: UTF8.self))")
             #expect(result.contentType == "application/problem+json", "\(test.name)")
             let problem = Problem(decoding: result.body)
             #expect(problem?.code == test.code, "\(test.name): \(problem?.detail ?? "no problem document")")

@@ -18,7 +18,8 @@ struct TestDevice {
         var configuration = ReplicaConfiguration()
         configuration.durability = .normal
         replica = try Replica(
-            path: directory.appendingPathComponent("\(name).db").path, configuration: configuration, logger: quietLogger)
+            path: directory.appendingPathComponent("\(name).db").path, configuration: configuration, logger: quietLogger
+        )
         var client = ClientConfiguration(serverURL: server, token: token)
         client.attempts = attempts
         client.backoffSeconds = 0.02

@@ -10,8 +10,10 @@ struct FaultTests {
     static let seed: UInt64 = ProcessInfo.processInfo.environment["FIELDSYNC_SEED"].flatMap { UInt64($0) } ?? 20_261_125
 
     static func metric(_ name: String, _ server: ServerProcess) throws -> Int {
-        let transport = CurlTransport(configuration: ClientConfiguration(serverURL: server.url, token: ""), logger: quietLogger)
-        let text = String(decoding: try transport.raw(method: "GET", path: "/metrics", headers: [], body: nil).body, as: UTF8.self)
+        let transport = CurlTransport(
+            configuration: ClientConfiguration(serverURL: server.url, token: ""), logger: quietLogger)
+        let text = String(
+            decoding: try transport.raw(method: "GET", path: "/metrics", headers: [], body: nil).body, as: UTF8.self)
         let line = text.split(separator: "\n").first { $0.hasPrefix(name + " ") }
         return line.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
     }
@@ -26,8 +28,10 @@ struct FaultTests {
         defer { server.stop() }
         let proxy = try FaultProxy(targetPort: server.port, seed: Self.seed)
         defer { proxy.stop() }
-        let writer = try TestDevice(name: "writer", city: "Tunis", directory: directory, server: proxy.url, token: writerToken.token)
-        let reader = try TestDevice(name: "reader", city: "Tunis", directory: directory, server: proxy.url, token: readerToken.token)
+        let writer = try TestDevice(
+            name: "writer", city: "Tunis", directory: directory, server: proxy.url, token: writerToken.token)
+        let reader = try TestDevice(
+            name: "reader", city: "Tunis", directory: directory, server: proxy.url, token: readerToken.token)
         let batchSize = 40
         var logged = 0
         var failedSyncs = 0
@@ -70,6 +74,8 @@ struct FaultTests {
         let unique = logged + round * 30  // deliveries, families (edited before their first sync: one record)
         #expect(received >= unique)
         #expect(received - unique <= proxy.cuts * batchSize, "seed \(Self.seed): \(received - unique) re-sent")
-        print("fault test: seed \(Self.seed), \(proxy.cuts) cuts over \(proxy.connections) connections, \(failedSyncs) syncs failed and resumed, \(received - unique) records re-sent")
+        print(
+            "fault test: seed \(Self.seed), \(proxy.cuts) cuts over \(proxy.connections) connections, \(failedSyncs) syncs failed and resumed, \(received - unique) records re-sent"
+        )
     }
 }

@@ -6,7 +6,9 @@ enum Binaries {
         var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         while url.path != "/" {
             url.deleteLastPathComponent()
-            if FileManager.default.isExecutableFile(atPath: url.appendingPathComponent("sync-server").path) { return url }
+            if FileManager.default.isExecutableFile(atPath: url.appendingPathComponent("sync-server").path) {
+                return url
+            }
         }
         return URL(fileURLWithPath: ".build/debug")
     }()
@@ -106,7 +108,9 @@ final class ServerProcess: @unchecked Sendable {
 }
 
 /// Issues a token on a server's replica file and writes it to a file; returns the token and the file.
-func issueToken(db: String, role: String, city: String?, name: String, directory: URL) throws -> (token: String, file: String) {
+func issueToken(
+    db: String, role: String, city: String?, name: String, directory: URL
+) throws -> (token: String, file: String) {
     var arguments = ["token", "issue", "--db", db, "--role", role, "--name", name]
     if let city { arguments += ["--city", city] }
     let result = try run(Binaries.syncServer, arguments)

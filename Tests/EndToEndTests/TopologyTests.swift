@@ -17,23 +17,28 @@ struct TopologyTests {
         var devices: [TestDevice] = []
         for (city, deviceCount) in [("Tunis", 2), ("Sfax", 1)] {
             let hubDB = directory.appendingPathComponent("hub-\(city).db").path
-            let hubToken = try issueToken(db: centralDB, role: "hub", city: city, name: "hub-\(city)", directory: directory)
+            let hubToken = try issueToken(
+                db: centralDB, role: "hub", city: city, name: "hub-\(city)", directory: directory)
             var deviceTokens: [String] = []
             for index in 0..<deviceCount {
                 deviceTokens.append(
-                    try issueToken(db: hubDB, role: "device", city: city, name: "\(city)-\(index)", directory: directory).token)
+                    try issueToken(
+                        db: hubDB, role: "device", city: city, name: "\(city)-\(index)", directory: directory
+                    ).token)
             }
             let hub = try ServerProcess(
                 database: hubDB, arguments: ["--upstream", central.url, "--upstream-token-file", hubToken.file])
             hubs[city] = (hub, hubDB)
             for (index, token) in deviceTokens.enumerated() {
                 devices.append(
-                    try TestDevice(name: "\(city)-\(index)", city: city, directory: directory, server: hub.url, token: token))
+                    try TestDevice(
+                        name: "\(city)-\(index)", city: city, directory: directory, server: hub.url, token: token))
             }
         }
         defer { for hub in hubs.values { hub.server.stop() } }
         // The admin sets an entitlement rule at central: it must reach every device.
-        let adminDevice = try TestDevice(name: "admin", city: "-", directory: directory, server: central.url, token: admin.token)
+        let adminDevice = try TestDevice(
+            name: "admin", city: "-", directory: directory, server: central.url, token: admin.token)
         try adminDevice.replica.write { tx in
             _ = try tx.create("entitlements", values: ["item": "food_pack", "campaign": "winter", "max_per_family": 1])
         }
@@ -50,8 +55,12 @@ struct TopologyTests {
         for city in hubs.keys { try syncUpstream(city) }
         let centralReplica = try Replica(path: centralDB, logger: quietLogger)
         let expectedFamilies = devices.indices.reduce(0) { $0 + 15 + $1 }
-        #expect(try centralReplica.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM families") } == expectedFamilies)
-        #expect(try centralReplica.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM deliveries") } == expectedFamilies * 3)
+        #expect(
+            try centralReplica.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM families") }
+                == expectedFamilies)
+        #expect(
+            try centralReplica.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM deliveries") }
+                == expectedFamilies * 3)
         for (city, hub) in hubs {
             let hubReplica = try Replica(path: hub.db, logger: quietLogger)
             let hubDump = try hubReplica.dump()
@@ -65,7 +74,8 @@ struct TopologyTests {
             let centralCity = try centralReplica.read { db in
                 try Int.fetchOne(db, sql: "SELECT count(*) FROM families WHERE city = ?", arguments: [city])
             }
-            #expect(try hubReplica.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM families") } == centralCity)
+            #expect(
+                try hubReplica.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM families") } == centralCity)
         }
         // A sync with nothing to do: one round trip, under 1 KB.
         let idle = try devices[0].sync()

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
-import Synchronization
 import SyncCore
+import Synchronization
 import Testing
 
 /// A transport that calls a ``SyncService`` in-process through the real encoding, and can lose
@@ -10,7 +10,8 @@ final class LoopbackTransport: SyncTransport {
     let service: SyncService
     let principal: Principal
     let clock: ManualClock
-    private let faults = Mutex<(dropRequests: Int, dropResponses: Int, exchanges: Int, pushedRecords: Int)>((0, 0, 0, 0))
+    private let faults = Mutex<(dropRequests: Int, dropResponses: Int, exchanges: Int, pushedRecords: Int)>(
+        (0, 0, 0, 0))
 
     init(service: SyncService, principal: Principal, clock: ManualClock) {
         self.service = service
@@ -21,7 +22,9 @@ final class LoopbackTransport: SyncTransport {
     struct Lost: Error {}
 
     func loseNext(requests: Int = 0, responses: Int = 0) {
-        faults.withLock { $0.dropRequests = requests; $0.dropResponses = responses }
+        faults.withLock {
+            $0.dropRequests = requests; $0.dropResponses = responses
+        }
     }
 
     var exchanges: Int { faults.withLock { $0.exchanges } }
@@ -52,7 +55,8 @@ final class LoopbackTransport: SyncTransport {
             return false
         }
         if dropResponse { throw Lost() }
-        return SyncExchange(response: try SyncResponse(decoding: bytes), bytesSent: body.count, bytesReceived: bytes.count)
+        return SyncExchange(
+            response: try SyncResponse(decoding: bytes), bytesSent: body.count, bytesReceived: bytes.count)
     }
 }
 
@@ -72,8 +76,9 @@ func logWork(_ replica: Replica, city: String, families: Int, deliveriesEach: In
             ids.append(id)
             for d in 0..<deliveriesEach {
                 _ = try tx.logDelivery(
-                    NewDelivery(city: city, family: id, item: .foodPack, quantity: 1, campaign: "c1",
-                                deliveredAt: 1_780_000_000_000 + UInt64(d), volunteer: "v-\(tag)"))
+                    NewDelivery(
+                        city: city, family: id, item: .foodPack, quantity: 1, campaign: "c1",
+                        deliveredAt: 1_780_000_000_000 + UInt64(d), volunteer: "v-\(tag)"))
             }
         }
         return ids
@@ -123,7 +128,8 @@ struct SessionTests {
             for device in devices where device.city == city {
                 #expect(try device.replica.dump() == expected, "\(city)")
             }
-            let cities = try hubReplica.read { db in try String.fetchSet(db, sql: "SELECT DISTINCT city FROM families") }
+            let cities = try hubReplica.read { db in try String.fetchSet(db, sql: "SELECT DISTINCT city FROM families")
+            }
             #expect(cities == [city])
         }
         let total = try central.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM deliveries") }
@@ -181,14 +187,17 @@ struct SessionTests {
         try device.write { tx in
             try tx.editFamily(family, ["phone": "111"])
             _ = try tx.logDelivery(
-                NewDelivery(city: "Tunis", family: family, item: .internetRecharge, quantity: 1, campaign: "c1",
-                            deliveredAt: 1, volunteer: "ahead"))
+                NewDelivery(
+                    city: "Tunis", family: family, item: .internetRecharge, quantity: 1, campaign: "c1",
+                    deliveredAt: 1, volunteer: "ahead"))
         }
         serverClock.advance(60_000)
         deviceClock.advance(60_000)
         try other.write { tx in try tx.editFamily(family, ["phone": "222"]) }
         try makeSession(other, LoopbackTransport(service: service, principal: principal, clock: serverClock)).run()
-        let summary = try makeSession(device, LoopbackTransport(service: service, principal: principal, clock: serverClock)).run()
+        let summary = try makeSession(
+            device, LoopbackTransport(service: service, principal: principal, clock: serverClock)
+        ).run()
         #expect(summary.repairedStamps == 2)
         #expect(abs(summary.clockOffsetMillis + Int64(year)) < 5_000)
         // The later real edit (222) wins; the device's earlier one (111) is kept in history, not lost.
@@ -213,5 +222,44 @@ struct SessionTests {
             principal: Principal(role: .device, city: "Tunis", name: "d"), clock: clock)
         #expect(throws: SyncError.self) { try makeSession(device, transport).run() }
         #expect(try server.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM families") } == 0)
+    }
+
+    @Test func aForgedIdOfAnotherCitysRecordIsRefused() throws {
+        let clock = ManualClock()
+        let server = try makeReplica(clock: clock)
+        let sfax = try makeReplica(clock: clock)
+        let family = try logWork(sfax, city: "Sfax", families: 1, deliveriesEach: 1, tag: "s")[0]
+        try pull(from: sfax, into: server)
+        let delivery = try #require(
+            try server.read { db in try String.fetchOne(db, sql: "SELECT id FROM deliveries") })
+        let before = try server.dump()
+        let tunisDevice = node(0x7001)
+        let stamp = Stamp(hlc: HLCTimestamp(millis: clock.nowMillis() - 60_000, counter: 0), node: tunisDevice)
+        // A Tunis device sends a fact under the Sfax delivery's id (older stamp: it would win the collision),
+        // and a family edit under the Sfax family's id without its city.
+        let forgedFact = ChangeBatch([
+            CollectionChanges(
+                name: "deliveries", fields: deliveryFields.filter { $0 != "note" },
+                records: [
+                    RecordChange(
+                        id: delivery, stamp: stamp,
+                        cells: [
+                            Cell(field: 0, value: "Tunis"), Cell(field: 1, value: .text(family)),
+                            Cell(field: 2, value: "food_pack"), Cell(field: 3, value: 1), Cell(field: 4, value: "c1"),
+                            Cell(field: 5, value: 1), Cell(field: 6, value: "x"),
+                        ])
+                ])
+        ])
+        let forgedEdit = ChangeBatch([
+            CollectionChanges(
+                name: "families", fields: ["phone"],
+                records: [RecordChange(id: family, stamp: stamp, cells: [Cell(field: 0, value: "000")])])
+        ])
+        for batch in [forgedFact, forgedEdit] {
+            #expect { try server.apply(batch, from: "client:x", scope: "Tunis") } throws: {
+                ($0 as? SyncError)?.code == .outOfScope
+            }
+        }
+        #expect(try server.dump() == before)
     }
 }

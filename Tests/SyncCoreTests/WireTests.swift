@@ -30,7 +30,9 @@ struct WireTests {
         let batch = ChangeBatch([
             CollectionChanges(
                 name: "x", fields: values.indices.map { "f\($0)" },
-                records: [RecordChange(id: "r", stamp: stamp, cells: values.enumerated().map { Cell(field: $0, value: $1) })])
+                records: [
+                    RecordChange(id: "r", stamp: stamp, cells: values.enumerated().map { Cell(field: $0, value: $1) })
+                ])
         ])
         let decoded = try WireBatch.decode(WireBatch.encode(batch))
         #expect(decoded.collections.first?.records.first?.cells.map(\.value) == values)
@@ -44,7 +46,9 @@ struct WireTests {
                 Cell(field: 0, value: "Tunis"), Cell(field: 1, value: "0612", stamp: stamp(1_000, 3, node: 2)),
                 Cell(field: 2, value: 4, stamp: stamp(3_000, node: 1)),
             ])
-        let batch = ChangeBatch([CollectionChanges(name: "families", fields: ["city", "phone", "household_size"], records: [record])])
+        let batch = ChangeBatch([
+            CollectionChanges(name: "families", fields: ["city", "phone", "household_size"], records: [record])
+        ])
         let bytes = WireBatch.encode(batch)
         let text = String(decoding: bytes, as: UTF8.self)
         #expect(text.contains("\"nodes\":[\"0000000000000001\",\"0000000000000002\"]"))
@@ -58,16 +62,26 @@ struct WireTests {
         ("", "expected a batch object at byte 0, found the end of the body"),
         ("[]", "expected a batch object at byte 0, found an array"),
         ("{\"nodes\":[\"xyz\"]}", "'xyz' is not a node id"),
-        ("{\"nodes\":[],\"groups\":[{\"collection\":\"families\",\"fields\":[\"city\"],\"records\":[[\"a\",1,0,\"x\"]]}]}",
-         "node index 0 is not below 0"),
-        ("{\"nodes\":[\"0000000000000001\"],\"groups\":[{\"collection\":\"f\",\"fields\":[\"city\"],\"records\":[[\"a\",1,0]]}]}",
-         "has 0 values for 1 fields"),
-        ("{\"nodes\":[\"0000000000000001\"],\"groups\":[{\"collection\":\"f\",\"fields\":[\"c\"],\"records\":[[\"a\",\"1\",0,1]]}]}",
-         "expected an hlc delta"),
-        ("{\"nodes\":[\"0000000000000001\"],\"groups\":[{\"collection\":\"f\",\"fields\":[\"c\"],\"records\":[[\"a\",1,0,[1]]]}]}",
-         "expected a field value"),
-        ("{\"nodes\":[\"0000000000000001\"],\"groups\":[{\"collection\":\"f\",\"fields\":[\"c\"],\"records\":[[\"a\",1,0,99999999999999999999]]}]}",
-         "expected an integer within 64 bits"),
+        (
+            "{\"nodes\":[],\"groups\":[{\"collection\":\"families\",\"fields\":[\"city\"],\"records\":[[\"a\",1,0,\"x\"]]}]}",
+            "node index 0 is not below 0"
+        ),
+        (
+            "{\"nodes\":[\"0000000000000001\"],\"groups\":[{\"collection\":\"f\",\"fields\":[\"city\"],\"records\":[[\"a\",1,0]]}]}",
+            "has 0 values for 1 fields"
+        ),
+        (
+            "{\"nodes\":[\"0000000000000001\"],\"groups\":[{\"collection\":\"f\",\"fields\":[\"c\"],\"records\":[[\"a\",\"1\",0,1]]}]}",
+            "expected an hlc delta"
+        ),
+        (
+            "{\"nodes\":[\"0000000000000001\"],\"groups\":[{\"collection\":\"f\",\"fields\":[\"c\"],\"records\":[[\"a\",1,0,[1]]]}]}",
+            "expected a field value"
+        ),
+        (
+            "{\"nodes\":[\"0000000000000001\"],\"groups\":[{\"collection\":\"f\",\"fields\":[\"c\"],\"records\":[[\"a\",1,0,99999999999999999999]]}]}",
+            "expected an integer within 64 bits"
+        ),
         ("{\"nodes\":[]}  x", "expected the end of the body"),
         (String(repeating: "{\"a\":", count: 40) + "1" + String(repeating: "}", count: 40), "levels of nesting"),
         ("{\"nodes\":[\"\\ud800\"]}", "low surrogate"),
@@ -123,15 +137,19 @@ struct WireTests {
             heartbeat: Heartbeat(app: "field/1", backlog: 12, oldestPendingMillis: 5_000, lastError: "offline"))
         let decoded = try SyncRequest(decoding: request.encoded())
         #expect(decoded.node == request.node && decoded.clockMillis == request.clockMillis)
-        #expect(decoded.push?.to == request.push?.to && decoded.push?.batch.recordCount == request.push?.batch.recordCount)
-        #expect(decoded.pull?.cursor == request.pull?.cursor && decoded.pull?.limit == 500 && decoded.pull?.budget == 65_536)
+        #expect(
+            decoded.push?.to == request.push?.to && decoded.push?.batch.recordCount == request.push?.batch.recordCount)
+        #expect(
+            decoded.pull?.cursor == request.pull?.cursor && decoded.pull?.limit == 500 && decoded.pull?.budget == 65_536
+        )
         #expect(decoded.heartbeat == request.heartbeat)
         let response = SyncResponse(
             node: node(9), clockMillis: 5, pushed: .init(to: FeedCursor(20), records: 3, conflicts: 1),
             pull: .init(batch: generator.batch(), cursor: FeedCursor(base: 1, position: 2), more: true))
         let back = try SyncResponse(decoding: response.encoded())
         #expect(back.pushed == response.pushed && back.pull?.cursor == response.pull?.cursor && back.pull?.more == true)
-        let problem = Problem(code: "clock-drift", title: "t", status: 409, detail: "d", offsetMillis: -5, serverClockMillis: 7)
+        let problem = Problem(
+            code: "clock-drift", title: "t", status: 409, detail: "d", offsetMillis: -5, serverClockMillis: 7)
         #expect(Problem(decoding: problem.encoded()) == problem)
     }
 

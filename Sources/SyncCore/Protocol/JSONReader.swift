@@ -210,7 +210,8 @@ package struct JSONReader {
                 index += 4
                 if (0xD800..<0xDC00).contains(scalar) {
                     guard index + 6 <= range.upperBound, bytes[index] == UInt8(ascii: "\\"),
-                        bytes[index + 1] == UInt8(ascii: "u"), let low = hex4(index + 2), (0xDC00..<0xE000).contains(low)
+                        bytes[index + 1] == UInt8(ascii: "u"), let low = hex4(index + 2),
+                        (0xDC00..<0xE000).contains(low)
                     else { throw error(expected: "a low surrogate after a high surrogate") }
                     index += 6
                     scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)

@@ -202,7 +202,9 @@ extension SyncRequest {
                 }
                 guard let cursor else { throw SyncError(.invalidBatch, "Invalid body: \"pull\" needs \"cursor\".") }
                 guard limit >= 1, limit <= Int64(WireBatch.maxRecords) else {
-                    throw SyncError(.invalidBatch, "Invalid body: \"pull.limit\" must be 1…\(WireBatch.maxRecords), found \(limit).")
+                    throw SyncError(
+                        .invalidBatch, "Invalid body: \"pull.limit\" must be 1…\(WireBatch.maxRecords), found \(limit)."
+                    )
                 }
                 guard (budget ?? 1) >= 1, (budget ?? 1) <= 1 << 30 else {
                     throw SyncError(.invalidBatch, "Invalid body: \"pull.budget\" must be 1…\(1 << 30) bytes.")
@@ -248,7 +250,8 @@ extension SyncRequest {
     static func cursor(_ reader: inout JSONReader) throws(SyncError) -> FeedCursor {
         let text = try reader.string("a feed cursor (\"120\" or \"100:120\")")
         guard let cursor = FeedCursor(text) else {
-            throw SyncError(.invalidBatch, "Invalid body: '\(text.prefix(40))' is not a feed cursor (\"120\" or \"100:120\").")
+            throw SyncError(
+                .invalidBatch, "Invalid body: '\(text.prefix(40))' is not a feed cursor (\"120\" or \"100:120\").")
         }
         return cursor
     }

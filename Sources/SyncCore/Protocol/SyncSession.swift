@@ -177,7 +177,8 @@ public struct SyncSession: Sendable {
             }
             do {
                 let report = try replica.apply(
-                    page?.batch ?? ChangeBatch(), from: peer, progress: PeerProgress(pushed: pushedTo, pulled: page?.cursor))
+                    page?.batch ?? ChangeBatch(), from: peer,
+                    progress: PeerProgress(pushed: pushedTo, pulled: page?.cursor))
                 summary.pulled += page?.batch.recordCount ?? 0
                 summary.conflicts += report.conflicts
             } catch {
@@ -230,4 +231,3 @@ public struct SyncSession: Sendable {
             oldestPendingMillis: pending.oldestMillis.map { max(0, now - $0) }, lastError: state.lastError)
     }
 }
-

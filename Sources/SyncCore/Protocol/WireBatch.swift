@@ -23,7 +23,8 @@ public enum WireBatch {
     }
 
     /// Decodes a batch's JSON; throws `.invalidBatch` saying what was expected where.
-    public static func decode(_ bytes: [UInt8], maxRecords: Int = WireBatch.maxRecords) throws(SyncError) -> ChangeBatch {
+    public static func decode(_ bytes: [UInt8], maxRecords: Int = WireBatch.maxRecords) throws(SyncError) -> ChangeBatch
+    {
         var reader = JSONReader(bytes)
         let batch = try decode(&reader, maxRecords: maxRecords)
         try reader.end()
@@ -124,7 +125,9 @@ public enum WireBatch {
         body.raw("]}")
     }
 
-    package static func decode(_ reader: inout JSONReader, maxRecords: Int = WireBatch.maxRecords) throws(SyncError)
+    package static func decode(
+        _ reader: inout JSONReader, maxRecords: Int = WireBatch.maxRecords
+    ) throws(SyncError)
         -> ChangeBatch
     {
         // Keys may come in any order: node indexes and field counts are checked once everything is read.
@@ -179,7 +182,9 @@ public enum WireBatch {
                         default: try reader.skip()
                         }
                     }
-                    guard let name else { throw SyncError(.invalidBatch, "Invalid body: a group has no \"collection\".") }
+                    guard let name else {
+                        throw SyncError(.invalidBatch, "Invalid body: a group has no \"collection\".")
+                    }
                     let fieldCount = fields?.count ?? 0
                     for record in group.records where record.cells.count != fieldCount {
                         throw SyncError(
@@ -189,7 +194,8 @@ public enum WireBatch {
                     }
                     for stamp in cellStamps[firstStamp...] where stamp.cell >= fieldCount {
                         throw SyncError(
-                            .invalidBatch, "Invalid body: a cell stamp names field position \(stamp.cell) of \(fieldCount).")
+                            .invalidBatch,
+                            "Invalid body: a cell stamp names field position \(stamp.cell) of \(fieldCount).")
                     }
                     group.name = name
                     group.fields = fields ?? []
@@ -201,7 +207,8 @@ public enum WireBatch {
         func resolve(_ index: Int64) throws(SyncError) -> NodeID {
             guard index >= 0, index < nodes.count else {
                 throw SyncError(
-                    .invalidBatch, "Invalid body: node index \(index) is not below \(nodes.count), the size of \"nodes\".")
+                    .invalidBatch,
+                    "Invalid body: node index \(index) is not below \(nodes.count), the size of \"nodes\".")
             }
             return nodes[Int(index)]
         }
@@ -243,7 +250,9 @@ public enum WireBatch {
                         throw reader.error(expected: "at most \(BatchPlan.maxFieldsPerGroup) values")
                     }
                     record.cells.append(
-                        Cell(field: record.cells.count, value: try reader.value("a field value (null, number or string)")))
+                        Cell(
+                            field: record.cells.count, value: try reader.value("a field value (null, number or string)")
+                        ))
                     continue
                 }
                 sawStamps = true
@@ -269,7 +278,6 @@ public enum WireBatch {
     }
 }
 
-
 /// A set of field positions below 128, as two words.
 private struct FieldMask: Hashable {
     var low: UInt64 = 0
@@ -285,6 +293,7 @@ private struct FieldMask: Hashable {
 
     /// The positions, ascending.
     var fields: [Int] {
-        (0..<64).filter { low & (1 << UInt64($0)) != 0 } + (0..<64).filter { high & (1 << UInt64($0)) != 0 }.map { $0 + 64 }
+        (0..<64).filter { low & (1 << UInt64($0)) != 0 }
+            + (0..<64).filter { high & (1 << UInt64($0)) != 0 }.map { $0 + 64 }
     }
 }

@@ -107,12 +107,14 @@ public struct SyncService: Sendable {
                         throw SyncError(
                             .outOfScope,
                             "Record \(record.id) of '\(group.name)' is stamped by node \(stamp.node), not by this "
-                                + "device (\(request.node)): a device pushes only its own changes. Nothing was applied.")
+                                + "device (\(request.node)): a device pushes only its own changes. Nothing was applied."
+                        )
                     }
                     if principal.role != .admin, stamp.node == replica.nodeID {
                         throw SyncError(
                             .outOfScope,
-                            "Record \(record.id) of '\(group.name)' claims this server's own node id. Nothing was applied.")
+                            "Record \(record.id) of '\(group.name)' claims this server's own node id. Nothing was applied."
+                        )
                     }
                 }
             }

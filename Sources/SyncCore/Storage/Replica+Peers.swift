@@ -30,7 +30,8 @@ extension Replica {
     public func peerState(_ peer: String) throws -> PeerState {
         try read { db in
             let row = try Row.fetchOne(
-                db, sql: "SELECT pushed, pulled, last_sync_ms, last_error FROM _peers WHERE peer = ?", arguments: [peer])
+                db, sql: "SELECT pushed, pulled, last_sync_ms, last_error FROM _peers WHERE peer = ?", arguments: [peer]
+            )
             func cursor(_ text: String?) throws -> FeedCursor {
                 guard let text else { return .start }
                 guard let cursor = FeedCursor(text) else {
@@ -153,7 +154,9 @@ extension Replica {
     }
 
     private func pruneEcho(_ db: Database, peer: String, below sequence: Int64) throws {
-        let prune = try statements.statement(db, .init(kind: .echoPrune)) { "DELETE FROM _echo WHERE peer = ?1 AND hi <= ?2" }
+        let prune = try statements.statement(db, .init(kind: .echoPrune)) {
+            "DELETE FROM _echo WHERE peer = ?1 AND hi <= ?2"
+        }
         prune.bind(peer, at: 1)
         prune.bind(sequence, at: 2)
         try prune.run()
@@ -185,8 +188,9 @@ extension Replica {
             var count: Int64 = 0
             var oldest: Int64?
             for layout in layouts {
-                count += try Int64.fetchOne(
-                    db, sql: "SELECT count(*) FROM \(layout.table) WHERE \"_seq\" > ?", arguments: [position]) ?? 0
+                count +=
+                    try Int64.fetchOne(
+                        db, sql: "SELECT count(*) FROM \(layout.table) WHERE \"_seq\" > ?", arguments: [position]) ?? 0
                 if !layout.isProfile,
                     let hlc = try Int64.fetchOne(
                         db, sql: "SELECT min(\"_hlc\") FROM \(layout.table) WHERE \"_seq\" > ? AND \"_node\" = ?",
@@ -229,7 +233,9 @@ extension Replica {
     public func repairPendingStamps(since cursor: FeedCursor, offsetMillis: Int64) throws -> Int {
         guard offsetMillis != 0 else { return 0 }
         let shift = offsetMillis.multipliedReportingOverflow(by: 1 << 16)
-        guard !shift.overflow else { throw SyncError(.clockDrift, "A clock offset of \(offsetMillis) ms is impossible.") }
+        guard !shift.overflow else {
+            throw SyncError(.clockDrift, "A clock offset of \(offsetMillis) ms is impossible.")
+        }
         func moved(_ hlc: Int64) -> Int64 {
             let maximum = Int64(HLCTimestamp.maxMillis) << 16
             return min(max(hlc.addingReportingOverflow(shift.partialValue).partialValue, 0), maximum)

@@ -157,6 +157,7 @@ public final class ReplicaTransaction {
 extension Replica {
     /// Runs local writes in one transaction: stamped, committed atomically, durable on return
     /// (with `.full` durability). Throws, and writes nothing, if any write throws.
+    @discardableResult
     public func write<T>(_ body: (ReplicaTransaction) throws -> T) throws -> T {
         try withSession { session in try body(ReplicaTransaction(session: session)) }
     }

@@ -46,6 +46,9 @@ struct AuthMiddleware: RouterMiddleware {
         }
         return HTTPProblem(
             .unauthorized, "unauthorized", "Unauthorized", detail,
-            headers: [.wwwAuthenticate: why == "missing" ? "Bearer realm=\"fieldsync\"" : "Bearer realm=\"fieldsync\", error=\"invalid_token\""])
+            headers: [
+                .wwwAuthenticate: why == "missing"
+                    ? "Bearer realm=\"fieldsync\"" : "Bearer realm=\"fieldsync\", error=\"invalid_token\""
+            ])
     }
 }

@@ -15,6 +15,18 @@ struct TokenRecord: Sendable, Equatable {
     var revokedMillis: Int64?
 
     var principal: Principal { Principal(role: role, city: city, name: name) }
+
+    /// `"role":…,"city":…,"name":…,"node":…` (never the token), for JSON answers and listings.
+    func writeFields(into writer: inout JSONWriter) {
+        writer.raw("\"role\":")
+        writer.string(role.rawValue)
+        writer.raw(",\"city\":")
+        if let city { writer.string(city) } else { writer.raw("null") }
+        writer.raw(",\"name\":")
+        writer.string(name)
+        writer.raw(",\"node\":")
+        if let node { writer.string(node) } else { writer.raw("null") }
+    }
 }
 
 /// Bearer tokens in the replica's file: SHA-256 hashes, roles, cities, revocation, node binding.
@@ -52,7 +64,9 @@ struct TokenStore: Sendable {
     }
 
     /// Creates a token and returns it (the only time it is seen) with its record.
-    func issue(role: Principal.Role, city: String?, name: String, now: Int64) throws -> (token: String, record: TokenRecord) {
+    func issue(
+        role: Principal.Role, city: String?, name: String, now: Int64
+    ) throws -> (token: String, record: TokenRecord) {
         var random = SystemRandomNumberGenerator()
         let secret = (0..<24).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &random)) }.joined()
         let token = "fs1_" + secret
@@ -100,9 +114,11 @@ struct TokenStore: Sendable {
     /// Looks a presented token up by its hash and compares the hashes in constant time.
     func authenticate(_ token: String) throws -> Verdict {
         let digest = Self.hash(token)
-        let row = try guarded { try database.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM _tokens WHERE hash = ?", arguments: [Data(digest)])
-        } }
+        let row = try guarded {
+            try database.read { db in
+                try Row.fetchOne(db, sql: "SELECT * FROM _tokens WHERE hash = ?", arguments: [Data(digest)])
+            }
+        }
         guard let row, let stored = (row["hash"] as Data?).map(Array.init), Self.constantTimeEqual(stored, digest),
             let record = Self.record(row)
         else { return .unknown }
@@ -111,10 +127,13 @@ struct TokenStore: Sendable {
 
     /// Binds a device or hub token to the node that first syncs with it; returns the bound node.
     func bind(_ id: String, node: NodeID) throws -> String {
-        try guarded { try database.write { db in
-            try db.execute(sql: "UPDATE _tokens SET node = ? WHERE id = ? AND node IS NULL", arguments: [node.description, id])
-            return try String.fetchOne(db, sql: "SELECT node FROM _tokens WHERE id = ?", arguments: [id]) ?? ""
-        } }
+        try guarded {
+            try database.write { db in
+                try db.execute(
+                    sql: "UPDATE _tokens SET node = ? WHERE id = ? AND node IS NULL", arguments: [node.description, id])
+                return try String.fetchOne(db, sql: "SELECT node FROM _tokens WHERE id = ?", arguments: [id]) ?? ""
+            }
+        }
     }
 
     /// SQLite failures become `SyncError`s (disk full → 507, not a bare 500).

@@ -30,7 +30,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535, found \(port).") }
-        guard ["full", "normal"].contains(durability) else { throw ValidationError("--durability must be full or normal.") }
+        guard ["full", "normal"].contains(durability) else {
+            throw ValidationError("--durability must be full or normal.")
+        }
         guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024.") }
         guard rateLimit > 0 else { throw ValidationError("--rate-limit must be positive.") }
         if upstream != nil, upstreamTokenFile == nil {
@@ -53,7 +55,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if let syncEvery {
             guard let seconds = Self.parseInterval(syncEvery), seconds >= 10 else {
-                throw ValidationError("--sync-every must be an interval of at least 10s like 90s, 30m, 6h, 1d; found '\(syncEvery)'.")
+                throw ValidationError(
+                    "--sync-every must be an interval of at least 10s like 90s, 30m, 6h, 1d; found '\(syncEvery)'.")
             }
             return .every(seconds: seconds)
         }

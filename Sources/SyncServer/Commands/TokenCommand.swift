@@ -68,14 +68,8 @@ struct TokenCommand: ParsableCommand {
                         if index > 0 { writer.byte(UInt8(ascii: ",")) }
                         writer.raw("{\"id\":")
                         writer.string(record.id)
-                        writer.raw(",\"role\":")
-                        writer.string(record.role.rawValue)
-                        writer.raw(",\"city\":")
-                        if let city = record.city { writer.string(city) } else { writer.raw("null") }
-                        writer.raw(",\"name\":")
-                        writer.string(record.name)
-                        writer.raw(",\"node\":")
-                        if let node = record.node { writer.string(node) } else { writer.raw("null") }
+                        writer.byte(UInt8(ascii: ","))
+                        record.writeFields(into: &writer)
                         writer.raw(",\"revoked\":")
                         writer.raw(record.revokedMillis == nil ? "false" : "true")
                         writer.byte(UInt8(ascii: "}"))

@@ -19,7 +19,8 @@ struct ServerSettings {
                 ("upstream_ca_file", upstream.caFile),
             ] {
                 try db.execute(
-                    sql: "INSERT INTO _settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    sql:
+                        "INSERT INTO _settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                     arguments: [key, value])
             }
         }
@@ -32,7 +33,8 @@ struct ServerSettings {
             var values: [String: String] = [:]
             for row in rows { values[row["key"]] = row["value"] }
             guard let url = values["upstream_url"], let file = values["upstream_token_file"] else { return nil }
-            return UpstreamConfiguration(url: url, tokenFile: file, schedule: .manual, caFile: values["upstream_ca_file"])
+            return UpstreamConfiguration(
+                url: url, tokenFile: file, schedule: .manual, caFile: values["upstream_ca_file"])
         }
     }
 }

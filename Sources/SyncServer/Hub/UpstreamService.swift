@@ -32,7 +32,8 @@ struct UpstreamService: Service {
     }
 
     /// One full sync with the upstream server, off the event loops.
-    static func syncOnce(replica: Replica, upstream: UpstreamConfiguration, logger: Logger) async throws -> SyncSummary {
+    static func syncOnce(replica: Replica, upstream: UpstreamConfiguration, logger: Logger) async throws -> SyncSummary
+    {
         let token = try readToken(upstream.tokenFile)
         return try await blocking {
             var client = ClientConfiguration(serverURL: upstream.url, token: token)

@@ -27,7 +27,8 @@ struct HTTPProblem: Error {
         case .tooLarge: (status, title) = (.contentTooLarge, "Body too large")
         case .clockDrift: (status, title) = (.conflict, "Clock out of bounds")
         case .notFound: (status, title) = (.notFound, "Not found")
-        case .storage: (status, title) = (.init(code: 507, reasonPhrase: "Insufficient Storage"), "Server storage failed")
+        case .storage:
+            (status, title) = (.init(code: 507, reasonPhrase: "Insufficient Storage"), "Server storage failed")
         default: (status, title) = (.internalServerError, "Server error")
         }
         self.status = status
@@ -78,8 +79,11 @@ struct ProblemMiddleware: RouterMiddleware {
             default: code = "http-\(error.status.code)"
             }
             metrics.error(code)
-            return HTTPProblem(error.status, code, error.status.reasonPhrase, "\(error.status.reasonPhrase): \(request.method) \(request.uri.path).")
-                .response()
+            return HTTPProblem(
+                error.status, code, error.status.reasonPhrase,
+                "\(error.status.reasonPhrase): \(request.method) \(request.uri.path)."
+            )
+            .response()
         } catch {
             context.logger.error("unexpected error", metadata: ["sync.error": "\(type(of: error))"])
             metrics.error("internal")

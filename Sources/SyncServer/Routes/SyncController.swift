@@ -44,14 +44,8 @@ struct SyncController: Sendable {
     private func session(_ request: Request, context: ServerContext) async throws -> Response {
         guard let token = context.token else { throw AuthMiddleware.unauthorized("missing") }
         var writer = JSONWriter(capacity: 256)
-        writer.raw("{\"role\":")
-        writer.string(token.role.rawValue)
-        writer.raw(",\"city\":")
-        if let city = token.city { writer.string(city) } else { writer.raw("null") }
-        writer.raw(",\"name\":")
-        writer.string(token.name)
-        writer.raw(",\"node\":")
-        if let node = token.node { writer.string(node) } else { writer.raw("null") }
+        writer.byte(UInt8(ascii: "{"))
+        token.writeFields(into: &writer)
         writer.raw(",\"server_node\":")
         writer.string(service.replica.nodeID.description)
         writer.raw(",\"clock\":")
@@ -79,7 +73,8 @@ struct SyncController: Sendable {
         if token.role != .admin {
             // Bound at the first sync: a write only then.
             let bound =
-                try token.node == nil ? await blocking { try tokens.bind(token.id, node: message.node) } : token.node ?? ""
+                try token.node == nil
+                ? await blocking { try tokens.bind(token.id, node: message.node) } : token.node ?? ""
 
             guard bound == message.node.description else {
                 throw HTTPProblem(
@@ -95,8 +90,10 @@ struct SyncController: Sendable {
             let task = await readAhead.take(key(token, message.node, pull, gzip: gzip)),
             let prepared = try? await task.value
         {
-            await readAhead(after: prepared, token: token, node: message.node, pull: pull, gzip: gzip, principal: principal)
-            return respond(prepared, raw: raw, principal: principal, node: message.node, started: started, context: context)
+            await readAhead(
+                after: prepared, token: token, node: message.node, pull: pull, gzip: gzip, principal: principal)
+            return respond(
+                prepared, raw: raw, principal: principal, node: message.node, started: started, context: context)
         }
         let response: SyncResponse
         do {
@@ -112,7 +109,8 @@ struct SyncController: Sendable {
         }
         let prepared = SyncResponse.Prepared(response, gzip: gzip && (response.pull?.batch.recordCount ?? 0) > 0)
         if let pull = message.pull {
-            await readAhead(after: prepared, token: token, node: message.node, pull: pull, gzip: gzip, principal: principal)
+            await readAhead(
+                after: prepared, token: token, node: message.node, pull: pull, gzip: gzip, principal: principal)
         }
         return respond(
             prepared, raw: raw, principal: principal, node: message.node, started: started, context: context,
@@ -120,7 +118,8 @@ struct SyncController: Sendable {
     }
 
     private func key(_ token: TokenRecord, _ node: NodeID, _ pull: SyncRequest.Pull, gzip: Bool) -> ReadAhead.Key {
-        ReadAhead.Key(token: token.id, node: node, cursor: pull.cursor, limit: pull.limit, budget: pull.budget, gzip: gzip)
+        ReadAhead.Key(
+            token: token.id, node: node, cursor: pull.cursor, limit: pull.limit, budget: pull.budget, gzip: gzip)
     }
 
     /// When more remains, reads the next page now, for the request that will ask for it; a page read
@@ -167,7 +166,8 @@ struct SyncController: Sendable {
             "sync",
             metadata: [
                 "sync.client": "\(node)", "sync.role": "\(principal.role.rawValue)",
-                "sync.changes.in": "\(pushed)", "sync.changes.out": "\(prepared.records)", "sync.more": "\(prepared.more)",
+                "sync.changes.in": "\(pushed)", "sync.changes.out": "\(prepared.records)",
+                "sync.more": "\(prepared.more)",
             ])
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
@@ -177,7 +177,8 @@ struct SyncController: Sendable {
         // "gzip" listed, and not refused with q=0.
         return accept.split(separator: ",").contains { part in
             let pieces = part.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
-            return pieces.first == "gzip" && !pieces.dropFirst().contains { $0.replacingOccurrences(of: " ", with: "") == "q=0" }
+            return pieces.first == "gzip"
+                && !pieces.dropFirst().contains { $0.replacingOccurrences(of: " ", with: "") == "q=0" }
         }
     }
 
@@ -238,7 +239,7 @@ struct SyncController: Sendable {
         case "gzip", "x-gzip", "deflate":
             do {
                 return try Gzip.decompress(bytes, limit: configuration.maxDecompressedBytes)
-            } catch where error.code == .tooLarge {
+            } catch  where error.code == .tooLarge {
                 throw HTTPProblem(error, serverClock: now())
             } catch {
                 throw HTTPProblem(.badRequest, "invalid-encoding", "Bad compressed body", error.message)
