@@ -301,6 +301,8 @@ extension SyncResponse {
     public final class Prepared: @unchecked Sendable {
         // @unchecked: used by one request at a time (taken from the read-ahead cache, then finished once).
         public let records: Int
+        /// Records of the push this answer acknowledges.
+        public let pushedRecords: Int
         public let cursor: FeedCursor?
         public let more: Bool
         public let gzip: Bool
@@ -309,6 +311,7 @@ extension SyncResponse {
 
         public init(_ response: SyncResponse, gzip: Bool) {
             records = response.pull?.batch.recordCount ?? 0
+            pushedRecords = response.pushed?.records ?? 0
             cursor = response.pull?.cursor
             more = response.pull?.more ?? false
             self.gzip = gzip

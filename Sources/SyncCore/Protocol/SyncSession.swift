@@ -85,7 +85,9 @@ public struct SyncSession: Sendable {
         let start: FeedCursor
         let outgoing: FeedPage
         let head: SyncRequest
-        let stream = GzipStream()
+        /// Level 1: a request carries this device's own changes, compressed on a cheap phone's CPU; the
+        /// server's answers (first syncs, the big ones) use the default level.
+        let stream = GzipStream(level: 1)
 
         init(start: FeedCursor, outgoing: FeedPage, node: NodeID) {
             self.start = start

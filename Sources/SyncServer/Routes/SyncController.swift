@@ -59,47 +59,81 @@ struct SyncController: Sendable {
         guard let token = context.token else { throw AuthMiddleware.unauthorized("missing") }
         try checkContentType(request)
         let raw = try await readBody(request)
-        // Decompressing and decoding a batch take milliseconds: off the event loop.
+        let principal = token.principal
+        let gzip = acceptsGzip(request)
+        // One hop off the event loop for the blocking work: decompress, decode, check the node, and, unless
+        // the page may have been read ahead, apply and encode the answer.
         let encoding = request.headers[.contentEncoding]
         let controller = self
-        let message: SyncRequest = try await blocking {
+        let logger = context.logger
+        let step: Step = try await blocking {
             let body = try controller.decodeBody(raw, encoding: encoding)
+            let message: SyncRequest
             do {
-                return try SyncRequest(decoding: body, maxRecords: controller.configuration.maxBatchRecords)
+                message = try SyncRequest(decoding: body, maxRecords: controller.configuration.maxBatchRecords)
             } catch let error as SyncError {
                 throw HTTPProblem(error, serverClock: controller.now())
             }
+            try controller.checkNode(token, message.node)
+            if message.push == nil, message.heartbeat == nil, message.pull != nil { return .decoded(message) }
+            return .answered(message, try controller.answer(message, principal: principal, gzip: gzip, logger: logger))
         }
-        if token.role != .admin {
-            // Bound at the first sync: a write only then.
-            let bound =
-                try token.node == nil
-                ? await blocking { try tokens.bind(token.id, node: message.node) } : token.node ?? ""
-
-            guard bound == message.node.description else {
-                throw HTTPProblem(
-                    .forbidden, "wrong-node", "Token bound to another node",
-                    "This token belongs to node \(bound); this request comes from node \(message.node). "
-                        + "Each device enrols with its own token.")
+        let message: SyncRequest
+        let prepared: SyncResponse.Prepared
+        switch step {
+        case .answered(let decoded, let answer):
+            (message, prepared) = (decoded, answer)
+        case .decoded(let decoded):
+            message = decoded
+            let pull = decoded.pull ?? .init(cursor: .start)
+            // A pull the server read ahead for (the pipelined client asks for exactly the next page).
+            if let task = await readAhead.take(key(token, decoded.node, pull, gzip: gzip)),
+                let ready = try? await task.value
+            {
+                prepared = ready
+            } else {
+                prepared = try await blocking {
+                    try controller.answer(decoded, principal: principal, gzip: gzip, logger: logger)
+                }
             }
         }
-        let principal = token.principal
-        let gzip = acceptsGzip(request)
-        // A pull the server read ahead for (the pipelined client asks for exactly the next page).
-        if message.push == nil, message.heartbeat == nil, let pull = message.pull,
-            let task = await readAhead.take(key(token, message.node, pull, gzip: gzip)),
-            let prepared = try? await task.value
-        {
+        if let pull = message.pull {
             await readAhead(
                 after: prepared, token: token, node: message.node, pull: pull, gzip: gzip, principal: principal)
-            return respond(
-                prepared, raw: raw, principal: principal, node: message.node, started: started, context: context)
         }
-        let response: SyncResponse
+        return respond(
+            prepared, raw: raw, principal: principal, node: message.node, started: started, context: context,
+            pushed: prepared.pushedRecords)
+    }
+
+    /// What the blocking step of a sync produced.
+    private enum Step: Sendable {
+        /// Only decoded: a pull whose page may have been read ahead.
+        case decoded(SyncRequest)
+        case answered(SyncRequest, SyncResponse.Prepared)
+    }
+
+    /// A device or hub token belongs to the node of its first sync (a write only then).
+    private func checkNode(_ token: TokenRecord, _ node: NodeID) throws {
+        guard token.role != .admin else { return }
+        let bound = try token.node ?? tokens.bind(token.id, node: node)
+        guard bound == node.description else {
+            throw HTTPProblem(
+                .forbidden, "wrong-node", "Token bound to another node",
+                "This token belongs to node \(bound); this request comes from node \(node). "
+                    + "Each device enrols with its own token.")
+        }
+    }
+
+    /// Handles a sync request and encodes its answer (blocking: SQLite).
+    private func answer(
+        _ message: SyncRequest, principal: Principal, gzip: Bool, logger: Logger
+    ) throws -> SyncResponse.Prepared {
         do {
-            response = try await blocking { try service.handle(message, principal: principal, now: now()) }
+            let response = try service.handle(message, principal: principal, now: now())
+            return SyncResponse.Prepared(response, gzip: gzip && (response.pull?.batch.recordCount ?? 0) > 0)
         } catch let error as SyncError {
-            context.logger.info(
+            logger.info(
                 "sync refused",
                 metadata: [
                     "sync.client": "\(message.node)", "sync.role": "\(principal.role.rawValue)",
@@ -107,14 +141,6 @@ struct SyncController: Sendable {
                 ])
             throw HTTPProblem(error, serverClock: now())
         }
-        let prepared = SyncResponse.Prepared(response, gzip: gzip && (response.pull?.batch.recordCount ?? 0) > 0)
-        if let pull = message.pull {
-            await readAhead(
-                after: prepared, token: token, node: message.node, pull: pull, gzip: gzip, principal: principal)
-        }
-        return respond(
-            prepared, raw: raw, principal: principal, node: message.node, started: started, context: context,
-            pushed: response.pushed?.records ?? 0)
     }
 
     private func key(_ token: TokenRecord, _ node: NodeID, _ pull: SyncRequest.Pull, gzip: Bool) -> ReadAhead.Key {
