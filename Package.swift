@@ -72,6 +72,8 @@ let package = Package(
             dependencies: [
                 "SyncCore",
                 "SyncClient",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -88,6 +88,9 @@ enum ReplicaMigrations {
                     );
                     """)
         }
+        migrator.registerMigration("3-settings") { db in
+            try db.execute(sql: "CREATE TABLE IF NOT EXISTS _settings (key TEXT PRIMARY KEY NOT NULL, value TEXT)")
+        }
         return migrator
     }
 

@@ -1,0 +1,261 @@
+import ArgumentParser
+import Foundation
+import GRDB
+import SyncCore
+
+struct FamilyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "family", abstract: "Register, find, show, edit and delete families (offline).",
+        subcommands: [Add.self, List.self, Show.self, Edit.self, Delete.self])
+
+    /// Fields a family command may set.
+    struct FamilyFields: ParsableArguments {
+        @Option(help: "The head of household's name.") var head: String?
+        @Option(help: "Phone number.") var phone: String?
+        @Option(name: .customLong("size"), help: "Household size (1 or more).") var householdSize: Int?
+        @Option(help: "District.") var district: String?
+        @Option(help: "Address.") var address: String?
+        @Option(help: "Notes.") var notes: String?
+        @Option(help: "The association's id.") var association: String?
+
+        func validate() throws {
+            if let householdSize, householdSize < 1 {
+                throw ValidationError("--size must be at least 1, found \(householdSize).")
+            }
+            if let head, head.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--head is empty.") }
+        }
+
+        var values: [String: Value] {
+            var values: [String: Value] = [:]
+            values["head_name"] = head.map(Value.text)
+            values["phone"] = phone.map(Value.text)
+            values["household_size"] = householdSize.map { .integer(Int64($0)) }
+            values["district"] = district.map(Value.text)
+            values["address"] = address.map(Value.text)
+            values["notes"] = notes.map(Value.text)
+            values["association"] = association.map(Value.text)
+            return values
+        }
+    }
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register a family; likely duplicates are shown first.",
+            discussion: """
+                A family with the same phone or reference in the city, or a near-identical name, is shown and the
+                family is not added unless --force is given.
+                Example:
+                  field family add --reference TUN-0042 --head "Fatma Ben Ali" --phone "+216 98 123 456" --size 5
+                """)
+        @OptionGroup var device: DeviceOptions
+        @OptionGroup var output: OutputOptions
+        @Option(help: "The family's reference code (on its card).") var reference: String
+        @OptionGroup var fields: FamilyFields
+        @Flag(help: "Add even if a likely duplicate exists.") var force = false
+
+        func validate() throws {
+            guard fields.head != nil else {
+                throw ValidationError("--head (the head of household's name) is required.")
+            }
+            guard !reference.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw ValidationError("--reference is empty.")
+            }
+        }
+
+        func run() throws {
+            let device = try device.open()
+            let city = try device.requireCity()
+            let duplicates = try operation {
+                try FamilyIndex(device).likelyDuplicates(
+                    reference: reference, head: fields.head ?? "", phone: fields.phone)
+            }
+            if !duplicates.isEmpty, !force {
+                Printer.note("Likely the same family, already registered:")
+                FamilyIndex.print(duplicates)
+                throw CLIError("Not added. If this is really another family, run the command again with --force.")
+            }
+            let id = try operation {
+                try device.replica.write { tx in
+                    var values = fields.values
+                    values["city"] = .text(city)
+                    values["reference"] = .text(reference)
+                    return try tx.create("families", values: values)
+                }
+            }
+            if output.json {
+                Printer.json(["id": id, "reference": reference, "duplicates_overridden": duplicates.count])
+            } else {
+                Printer.line("registered family \(reference) (\(id))")
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List families, or search them by name, phone or reference.",
+            discussion:
+                "Examples:\n  field family list\n  field family list --search \"ben ali\"\n  field family list --search فاطمة"
+        )
+        @OptionGroup var device: DeviceOptions
+        @OptionGroup var output: OutputOptions
+        @Option(help: "Text to find in the name, phone or reference (accents and Arabic variants ignored).")
+        var search: String?
+
+        func run() throws {
+            let device = try device.open()
+            let families = try operation { try FamilyIndex(device).search(search) }
+            if output.json {
+                Printer.json(families.map(FamilyIndex.json))
+            } else if families.isEmpty {
+                Printer.line(search == nil ? "no families yet" : "no family matches '\(search ?? "")'")
+            } else {
+                FamilyIndex.print(families)
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show a family and its deliveries.", discussion: "Example:\n  field family show TUN-0042")
+        @OptionGroup var device: DeviceOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "The family's reference or id.") var family: String
+
+        func run() throws {
+            let device = try device.open()
+            let record = try operation { try device.requireFamily(family) }
+            let id = record["id"]?.textValue ?? family
+            let deliveries = try operation { try DeliveryIndex(device).deliveries(family: id) }
+            if output.json {
+                var object = FamilyIndex.json(record)
+                object["deliveries"] = deliveries.map(DeliveryIndex.json)
+                Printer.json(object)
+                return
+            }
+            for field in [
+                "reference", "head_name", "phone", "household_size", "district", "address", "notes", "city",
+                "association", "merged_into", "id",
+            ] {
+                if let value = record[field], !value.isNull {
+                    Printer.line(
+                        field.replacingOccurrences(of: "_", with: " ").padding(
+                            toLength: 15, withPad: " ", startingAt: 0) + value.description)
+                }
+            }
+            Printer.line("")
+            DeliveryIndex.print(deliveries)
+        }
+    }
+
+    struct Edit: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change fields of a family.",
+            discussion: "Example:\n  field family edit TUN-0042 --phone \"+216 98 000 111\"")
+        @OptionGroup var device: DeviceOptions
+        @Argument(help: "The family's reference or id.") var family: String
+        @Option(help: "A new reference code.") var reference: String?
+        @OptionGroup var fields: FamilyFields
+
+        func validate() throws {
+            guard !fields.values.isEmpty || reference != nil else {
+                throw ValidationError("Give at least one field to change (--phone, --head, --size, …).")
+            }
+        }
+
+        func run() throws {
+            let device = try device.open()
+            let record = try operation { try device.requireFamily(family) }
+            let id = record["id"]?.textValue ?? family
+            var values = fields.values
+            if let reference { values["reference"] = .text(reference) }
+            try operation { try device.replica.write { tx in try tx.editFamily(id, values) } }
+            Printer.line(
+                "updated family \(record["reference"]?.description ?? id): \(values.keys.sorted().joined(separator: ", "))"
+            )
+        }
+    }
+
+    struct Delete: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete a family (its deliveries stay, for the record).",
+            discussion: "Example:\n  field family delete TUN-0042")
+        @OptionGroup var device: DeviceOptions
+        @Argument(help: "The family's reference or id.") var family: String
+
+        func run() throws {
+            let device = try device.open()
+            let record = try operation { try device.requireFamily(family) }
+            let id = record["id"]?.textValue ?? family
+            try operation { try device.replica.write { tx in try tx.deleteFamily(id) } }
+            Printer.line("deleted family \(record["reference"]?.description ?? id)")
+        }
+    }
+}
+
+/// Families of this device's replica, found by name, phone or reference.
+struct FamilyIndex {
+    let device: Device
+
+    init(_ device: Device) {
+        self.device = device
+    }
+
+    func all() throws -> [[String: Value]] {
+        let ids = try device.replica.read { db in
+            try String.fetchAll(db, sql: "SELECT id FROM families WHERE _deleted IS NULL AND merged_into IS NULL")
+        }
+        return try ids.compactMap { id in
+            try device.replica.record("families", id: id)?.merging(["id": .text(id)]) { a, _ in a }
+        }
+    }
+
+    /// Families whose name, phone or reference contain `text` (normalized), sorted by name.
+    func search(_ text: String?) throws -> [[String: Value]] {
+        var families = try all()
+        if let text, !text.isEmpty {
+            let needle = TextMatch.normalize(text)
+            let phone = TextMatch.phoneKey(text)
+            families = families.filter { family in
+                let name = TextMatch.normalize(family["head_name"]?.textValue ?? "")
+                let reference = TextMatch.normalize(family["reference"]?.textValue ?? "")
+                let familyPhone = family["phone"]?.textValue.flatMap(TextMatch.phoneKey)
+                return name.contains(needle) || reference.contains(needle) || (phone != nil && familyPhone == phone)
+            }
+        }
+        return families.sorted {
+            TextMatch.normalize($0["head_name"]?.textValue ?? "")
+                < TextMatch.normalize($1["head_name"]?.textValue ?? "")
+        }
+    }
+
+    /// Same reference or phone, or a near-identical name, in this replica (the device's city).
+    func likelyDuplicates(reference: String, head: String, phone: String?) throws -> [[String: Value]] {
+        let name = TextMatch.normalize(head)
+        let phoneKey = phone.flatMap(TextMatch.phoneKey)
+        let ref = TextMatch.normalize(reference)
+        return try all().filter { family in
+            if TextMatch.normalize(family["reference"]?.textValue ?? "") == ref { return true }
+            if let phoneKey, family["phone"]?.textValue.flatMap(TextMatch.phoneKey) == phoneKey { return true }
+            return TextMatch.similar(TextMatch.normalize(family["head_name"]?.textValue ?? ""), name)
+        }
+    }
+
+    static func json(_ family: [String: Value]) -> [String: Any] {
+        var object: [String: Any] = [:]
+        for (key, value) in family where key != "_deleted" { object[key] = Printer.jsonValue(value) }
+        return object
+    }
+
+    static func print(_ families: [[String: Value]]) {
+        Printer.table(
+            ["REFERENCE", "HEAD OF HOUSEHOLD", "PHONE", "SIZE", "ID"],
+            families.map { family in
+                [
+                    family["reference"]?.description ?? "", family["head_name"]?.description ?? "",
+                    family["phone"]?.textValue ?? "",
+                    family["household_size"].map { $0.isNull ? "" : $0.description } ?? "",
+                    family["id"]?.description ?? "",
+                ]
+            })
+    }
+}

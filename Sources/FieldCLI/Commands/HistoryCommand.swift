@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import SyncCore
+
+struct HistoryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "history",
+        abstract: "Every change of a family: current values with who and when, and superseded values.",
+        discussion: "Example:\n  field history TUN-0042")
+    @OptionGroup var device: DeviceOptions
+    @OptionGroup var output: OutputOptions
+    @Argument(help: "The family's reference or id.") var family: String
+
+    func run() throws {
+        let device = try device.open()
+        let record = try operation { try device.requireFamily(family) }
+        let id = record["id"]?.textValue ?? family
+        let stamps = try operation { try device.replica.stamps("families", id: id) }
+        let history = try operation { try device.replica.history(collection: "families", recordID: id) }
+        let own = device.replica.nodeID
+        func who(_ stamp: Stamp) -> String { stamp.node == own ? "this device" : "node \(stamp.node)" }
+        let current = stamps.sorted { $0.value < $1.value }.map { field, stamp in
+            (field, record[field] ?? .null, stamp)
+        }
+        if output.json {
+            Printer.json([
+                "id": id,
+                "current": current.map {
+                    [
+                        "field": $0.0, "value": Printer.jsonValue($0.1), "at": Printer.date(Int64($0.2.hlc.millis)),
+                        "by": who($0.2),
+                    ]
+                },
+                "superseded": history.map {
+                    [
+                        "field": $0.field, "value": Printer.jsonValue($0.value),
+                        "at": Printer.date(Int64($0.stamp.hlc.millis)),
+                        "by": who($0.stamp), "replaced_at": Printer.date(Int64($0.winner.hlc.millis)),
+                        "replaced_by": who($0.winner),
+                        "conflict": $0.isConflict,
+                    ] as [String: Any]
+                },
+            ])
+            return
+        }
+        Printer.line("current values of \(record["reference"]?.description ?? id):")
+        Printer.table(
+            ["FIELD", "VALUE", "WHEN", "BY"],
+            current.map { [$0.0, $0.1.description, Printer.date(Int64($0.2.hlc.millis)), who($0.2)] })
+        if !history.isEmpty {
+            Printer.line("")
+            Printer.line("superseded values:")
+            Printer.table(
+                ["FIELD", "VALUE", "WHEN", "BY", "REPLACED", "BY", "CONFLICT"],
+                history.map {
+                    [
+                        $0.field, $0.value.description, Printer.date(Int64($0.stamp.hlc.millis)), who($0.stamp),
+                        Printer.date(Int64($0.winner.hlc.millis)), who($0.winner), $0.isConflict ? "yes" : "",
+                    ]
+                })
+        }
+    }
+}

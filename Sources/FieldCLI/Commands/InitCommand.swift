@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import SyncClient
+import SyncCore
+
+struct InitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Enrol this device: create its replica and remember its server and token.",
+        discussion: """
+            The token is kept in the replica file (mode 0600). Works offline: the server is checked now if it
+            is reachable, otherwise at the first sync (give --city then).
+            Examples:
+              field init --server https://hub.tunis.example.org --token-file amina.token
+              field init --server http://127.0.0.1:8081 --token-file amina.token --db amina.db --city Tunis
+            """)
+
+    @OptionGroup var device: DeviceOptions
+    @OptionGroup var output: OutputOptions
+    @Option(help: "The server's URL (a hub, or central).") var server: String
+    @Option(help: "A file holding this device's token (from the hub operator).") var tokenFile: String
+    @Option(help: "The city this device works in (learnt from the server when it is reachable).") var city: String?
+    @Option(help: "The volunteer's name on deliveries (default: the token's name).") var volunteer: String?
+    @Option(help: "CA certificates (PEM) to trust for the server's TLS.") var caFile: String?
+
+    func validate() throws {
+        guard let url = URL(string: server), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+            throw ValidationError("--server must be an http(s) URL like https://hub.example.org, found '\(server)'.")
+        }
+        if let city, city.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--city is empty.") }
+    }
+
+    func run() throws {
+        let token = try operation { () throws -> String in
+            guard let data = FileManager.default.contents(atPath: tokenFile) else {
+                throw CLIError(
+                    "Cannot read the token file \(tokenFile). Ask your hub operator for this device's token.")
+            }
+            let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !token.isEmpty, !token.contains(where: \.isWhitespace) else {
+                throw CLIError("\(tokenFile) does not hold a token (one line, no spaces).")
+            }
+            return token
+        }
+        let path = device.path
+        let device = try operation { () throws -> Device in
+            let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            try FileManager.default.createDirectory(
+                atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            let replica = try Replica(path: path, logger: Device.quietLogger)
+            try replica.saveSettings([
+                Device.Key.server: server, Device.Key.token: token, Device.Key.caFile: caFile,
+                Device.Key.city: city, Device.Key.volunteer: volunteer,
+            ])
+            return Device(replica: replica)
+        }
+        // Check the server now if it answers.
+        var checked = "not reachable now; it is checked at the first sync"
+        do {
+            let result = try device.transport().send(method: "GET", path: "/v1/session")
+            let session = try JSONSerialization.jsonObject(with: Data(result.body)) as? [String: Any] ?? [:]
+            let serverCity = session["city"] as? String
+            if let city, let serverCity, city != serverCity {
+                throw CLIError("The token is for \(serverCity), not \(city). Check the token file or --city.")
+            }
+            try operation {
+                try device.replica.saveSettings([
+                    Device.Key.city: serverCity ?? city, Device.Key.role: session["role"] as? String,
+                    Device.Key.volunteer: volunteer ?? session["name"] as? String,
+                ])
+            }
+            checked = "checked: \(session["role"] as? String ?? "?") token for \(serverCity ?? "every city")"
+        } catch let error as SyncClientError where error.kind == .refused {
+            throw CLIError(error.message)
+        } catch let error as SyncClientError {
+            if city == nil {
+                Printer.note("note: \(error.message)")
+                Printer.note("note: give --city, or sync once online, before registering families.")
+            }
+        }
+        if output.json {
+            Printer.json([
+                "replica": path, "node": device.replica.nodeID.description, "server": server,
+                "city": device.city.map { $0 as Any } ?? NSNull(), "volunteer": device.volunteer, "checked": checked,
+            ])
+        } else {
+            Printer.line("enrolled: replica \(path) (node \(device.replica.nodeID)), server \(server), \(checked)")
+        }
+    }
+}
