@@ -14,6 +14,7 @@ enum Binaries {
     }()
 
     static var syncServer: String { directory.appendingPathComponent("sync-server").path }
+    static var field: String { directory.appendingPathComponent("field").path }
 }
 
 struct CommandResult {

@@ -55,7 +55,7 @@ struct DeliverCommand: ParsableCommand {
                 )
             }
             Printer.note("Already delivered to \(record["reference"]?.description ?? familyID):")
-            DeliveryIndex.print(breaches.flatMap(\.evidence))
+            DeliveryIndex.print(breaches.flatMap(\.evidence), evidence: true)
             throw CLIError("Not logged: this would break the rule. If it is justified, add --override \"reason\".")
         }
         var noteText = note
@@ -191,8 +191,10 @@ struct DeliveryIndex {
         return object
     }
 
-    static func print(_ deliveries: [[String: Value]]) {
-        guard !deliveries.isEmpty else { return Printer.line("no deliveries") }
+    static func print(_ deliveries: [[String: Value]], evidence: Bool = false) {
+        guard !deliveries.isEmpty else {
+            return evidence ? Printer.note("no deliveries") : Printer.line("no deliveries")
+        }
         Printer.table(
             ["WHEN", "ITEM", "QTY", "CAMPAIGN", "VOLUNTEER", "DELIVERY"],
             deliveries.map { delivery in
@@ -201,6 +203,6 @@ struct DeliveryIndex {
                     delivery["quantity"]?.description ?? "", delivery["campaign"]?.textValue ?? "",
                     delivery["volunteer"]?.description ?? "", delivery["id"]?.description ?? "",
                 ]
-            })
+            }, evidence: evidence)
     }
 }

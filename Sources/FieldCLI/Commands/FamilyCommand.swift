@@ -71,7 +71,7 @@ struct FamilyCommand: ParsableCommand {
             }
             if !duplicates.isEmpty, !force {
                 Printer.note("Likely the same family, already registered:")
-                FamilyIndex.print(duplicates)
+                FamilyIndex.print(duplicates, evidence: true)
                 throw CLIError("Not added. If this is really another family, run the command again with --force.")
             }
             let id = try operation {
@@ -246,7 +246,7 @@ struct FamilyIndex {
         return object
     }
 
-    static func print(_ families: [[String: Value]]) {
+    static func print(_ families: [[String: Value]], evidence: Bool = false) {
         Printer.table(
             ["REFERENCE", "HEAD OF HOUSEHOLD", "PHONE", "SIZE", "ID"],
             families.map { family in
@@ -256,6 +256,6 @@ struct FamilyIndex {
                     family["household_size"].map { $0.isNull ? "" : $0.description } ?? "",
                     family["id"]?.description ?? "",
                 ]
-            })
+            }, evidence: evidence)
     }
 }

@@ -11,8 +11,9 @@ enum Printer {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 
-    /// A left-aligned table with a header, columns as wide as their widest cell.
-    static func table(_ header: [String], _ rows: [[String]]) {
+    /// A left-aligned table with a header, columns as wide as their widest cell (on stderr with
+    /// `evidence`: the table explains a refusal).
+    static func table(_ header: [String], _ rows: [[String]], evidence: Bool = false) {
         var widths = header.map(\.count)
         for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
         func format(_ cells: [String]) -> String {
@@ -20,8 +21,9 @@ enum Printer {
                 index == cells.count - 1 ? cell : cell + String(repeating: " ", count: widths[index] - cell.count)
             }.joined(separator: "  ")
         }
-        line(format(header))
-        for row in rows { line(format(row)) }
+        for cells in [header] + rows {
+            if evidence { note(format(cells)) } else { line(format(cells)) }
+        }
     }
 
     /// One JSON value per line of output: objects of strings, numbers, booleans, nulls, arrays.
