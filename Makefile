@@ -1,14 +1,18 @@
 # FieldSync — the commands the README names.
+#   make demo   central, two hubs, four volunteer devices offline, the nightly sync, the admin report
 #   make test   the whole test suite (release mode: the property tests run thousands of seeded cases)
 #   make bench  every benchmark suite, ratios against baselines measured in the same run
 #   make lint   swift format lint
 
 SWIFT ?= swift
 
-.PHONY: build test bench lint clean
+.PHONY: build demo test bench lint clean
 
 build:
 	$(SWIFT) build -c release
+
+demo:
+	bash scripts/demo.sh
 
 test:
 	$(SWIFT) test -c release

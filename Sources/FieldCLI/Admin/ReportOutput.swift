@@ -1,0 +1,201 @@
+import Foundation
+import GRDB
+import SyncCore
+
+/// The report as text tables.
+enum ReportText {
+    static func print(_ report: Report) {
+        Printer.line("== Totals (deliveries not voided; merged families counted once) ==")
+        Printer.table(
+            ["CITY", "ASSOCIATION", "ITEM", "CAMPAIGN", "DELIVERIES", "QUANTITY", "FAMILIES"],
+            report.totals.map {
+                [
+                    $0.city, $0.association, $0.item, $0.campaign, String($0.deliveries), String($0.quantity),
+                    String($0.families),
+                ]
+            })
+        let byCity = Dictionary(grouping: report.totals, by: \.city).sorted { $0.key < $1.key }
+        for (city, totals) in byCity {
+            Printer.line("  \(city): \(totals.reduce(0) { $0 + $1.deliveries }) deliveries")
+        }
+        Printer.line("")
+        Printer.line("== Entitlement breaches (\(report.breaches.count)) ==")
+        for breach in report.breaches {
+            Printer.line(
+                "\(breach.city) family \(breach.reference): received \(breach.received) \(breach.item)"
+                    + "\(breach.campaign.map { " in \($0)" } ?? ""), allowed \(breach.max)")
+            Printer.table(
+                ["  WHEN", "VOLUNTEER", "DEVICE", "QTY", "DELIVERY"],
+                breach.evidence.map {
+                    ["  " + Printer.date($0.deliveredAt), $0.volunteer, $0.node, String($0.quantity), $0.id]
+                })
+        }
+        Printer.line("")
+        Printer.line("== Likely duplicate families (\(report.duplicates.count)) ==")
+        for duplicate in report.duplicates {
+            Printer.line("\(duplicate.city), \(duplicate.reason):")
+            Printer.table(
+                ["  REFERENCE", "HEAD OF HOUSEHOLD", "PHONE", "ID"],
+                duplicate.families.map { ["  " + $0.reference, $0.head, $0.phone, $0.id] })
+        }
+        Printer.line("")
+        Printer.line(
+            "== Conflicts: values overwritten by another node's concurrent write (\(report.conflicts.count)) ==")
+        if !report.conflicts.isEmpty {
+            Printer.table(
+                ["RECORD", "FIELD", "LOST VALUE", "WRITTEN", "BY NODE", "KEPT VALUE WRITTEN", "BY NODE"],
+                report.conflicts.map {
+                    [
+                        "\($0.collection)/\($0.record)", $0.field, $0.lost, Printer.date($0.lostAt), $0.lostBy,
+                        Printer.date($0.keptAt), $0.keptBy,
+                    ]
+                })
+        }
+        Printer.line("")
+        Printer.line("== Devices and hubs (last sync) ==")
+        if !report.devices.isEmpty {
+            Printer.table(
+                ["NAME", "ROLE", "CITY", "LAST SEEN", "BACKLOG", "CLOCK OFFSET", "STATE"],
+                report.devices.map {
+                    [
+                        $0.name, $0.role, $0.city, Printer.date($0.lastSeen), String($0.backlog),
+                        "\($0.clockOffset / 1000) s",
+                        [
+                            $0.stale ? "stale" : nil, $0.skewed ? "clock off" : nil,
+                            $0.lastError.map { _ in "last sync failed" },
+                        ]
+                        .compactMap { $0 }.joined(separator: ", "),
+                    ]
+                })
+        }
+    }
+}
+
+/// The report as one JSON object.
+enum ReportJSON {
+    static func object(_ report: Report) -> [String: Any] {
+        [
+            "totals": report.totals.map {
+                [
+                    "city": $0.city, "association": $0.association, "item": $0.item, "campaign": $0.campaign,
+                    "deliveries": $0.deliveries, "quantity": $0.quantity, "families": $0.families,
+                ] as [String: Any]
+            },
+            "breaches": report.breaches.map { breach in
+                [
+                    "city": breach.city, "family": breach.family, "reference": breach.reference, "item": breach.item,
+                    "campaign": breach.campaign as Any? ?? NSNull(), "max": breach.max, "received": breach.received,
+                    "evidence": breach.evidence.map(delivery),
+                ] as [String: Any]
+            },
+            "duplicates": report.duplicates.map { duplicate in
+                [
+                    "city": duplicate.city, "reason": duplicate.reason,
+                    "families": duplicate.families.map {
+                        ["id": $0.id, "reference": $0.reference, "head_name": $0.head, "phone": $0.phone]
+                    },
+                ] as [String: Any]
+            },
+            "conflicts": report.conflicts.map {
+                [
+                    "collection": $0.collection, "record": $0.record, "field": $0.field, "lost_value": $0.lost,
+                    "lost_at": Printer.date($0.lostAt), "lost_by": $0.lostBy, "kept_at": Printer.date($0.keptAt),
+                    "kept_by": $0.keptBy,
+                ] as [String: Any]
+            },
+            "devices": report.devices.map {
+                [
+                    "node": $0.node, "name": $0.name, "role": $0.role, "city": $0.city,
+                    "last_seen": Printer.date($0.lastSeen),
+                    "backlog": $0.backlog, "clock_offset_ms": $0.clockOffset, "stale": $0.stale, "clock_off": $0.skewed,
+                    "last_error": $0.lastError as Any? ?? NSNull(),
+                ] as [String: Any]
+            },
+        ]
+    }
+
+    static func delivery(_ delivery: Report.Delivery) -> [String: Any] {
+        [
+            "id": delivery.id, "city": delivery.city, "family": delivery.family, "reference": delivery.reference,
+            "item": delivery.item, "quantity": delivery.quantity, "campaign": delivery.campaign as Any? ?? NSNull(),
+            "delivered_at": Printer.date(delivery.deliveredAt), "volunteer": delivery.volunteer,
+            "device": delivery.node,
+            "note": delivery.note as Any? ?? NSNull(),
+        ]
+    }
+}
+
+/// The CSV exports.
+enum ReportCSV {
+    static func table(_ what: String, report: Report, replica: Replica) throws -> (header: [String], rows: [[String]]) {
+        switch what {
+        case "families":
+            let rows = try replica.read { db in
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT id, city, reference, head_name, phone, household_size, district, address, association,
+                               merged_into, notes FROM families WHERE _deleted IS NULL ORDER BY city, reference
+                        """
+                ).map { row in
+                    (0..<11).map { index -> String in
+                        let value: DatabaseValue = row[index]
+                        switch value.storage {
+                        case .null: return ""
+                        case .int64(let number): return String(number)
+                        case .double(let number): return String(number)
+                        case .string(let text): return text
+                        case .blob: return ""
+                        }
+                    }
+                }
+            }
+            return (
+                [
+                    "id", "city", "reference", "head_name", "phone", "household_size", "district", "address",
+                    "association",
+                    "merged_into", "notes",
+                ], rows
+            )
+        case "breaches":
+            return (
+                [
+                    "city", "family_reference", "item", "campaign", "allowed", "received", "delivery", "delivered_at",
+                    "volunteer", "device",
+                ],
+                report.breaches.flatMap { breach in
+                    breach.evidence.map {
+                        [
+                            breach.city, breach.reference, breach.item, breach.campaign ?? "", String(breach.max),
+                            String(breach.received), $0.id, Printer.date($0.deliveredAt), $0.volunteer, $0.node,
+                        ]
+                    }
+                }
+            )
+        default:
+            let deliveries = try replica.read { db in
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT d.id, d.city, d.family, f.reference, d.item, d.quantity, d.campaign, d.delivered_at, d.volunteer,
+                               d.note, (SELECT reason FROM delivery_voids v WHERE v.delivery = d.id LIMIT 1) AS voided
+                        FROM deliveries d LEFT JOIN families f ON f.id = d.family ORDER BY d.delivered_at, d.id
+                        """
+                ).map { row -> [String] in
+                    [
+                        row["id"], row["city"], row["family"], row["reference"] ?? "", row["item"],
+                        String(row["quantity"] as Int64), row["campaign"] ?? "", Printer.date(row["delivered_at"]),
+                        row["volunteer"], row["note"] ?? "", row["voided"] ?? "",
+                    ]
+                }
+            }
+            return (
+                [
+                    "id", "city", "family", "family_reference", "item", "quantity", "campaign", "delivered_at",
+                    "volunteer", "note", "voided_reason",
+                ],
+                deliveries
+            )
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+
+/// The demo's story, run by `scripts/demo.sh` on the binaries of this build: central finds the double
+/// distribution and the family registered twice, with the right evidence; after the merge the duplicate
+/// is gone and the totals are right; the CSV exports read back with Python's csv module.
+@Suite("Demo", .serialized)
+struct DemoTests {
+    static var repository: URL {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url
+    }
+
+    @Test func theDemoStoryIsFoundByCentral() throws {
+        let out = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [Self.repository.appendingPathComponent("scripts/demo.sh").path]
+        var environment = ProcessInfo.processInfo.environment
+        environment["FIELDSYNC_BIN"] = Binaries.directory.path
+        environment["DEMO_OUT"] = out.path
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        let started = Date()
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text.suffix(2000))")
+        #expect(Date().timeIntervalSince(started) < 120)
+        // Everything the demo started is stopped.
+        let leftovers = try run("/usr/bin/pgrep", ["-f", "serve --port 0 --log-level warning"])
+        #expect(leftovers.stdout.isEmpty)
+
+        func json(_ name: String) throws -> [String: Any] {
+            try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent(name))) as? [String: Any]
+                ?? [:]
+        }
+        let before = try json("report-before.json")
+        let breaches = try #require(before["breaches"] as? [[String: Any]])
+        #expect(breaches.count == 1)
+        let breach = try #require(breaches.first)
+        #expect(breach["reference"] as? String == "TUN-001" && breach["item"] as? String == "food_pack")
+        #expect(breach["received"] as? Int == 2 && breach["max"] as? Int == 1)
+        let evidence = try #require(breach["evidence"] as? [[String: Any]])
+        #expect(Set(evidence.compactMap { $0["volunteer"] as? String }) == ["Amina", "Youssef"])
+        #expect(Set(evidence.compactMap { $0["device"] as? String }).count == 2)
+        let duplicates = try #require(before["duplicates"] as? [[String: Any]])
+        #expect(duplicates.count == 1)
+        let pair = (duplicates.first?["families"] as? [[String: Any]] ?? []).compactMap { $0["reference"] as? String }
+        #expect(Set(pair) == ["TUN-005", "TUN-105"])
+
+        func totals(_ report: [String: Any]) -> [String: Int] {
+            var byCity: [String: Int] = [:]
+            for row in report["totals"] as? [[String: Any]] ?? [] {
+                byCity[row["city"] as? String ?? "?", default: 0] += row["deliveries"] as? Int ?? 0
+            }
+            return byCity
+        }
+        let after = try json("report-after.json")
+        #expect((after["duplicates"] as? [Any])?.isEmpty == true)
+        #expect(totals(before) == ["Tunis": 8, "Sfax": 4])
+        #expect(totals(after) == ["Tunis": 8, "Sfax": 4])
+        // TUN-105's delivery now counts for TUN-005: spring internet recharges go to one family, TUN-005.
+        let families = (after["totals"] as? [[String: Any]] ?? []).filter {
+            $0["city"] as? String == "Tunis" && $0["campaign"] as? String == "2026-spring"
+        }.reduce(0) { $0 + ($1["families"] as? Int ?? 0) }
+        #expect(families == 3)  // food_pack: TUN-004, TUN-005; internet_recharge: TUN-005
+
+        // The CSV exports, read back by a standard parser (Python's csv), BOM included.
+        let reader = """
+            import csv, json, sys
+            with open(sys.argv[1], encoding="utf-8-sig", newline="") as f:
+                print(json.dumps(list(csv.DictReader(f)), ensure_ascii=False))
+            """
+        func readCSV(_ name: String) throws -> [[String: String]] {
+            let result = try run("/usr/bin/env", ["python3", "-c", reader, out.appendingPathComponent(name).path])
+            #expect(result.status == 0, "\(result.stderr)")
+            return try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: String]] ?? []
+        }
+        let deliveryRows = try readCSV("deliveries.csv")
+        #expect(deliveryRows.count == 12)
+        #expect(deliveryRows.filter { $0["family_reference"] == "TUN-001" && $0["item"] == "food_pack" }.count == 2)
+        let familyRows = try readCSV("families.csv")
+        #expect(familyRows.contains { $0["head_name"] == "نادية الكعبي" && $0["reference"] == "SFX-002" })
+        #expect(familyRows.contains { $0["head_name"] == "Hédi Trabelsi" })
+        #expect(
+            familyRows.contains {
+                $0["reference"] == "TUN-105"
+                    && $0["merged_into"] == familyRows.first { $0["reference"] == "TUN-005" }?["id"]
+            })
+        let breachRows = try readCSV("breaches.csv")
+        #expect(breachRows.count == 2 && Set(breachRows.compactMap { $0["volunteer"] }) == ["Amina", "Youssef"])
+    }
+}
