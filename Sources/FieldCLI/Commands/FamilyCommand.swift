@@ -122,9 +122,7 @@ struct FamilyCommand: ParsableCommand {
         @Argument(help: "The family's reference or id.") var family: String
 
         func run() throws {
-            let device = try device.open()
-            let record = try operation { try device.requireFamily(family) }
-            let id = record["id"]?.textValue ?? family
+            let (device, record, id) = try device.openFamily(family)
             let deliveries = try operation { try DeliveryIndex(device).deliveries(family: id) }
             if output.json {
                 var object = FamilyIndex.json(record)
@@ -163,9 +161,7 @@ struct FamilyCommand: ParsableCommand {
         }
 
         func run() throws {
-            let device = try device.open()
-            let record = try operation { try device.requireFamily(family) }
-            let id = record["id"]?.textValue ?? family
+            let (device, record, id) = try device.openFamily(family)
             var values = fields.values
             if let reference { values["reference"] = .text(reference) }
             try operation { try device.replica.write { tx in try tx.editFamily(id, values) } }
@@ -183,9 +179,7 @@ struct FamilyCommand: ParsableCommand {
         @Argument(help: "The family's reference or id.") var family: String
 
         func run() throws {
-            let device = try device.open()
-            let record = try operation { try device.requireFamily(family) }
-            let id = record["id"]?.textValue ?? family
+            let (device, record, id) = try device.openFamily(family)
             try operation { try device.replica.write { tx in try tx.deleteFamily(id) } }
             Printer.line("deleted family \(record["reference"]?.description ?? id)")
         }

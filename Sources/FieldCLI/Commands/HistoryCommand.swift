@@ -12,9 +12,7 @@ struct HistoryCommand: ParsableCommand {
     @Argument(help: "The family's reference or id.") var family: String
 
     func run() throws {
-        let device = try device.open()
-        let record = try operation { try device.requireFamily(family) }
-        let id = record["id"]?.textValue ?? family
+        let (device, record, id) = try device.openFamily(family)
         let stamps = try operation { try device.replica.stamps("families", id: id) }
         let history = try operation { try device.replica.history(collection: "families", recordID: id) }
         let own = device.replica.nodeID

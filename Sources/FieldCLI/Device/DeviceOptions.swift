@@ -27,6 +27,15 @@ struct DeviceOptions: ParsableArguments {
     }
 }
 
+extension DeviceOptions {
+    /// Opens the replica and finds a family by reference or id (exit 1 with what to do if there is none).
+    func openFamily(_ ref: String) throws -> (device: Device, family: [String: Value], id: String) {
+        let device = try open()
+        let family = try operation { try device.requireFamily(ref) }
+        return (device, family, family["id"]?.textValue ?? ref)
+    }
+}
+
 /// Output format, for commands that print data.
 struct OutputOptions: ParsableArguments {
     @Flag(help: "Print JSON instead of text.") var json = false
