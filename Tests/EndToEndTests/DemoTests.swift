@@ -48,6 +48,11 @@ struct DemoTests {
         let evidence = try #require(breach["evidence"] as? [[String: Any]])
         #expect(Set(evidence.compactMap { $0["volunteer"] as? String }) == ["Amina", "Youssef"])
         #expect(Set(evidence.compactMap { $0["device"] as? String }).count == 2)
+        // Central sees every device, also those behind a hub (their hub relays their statuses), and the hubs.
+        let devices = (before["devices"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        #expect(
+            Set(devices).isSuperset(of: ["tunis-1", "tunis-2", "sfax-1", "sfax-2", "hub-tunis", "hub-sfax"]),
+            "\(devices)")
         let duplicates = try #require(before["duplicates"] as? [[String: Any]])
         #expect(duplicates.count == 1)
         let pair = (duplicates.first?["families"] as? [[String: Any]] ?? []).compactMap { $0["reference"] as? String }

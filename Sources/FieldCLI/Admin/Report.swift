@@ -67,6 +67,8 @@ struct Report {
         var backlog: Int
         var clockOffset: Int64
         var lastError: String?
+        /// The hub that relayed this status, if the device syncs through one.
+        var via: String?
         var stale: Bool
         var skewed: Bool
     }
@@ -100,7 +102,7 @@ struct Report {
                 return DeviceHealth(
                     node: row["node"], name: row["name"], role: row["role"], city: row["city"] ?? "-",
                     lastSeen: lastSeen,
-                    backlog: row["backlog"], clockOffset: offset, lastError: row["last_error"],
+                    backlog: row["backlog"], clockOffset: offset, lastError: row["last_error"], via: row["via"],
                     stale: now - lastSeen > Self.staleAfterMillis, skewed: abs(offset) > 5 * 60_000)
             }
         }

@@ -55,10 +55,11 @@ enum ReportText {
         Printer.line("== Devices and hubs (last sync) ==")
         if !report.devices.isEmpty {
             Printer.table(
-                ["NAME", "ROLE", "CITY", "LAST SEEN", "BACKLOG", "CLOCK OFFSET", "STATE"],
+                ["NAME", "ROLE", "CITY", "VIA", "LAST SEEN", "BACKLOG", "CLOCK OFFSET", "STATE"],
                 report.devices.map {
                     [
-                        $0.name, $0.role, $0.city, Printer.date($0.lastSeen), String($0.backlog),
+                        $0.name, $0.role, $0.city, $0.via == nil ? "direct" : "hub", Printer.date($0.lastSeen),
+                        String($0.backlog),
                         "\($0.clockOffset / 1000) s",
                         [
                             $0.stale ? "stale" : nil, $0.skewed ? "clock off" : nil,
@@ -108,7 +109,7 @@ enum ReportJSON {
                     "node": $0.node, "name": $0.name, "role": $0.role, "city": $0.city,
                     "last_seen": Printer.date($0.lastSeen),
                     "backlog": $0.backlog, "clock_offset_ms": $0.clockOffset, "stale": $0.stale, "clock_off": $0.skewed,
-                    "last_error": $0.lastError as Any? ?? NSNull(),
+                    "last_error": $0.lastError as Any? ?? NSNull(), "via": $0.via as Any? ?? NSNull(),
                 ] as [String: Any]
             },
         ]

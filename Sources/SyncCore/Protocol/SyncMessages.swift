@@ -9,6 +9,8 @@ public struct SyncRequest: Sendable {
     public var push: Push?
     public var pull: Pull?
     public var heartbeat: Heartbeat?
+    /// A hub's devices' statuses, relayed upstream (accepted from hub tokens only, for their city).
+    public var relayed: [DeviceStatus] = []
 
     public init(node: NodeID, clockMillis: Int64, push: Push? = nil, pull: Pull? = nil, heartbeat: Heartbeat? = nil) {
         self.node = node
@@ -142,19 +144,16 @@ extension SyncRequest {
             writer.byte(UInt8(ascii: "}"))
         }
         if let heartbeat {
-            writer.raw(",\"heartbeat\":{\"app\":")
-            writer.string(heartbeat.app)
-            writer.raw(",\"backlog\":")
-            writer.int(heartbeat.backlog)
-            if let age = heartbeat.oldestPendingMillis {
-                writer.raw(",\"oldest_pending_ms\":")
-                writer.int(age)
+            writer.raw(",\"heartbeat\":")
+            heartbeat.encode(into: &writer)
+        }
+        if !relayed.isEmpty {
+            writer.raw(",\"relayed\":[")
+            for (index, status) in relayed.enumerated() {
+                if index > 0 { writer.byte(UInt8(ascii: ",")) }
+                status.encode(into: &writer)
             }
-            if let error = heartbeat.lastError {
-                writer.raw(",\"last_error\":")
-                writer.string(error)
-            }
-            writer.byte(UInt8(ascii: "}"))
+            writer.byte(UInt8(ascii: "]"))
         }
         writer.byte(UInt8(ascii: "}"))
         return writer.bytes
@@ -169,6 +168,7 @@ extension SyncRequest {
         var push: Push?
         var pull: Pull?
         var heartbeat: Heartbeat?
+        var relayed: [DeviceStatus] = []
         try reader.object("a sync request object") { (reader, key) throws(SyncError) in
             switch key {
             case "v": version = try reader.int("the protocol version")
@@ -210,20 +210,14 @@ extension SyncRequest {
                     throw SyncError(.invalidBatch, "Invalid body: \"pull.budget\" must be 1…\(1 << 30) bytes.")
                 }
                 pull = Pull(cursor: cursor, limit: Int(limit), budget: budget.map { Int($0) })
-            case "heartbeat":
-                var beat = Heartbeat(app: "")
-                try reader.object("a heartbeat object") { (reader, key) throws(SyncError) in
-                    switch key {
-                    case "app": beat.app = String(try reader.string("the app version").prefix(64))
-                    case "backlog": beat.backlog = try reader.int("the backlog size")
-                    case "oldest_pending_ms":
-                        beat.oldestPendingMillis = reader.null() ? nil : try reader.int("an age in ms")
-                    case "last_error":
-                        beat.lastError = reader.null() ? nil : String(try reader.string("an error message").prefix(500))
-                    default: try reader.skip()
+            case "heartbeat": heartbeat = try Heartbeat.decode(&reader)
+            case "relayed":
+                try reader.array("an array of device statuses") { (reader) throws(SyncError) in
+                    guard relayed.count < DeviceStatus.maxRelayed else {
+                        throw reader.error(expected: "at most \(DeviceStatus.maxRelayed) relayed statuses")
                     }
+                    relayed.append(try DeviceStatus.decode(&reader))
                 }
-                heartbeat = beat
             default: try reader.skip()
             }
         }
@@ -237,6 +231,7 @@ extension SyncRequest {
             throw SyncError(.invalidBatch, "Invalid body: a sync request needs \"node\" and \"clock\".")
         }
         self.init(node: node, clockMillis: clock, push: push, pull: pull, heartbeat: heartbeat)
+        self.relayed = relayed
     }
 
     static func node(_ reader: inout JSONReader) throws(SyncError) -> NodeID {

@@ -34,6 +34,8 @@ public struct SyncSession: Sendable {
     public var batchSize = 1000
     /// Reported to the server in the heartbeat.
     public var appVersion = "fieldsync/\(FieldSyncVersion.current)"
+    /// Statuses of this node's own clients to relay upstream with the first request (a hub's). Default none.
+    public var relayed: [DeviceStatus] = []
     /// A residual clock offset under this is network noise, not a wrong clock. Default 2 s.
     public var clockTolerance: Int64 = 2000
     public var logger: Logger
@@ -98,11 +100,14 @@ public struct SyncSession: Sendable {
             stream.write(head.encodedHead())
         }
 
-        func finish(clock: Int64, pull: SyncRequest.Pull?, heartbeat: Heartbeat?) -> (SyncRequest, SyncRequestBody) {
+        func finish(
+            clock: Int64, pull: SyncRequest.Pull?, heartbeat: Heartbeat?, relayed: [DeviceStatus]
+        ) -> (SyncRequest, SyncRequestBody) {
             var request = head
             request.clockMillis = clock
             request.pull = pull
             request.heartbeat = heartbeat
+            request.relayed = relayed
             return (request, SyncRequestBody(bytes: stream.finish(request.encodedTail()), gzip: true))
         }
     }
@@ -138,7 +143,8 @@ public struct SyncSession: Sendable {
         let clock = replica.configuration.clock
         let now = Int64(clamping: Replica.corrected(clock.nowMillis(), by: offset))
         let (request, body) = prepared.finish(
-            clock: now, pull: pull.map { .init(cursor: $0, limit: batchSize) }, heartbeat: heartbeat)
+            clock: now, pull: pull.map { .init(cursor: $0, limit: batchSize) }, heartbeat: heartbeat,
+            relayed: heartbeat == nil ? [] : relayed)
         let flight = InFlight(request: request, outgoing: prepared.outgoing)
         flight.sentAt = now
         let transport = self.transport

@@ -74,6 +74,18 @@ public struct SyncService: Sendable {
         if let pull = request.pull {
             response.pull = try pullPage(pull, peer: peer, principal: principal)
         }
+        if !request.relayed.isEmpty {
+            guard principal.role == .hub || principal.role == .admin else {
+                throw SyncError(.outOfScope, "Only a hub relays its devices' statuses. Nothing was applied.")
+            }
+            for status in request.relayed where principal.scope != nil && status.city != principal.scope {
+                throw SyncError(
+                    .outOfScope,
+                    "A relayed status of node \(status.node) is for \(status.city ?? "no city"), outside this hub's "
+                        + "scope. Nothing was applied.")
+            }
+            try replica.recordRelayed(request.relayed, via: request.node)
+        }
         if let heartbeat = request.heartbeat {
             try replica.recordHeartbeat(
                 heartbeat, node: request.node, principal: principal,
@@ -148,25 +160,62 @@ extension Replica {
     public func recordHeartbeat(
         _ heartbeat: Heartbeat, node: NodeID, principal: Principal, clockOffsetMillis: Int64, now: Int64
     ) throws {
+        try recordStatuses(
+            [
+                DeviceStatus(
+                    node: node, name: principal.name, role: principal.role.rawValue, city: principal.city,
+                    heartbeat: heartbeat, clockOffsetMillis: clockOffsetMillis, lastSeenMillis: now)
+            ], via: nil)
+    }
+
+    /// Saves statuses a hub relayed; an older status never replaces a newer one.
+    public func recordRelayed(_ statuses: [DeviceStatus], via hub: NodeID) throws {
+        try recordStatuses(statuses, via: hub.description)
+    }
+
+    private func recordStatuses(_ statuses: [DeviceStatus], via: String?) throws {
         do {
             try writer.write { db in
-                try db.execute(
-                    sql: """
-                        INSERT INTO _heartbeats(node, role, city, name, app, backlog, oldest_pending_ms, last_error,
-                            clock_offset_ms, last_seen_ms)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        ON CONFLICT(node) DO UPDATE SET role = excluded.role, city = excluded.city,
-                            name = excluded.name, app = excluded.app, backlog = excluded.backlog,
-                            oldest_pending_ms = excluded.oldest_pending_ms, last_error = excluded.last_error,
-                            clock_offset_ms = excluded.clock_offset_ms, last_seen_ms = excluded.last_seen_ms
-                        """,
-                    arguments: [
-                        node.description, principal.role.rawValue, principal.city, principal.name, heartbeat.app,
-                        heartbeat.backlog, heartbeat.oldestPendingMillis, heartbeat.lastError, clockOffsetMillis, now,
-                    ])
+                for status in statuses {
+                    try db.execute(
+                        sql: """
+                            INSERT INTO _heartbeats(node, role, city, name, app, backlog, oldest_pending_ms, last_error,
+                                clock_offset_ms, last_seen_ms, via)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            ON CONFLICT(node) DO UPDATE SET role = excluded.role, city = excluded.city,
+                                name = excluded.name, app = excluded.app, backlog = excluded.backlog,
+                                oldest_pending_ms = excluded.oldest_pending_ms, last_error = excluded.last_error,
+                                clock_offset_ms = excluded.clock_offset_ms, last_seen_ms = excluded.last_seen_ms,
+                                via = excluded.via
+                            WHERE excluded.last_seen_ms >= _heartbeats.last_seen_ms
+                            """,
+                        arguments: [
+                            status.node.description, status.role, status.city, status.name, status.heartbeat.app,
+                            status.heartbeat.backlog, status.heartbeat.oldestPendingMillis, status.heartbeat.lastError,
+                            status.clockOffsetMillis, status.lastSeenMillis, via,
+                        ])
+                }
             }
         } catch {
             throw Self.storageError(error)
+        }
+    }
+
+    /// The statuses of the clients that synced here directly, seen after `millis` (what a hub relays).
+    public func deviceStatuses(seenAfter millis: Int64) throws -> [DeviceStatus] {
+        try read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM _heartbeats WHERE via IS NULL AND last_seen_ms > ? ORDER BY node",
+                arguments: [millis]
+            ).compactMap { row -> DeviceStatus? in
+                guard let node = NodeID(hex: row["node"]) else { return nil }
+                return DeviceStatus(
+                    node: node, name: row["name"], role: row["role"], city: row["city"],
+                    heartbeat: Heartbeat(
+                        app: row["app"] ?? "", backlog: row["backlog"], oldestPendingMillis: row["oldest_pending_ms"],
+                        lastError: row["last_error"]),
+                    clockOffsetMillis: row["clock_offset_ms"], lastSeenMillis: row["last_seen_ms"])
+            }
         }
     }
 }

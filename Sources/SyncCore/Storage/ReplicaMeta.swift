@@ -91,6 +91,10 @@ enum ReplicaMigrations {
         migrator.registerMigration("3-settings") { db in
             try db.execute(sql: "CREATE TABLE IF NOT EXISTS _settings (key TEXT PRIMARY KEY NOT NULL, value TEXT)")
         }
+        migrator.registerMigration("4-heartbeat-via") { db in
+            // The hub a relayed status came through (nil: the client synced here itself).
+            try db.execute(sql: "ALTER TABLE _heartbeats ADD COLUMN via TEXT")
+        }
         return migrator
     }
 

@@ -42,6 +42,9 @@ struct UpstreamService: Service {
             let transport = CurlTransport(configuration: client, logger: logger)
             var session = SyncSession(replica: replica, transport: transport, peer: "upstream", logger: logger)
             session.appVersion = "sync-server/\(FieldSyncVersion.current)"
+            // Its devices' statuses seen since the last upstream sync go up with it.
+            let last = try replica.peerState("upstream").lastSyncMillis ?? 0
+            session.relayed = try replica.deviceStatuses(seenAfter: last)
             return try session.run()
         }
     }

@@ -1,0 +1,101 @@
+/// What a server knows of one of its clients: its heartbeat, who it is, when it was last seen. A hub relays
+/// its devices' statuses upstream, so that central's stale devices view covers every device.
+public struct DeviceStatus: Sendable, Equatable {
+    public var node: NodeID
+    public var name: String
+    public var role: String
+    public var city: String?
+    public var heartbeat: Heartbeat
+    /// Server clock minus the client's, at its last sync.
+    public var clockOffsetMillis: Int64
+    public var lastSeenMillis: Int64
+
+    public init(
+        node: NodeID, name: String, role: String, city: String?, heartbeat: Heartbeat, clockOffsetMillis: Int64,
+        lastSeenMillis: Int64
+    ) {
+        self.node = node
+        self.name = name
+        self.role = role
+        self.city = city
+        self.heartbeat = heartbeat
+        self.clockOffsetMillis = clockOffsetMillis
+        self.lastSeenMillis = lastSeenMillis
+    }
+
+    /// The most statuses one request relays.
+    public static let maxRelayed = 10_000
+
+    func encode(into writer: inout JSONWriter) {
+        writer.raw("{\"node\":")
+        writer.string(node.description)
+        writer.raw(",\"name\":")
+        writer.string(name)
+        writer.raw(",\"role\":")
+        writer.string(role)
+        writer.raw(",\"city\":")
+        if let city { writer.string(city) } else { writer.raw("null") }
+        writer.raw(",\"clock_offset_ms\":")
+        writer.int(clockOffsetMillis)
+        writer.raw(",\"last_seen\":")
+        writer.int(lastSeenMillis)
+        writer.raw(",\"heartbeat\":")
+        heartbeat.encode(into: &writer)
+        writer.byte(UInt8(ascii: "}"))
+    }
+
+    static func decode(_ reader: inout JSONReader) throws(SyncError) -> DeviceStatus {
+        var node: NodeID?
+        var status = DeviceStatus(
+            node: NodeID(rawValue: 1)!, name: "", role: "device", city: nil, heartbeat: Heartbeat(app: ""),
+            clockOffsetMillis: 0, lastSeenMillis: 0)
+        try reader.object("a device status object") { (reader, key) throws(SyncError) in
+            switch key {
+            case "node": node = try SyncRequest.node(&reader)
+            case "name": status.name = String(try reader.string("a name").prefix(100))
+            case "role": status.role = String(try reader.string("a role").prefix(16))
+            case "city": status.city = reader.null() ? nil : String(try reader.string("a city").prefix(100))
+            case "clock_offset_ms": status.clockOffsetMillis = try reader.int("a clock offset")
+            case "last_seen": status.lastSeenMillis = try reader.int("a time (Unix ms)")
+            case "heartbeat": status.heartbeat = try Heartbeat.decode(&reader)
+            default: try reader.skip()
+            }
+        }
+        guard let node else { throw SyncError(.invalidBatch, "Invalid body: a relayed device status needs \"node\".") }
+        status.node = node
+        return status
+    }
+}
+
+extension Heartbeat {
+    func encode(into writer: inout JSONWriter) {
+        writer.raw("{\"app\":")
+        writer.string(app)
+        writer.raw(",\"backlog\":")
+        writer.int(backlog)
+        if let oldestPendingMillis {
+            writer.raw(",\"oldest_pending_ms\":")
+            writer.int(oldestPendingMillis)
+        }
+        if let lastError {
+            writer.raw(",\"last_error\":")
+            writer.string(lastError)
+        }
+        writer.byte(UInt8(ascii: "}"))
+    }
+
+    static func decode(_ reader: inout JSONReader) throws(SyncError) -> Heartbeat {
+        var beat = Heartbeat(app: "")
+        try reader.object("a heartbeat object") { (reader, key) throws(SyncError) in
+            switch key {
+            case "app": beat.app = String(try reader.string("the app version").prefix(64))
+            case "backlog": beat.backlog = try reader.int("the backlog size")
+            case "oldest_pending_ms": beat.oldestPendingMillis = reader.null() ? nil : try reader.int("an age in ms")
+            case "last_error":
+                beat.lastError = reader.null() ? nil : String(try reader.string("an error message").prefix(500))
+            default: try reader.skip()
+            }
+        }
+        return beat
+    }
+}
