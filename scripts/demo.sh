@@ -99,6 +99,9 @@ say "Everyone works offline for the day"
 "$FIELD" deliver --db amina.db --family TUN-005 --item food_pack --campaign 2026-spring
 "$FIELD" family add --db youssef.db --reference TUN-105 --head "Rania Mejri" --phone "55 700 800" --size 4
 "$FIELD" deliver --db youssef.db --family TUN-105 --item internet_recharge --campaign 2026-spring
+# Both update TUN-003's phone, each on their own device: the later edit wins, the other is kept as a conflict.
+"$FIELD" family edit --db amina.db TUN-003 --phone "+216 22 333 999"
+"$FIELD" family edit --db youssef.db TUN-003 --phone "+216 22 333 888"
 # A second winter pack on Amina's own device is refused with the evidence (the rule synced down).
 "$FIELD" deliver --db amina.db --family TUN-001 --item food_pack --campaign 2026-winter || true
 # Sfax.

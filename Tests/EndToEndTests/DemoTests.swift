@@ -53,6 +53,11 @@ struct DemoTests {
         #expect(
             Set(devices).isSuperset(of: ["tunis-1", "tunis-2", "sfax-1", "sfax-2", "hub-tunis", "hub-sfax"]),
             "\(devices)")
+        // The conflict the Tunis hub resolved (both volunteers changed TUN-003's phone) reached central.
+        let conflicts = before["conflicts"] as? [[String: Any]] ?? []
+        #expect(
+            conflicts.contains { $0["field"] as? String == "phone" && $0["lost_value"] as? String == "+216 22 333 999" }
+        )
         let duplicates = try #require(before["duplicates"] as? [[String: Any]])
         #expect(duplicates.count == 1)
         let pair = (duplicates.first?["families"] as? [[String: Any]] ?? []).compactMap { $0["reference"] as? String }

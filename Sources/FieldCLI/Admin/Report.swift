@@ -50,6 +50,8 @@ struct Report {
     struct Conflict: Sendable {
         var collection: String
         var record: String
+        /// The family's reference, for a family record.
+        var reference: String?
         var field: String
         var lost: String
         var lostAt: Int64
@@ -91,7 +93,10 @@ struct Report {
         duplicates = try Self.duplicates(replica)
         conflicts = try replica.history().filter(\.isConflict).map { entry in
             Conflict(
-                collection: entry.collection, record: entry.recordID, field: entry.field, lost: entry.value.description,
+                collection: entry.collection, record: entry.recordID,
+                reference: entry.collection == "families"
+                    ? try replica.record("families", id: entry.recordID)?["reference"]?.textValue : nil,
+                field: entry.field, lost: entry.value.description,
                 lostAt: Int64(entry.stamp.hlc.millis), lostBy: entry.stamp.node.description,
                 keptAt: Int64(entry.winner.hlc.millis), keptBy: entry.winner.node.description)
         }

@@ -46,7 +46,8 @@ enum ReportText {
                 ["RECORD", "FIELD", "LOST VALUE", "WRITTEN", "BY NODE", "KEPT VALUE WRITTEN", "BY NODE"],
                 report.conflicts.map {
                     [
-                        "\($0.collection)/\($0.record)", $0.field, $0.lost, Printer.date($0.lostAt), $0.lostBy,
+                        $0.reference.map { "family \($0)" } ?? "\($0.collection)/\($0.record)", $0.field, $0.lost,
+                        Printer.date($0.lostAt), $0.lostBy,
                         Printer.date($0.keptAt), $0.keptBy,
                     ]
                 })
@@ -99,7 +100,8 @@ enum ReportJSON {
             },
             "conflicts": report.conflicts.map {
                 [
-                    "collection": $0.collection, "record": $0.record, "field": $0.field, "lost_value": $0.lost,
+                    "collection": $0.collection, "record": $0.record, "reference": $0.reference as Any? ?? NSNull(),
+                    "field": $0.field, "lost_value": $0.lost,
                     "lost_at": Printer.date($0.lostAt), "lost_by": $0.lostBy, "kept_at": Printer.date($0.keptAt),
                     "kept_by": $0.keptBy,
                 ] as [String: Any]

@@ -11,6 +11,8 @@ public struct SyncRequest: Sendable {
     public var heartbeat: Heartbeat?
     /// A hub's devices' statuses, relayed upstream (accepted from hub tokens only, for their city).
     public var relayed: [DeviceStatus] = []
+    /// Conflicts a hub saw, relayed upstream (hub and admin tokens only).
+    public var conflicts: [HistoryEntry] = []
 
     public init(node: NodeID, clockMillis: Int64, push: Push? = nil, pull: Pull? = nil, heartbeat: Heartbeat? = nil) {
         self.node = node
@@ -147,6 +149,14 @@ extension SyncRequest {
             writer.raw(",\"heartbeat\":")
             heartbeat.encode(into: &writer)
         }
+        if !conflicts.isEmpty {
+            writer.raw(",\"conflicts\":[")
+            for (index, entry) in conflicts.enumerated() {
+                if index > 0 { writer.byte(UInt8(ascii: ",")) }
+                entry.encode(into: &writer)
+            }
+            writer.byte(UInt8(ascii: "]"))
+        }
         if !relayed.isEmpty {
             writer.raw(",\"relayed\":[")
             for (index, status) in relayed.enumerated() {
@@ -169,6 +179,7 @@ extension SyncRequest {
         var pull: Pull?
         var heartbeat: Heartbeat?
         var relayed: [DeviceStatus] = []
+        var conflicts: [HistoryEntry] = []
         try reader.object("a sync request object") { (reader, key) throws(SyncError) in
             switch key {
             case "v": version = try reader.int("the protocol version")
@@ -211,6 +222,13 @@ extension SyncRequest {
                 }
                 pull = Pull(cursor: cursor, limit: Int(limit), budget: budget.map { Int($0) })
             case "heartbeat": heartbeat = try Heartbeat.decode(&reader)
+            case "conflicts":
+                try reader.array("an array of conflicts") { (reader) throws(SyncError) in
+                    guard conflicts.count < HistoryEntry.maxRelayed else {
+                        throw reader.error(expected: "at most \(HistoryEntry.maxRelayed) relayed conflicts")
+                    }
+                    conflicts.append(try HistoryEntry.decode(&reader))
+                }
             case "relayed":
                 try reader.array("an array of device statuses") { (reader) throws(SyncError) in
                     guard relayed.count < DeviceStatus.maxRelayed else {
@@ -232,6 +250,7 @@ extension SyncRequest {
         }
         self.init(node: node, clockMillis: clock, push: push, pull: pull, heartbeat: heartbeat)
         self.relayed = relayed
+        self.conflicts = conflicts
     }
 
     static func node(_ reader: inout JSONReader) throws(SyncError) -> NodeID {

@@ -36,6 +36,8 @@ public struct SyncSession: Sendable {
     public var appVersion = "fieldsync/\(FieldSyncVersion.current)"
     /// Statuses of this node's own clients to relay upstream with the first request (a hub's). Default none.
     public var relayed: [DeviceStatus] = []
+    /// Conflicts this node saw, relayed upstream with the first request (a hub's). Default none.
+    public var conflicts: [HistoryEntry] = []
     /// A residual clock offset under this is network noise, not a wrong clock. Default 2 s.
     public var clockTolerance: Int64 = 2000
     public var logger: Logger
@@ -101,13 +103,15 @@ public struct SyncSession: Sendable {
         }
 
         func finish(
-            clock: Int64, pull: SyncRequest.Pull?, heartbeat: Heartbeat?, relayed: [DeviceStatus]
+            clock: Int64, pull: SyncRequest.Pull?, heartbeat: Heartbeat?, relayed: [DeviceStatus],
+            conflicts: [HistoryEntry]
         ) -> (SyncRequest, SyncRequestBody) {
             var request = head
             request.clockMillis = clock
             request.pull = pull
             request.heartbeat = heartbeat
             request.relayed = relayed
+            request.conflicts = conflicts
             return (request, SyncRequestBody(bytes: stream.finish(request.encodedTail()), gzip: true))
         }
     }
@@ -144,7 +148,7 @@ public struct SyncSession: Sendable {
         let now = Int64(clamping: Replica.corrected(clock.nowMillis(), by: offset))
         let (request, body) = prepared.finish(
             clock: now, pull: pull.map { .init(cursor: $0, limit: batchSize) }, heartbeat: heartbeat,
-            relayed: heartbeat == nil ? [] : relayed)
+            relayed: heartbeat == nil ? [] : relayed, conflicts: heartbeat == nil ? [] : conflicts)
         let flight = InFlight(request: request, outgoing: prepared.outgoing)
         flight.sentAt = now
         let transport = self.transport

@@ -74,10 +74,17 @@ public struct SyncService: Sendable {
         if let pull = request.pull {
             response.pull = try pullPage(pull, peer: peer, principal: principal)
         }
-        if !request.relayed.isEmpty {
+        if !request.relayed.isEmpty || !request.conflicts.isEmpty {
             guard principal.role == .hub || principal.role == .admin else {
-                throw SyncError(.outOfScope, "Only a hub relays its devices' statuses. Nothing was applied.")
+                throw SyncError(
+                    .outOfScope, "Only a hub relays its devices' statuses and conflicts. Nothing was applied.")
             }
+        }
+        if !request.conflicts.isEmpty {
+            // After the push: the records they are about are here now.
+            try replica.recordRelayed(request.conflicts, scope: principal.scope)
+        }
+        if !request.relayed.isEmpty {
             for status in request.relayed where principal.scope != nil && status.city != principal.scope {
                 throw SyncError(
                     .outOfScope,

@@ -45,7 +45,13 @@ struct UpstreamService: Service {
             // Its devices' statuses seen since the last upstream sync go up with it.
             let last = try replica.peerState("upstream").lastSyncMillis ?? 0
             session.relayed = try replica.deviceStatuses(seenAfter: last)
-            return try session.run()
+            // And the conflicts it saw since the last relay (its devices' concurrent edits).
+            let relayedRow = Int64(try replica.setting("relayed_history_row") ?? "0") ?? 0
+            let conflicts = try replica.conflicts(afterRow: relayedRow)
+            session.conflicts = conflicts.entries
+            let summary = try session.run()
+            try replica.saveSettings(["relayed_history_row": String(conflicts.lastRow)])
+            return summary
         }
     }
 

@@ -1,0 +1,139 @@
+internal import GRDB
+
+/// Conflicts a hub saw (two of its devices wrote the same field), relayed upstream so that central's
+/// report lists every conflict, not only those central itself resolved.
+extension HistoryEntry {
+    /// The most conflicts one request relays; the rest go with the next sync.
+    public static let maxRelayed = 5_000
+
+    func encode(into writer: inout JSONWriter) {
+        writer.raw("{\"collection\":")
+        writer.string(collection)
+        writer.raw(",\"record\":")
+        writer.string(recordID)
+        writer.raw(",\"field\":")
+        writer.string(field)
+        writer.raw(",\"value\":")
+        writer.value(value)
+        writer.raw(",\"value_hlc\":")
+        writer.int(stamp.hlc.storage)
+        writer.raw(",\"value_node\":")
+        writer.string(stamp.node.description)
+        writer.raw(",\"winner_hlc\":")
+        writer.int(winner.hlc.storage)
+        writer.raw(",\"winner_node\":")
+        writer.string(winner.node.description)
+        writer.byte(UInt8(ascii: "}"))
+    }
+
+    static func decode(_ reader: inout JSONReader) throws(SyncError) -> HistoryEntry {
+        var parts: (collection: String?, record: String?, field: String?, value: Value) = (nil, nil, nil, .null)
+        var stamps: (Int64?, NodeID?, Int64?, NodeID?) = (nil, nil, nil, nil)
+        try reader.object("a conflict object") { (reader, key) throws(SyncError) in
+            switch key {
+            case "collection": parts.collection = String(try reader.string("a collection").prefix(64))
+            case "record": parts.record = String(try reader.string("a record id").prefix(64))
+            case "field": parts.field = String(try reader.string("a field").prefix(64))
+            case "value": parts.value = try reader.value("a value")
+            case "value_hlc": stamps.0 = try reader.int("an hlc")
+            case "value_node": stamps.1 = try SyncRequest.node(&reader)
+            case "winner_hlc": stamps.2 = try reader.int("an hlc")
+            case "winner_node": stamps.3 = try SyncRequest.node(&reader)
+            default: try reader.skip()
+            }
+        }
+        guard let collection = parts.collection, let record = parts.record, let field = parts.field,
+            let valueHLC = stamps.0, let valueNode = stamps.1, let winnerHLC = stamps.2, let winnerNode = stamps.3,
+            valueHLC >= 0, winnerHLC >= 0
+        else {
+            throw SyncError(
+                .invalidBatch, "Invalid body: a relayed conflict needs collection, record, field and both stamps.")
+        }
+        return HistoryEntry(
+            collection: collection, recordID: record, field: field, value: parts.value,
+            stamp: Stamp(hlc: HLCTimestamp(storage: valueHLC), node: valueNode),
+            winner: Stamp(hlc: HLCTimestamp(storage: winnerHLC), node: winnerNode))
+    }
+}
+
+extension Replica {
+    /// Conflicts recorded here after history row `rowid` (oldest first, at most `limit`), with the last
+    /// row id read: what a hub relays upstream.
+    public func conflicts(
+        afterRow rowid: Int64, limit: Int = HistoryEntry.maxRelayed
+    ) throws
+        -> (entries: [HistoryEntry], lastRow: Int64)
+    {
+        try read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, collection, record_id, field, value, value_hlc, value_node, winner_hlc, winner_node
+                    FROM _history WHERE id > ? AND value_node != winner_node ORDER BY id LIMIT ?
+                    """, arguments: [rowid, limit])
+            var last = rowid
+            var entries: [HistoryEntry] = []
+            for row in rows {
+                last = row["id"]
+                guard let node = NodeID(rawValue: row["value_node"]), let winner = NodeID(rawValue: row["winner_node"])
+                else { continue }
+                let stored: DatabaseValue = row["value"]
+                let value: Value
+                switch stored.storage {
+                case .int64(let number): value = .integer(number)
+                case .double(let number): value = .real(number)
+                case .string(let text): value = .text(text)
+                default: value = .null
+                }
+                entries.append(
+                    HistoryEntry(
+                        collection: row["collection"], recordID: row["record_id"], field: row["field"], value: value,
+                        stamp: Stamp(hlc: HLCTimestamp(storage: row["value_hlc"]), node: node),
+                        winner: Stamp(hlc: HLCTimestamp(storage: row["winner_hlc"]), node: winner)))
+            }
+            return (entries, last)
+        }
+    }
+
+    /// Keeps conflicts another node relayed (a conflict already here is kept once). With `scope`, only
+    /// those about records of that scope stored here are kept; the others are left out.
+    @discardableResult
+    public func recordRelayed(_ entries: [HistoryEntry], scope: String?) throws -> Int {
+        do {
+            return try writer.write { db in
+                var kept = 0
+                for entry in entries {
+                    if let scope {
+                        guard let index = schema.index(of: entry.collection),
+                            let field = schema.collections[index].scopeField
+                        else { continue }
+                        let stored = try String.fetchOne(
+                            db, sql: "SELECT \(quote(field)) FROM \(quote(entry.collection)) WHERE id = ?",
+                            arguments: [entry.recordID])
+                        guard stored == scope else { continue }
+                    }
+                    let value: (any DatabaseValueConvertible)? =
+                        switch entry.value {
+                        case .null: nil
+                        case .integer(let number): number
+                        case .real(let number): number
+                        case .text(let text): text
+                        }
+                    try db.execute(
+                        sql: """
+                            INSERT OR IGNORE INTO _history(collection, record_id, field, value, value_hlc, value_node,
+                                winner_hlc, winner_node) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                            """,
+                        arguments: [
+                            entry.collection, entry.recordID, entry.field, value, entry.stamp.hlc.storage,
+                            entry.stamp.node.rawValue, entry.winner.hlc.storage, entry.winner.node.rawValue,
+                        ])
+                    kept += db.changesCount
+                }
+                return kept
+            }
+        } catch {
+            throw Self.storageError(error)
+        }
+    }
+}
