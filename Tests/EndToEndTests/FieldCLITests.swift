@@ -114,15 +114,25 @@ struct FieldCLITests {
             setup.server.stop()
             try? FileManager.default.removeItem(at: setup.directory)
         }
-        // The admin's rule reaches the device through the server.
+        // The admin's rule (set and listed with the CLI) reaches the device through the server.
         let hub = setup.directory.appendingPathComponent("hub.db").path
         let admin = try issueToken(db: hub, role: "admin", city: nil, name: "admin", directory: setup.directory)
-        let adminDevice = try TestDevice(
-            name: "admin", city: "-", directory: setup.directory, server: setup.server.url, token: admin.token)
-        try adminDevice.replica.write { tx in
-            _ = try tx.create("entitlements", values: ["item": "food_pack", "campaign": "w", "max_per_family": 1])
-        }
-        try adminDevice.sync()
+        let adminDB = setup.directory.appendingPathComponent("admin.db").path
+        #expect(
+            try run(
+                Binaries.field, ["init", "--server", setup.server.url, "--token-file", admin.file, "--db", adminDB]
+            ).status == 0)
+        let set = try run(
+            Binaries.field,
+            ["admin", "rule", "set", "--item", "food_pack", "--campaign", "w", "--max", "1", "--db", adminDB])
+        #expect(set.status == 0, "\(set.stderr)")
+        let rules = try run(Binaries.field, ["admin", "rule", "list", "--json", "--db", adminDB])
+        let listed = try JSONSerialization.jsonObject(with: Data(rules.stdout.utf8)) as? [[String: String]] ?? []
+        #expect(listed.map { $0["item"] } == ["food_pack"] && listed.first?["max_per_family"] == "1")
+        #expect(
+            try run(Binaries.field, ["admin", "rule", "set", "--item", "bread", "--max", "1", "--db", adminDB]).status
+                == 2)
+        #expect(try run(Binaries.field, ["sync", "--db", adminDB]).status == 0)
         #expect(try setup.field(["sync"]).status == 0)
         #expect(try setup.field(["family", "add", "--reference", "TUN-1", "--head", "Fatma"]).status == 0)
         #expect(
