@@ -152,6 +152,11 @@ extension Replica {
         var extraIndex = [[String: Int]](repeating: [:], count: groups.count)
         for (position, row) in rows.enumerated() {
             let group = row.group
+            // Most rows carry no unknown field: nothing to name.
+            if row.extras.isEmpty {
+                groups[group].records.append(row.record)
+                continue
+            }
             let new = Set(row.extras.map(\.name).filter { extraIndex[group][$0] == nil })
             if extraIndex[group].count + new.count > BatchPlan.maxUnknownFieldsPerGroup, position > 0 {
                 next = FeedCursor(base: cursor.base, position: rows[position - 1].sequence)
