@@ -142,14 +142,8 @@ enum ReportCSV {
                         """
                 ).map { row in
                     (0..<11).map { index -> String in
-                        let value: DatabaseValue = row[index]
-                        switch value.storage {
-                        case .null: return ""
-                        case .int64(let number): return String(number)
-                        case .double(let number): return String(number)
-                        case .string(let text): return text
-                        case .blob: return ""
-                        }
+                        let value = Value(row[index] as DatabaseValue)
+                        return value.isNull ? "" : value.description
                     }
                 }
             }

@@ -141,15 +141,7 @@ struct DeliveryIndex {
                     """, arguments: [family, family])
             return rows.map { row in
                 var values: [String: Value] = [:]
-                for column in row.columnNames {
-                    let value: DatabaseValue = row[column]
-                    switch value.storage {
-                    case .int64(let number): values[column] = .integer(number)
-                    case .string(let text): values[column] = .text(text)
-                    case .double(let number): values[column] = .real(number)
-                    default: values[column] = .null
-                    }
-                }
+                for column in row.columnNames { values[column] = Value(row[column] as DatabaseValue) }
                 return values
             }
         }

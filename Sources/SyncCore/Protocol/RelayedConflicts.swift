@@ -77,17 +77,10 @@ extension Replica {
                 last = row["id"]
                 guard let node = NodeID(rawValue: row["value_node"]), let winner = NodeID(rawValue: row["winner_node"])
                 else { continue }
-                let stored: DatabaseValue = row["value"]
-                let value: Value
-                switch stored.storage {
-                case .int64(let number): value = .integer(number)
-                case .double(let number): value = .real(number)
-                case .string(let text): value = .text(text)
-                default: value = .null
-                }
                 entries.append(
                     HistoryEntry(
-                        collection: row["collection"], recordID: row["record_id"], field: row["field"], value: value,
+                        collection: row["collection"], recordID: row["record_id"], field: row["field"],
+                        value: Value(row["value"] as DatabaseValue),
                         stamp: Stamp(hlc: HLCTimestamp(storage: row["value_hlc"]), node: node),
                         winner: Stamp(hlc: HLCTimestamp(storage: row["winner_hlc"]), node: winner)))
             }

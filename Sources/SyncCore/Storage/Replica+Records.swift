@@ -1,4 +1,4 @@
-import GRDB
+package import GRDB
 
 /// A value displaced by a newer write, as kept in `_history`.
 public struct HistoryEntry: Sendable, Hashable {
@@ -75,22 +75,23 @@ extension Replica {
             sql += " ORDER BY value_hlc, value_node, id"
             return try GRDB.Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).compactMap { row in
                 guard let node = NodeID(rawValue: row[5]), let winnerNode = NodeID(rawValue: row[7]) else { return nil }
-                let value: Value
-                switch row[3] as DatabaseValue? {
-                case .some(let dbValue):
-                    switch dbValue.storage {
-                    case .int64(let number): value = .integer(number)
-                    case .double(let number): value = .real(number)
-                    case .string(let text): value = .text(text)
-                    default: value = .null
-                    }
-                case .none: value = .null
-                }
                 return HistoryEntry(
-                    collection: row[0], recordID: row[1], field: row[2], value: value,
+                    collection: row[0], recordID: row[1], field: row[2], value: Value(row[3] as DatabaseValue),
                     stamp: Stamp(hlc: HLCTimestamp(storage: row[4]), node: node),
                     winner: Stamp(hlc: HLCTimestamp(storage: row[6]), node: winnerNode))
             }
+        }
+    }
+}
+
+extension Value {
+    /// A value as SQLite returned it (a BLOB, which no field holds, reads as null).
+    package init(_ stored: DatabaseValue) {
+        switch stored.storage {
+        case .int64(let number): self = .integer(number)
+        case .double(let number): self = .real(number)
+        case .string(let text): self = .text(text)
+        case .null, .blob: self = .null
         }
     }
 }

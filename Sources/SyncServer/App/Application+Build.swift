@@ -16,8 +16,7 @@ func buildApplication(
     replicaConfiguration.durability = configuration.durability
     let replica = try Replica(path: configuration.databasePath, configuration: replicaConfiguration, logger: logger)
     let tokens = try TokenStore(replica: replica)
-    var service = SyncService(replica: replica, logger: logger)
-    service.maxPullRecords = 5000
+    let service = SyncService(replica: replica, logger: logger)
     let controller = SyncController(
         service: service, tokens: tokens,
         limiter: RateLimiter(perSecond: configuration.ratePerSecond, burst: configuration.rateBurst),
