@@ -36,3 +36,7 @@ func format2(_ value: Double) -> String {
     let rounded = (value * 100).rounded() / 100
     return String(rounded)
 }
+
+func format1(_ value: Double) -> String {
+    String((value * 10).rounded() / 10)
+}

@@ -74,6 +74,9 @@ final class BenchServer {
     /// The server's peak resident memory so far (VmHWM), in MiB.
     var peakMiB: Double { FieldBench.peakMiB(pid: String(process.processIdentifier)) }
 
+    /// CPU time (user + system) the server has used so far, in seconds.
+    var cpuSeconds: Double { FieldBench.cpuSeconds(pid: String(process.processIdentifier)) }
+
     func stop() {
         guard process.isRunning else { return }
         process.terminate()
@@ -107,6 +110,17 @@ func syncClient(replica: Replica, server: String, token: String, batchSize: Int)
 /// `exec`, so a child would report its parent's peak.
 func ownPeakMiB() -> Double {
     peakMiB(pid: "self")
+}
+
+/// CPU time (user + system, all threads) a process has used so far, in seconds: fields 14 and 15 of
+/// `/proc/<pid>/stat`, in clock ticks.
+func cpuSeconds(pid: String) -> Double {
+    let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+    // The command name (field 2) may hold spaces: count from the closing parenthesis.
+    guard let close = stat.lastIndex(of: ")") else { return 0 }
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
 
 func peakMiB(pid: String) -> Double {

@@ -41,6 +41,8 @@ struct SyncSuite: ParsableCommand {
         var r4 = 0.0, r5 = 0.0, r6Push = 0.0, r6Pull = 0.0, r7 = 0
         var wirePerDelivery = 0.0, csvPerDelivery = 0.0
         var pushRate = 0.0, pushMergeRate = 0.0, pullRate = 0.0, pullMergeRate = 0.0
+        /// CPU ms per 1,000 records (last run): client, server, the local merge.
+        var pushCPU = (client: 0.0, server: 0.0, merge: 0.0), pullCPU = (client: 0.0, server: 0.0, merge: 0.0)
     }
 
     func run() throws {
@@ -85,16 +87,20 @@ struct SyncSuite: ParsableCommand {
                 let pulled = try SyncWorkload.replica(file("pull-\(batchSize)-\(run).db"))
                 let hubToken = try BenchServer.issueToken(database: centralPath, role: "hub", city: SyncWorkload.city)
                 var summary = SyncSummary()
+                var cpu = CPUMeter(server: server)
                 let pullTime = try time {
                     summary = try syncClient(replica: pulled, server: server.url, token: hubToken, batchSize: batchSize)
                 }
+                let pullCPU = cpu.lap(records: deliveries)
                 guard summary.pulled == deliveries else {
                     throw SyncError(.storage, "pulled \(summary.pulled) of \(deliveries)")
                 }
                 figures.wirePerDelivery = Double(summary.bytesSent + summary.bytesReceived) / Double(deliveries)
                 if run == 0 { figures.r7 = try idleBytes(pulled, server: server, token: hubToken) }
                 let mergePull = try SyncWorkload.replica(file("merge-pull-\(batchSize)-\(run).db"))
+                cpu = CPUMeter(server: server)
                 let mergePullTime = try time { for page in pullPages { try mergePull.apply(page) } }
+                figures.pullCPU = (pullCPU.client, pullCPU.server, cpu.lap(records: deliveries).client)
                 pullRatios.append(mergePullTime / pullTime)
                 figures.pullRate = Double(deliveries) / pullTime
                 figures.pullMergeRate = Double(deliveries) / mergePullTime
@@ -105,15 +111,19 @@ struct SyncSuite: ParsableCommand {
                 let deviceToken = try BenchServer.issueToken(
                     database: pushTarget, role: "device", city: SyncWorkload.city)
                 let deviceCopy = try copyReplica(devicePath, to: file("device-\(batchSize)-\(run).db"))
+                cpu = CPUMeter(server: pushServer)
                 let pushTime = try time {
                     summary = try syncClient(
                         replica: deviceCopy, server: pushServer.url, token: deviceToken, batchSize: batchSize)
                 }
+                let pushCPU = cpu.lap(records: deliveries)
                 guard summary.pushed == deliveries else {
                     throw SyncError(.storage, "pushed \(summary.pushed) of \(deliveries)")
                 }
                 let mergePush = try SyncWorkload.replica(file("merge-push-\(batchSize)-\(run).db"))
+                cpu = CPUMeter(server: pushServer)
                 let mergePushTime = try time { for page in pushPages { try mergePush.apply(page) } }
+                figures.pushCPU = (pushCPU.client, pushCPU.server, cpu.lap(records: deliveries).client)
                 pushRatios.append(mergePushTime / pushTime)
                 figures.pushRate = Double(deliveries) / pushTime
                 figures.pushMergeRate = Double(deliveries) / mergePushTime
@@ -181,8 +191,10 @@ struct SyncSuite: ParsableCommand {
         row("R5", { format2($0.r5) }, "≤ 16 B", "wire bytes per changed field (10,000 families, one field each)")
         row("R6 push", { format2($0.r6Push) }, "≥ 0.5", "records/s pushed over HTTP / records/s of the local merge")
         row("  rates", { "\(Int($0.pushRate))/\(Int($0.pushMergeRate))" }, "", "records/s: push / merge")
+        row("  cpu", { cpuText($0.pushCPU) }, "", "CPU ms per 1,000 records: client/server/merge")
         row("R6 pull", { format2($0.r6Pull) }, "≥ 0.5", "records/s pulled over HTTP / records/s of the local merge")
         row("  rates", { "\(Int($0.pullRate))/\(Int($0.pullMergeRate))" }, "", "records/s: pull / merge")
+        row("  cpu", { cpuText($0.pullCPU) }, "", "CPU ms per 1,000 records: client/server/merge")
         row("R7", { "\($0.r7) B" }, "≤ 1 KB", "a sync with nothing to do, one round trip")
         if let memory {
             print(
@@ -194,6 +206,28 @@ struct SyncSuite: ParsableCommand {
             print(
                 pad("  server", 11) + pad("", 12) + pad(format2(memory.server), 12) + pad("< 300", 9)
                     + "MB at \(large) (\(format2(memory.smallServer)) MB at \(deliveries))")
+        }
+    }
+
+    private func cpuText(_ cpu: (client: Double, server: Double, merge: Double)) -> String {
+        "\(format1(cpu.client))/\(format1(cpu.server))/\(format1(cpu.merge))"
+    }
+
+    /// CPU time of this process and of a server between two points, per 1,000 records.
+    private struct CPUMeter {
+        let server: BenchServer
+        var start: (client: Double, server: Double)
+
+        init(server: BenchServer) {
+            self.server = server
+            start = (cpuSeconds(pid: "self"), server.cpuSeconds)
+        }
+
+        mutating func lap(records: Int) -> (client: Double, server: Double) {
+            let now = (cpuSeconds(pid: "self"), server.cpuSeconds)
+            defer { start = now }
+            let scale = 1_000_000 / Double(records)
+            return ((now.0 - start.client) * scale, (now.1 - start.server) * scale)
         }
     }
 

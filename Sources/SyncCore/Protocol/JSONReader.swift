@@ -141,6 +141,7 @@ package struct JSONReader {
         guard consume(UInt8(ascii: "\"")) else { throw error(expected: what) }
         let start = offset
         var plain = true
+        var ascii = true
         while offset < bytes.count {
             let byte = bytes[offset]
             if byte == UInt8(ascii: "\"") { break }
@@ -150,6 +151,7 @@ package struct JSONReader {
                 continue
             }
             if byte < 0x20 { throw error(expected: "a string without raw control characters") }
+            ascii = ascii && byte < 0x80
             offset += 1
         }
         guard offset < bytes.count else {
@@ -163,8 +165,10 @@ package struct JSONReader {
             throw error(expected: "a string of at most \(Self.maxStringBytes) bytes")
         }
         if plain {
-            let decoded = bytes.withUnsafeBufferPointer {
-                String(validating: UnsafeBufferPointer(rebasing: $0[start..<end]), as: UTF8.self)
+            let decoded = bytes.withUnsafeBufferPointer { buffer -> String? in
+                let slice = UnsafeBufferPointer(rebasing: buffer[start..<end])
+                // ASCII (ids, codes, most names) is valid UTF-8 as it is: skip the generic validation.
+                return ascii ? String(decoding: slice, as: UTF8.self) : String(validating: slice, as: UTF8.self)
             }
             guard let text = decoded else {
                 offset = start
@@ -292,7 +296,7 @@ package struct JSONReader {
             guard offset > exponent else { throw error(expected: "digits in the exponent") }
         }
         if isReal {
-            guard let text = String(validating: bytes[start..<offset], as: UTF8.self), let real = Double(text),
+            guard let real = Double(String(decoding: bytes[start..<offset], as: UTF8.self)),
                 real.isFinite
             else {
                 offset = start

@@ -117,25 +117,23 @@ public struct SyncService: Sendable {
 
     /// A device pushes only what it wrote; nobody pushes as the server itself.
     private func checkOrigins(_ batch: ChangeBatch, request: SyncRequest, principal: Principal) throws {
+        func check(_ stamp: Stamp, _ record: RecordChange, _ group: CollectionChanges) throws {
+            if principal.role == .device, stamp.node != request.node {
+                throw SyncError(
+                    .outOfScope,
+                    "Record \(record.id) of '\(group.name)' is stamped by node \(stamp.node), not by this "
+                        + "device (\(request.node)): a device pushes only its own changes. Nothing was applied.")
+            }
+            if principal.role != .admin, stamp.node == replica.nodeID {
+                throw SyncError(
+                    .outOfScope,
+                    "Record \(record.id) of '\(group.name)' claims this server's own node id. Nothing was applied.")
+            }
+        }
         for group in batch.collections {
             for record in group.records {
-                var stamps = [record.stamp]
-                stamps += record.cells.compactMap(\.stamp)
-                for stamp in stamps {
-                    if principal.role == .device, stamp.node != request.node {
-                        throw SyncError(
-                            .outOfScope,
-                            "Record \(record.id) of '\(group.name)' is stamped by node \(stamp.node), not by this "
-                                + "device (\(request.node)): a device pushes only its own changes. Nothing was applied."
-                        )
-                    }
-                    if principal.role != .admin, stamp.node == replica.nodeID {
-                        throw SyncError(
-                            .outOfScope,
-                            "Record \(record.id) of '\(group.name)' claims this server's own node id. Nothing was applied."
-                        )
-                    }
-                }
+                try check(record.stamp, record, group)
+                for cell in record.cells { if let stamp = cell.stamp { try check(stamp, record, group) } }
             }
         }
     }

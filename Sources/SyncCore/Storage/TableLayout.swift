@@ -20,6 +20,8 @@ struct TableLayout: Sendable {
     let slots: [UInt8]
     /// Profiles: the register of each slot, or -1.
     let registerForSlot: [Int]
+    /// ``feedSQL(scoped:)``, built once (the feed asks for it on every page).
+    private var feedQueries: (plain: String, scoped: String) = ("", "")
 
     /// `columnPositions`: the position of each column of the table as it exists (empty before it does).
     init(_ collection: CollectionSchema, index: Int, columnPositions: [String: Int] = [:]) {
@@ -36,6 +38,7 @@ struct TableLayout: Sendable {
         for (register, slot) in slots.enumerated() where slot != 255 { registerForSlot[Int(slot)] = register }
         self.slots = slots
         self.registerForSlot = registerForSlot
+        feedQueries = (makeFeedSQL(scoped: false), makeFeedSQL(scoped: true))
     }
 
     var name: String { collection.name }
@@ -133,7 +136,9 @@ struct TableLayout: Sendable {
 
     /// The feed query. Columns: id, _seq, _extra, then for profiles `_stamps` and the values (register
     /// `r` at `4 + r`), for facts hlc, node and the values (`5 + r`). Parameters: cursor, limit, [scope].
-    func feedSQL(scoped: Bool) -> String {
+    func feedSQL(scoped: Bool) -> String { scoped ? feedQueries.scoped : feedQueries.plain }
+
+    private func makeFeedSQL(scoped: Bool) -> String {
         // Facts are appended in sequence order, so their rowid orders them too; `?1` is then the first
         // rowid to read (see ``Replica/firstFactRowid``).
         var sql = selectSQL + (isProfile ? " WHERE \"_seq\" > ?1" : " WHERE rowid >= ?1")

@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import SyncCore
+
+/// One device→central push over HTTP, alone, for profilers (`perf record -- field-bench push-probe`).
+struct PushProbe: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "push-probe", abstract: "Push --deliveries deliveries to a fresh server once (for profiling).",
+        shouldDisplay: false)
+
+    @Option var deliveries = 100_000
+    @Option var batch = 1000
+    @Option(help: "Push to this running server instead of starting one (with --token).") var server: String?
+    @Option var token: String?
+
+    func run() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("push-probe-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let device = try SyncWorkload.replica(root.appendingPathComponent("device.db").path)
+        try SyncWorkload.logDeliveries(device, count: deliveries, seed: 2)
+        if let server, let token {
+            let cpu = cpuSeconds(pid: "self")
+            let seconds = try time {
+                _ = try syncClient(replica: device, server: server, token: token, batchSize: batch)
+            }
+            let perThousand = (cpuSeconds(pid: "self") - cpu) * 1_000_000 / Double(deliveries)
+            print("pushed \(deliveries) in \(format2(seconds)) s; client CPU ms per 1,000: \(format1(perThousand))")
+            return
+        }
+        let central = root.appendingPathComponent("central.db").path
+        _ = try SyncWorkload.replica(central)
+        let server = try BenchServer(database: central)
+        defer { server.stop() }
+        let token = try BenchServer.issueToken(database: central, role: "device", city: SyncWorkload.city)
+        let cpu = (cpuSeconds(pid: "self"), server.cpuSeconds)
+        let seconds = try time {
+            _ = try syncClient(replica: device, server: server.url, token: token, batchSize: batch)
+        }
+        let scale = 1_000_000 / Double(deliveries)
+        print(
+            "server pid \(server.process.processIdentifier): pushed \(deliveries) in \(format2(seconds)) s; CPU ms per 1,000: client "
+                + "\(format1((cpuSeconds(pid: "self") - cpu.0) * scale)), server \(format1((server.cpuSeconds - cpu.1) * scale))"
+        )
+    }
+}
