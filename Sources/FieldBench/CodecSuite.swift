@@ -33,6 +33,14 @@ struct CodecSuite: ParsableCommand {
             print("gzip -\(level): \(formatSeconds(seconds)), \(bytes / deliveries) B per delivery")
         }
         let gunzip = try time { for page in compressed { _ = try Gzip.decompress(page, limit: 1 << 26) } }
+        var zstd: [[UInt8]] = []
+        for level in [1, 3] {
+            let seconds = time { zstd = encoded.map { Zstd.compress($0, level: Int32(level)) } }
+            let bytes = zstd.reduce(0) { $0 + $1.count }
+            print("zstd -\(level): \(formatSeconds(seconds)), \(bytes / deliveries) B per delivery")
+        }
+        let unzstd = try time { for page in zstd { _ = try Zstd.decompress(page, limit: 1 << 26) } }
+        print("gunzip (level 6) \(formatSeconds(gunzip)), zstd decompress (level 3) \(formatSeconds(unzstd))")
         let decode = try time { for page in encoded { _ = try SyncResponse(decoding: page) } }
         let target = try SyncWorkload.replica(directory.appendingPathComponent("target.db").path)
         let apply = try time { for page in pages { try target.apply(page) } }

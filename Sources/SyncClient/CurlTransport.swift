@@ -24,6 +24,11 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
     private let lock = NSLock()
     /// Easy handles not in use, each with its open connection: concurrent requests take one each.
     private var idle: [EasyHandle] = []
+    /// Whether the server said it takes zstd request bodies (`Accept-Encoding` in an answer).
+    private var serverTakesZstd = false
+
+    /// zstd once the server has said it takes it, gzip until then (every FieldSync server takes gzip).
+    public var requestCoding: ContentCoding { lock.withLock { serverTakesZstd ? .zstd : .gzip } }
 
     public init(configuration: ClientConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -31,7 +36,7 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
     }
 
     public func exchange(_ body: SyncRequestBody) throws -> SyncExchange {
-        let result = try send(method: "POST", path: "/v1/sync", body: body.bytes, gzipped: body.gzip)
+        let result = try send(method: "POST", path: "/v1/sync", body: body.bytes, coding: body.coding)
         do {
             let response = try SyncResponse(decoding: result.body)
             return SyncExchange(response: response, bytesSent: result.bytesSent, bytesReceived: result.bytesReceived)
@@ -46,12 +51,14 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
     /// Sends a request with retries; returns a 2xx answer or throws a `SyncClientError` (4xx → `.refused`
     /// with the problem document, other failures by class). A problem of the sync protocol (a refused push)
     /// is thrown as the ``Problem`` itself so that the sync session can act on it.
-    public func send(method: String, path: String, body: [UInt8]? = nil, gzipped: Bool = false) throws -> HTTPResult {
+    public func send(
+        method: String, path: String, body: [UInt8]? = nil, coding: ContentCoding = .identity
+    ) throws -> HTTPResult {
         var attempt = 0
         while true {
             attempt += 1
             do {
-                let result = try perform(method: method, path: path, body: body, gzipped: gzipped)
+                let result = try perform(method: method, path: path, body: body, coding: coding)
                 if (200..<300).contains(result.status) { return result }
                 var error = httpError(result)
                 if var clientError = error as? SyncClientError {
@@ -109,11 +116,11 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
     /// One request exactly as given (no retry, no status interpretation, no compression): for tools and
     /// tests that need to send odd requests. `headers` replace the usual ones; the token is not added.
     public func raw(method: String, path: String, headers: [String], body: [UInt8]?) throws -> HTTPResult {
-        try perform(method: method, path: path, body: body, gzipped: false, rawHeaders: headers)
+        try perform(method: method, path: path, body: body, coding: .identity, rawHeaders: headers)
     }
 
     private func perform(
-        method: String, path: String, body: [UInt8]?, gzipped: Bool, rawHeaders: [String]? = nil
+        method: String, path: String, body: [UInt8]?, coding: ContentCoding, rawHeaders: [String]? = nil
     ) throws -> HTTPResult {
         let easy = try lock.withLock { idle.popLast() } ?? EasyHandle()
         easy.reset()
@@ -130,11 +137,12 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
             headers = rawHeaders + ["Expect:"]
         } else if body != nil {
             headers.append("Content-Type: application/json")
-            if gzipped {
-                headers.append("Content-Encoding: gzip")
+            if let encoding = coding.header {
+                headers.append("Content-Encoding: \(encoding)")
             } else if payload.count >= configuration.compressAbove {
-                payload = Gzip.compress(payload)
-                headers.append("Content-Encoding: gzip")
+                let coding = requestCoding
+                payload = coding.compress(payload)
+                if let encoding = coding.header { headers.append("Content-Encoding: \(encoding)") }
             }
         }
         try easy.set(CURLOPT_URL, url)
@@ -175,6 +183,10 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
             + Int(ccurl_getinfo_long(easy.raw, CURLINFO_HEADER_SIZE))
         let sent = Int(ccurl_getinfo_long(easy.raw, CURLINFO_REQUEST_SIZE))  // headers and body
         let retryAfter = easy.header("retry-after").flatMap(Double.init)
+        // RFC 7694: the server lists the request codings it takes; zstd from then on if it is there.
+        if let accepted = easy.header("accept-encoding"), ContentCoding.preferred(accepting: accepted) == .zstd {
+            lock.withLock { serverTakesZstd = true }
+        }
         return HTTPResult(
             status: Int(ccurl_getinfo_long(easy.raw, CURLINFO_RESPONSE_CODE)), body: easy.body,
             contentType: easy.header("content-type"), retryAfterSeconds: retryAfter, bytesSent: sent,

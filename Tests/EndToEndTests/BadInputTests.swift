@@ -104,6 +104,13 @@ struct BadInputTests {
             Case(
                 name: "gzip bomb", body: Gzip.compress([UInt8](repeating: 0x20, count: 80 << 20)),
                 headers: ["Content-Type: application/json", "Content-Encoding: gzip"], status: 413, code: "too-large"),
+            Case(
+                name: "corrupt zstd", body: [0x28, 0xb5, 0x2f, 0xfd, 1, 2, 3],
+                headers: ["Content-Type: application/json", "Content-Encoding: zstd"], status: 400,
+                code: "invalid-encoding"),
+            Case(
+                name: "zstd bomb", body: Zstd.compress([UInt8](repeating: 0x20, count: 80 << 20)),
+                headers: ["Content-Type: application/json", "Content-Encoding: zstd"], status: 413, code: "too-large"),
             Case(name: "oversize body", body: [UInt8](repeating: 0x20, count: 9 << 20), status: 413, code: "too-large"),
             Case(name: "unknown route", body: [], method: "GET", path: "/v1/nothing", status: 404, code: "not-found"),
         ]

@@ -81,6 +81,8 @@ struct TopologyTests {
         let idle = try devices[0].sync()
         #expect(idle.roundTrips == 1 && idle.pushed == 0 && idle.pulled == 0)
         #expect(idle.bytesSent + idle.bytesReceived < 1024, "\(idle.bytesSent) + \(idle.bytesReceived) bytes")
+        // The server said it takes zstd request bodies (Accept-Encoding in its answers): the client uses it.
+        #expect(devices[0].transport.requestCoding == .zstd)
         // Logs never carry tokens.
         for server in [central] + hubs.values.map(\.server) {
             #expect(!server.logText.contains("fs1_"))

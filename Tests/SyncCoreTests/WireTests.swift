@@ -153,14 +153,41 @@ struct WireTests {
         #expect(Problem(decoding: problem.encoded()) == problem)
     }
 
-    @Test func gzipRoundTripsAndRefusesBombs() throws {
+    @Test(arguments: [ContentCoding.gzip, .zstd])
+    func compressedBodiesRoundTripAndRefuseBombs(coding: ContentCoding) throws {
         let text = Array(String(repeating: "food_pack,Tunis,", count: 10_000).utf8)
-        let packed = Gzip.compress(text)
+        let packed = coding.compress(text)
         #expect(packed.count < text.count / 20)
-        #expect(try Gzip.decompress(packed, limit: 1 << 20) == text)
-        #expect(throws: SyncError.self) { try Gzip.decompress(packed, limit: 1000) }
-        #expect(throws: SyncError.self) { try Gzip.decompress(Array(packed.prefix(packed.count / 2)), limit: 1 << 20) }
-        #expect(throws: SyncError.self) { try Gzip.decompress([1, 2, 3], limit: 1 << 20) }
+        #expect(try coding.decompress(packed, limit: 1 << 20) == text)
+        // Written in parts: one body, readable whole.
+        let stream = coding.stream()
+        stream.write(Array(text.prefix(1000)))
+        #expect(try coding.decompress(stream.finish(Array(text.dropFirst(1000))), limit: 1 << 20) == text)
+        // A bomb stops at the limit; a cut body, garbage and an empty body are refused.
+        let bomb = coding.compress([UInt8](repeating: 0x20, count: 8 << 20))
+        #expect(bomb.count < 64 << 10)
+        #expect(throws: SyncError.self) { try coding.decompress(bomb, limit: 1 << 20) }
+        #expect(throws: SyncError.self) {
+            try coding.decompress(Array(packed.prefix(packed.count / 2)), limit: 1 << 20)
+        }
+        #expect(throws: SyncError.self) { try coding.decompress([1, 2, 3], limit: 1 << 20) }
+        #expect(throws: SyncError.self) { try coding.decompress([], limit: 1 << 20) }
+    }
+
+    @Test func zstdFramesInARowAreOneBody() throws {
+        let first = Array("{\"a\":".utf8)
+        let second = Array("1}".utf8)
+        #expect(try Zstd.decompress(Zstd.compress(first) + Zstd.compress(second), limit: 100) == first + second)
+    }
+
+    @Test func responseCodingFollowsAcceptEncoding() {
+        #expect(ContentCoding.preferred(accepting: "deflate, gzip, br, zstd") == .zstd)
+        #expect(ContentCoding.preferred(accepting: "gzip") == .gzip)
+        #expect(ContentCoding.preferred(accepting: "zstd;q=0, gzip;q=0.5") == .gzip)
+        #expect(ContentCoding.preferred(accepting: "zstd;q=0.0, gzip; q=0") == .identity)
+        #expect(ContentCoding.preferred(accepting: nil) == .identity)
+        #expect(ContentCoding(header: "x-gzip") == .gzip && ContentCoding(header: "ZSTD") == .zstd)
+        #expect(ContentCoding(header: nil) == .identity && ContentCoding(header: "br") == nil)
     }
 
     @Test func sequenceRangesMergeAndFind() {

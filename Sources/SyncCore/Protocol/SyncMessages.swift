@@ -311,7 +311,7 @@ extension SyncResponse {
 
     package func encodedTail() -> [UInt8] { Self.encodedTail(clockMillis: clockMillis) }
 
-    /// A response encoded ahead of its clock: `finish(clock:)` gives the body (gzip when `gzip`).
+    /// A response encoded ahead of its clock: `finish(clock:)` gives the body, compressed in `coding`.
     public final class Prepared: @unchecked Sendable {
         // @unchecked: used by one request at a time (taken from the read-ahead cache, then finished once).
         public let records: Int
@@ -319,31 +319,25 @@ extension SyncResponse {
         public let pushedRecords: Int
         public let cursor: FeedCursor?
         public let more: Bool
-        public let gzip: Bool
-        private let head: [UInt8]
-        private let stream: GzipStream?
+        public let coding: ContentCoding
+        private let stream: BodyStream
 
-        public init(_ response: SyncResponse, gzip: Bool) {
+        public init(_ response: SyncResponse, coding: ContentCoding) {
             records = response.pull?.batch.recordCount ?? 0
             pushedRecords = response.pushed?.records ?? 0
             cursor = response.pull?.cursor
             more = response.pull?.more ?? false
-            self.gzip = gzip
-            let head = response.encodedHead()
-            if gzip {
-                let stream = GzipStream()
-                stream.write(head)
-                self.stream = stream
-                self.head = []
-            } else {
-                self.stream = nil
-                self.head = head
-            }
+            self.coding = coding
+            stream = coding.stream()
+            stream.write(response.encodedHead())
+        }
+
+        public convenience init(_ response: SyncResponse, gzip: Bool) {
+            self.init(response, coding: gzip ? .gzip : .identity)
         }
 
         public func finish(clockMillis: Int64) -> [UInt8] {
-            let tail = SyncResponse.encodedTail(clockMillis: clockMillis)
-            return stream?.finish(tail) ?? head + tail
+            stream.finish(SyncResponse.encodedTail(clockMillis: clockMillis))
         }
     }
 

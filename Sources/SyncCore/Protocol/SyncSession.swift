@@ -89,13 +89,14 @@ public struct SyncSession: Sendable {
         let start: FeedCursor
         let outgoing: FeedPage
         let head: SyncRequest
-        /// Level 1: a request carries this device's own changes, compressed on a cheap phone's CPU; the
-        /// server's answers (first syncs, the big ones) use the default level.
-        let stream = GzipStream(level: 1)
+        /// In the coding the server takes (zstd once it said so, else gzip at level 1: a request carries
+        /// this device's own changes, compressed on a cheap phone's CPU).
+        let stream: BodyStream
 
-        init(start: FeedCursor, outgoing: FeedPage, node: NodeID) {
+        init(start: FeedCursor, outgoing: FeedPage, node: NodeID, coding: ContentCoding) {
             self.start = start
             self.outgoing = outgoing
+            stream = coding.stream(level: coding == .gzip ? 1 : nil)
             head = SyncRequest(
                 node: node, clockMillis: 0,
                 push: outgoing.batch.isEmpty ? nil : .init(batch: outgoing.batch, to: outgoing.cursor))
@@ -112,7 +113,7 @@ public struct SyncSession: Sendable {
             request.heartbeat = heartbeat
             request.relayed = relayed
             request.conflicts = conflicts
-            return (request, SyncRequestBody(bytes: stream.finish(request.encodedTail()), gzip: true))
+            return (request, SyncRequestBody(bytes: stream.finish(request.encodedTail()), coding: stream.coding))
         }
     }
 
@@ -139,7 +140,7 @@ public struct SyncSession: Sendable {
 
     private func prepare(after cursor: FeedCursor) throws -> PreparedRequest {
         let page = try replica.changes(since: cursor, limit: batchSize, filter: FeedFilter(excludingEchoOf: peer))
-        return PreparedRequest(start: cursor, outgoing: page, node: replica.nodeID)
+        return PreparedRequest(start: cursor, outgoing: page, node: replica.nodeID, coding: transport.requestCoding)
     }
 
     private func send(_ prepared: PreparedRequest, pull: FeedCursor?, heartbeat: Heartbeat?) throws -> InFlight {

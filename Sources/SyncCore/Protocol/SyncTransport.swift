@@ -6,32 +6,45 @@
 /// may or may not have reached the server: the session repeats it, which is harmless).
 public protocol SyncTransport: Sendable {
     func exchange(_ body: SyncRequestBody) throws -> SyncExchange
+    /// The coding to compress requests in: what the server is known to take. Default gzip.
+    var requestCoding: ContentCoding { get }
+}
+
+extension SyncTransport {
+    public var requestCoding: ContentCoding { .gzip }
 }
 
 /// An encoded `POST /v1/sync` body.
 public struct SyncRequestBody: Sendable {
-    /// JSON, or a gzip member of JSON when `gzip`.
+    /// JSON, compressed in `coding`.
     public var bytes: [UInt8]
-    public var gzip: Bool
+    public var coding: ContentCoding
 
-    public init(bytes: [UInt8], gzip: Bool) {
+    public init(bytes: [UInt8], coding: ContentCoding) {
         self.bytes = bytes
-        self.gzip = gzip
+        self.coding = coding
     }
 
-    /// The request as JSON, compressed when that is worth it.
-    public init(_ request: SyncRequest, compressAbove: Int = 512) {
+    public init(bytes: [UInt8], gzip: Bool) {
+        self.init(bytes: bytes, coding: gzip ? .gzip : .identity)
+    }
+
+    /// The request as JSON, compressed in `coding` when that is worth it.
+    public init(_ request: SyncRequest, coding: ContentCoding = .gzip, compressAbove: Int = 512) {
         let json = request.encoded()
         if json.count >= compressAbove {
-            self.init(bytes: Gzip.compress(json), gzip: true)
+            self.init(bytes: coding.compress(json), coding: coding)
         } else {
-            self.init(bytes: json, gzip: false)
+            self.init(bytes: json, coding: .identity)
         }
     }
 
+    /// Whether the body is gzip.
+    public var gzip: Bool { coding == .gzip }
+
     /// The JSON, decompressed if needed (tests, in-process transports).
     public func json(limit: Int = 1 << 28) throws -> [UInt8] {
-        gzip ? try Gzip.decompress(bytes, limit: limit) : bytes
+        try coding.decompress(bytes, limit: limit)
     }
 }
 

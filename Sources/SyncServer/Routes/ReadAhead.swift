@@ -11,7 +11,7 @@ actor ReadAhead {
         var cursor: FeedCursor
         var limit: Int
         var budget: Int?
-        var gzip: Bool
+        var coding: ContentCoding
     }
 
     typealias Page = Task<SyncResponse.Prepared, any Error>

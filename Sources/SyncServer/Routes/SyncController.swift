@@ -60,7 +60,7 @@ struct SyncController: Sendable {
         try checkContentType(request)
         let raw = try await readBody(request)
         let principal = token.principal
-        let gzip = acceptsGzip(request)
+        let coding = responseCoding(request)
         // One hop off the event loop for the blocking work: decompress, decode, check the node, and, unless
         // the page may have been read ahead, apply and encode the answer.
         let encoding = request.headers[.contentEncoding]
@@ -76,7 +76,8 @@ struct SyncController: Sendable {
             }
             try controller.checkNode(token, message.node)
             if message.push == nil, message.heartbeat == nil, message.pull != nil { return .decoded(message) }
-            return .answered(message, try controller.answer(message, principal: principal, gzip: gzip, logger: logger))
+            return .answered(
+                message, try controller.answer(message, principal: principal, coding: coding, logger: logger))
         }
         let message: SyncRequest
         let prepared: SyncResponse.Prepared
@@ -87,19 +88,19 @@ struct SyncController: Sendable {
             message = decoded
             let pull = decoded.pull ?? .init(cursor: .start)
             // A pull the server read ahead for (the pipelined client asks for exactly the next page).
-            if let task = await readAhead.take(key(token, decoded.node, pull, gzip: gzip)),
+            if let task = await readAhead.take(key(token, decoded.node, pull, coding: coding)),
                 let ready = try? await task.value
             {
                 prepared = ready
             } else {
                 prepared = try await blocking {
-                    try controller.answer(decoded, principal: principal, gzip: gzip, logger: logger)
+                    try controller.answer(decoded, principal: principal, coding: coding, logger: logger)
                 }
             }
         }
         if let pull = message.pull {
             await readAhead(
-                after: prepared, token: token, node: message.node, pull: pull, gzip: gzip, principal: principal)
+                after: prepared, token: token, node: message.node, pull: pull, coding: coding, principal: principal)
         }
         return respond(
             prepared, raw: raw, principal: principal, node: message.node, started: started, context: context,
@@ -127,11 +128,12 @@ struct SyncController: Sendable {
 
     /// Handles a sync request and encodes its answer (blocking: SQLite).
     private func answer(
-        _ message: SyncRequest, principal: Principal, gzip: Bool, logger: Logger
+        _ message: SyncRequest, principal: Principal, coding: ContentCoding, logger: Logger
     ) throws -> SyncResponse.Prepared {
         do {
             let response = try service.handle(message, principal: principal, now: now())
-            return SyncResponse.Prepared(response, gzip: gzip && (response.pull?.batch.recordCount ?? 0) > 0)
+            return SyncResponse.Prepared(
+                response, coding: (response.pull?.batch.recordCount ?? 0) > 0 ? coding : .identity)
         } catch let error as SyncError {
             logger.info(
                 "sync refused",
@@ -143,20 +145,23 @@ struct SyncController: Sendable {
         }
     }
 
-    private func key(_ token: TokenRecord, _ node: NodeID, _ pull: SyncRequest.Pull, gzip: Bool) -> ReadAhead.Key {
+    private func key(
+        _ token: TokenRecord, _ node: NodeID, _ pull: SyncRequest.Pull, coding: ContentCoding
+    ) -> ReadAhead.Key {
         ReadAhead.Key(
-            token: token.id, node: node, cursor: pull.cursor, limit: pull.limit, budget: pull.budget, gzip: gzip)
+            token: token.id, node: node, cursor: pull.cursor, limit: pull.limit, budget: pull.budget, coding: coding)
     }
 
     /// When more remains, reads the next page now, for the request that will ask for it; a page read
     /// ahead reads the one after it in turn, up to the read-ahead depth.
     private func readAhead(
-        after prepared: SyncResponse.Prepared, token: TokenRecord, node: NodeID, pull: SyncRequest.Pull, gzip: Bool,
+        after prepared: SyncResponse.Prepared, token: TokenRecord, node: NodeID, pull: SyncRequest.Pull,
+        coding: ContentCoding,
         principal: Principal
     ) async {
         guard prepared.more, let cursor = prepared.cursor else { return }
         let next = SyncRequest.Pull(cursor: cursor, limit: pull.limit, budget: pull.budget)
-        let key = key(token, node, next, gzip: gzip)
+        let key = key(token, node, next, coding: coding)
         guard await readAhead.reserve(key) else { return }
         let service = self.service
         let peer = SyncService.peerKey(client: node)
@@ -165,10 +170,10 @@ struct SyncController: Sendable {
             let page = try await blocking {
                 let page = try service.pullPage(next, peer: peer, principal: principal)
                 let response = SyncResponse(node: service.replica.nodeID, clockMillis: 0, pull: page)
-                return SyncResponse.Prepared(response, gzip: gzip && page.batch.recordCount > 0)
+                return SyncResponse.Prepared(response, coding: page.batch.recordCount > 0 ? coding : .identity)
             }
             await controller.readAhead(
-                after: page, token: token, node: node, pull: next, gzip: gzip, principal: principal)
+                after: page, token: token, node: node, pull: next, coding: coding, principal: principal)
             return page
         }
         await readAhead.put(key, task)
@@ -179,11 +184,11 @@ struct SyncController: Sendable {
         started: ContinuousClock.Instant, context: ServerContext, pushed: Int = 0
     ) -> Response {
         let body = prepared.finish(clockMillis: now())
-        var headers: HTTPFields = [.contentType: "application/json", .cacheControl: "no-store"]
-        if prepared.gzip {
-            headers[.contentEncoding] = "gzip"
-            headers[.vary] = "Accept-Encoding"
-        }
+        var headers: HTTPFields = [
+            .contentType: "application/json", .cacheControl: "no-store", .vary: "Accept-Encoding",
+            .acceptEncoding: ContentCoding.accepted,
+        ]
+        if let encoding = prepared.coding.header { headers[.contentEncoding] = encoding }
         headers[.contentLength] = String(body.count)
         metrics.sync(
             role: principal.role.rawValue, changesIn: pushed, changesOut: prepared.records,
@@ -198,14 +203,9 @@ struct SyncController: Sendable {
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
-    private func acceptsGzip(_ request: Request) -> Bool {
-        guard let accept = request.headers[.acceptEncoding]?.lowercased() else { return false }
-        // "gzip" listed, and not refused with q=0.
-        return accept.split(separator: ",").contains { part in
-            let pieces = part.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
-            return pieces.first == "gzip"
-                && !pieces.dropFirst().contains { $0.replacingOccurrences(of: " ", with: "") == "q=0" }
-        }
+    /// The coding of an answer: the best one the client accepts (zstd, then gzip), or none.
+    private func responseCoding(_ request: Request) -> ContentCoding {
+        ContentCoding.preferred(accepting: request.headers[.acceptEncoding])
     }
 
     // MARK: Bodies
@@ -259,31 +259,32 @@ struct SyncController: Sendable {
     }
 
     private func decodeBody(_ buffer: ByteBuffer, encoding: String?) throws -> [UInt8] {
-        let bytes = Array(buffer.readableBytesView)
-        switch encoding?.lowercased() {
-        case nil, "identity": return bytes
-        case "gzip", "x-gzip", "deflate":
-            do {
-                return try Gzip.decompress(bytes, limit: configuration.maxDecompressedBytes)
-            } catch  where error.code == .tooLarge {
-                throw HTTPProblem(error, serverClock: now())
-            } catch {
-                throw HTTPProblem(.badRequest, "invalid-encoding", "Bad compressed body", error.message)
-            }
-        case let other?:
+        guard let coding = ContentCoding(header: encoding) else {
             throw HTTPProblem(
                 .unsupportedMediaType, "unsupported-encoding", "Unsupported content encoding",
-                "Content-Encoding '\(other.prefix(40))' is not supported; use gzip or none.")
+                "Content-Encoding '\(encoding?.prefix(40) ?? "")' is not supported; use zstd, gzip or none.",
+                headers: [.acceptEncoding: ContentCoding.accepted])
+        }
+        let bytes = Array(buffer.readableBytesView)
+        do {
+            return try coding.decompress(bytes, limit: configuration.maxDecompressedBytes)
+        } catch  where error.code == .tooLarge {
+            throw HTTPProblem(error, serverClock: now())
+        } catch {
+            throw HTTPProblem(.badRequest, "invalid-encoding", "Bad compressed body", error.message)
         }
     }
 
-    /// A JSON response, gzip-compressed when the client accepts it and it is worth it.
+    /// A JSON response, compressed when the client accepts it and it is worth it.
     private func json(_ bytes: [UInt8], request: Request?) -> Response {
-        var headers: HTTPFields = [.contentType: "application/json", .cacheControl: "no-store"]
+        var headers: HTTPFields = [
+            .contentType: "application/json", .cacheControl: "no-store", .acceptEncoding: ContentCoding.accepted,
+        ]
         var body = bytes
-        if bytes.count >= 512, let request, acceptsGzip(request) {
-            body = Gzip.compress(bytes)
-            headers[.contentEncoding] = "gzip"
+        if bytes.count >= 512, let request {
+            let coding = responseCoding(request)
+            body = coding.compress(bytes)
+            if let encoding = coding.header { headers[.contentEncoding] = encoding }
             headers[.vary] = "Accept-Encoding"
         }
         headers[.contentLength] = String(body.count)
