@@ -11,7 +11,8 @@ struct BenchCommand: ParsableCommand {
             suite measures its baseline side by side, several times, and reports the median ratio.
             """,
         subcommands: [
-            All.self, CoreSuite.self, SyncSuite.self, CodecSuite.self, DeltaProbe.self, SyncClientCommand.self, PushProbe.self,
+            All.self, CoreSuite.self, SyncSuite.self, CodecSuite.self, DeltaProbe.self, SyncClientCommand.self,
+            PushProbe.self,
         ],
         defaultSubcommand: All.self
     )
