@@ -135,7 +135,10 @@ extension Replica {
             statement.reset()
             if fetched > limit { bound = min(bound, lastSequence) }
         }
-        rows.sort { $0.sequence < $1.sequence }
+        // One table's rows come in sequence order already (a page of deliveries): sort only a mix.
+        if rows.indices.dropFirst().contains(where: { rows[$0 - 1].sequence > rows[$0].sequence }) {
+            rows.sort { $0.sequence < $1.sequence }
+        }
         var next = FeedCursor(head)
         var hasMore = false
         if bound != Int64.max {
