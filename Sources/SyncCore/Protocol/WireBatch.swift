@@ -59,11 +59,22 @@ public enum WireBatch {
             // Records grouped by the set of fields they carry (a 128-bit mask: at most 128 fields a group).
             var shapes: [FieldMask: [Int]] = [:]
             var order: [FieldMask] = []
-            for (recordIndex, record) in group.records.enumerated() {
-                var mask = FieldMask()
-                for cell in record.cells { mask.insert(cell.field) }
-                if shapes[mask] == nil { order.append(mask) }
-                shapes[mask, default: []].append(recordIndex)
+            var inOrder = [Bool](repeating: true, count: group.records.count)
+            group.records.withUnsafeBufferPointer { records in
+                for recordIndex in records.indices {
+                    var mask = FieldMask()
+                    var previous = -1
+                    records[recordIndex].cells.withUnsafeBufferPointer { cells in
+                        for index in cells.indices {
+                            let field = cells[index].field
+                            mask.insert(field)
+                            if field < previous { inOrder[recordIndex] = false }
+                            previous = field
+                        }
+                    }
+                    if shapes[mask] == nil { order.append(mask) }
+                    shapes[mask, default: []].append(recordIndex)
+                }
             }
             for mask in order {
                 let shape = mask.fields
@@ -90,14 +101,17 @@ public enum WireBatch {
                     previousHLC = hlc
                     body.byte(UInt8(ascii: ","))
                     body.int(Int64(index(record.stamp.node)))
-                    let inOrder = zip(record.cells, record.cells.dropFirst()).allSatisfy { $0.field < $1.field }
-                    let cells = inOrder ? record.cells : record.cells.sorted { $0.field < $1.field }
-                    for cell in cells {
-                        body.byte(UInt8(ascii: ","))
-                        body.value(cell.value)
+                    let cells = inOrder[recordIndex] ? record.cells : record.cells.sorted { $0.field < $1.field }
+                    var separate = false
+                    cells.withUnsafeBufferPointer { cells in
+                        for index in cells.indices {
+                            body.byte(UInt8(ascii: ","))
+                            body.value(cells[index].value)
+                            if let stamp = cells[index].stamp, stamp != record.stamp { separate = true }
+                        }
                     }
-                    let stamped = cells.filter { $0.stamp != nil && $0.stamp != record.stamp }
-                    if !stamped.isEmpty {
+                    if separate {
+                        let stamped = cells.filter { $0.stamp != nil && $0.stamp != record.stamp }
                         body.raw(",{\"s\":[")
                         for (k, cell) in stamped.enumerated() {
                             guard let stamp = cell.stamp else { continue }
