@@ -12,13 +12,14 @@ struct PushProbe: ParsableCommand {
     @Option var batch = 1000
     @Option(help: "Push to this running server instead of starting one (with --token).") var server: String?
     @Option var token: String?
+    @Flag(help: "Pull --deliveries from the server's file into a fresh device instead of pushing.") var pull = false
 
     func run() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("push-probe-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: root) }
         let device = try SyncWorkload.replica(root.appendingPathComponent("device.db").path)
-        try SyncWorkload.logDeliveries(device, count: deliveries, seed: 2)
+        if !pull { try SyncWorkload.logDeliveries(device, count: deliveries, seed: 2) }
         if let server, let token {
             let cpu = cpuSeconds(pid: "self")
             let seconds = try time {
@@ -29,10 +30,11 @@ struct PushProbe: ParsableCommand {
             return
         }
         let central = root.appendingPathComponent("central.db").path
-        _ = try SyncWorkload.replica(central)
+        let source = try SyncWorkload.replica(central)
+        if pull { try SyncWorkload.logDeliveries(source, count: deliveries, seed: 1) }
         let server = try BenchServer(database: central)
         defer { server.stop() }
-        let token = try BenchServer.issueToken(database: central, role: "device", city: SyncWorkload.city)
+        let token = try BenchServer.issueToken(database: central, role: pull ? "hub" : "device", city: SyncWorkload.city)
         let cpu = (cpuSeconds(pid: "self"), server.cpuSeconds)
         let seconds = try time {
             _ = try syncClient(replica: device, server: server.url, token: token, batchSize: batch)
