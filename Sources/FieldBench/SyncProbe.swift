@@ -2,10 +2,11 @@ import ArgumentParser
 import Foundation
 import SyncCore
 
-/// One device→central push over HTTP, alone, for profilers (`perf record -- field-bench push-probe`).
-struct PushProbe: ParsableCommand {
+/// One device→central push (or pull) over HTTP, alone, for profilers (`perf record -- field-bench sync-probe`).
+struct SyncProbe: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "push-probe", abstract: "Push --deliveries deliveries to a fresh server once (for profiling).",
+        commandName: "sync-probe",
+        abstract: "One push (or --pull) of --deliveries deliveries over HTTP, alone (for profiling).",
         shouldDisplay: false)
 
     @Option var deliveries = 100_000
@@ -34,14 +35,15 @@ struct PushProbe: ParsableCommand {
         if pull { try SyncWorkload.logDeliveries(source, count: deliveries, seed: 1) }
         let server = try BenchServer(database: central)
         defer { server.stop() }
-        let token = try BenchServer.issueToken(database: central, role: pull ? "hub" : "device", city: SyncWorkload.city)
+        let token = try BenchServer.issueToken(
+            database: central, role: pull ? "hub" : "device", city: SyncWorkload.city)
         let cpu = (cpuSeconds(pid: "self"), server.cpuSeconds)
         let seconds = try time {
             _ = try syncClient(replica: device, server: server.url, token: token, batchSize: batch)
         }
         let scale = 1_000_000 / Double(deliveries)
         print(
-            "server pid \(server.process.processIdentifier): pushed \(deliveries) in \(format2(seconds)) s; CPU ms per 1,000: client "
+            "server pid \(server.process.processIdentifier): \(pull ? "pulled" : "pushed") \(deliveries) in \(format2(seconds)) s; CPU ms per 1,000: client "
                 + "\(format1((cpuSeconds(pid: "self") - cpu.0) * scale)), server \(format1((server.cpuSeconds - cpu.1) * scale))"
         )
     }
