@@ -29,7 +29,8 @@ struct DiskFullTests {
             @convention(c) (pid_t, Int32, UnsafePointer<rlimit>?, UnsafeMutablePointer<rlimit>?) -> Int32
         guard let symbol = dlsym(nil, "prlimit") else { return false }
         let prlimit = unsafeBitCast(symbol, to: PRLimit.self)
-        var limit = rlimit(rlim_cur: bytes.map { rlim_t($0) } ?? rlim_t.max, rlim_max: rlim_t.max)  // max: RLIM_INFINITY
+        // rlim_t.max is RLIM_INFINITY.
+        var limit = rlimit(rlim_cur: bytes.map { rlim_t($0) } ?? rlim_t.max, rlim_max: rlim_t.max)
         return prlimit(pid, Int32(RLIMIT_FSIZE.rawValue), &limit, nil) == 0
     }
 
@@ -58,7 +59,8 @@ struct DiskFullTests {
         try ReplicaFile.open(path).read { db in
             var rows: [String: String] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT id, family, item, quantity, campaign, note FROM deliveries") {
-                rows[row["id"]] = "\(row["family"] as String? ?? "")|\(row["item"] as String? ?? "")|"
+                rows[row["id"]] =
+                    "\(row["family"] as String? ?? "")|\(row["item"] as String? ?? "")|"
                     + "\(row["quantity"] as Int64? ?? 0)|\(row["campaign"] as String? ?? "")|\(row["note"] as String? ?? "")"
             }
             return rows
@@ -89,7 +91,8 @@ struct DiskFullTests {
         let monday = try Self.deliveries(central)
         #expect(monday.count == 300)
 
-        X
+        // Central's disk fills up: its files may grow by 320 KiB more (a batch or two); Tuesday's 3,000
+        // deliveries need ~2 MB.
         let room = max(Self.fileSize(central), Self.fileSize(central + "-wal")) + 320 * 1024
         #expect(Self.setFileSizeLimit(pid: server.process.processIdentifier, bytes: room))
         try Self.log(amina, deliveries: 3000, tag: "tuesday")

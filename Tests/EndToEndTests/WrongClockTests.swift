@@ -140,7 +140,9 @@ struct WrongClockTests {
         #expect(report.status == 0, "\(report.stderr)")
         let object = try JSONSerialization.jsonObject(with: Data(report.stdout.utf8)) as? [String: Any] ?? [:]
         let devices = Dictionary(
-            uniqueKeysWithValues: (object["devices"] as? [[String: Any]] ?? []).map { ($0["name"] as? String ?? "", $0) })
+            uniqueKeysWithValues: (object["devices"] as? [[String: Any]] ?? []).map {
+                ($0["name"] as? String ?? "", $0)
+            })
         func offset(_ name: String) -> Int64 { Self.number(devices[name]?["clock_offset_ms"]) }
         #expect(abs(offset("ahead") + Self.year) < 60_000, "\(devices)")
         #expect(abs(offset("behind") - Self.year) < 60_000, "\(devices)")

@@ -19,14 +19,17 @@ struct DeviceClock: PhysicalClock {
     }
 
     /// The clock the environment asks for; a note on stderr when it is moved, so it is never set by accident.
-    static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws
+    static func fromEnvironment(
+        _ environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws
         -> any PhysicalClock
     {
         guard let text = environment[variable], !text.isEmpty else { return SystemClock() }
         guard let offset = Int64(text) else {
             throw CLIError("\(variable) must be a whole number of milliseconds (like -31536000000), found '\(text)'.")
         }
-        FileHandle.standardError.write(Data("note: \(variable)=\(offset): this device's clock is moved (tests).\n".utf8))
+        FileHandle.standardError.write(
+            Data("note: \(variable)=\(offset): this device's clock is moved (tests).\n".utf8))
         return DeviceClock(offsetMillis: offset)
     }
 
