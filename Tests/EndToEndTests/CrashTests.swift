@@ -177,9 +177,10 @@ struct CrashTests {
         #expect(dumps[2] == dumps[0], "seed \(Self.seed): the reader differs from the writer")
         // The kills landed in syncs, and a good share of them mid-transfer.
         #expect(tally.client >= Self.kills / 2 && tally.server >= Self.kills / 2)
-        #expect(tally.duringSync >= Self.kills / 2, "seed \(Self.seed): \(tally)")
-        #expect(tally.midTransfer >= Self.kills / 4, "seed \(Self.seed): \(tally)")
-        #expect(tally.midTransferOfServer >= Self.kills / 10, "seed \(Self.seed): \(tally)")
+        // (Bounds with room for a loaded machine: measured 66–88 during a sync, 34–46 mid-transfer of 100.)
+        #expect(tally.duringSync >= Self.kills * 2 / 5, "seed \(Self.seed): \(tally)")
+        #expect(tally.midTransfer >= Self.kills / 5, "seed \(Self.seed): \(tally)")
+        #expect(tally.midTransferOfServer >= Self.kills / 20, "seed \(Self.seed): \(tally)")
         print(
             "crash test: seed \(Self.seed), \(tally.client) client and \(tally.server) server kills over \(round) rounds, "
                 + "\(tally.duringSync) during a sync, \(tally.midTransfer) mid-transfer (\(tally.midTransferOfServer) of the server), "

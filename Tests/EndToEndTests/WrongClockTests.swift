@@ -157,4 +157,43 @@ struct WrongClockTests {
         let text = try run(Binaries.field, ["report", "--db", central])
         #expect(text.stdout.contains("clock off"))
     }
+
+    /// A phone that synced, then lost its date (battery out) and came back a year behind: its offline writes
+    /// were stamped at its last stamp (the clock never goes back), so the server first refuses its clock, then
+    /// the stamps the first repair pushed a year ahead; the second repair lands them at the time of the sync.
+    @Test func aClockThatJumpsBackAfterASyncLosesNothing() throws {
+        let started = Self.now()
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let central = directory.appendingPathComponent("central.db").path
+        let server = try ServerProcess(database: central)
+        defer { server.stop() }
+        let token = try issueToken(db: central, role: "device", city: "Tunis", name: "dina", directory: directory)
+        var dina = Volunteer(db: directory.appendingPathComponent("dina.db").path)
+        try dina.ok(["init", "--server", server.url, "--token-file", token.file, "--city", "Tunis"])
+        try dina.ok(["family", "add", "--reference", "TUN-D", "--head", "Dina", "--phone", "20 000 004"])
+        try dina.ok(["sync"])
+        dina.offset = -Self.year
+        for item in ["food_pack", "connectivity_pack", "internet_recharge"] {
+            try dina.ok(["deliver", "--family", "TUN-D", "--item", item, "--campaign", "w"])
+        }
+        try dina.ok(["family", "edit", "TUN-D", "--phone", "20 444 444"])
+        let synced = try dina.json(["sync"])
+        #expect(Self.number(synced["repaired_stamps"]) >= 4, "\(synced)")
+        #expect(try ReplicaFile.count(central, "deliveries") == 3)
+        let finished = Self.now()
+        let stamps = try Self.deliveryStampMillis(central, family: "TUN-D")
+        #expect(
+            stamps.count == 3 && stamps.allSatisfy { $0 >= started - 60_000 && $0 <= finished + 60_000 },
+            "\(stamps.map { $0 - started }) ms after the start")
+        server.stop()
+        #expect(
+            try Replica(path: central, logger: quietLogger).dump() == Replica(path: dina.db, logger: quietLogger).dump()
+        )
+        let report = try run(Binaries.field, ["report", "--db", central, "--json"])
+        let object = try JSONSerialization.jsonObject(with: Data(report.stdout.utf8)) as? [String: Any] ?? [:]
+        let device = (object["devices"] as? [[String: Any]] ?? []).first { $0["name"] as? String == "dina" }
+        #expect(abs(Self.number(device?["clock_offset_ms"]) - Self.year) < 60_000, "\(device ?? [:])")
+        #expect(device?["clock_off"] as? Bool == true)
+    }
 }
