@@ -12,10 +12,18 @@ import Testing
 /// the sync fails with a message that says what to do, nothing is corrupted, what was stored before is
 /// intact, and the sync succeeds once there is space again.
 ///
-/// The full disk is a file size limit (`RLIMIT_FSIZE`, with `SIGXFSZ` ignored so that writes fail with
-/// `EFBIG`): it needs no privilege and can be lifted while the server runs.
+/// Two kinds of full disk: a file size limit (`RLIMIT_FSIZE`, with `SIGXFSZ` ignored so that writes fail
+/// with `EFBIG`), which needs no privilege and is lifted while the server runs; and, where this machine lets
+/// the test mount one, a small tmpfs (`ENOSPC`, SQLite's `SQLITE_FULL`), grown again with a remount.
 @Suite("Full disk", .serialized)
 struct DiskFullTests {
+    /// How the disk is made full, and freed again.
+    enum Space: String, CaseIterable, CustomStringConvertible {
+        case fileSizeLimit
+        case tmpfs
+        var description: String { rawValue }
+    }
+
     /// Runs a command with SIGXFSZ ignored and, when given, a soft file size limit in KiB.
     static func limited(kib: Int?) -> [String] {
         let limit = kib.map { "ulimit -S -f \($0); " } ?? ""
@@ -32,6 +40,20 @@ struct DiskFullTests {
         // rlim_t.max is RLIM_INFINITY.
         var limit = rlimit(rlim_cur: bytes.map { rlim_t($0) } ?? rlim_t.max, rlim_max: rlim_t.max)
         return prlimit(pid, Int32(RLIMIT_FSIZE.rawValue), &limit, nil) == 0
+    }
+
+    /// Mounts a tmpfs of `kib` KiB at `path`, or resizes the one there; false when this machine does not allow it.
+    @discardableResult
+    static func mountTmpfs(_ path: String, kib: UInt64, remount: Bool = false) -> Bool {
+        let options = (remount ? "remount," : "") + "size=\(kib)k,mode=0700"
+        return (try? run("/bin/mount", ["-t", "tmpfs", "-o", options, "tmpfs", path]))?.status == 0
+    }
+
+    /// KiB in use on the filesystem holding `path`.
+    static func usedKiB(_ path: String) -> UInt64 {
+        var stats = statvfs()
+        guard statvfs(path, &stats) == 0 else { return 0 }
+        return (UInt64(stats.f_blocks) - UInt64(stats.f_bfree)) * UInt64(stats.f_frsize) / 1024
     }
 
     static func fileSize(_ path: String) -> UInt64 {
@@ -67,18 +89,38 @@ struct DiskFullTests {
         }
     }
 
-    @Test func aFullDiskFailsTheSyncClearlyCorruptsNothingAndTheSyncSucceedsOnceThereIsSpace() throws {
+    @Test(arguments: Space.allCases)
+    func aFullDiskFailsTheSyncClearlyCorruptsNothingAndTheSyncSucceedsOnceThereIsSpace(space: Space) throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let central = directory.appendingPathComponent("central.db").path
+        // Central and the reader each on their own disk (folder, or tmpfs).
+        let disks = ["central", "reader"].map { directory.appendingPathComponent($0).path }
+        for disk in disks { try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true) }
+        if space == .tmpfs {
+            guard Self.mountTmpfs(disks[0], kib: 65536) else {
+                print("full disk (tmpfs): skipped, this machine does not let the test mount a tmpfs")
+                return
+            }
+            defer { _ = try? run("/bin/umount", ["-l", disks[0]]) }
+            guard Self.mountTmpfs(disks[1], kib: 65536) else { return }
+            defer { _ = try? run("/bin/umount", ["-l", disks[1]]) }
+            try check(space: space, directory: directory, disks: disks)
+        } else {
+            try check(space: space, directory: directory, disks: disks)
+        }
+    }
+
+    private func check(space: Space, directory: URL, disks: [String]) throws {
+        let central = disks[0] + "/central.db"
+        let reader = disks[1] + "/reader.db"
         let amina = directory.appendingPathComponent("amina.db").path
-        let reader = directory.appendingPathComponent("reader.db").path
         let aminaToken = try issueToken(db: central, role: "device", city: "Tunis", name: "amina", directory: directory)
         let readerToken = try issueToken(
             db: central, role: "device", city: "Tunis", name: "reader", directory: directory)
         let directToken = try issueToken(
             db: central, role: "device", city: "Tunis", name: "direct", directory: directory)
-        let server = try ServerProcess(database: central, durability: "full", launcher: Self.limited(kib: nil))
+        let server = try ServerProcess(
+            database: central, durability: "full", launcher: space == .fileSizeLimit ? Self.limited(kib: nil) : [])
         defer { server.stop() }
         for (db, token) in [(amina, aminaToken), (reader, readerToken)] {
             let enrolled = try run(
@@ -91,16 +133,23 @@ struct DiskFullTests {
         let monday = try Self.deliveries(central)
         #expect(monday.count == 300)
 
-        // Central's disk fills up: its files may grow by 320 KiB more (a batch or two); Tuesday's 3,000
-        // deliveries need ~2 MB.
-        let room = max(Self.fileSize(central), Self.fileSize(central + "-wal")) + 320 * 1024
-        #expect(Self.setFileSizeLimit(pid: server.process.processIdentifier, bytes: room))
+        // Central's disk fills up: it may grow by 320 KiB more (a batch or two); Tuesday's 3,000 deliveries
+        // need ~2 MB.
+        let room: UInt64
+        switch space {
+        case .fileSizeLimit:
+            room = max(Self.fileSize(central), Self.fileSize(central + "-wal")) / 1024 + 320
+            #expect(Self.setFileSizeLimit(pid: server.process.processIdentifier, bytes: room * 1024))
+        case .tmpfs:
+            room = Self.usedKiB(disks[0]) + 320
+            #expect(Self.mountTmpfs(disks[0], kib: room, remount: true))
+        }
         try Self.log(amina, deliveries: 3000, tag: "tuesday")
         let refused = try run(Binaries.field, ["sync", "--db", amina, "--batch-size", "500"])
         #expect(refused.status == 1)
         #expect(
             refused.stderr.contains("out of storage space") && refused.stderr.contains("nothing is lost")
-                && refused.stderr.contains("disk-full"), "\(refused.stderr)")
+                && refused.stderr.contains("disk-full"), "\(space): \(refused.stderr)")
         #expect(server.process.isRunning, "the server died: \(server.logText)")
         // The problem document, as another client sees it.
         let device = try TestDevice(
@@ -109,9 +158,9 @@ struct DiskFullTests {
         try device.work(families: 50, deliveriesEach: 20)
         do {
             try device.sync(batchSize: 1000)
-            Issue.record("a push onto a full disk was accepted")
+            Issue.record("\(space): a push onto a full disk was accepted")
         } catch let error as SyncClientError {
-            #expect(error.status == 507 && error.problem?.code == "disk-full", "\(error)")
+            #expect(error.status == 507 && error.problem?.code == "disk-full", "\(space): \(error)")
             #expect(error.problem?.detail.contains("disk is full") == true)
         }
         // Nothing corrupted, Monday intact; what was acknowledged of Tuesday is there whole.
@@ -119,38 +168,54 @@ struct DiskFullTests {
         #expect(try ReplicaFile.integrity(amina) == "ok")
         let during = try Self.deliveries(central)
         #expect(monday.allSatisfy { during[$0.key] == $0.value })
-        #expect(during.count < 3300, "the disk never filled")
-        #expect(during.count > 300, "no batch of Tuesday's went in before the disk filled")
+        #expect(during.count < 3300, "\(space): the disk never filled")
+        #expect(during.count > 300, "\(space): no batch of Tuesday's went in before the disk filled")
         let aminaRows = try Self.deliveries(amina)
         #expect(during.allSatisfy { aminaRows[$0.key] == $0.value })
 
         // Space again: the same server, still running, takes the rest.
-        #expect(Self.setFileSizeLimit(pid: server.process.processIdentifier, bytes: nil))
+        switch space {
+        case .fileSizeLimit: #expect(Self.setFileSizeLimit(pid: server.process.processIdentifier, bytes: nil))
+        case .tmpfs: #expect(Self.mountTmpfs(disks[0], kib: 65536, remount: true))
+        }
         let resumed = try run(Binaries.field, ["sync", "--db", amina, "--batch-size", "500"])
-        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.status == 0, "\(space): \(resumed.stderr)")
         #expect(try Self.deliveries(central) == aminaRows)
 
-        // Now the reader's phone is full while it pulls the 3,300 deliveries (its file may grow by 128 KiB).
-        let readerRoom = Int(max(Self.fileSize(reader), Self.fileSize(reader + "-wal")) / 1024) + 128
-        let full = try run(
-            Self.limited(kib: readerRoom)[0],
-            Array(Self.limited(kib: readerRoom).dropFirst()) + [Binaries.field, "sync", "--db", reader])
+        // Now the reader's phone is full while it pulls the 3,300 deliveries, 200 a page (it may grow by 256 KiB).
+        let full: CommandResult
+        let readerRoom: UInt64
+        switch space {
+        case .fileSizeLimit:
+            readerRoom = max(Self.fileSize(reader), Self.fileSize(reader + "-wal")) / 1024 + 256
+            let launcher = Self.limited(kib: Int(readerRoom))
+            full = try run(
+                launcher[0],
+                Array(launcher.dropFirst()) + [Binaries.field, "sync", "--db", reader, "--batch-size", "200"])
+        case .tmpfs:
+            readerRoom = Self.usedKiB(disks[1]) + 256
+            #expect(Self.mountTmpfs(disks[1], kib: readerRoom, remount: true))
+            full = try run(Binaries.field, ["sync", "--db", reader, "--batch-size", "200"])
+        }
         #expect(full.status == 1)
         #expect(
             full.stderr.contains("This device's storage is full") && full.stderr.contains("nothing is lost")
-                && full.stderr.contains("field sync"), "\(full.stderr)")
+                && full.stderr.contains("field sync"), "\(space): \(full.stderr)")
         #expect(try ReplicaFile.integrity(reader) == "ok")
         let partial = try Self.deliveries(reader)
         #expect(partial.count < aminaRows.count && partial.allSatisfy { aminaRows[$0.key] == $0.value })
+        #expect(partial.count > 0, "\(space): no page went in before the disk filled")
+        if space == .tmpfs { #expect(Self.mountTmpfs(disks[1], kib: 65536, remount: true)) }
         let freed = try run(Binaries.field, ["sync", "--db", reader])
-        #expect(freed.status == 0, "\(freed.stderr)")
+        #expect(freed.status == 0, "\(space): \(freed.stderr)")
         #expect(try Self.deliveries(reader) == aminaRows)
         server.stop()
         let dumps = try [central, amina, reader].map { try Replica(path: $0, logger: quietLogger).dump() }
         #expect(dumps[0] == dumps[1] && dumps[2] == dumps[1])
         #expect(try ReplicaFile.integrity(central) == "ok" && ReplicaFile.integrity(reader) == "ok")
         print(
-            "full disk: central refused a push past \(room / 1024) KiB with 507 disk-full (\(during.count) deliveries "
-                + "kept), the reader's pull stopped past \(readerRoom) KiB (\(partial.count) kept); both synced after")
+            "full disk (\(space)): central refused a push past \(room) KiB with 507 disk-full (\(during.count) "
+                + "deliveries kept), the reader's pull stopped past \(readerRoom) KiB (\(partial.count) kept); "
+                + "both synced once there was space")
     }
 }
