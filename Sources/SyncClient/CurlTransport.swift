@@ -104,6 +104,12 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
             return SyncClientError(
                 .refused, "The server refused the request (HTTP \(result.status)): \(detail)", status: result.status,
                 problem: problem)
+        case 507:
+            return SyncClientError(
+                .serverError,
+                "The server is out of storage space (HTTP 507): it kept nothing of this request, and nothing is "
+                    + "lost: the changes stay on this device. Sync again later; if this lasts, tell the server's "
+                    + "operator (\(problem?.code ?? "storage")).", status: 507, problem: problem)
         default:
             return SyncClientError(
                 .serverError, "The server failed (HTTP \(result.status)): \(detail). Try again later.",

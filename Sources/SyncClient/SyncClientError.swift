@@ -47,7 +47,9 @@ public struct SyncClientError: Error, Sendable, CustomStringConvertible {
     /// Whether repeating the request later may succeed (the retry loop's rule).
     public var isTransient: Bool {
         switch kind {
-        case .offline, .timeout, .connectionLost, .serverError: true
+        // 507: the server's disk is full; it will not be freed in seconds, so the volunteer hears it at once.
+        case .serverError: status != 507
+        case .offline, .timeout, .connectionLost: true
         case .refused: status == 408 || status == 429
         case .dns, .tls, .invalidResponse, .configuration: false
         }

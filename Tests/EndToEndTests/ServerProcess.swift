@@ -62,10 +62,21 @@ final class ServerProcess: @unchecked Sendable {
     var url: String { "http://127.0.0.1:\(port)" }
     var logText: String { log.value }
 
-    init(database: String, arguments: [String] = []) throws {
+    /// Starts `sync-server serve` on `port` (0: a free one) with `durability`; `launcher` (a command and its
+    /// arguments, like a shell that sets limits and `exec`s) runs it when given.
+    init(
+        database: String, arguments: [String] = [], port: Int = 0, durability: String = "normal",
+        launcher: [String] = []
+    ) throws {
         self.database = database
-        process.executableURL = URL(fileURLWithPath: Binaries.syncServer)
-        process.arguments = ["serve", "--db", database, "--port", "0", "--durability", "normal"] + arguments
+        let serve = ["serve", "--db", database, "--port", "\(port)", "--durability", durability] + arguments
+        if let launcherPath = launcher.first {
+            process.executableURL = URL(fileURLWithPath: launcherPath)
+            process.arguments = Array(launcher.dropFirst()) + [Binaries.syncServer] + serve
+        } else {
+            process.executableURL = URL(fileURLWithPath: Binaries.syncServer)
+            process.arguments = serve
+        }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
@@ -102,6 +113,13 @@ final class ServerProcess: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(10)
         while process.isRunning, Date() < deadline { usleep(20_000) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    /// Kills the server with SIGKILL (a crash: no shutdown, no checkpoint) and waits for it to die.
+    func crash() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 

@@ -47,7 +47,8 @@ struct InitCommand: ParsableCommand {
             let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
             try FileManager.default.createDirectory(
                 atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            let replica = try Replica(path: path, logger: Device.quietLogger)
+            let replica = try Replica(
+                path: path, configuration: DeviceClock.replicaConfiguration(), logger: Device.quietLogger)
             try replica.saveSettings([
                 Device.Key.server: server, Device.Key.token: token, Device.Key.caFile: caFile,
                 Device.Key.city: city, Device.Key.volunteer: volunteer,

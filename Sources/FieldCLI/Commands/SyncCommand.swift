@@ -15,6 +15,13 @@ struct SyncCommand: ParsableCommand {
             """)
     @OptionGroup var device: DeviceOptions
     @OptionGroup var output: OutputOptions
+    @Option(help: "Records per request (lower it on a very slow link).") var batchSize = 1000
+
+    func validate() throws {
+        guard (1...5000).contains(batchSize) else {
+            throw ValidationError("--batch-size must be between 1 and 5000, found \(batchSize).")
+        }
+    }
 
     func run() throws {
         let device = try device.open()
@@ -22,6 +29,7 @@ struct SyncCommand: ParsableCommand {
         var session = SyncSession(
             replica: device.replica, transport: transport, peer: "upstream", logger: Device.quietLogger)
         session.appVersion = "field/\(FieldSyncVersion.current)"
+        session.batchSize = batchSize
         let terminal = isatty(STDERR_FILENO) == 1 && !output.json
         let summary: SyncSummary
         do {
@@ -36,6 +44,10 @@ struct SyncCommand: ParsableCommand {
             where error.kind == .offline || error.kind == .timeout || error.kind == .dns
         {
             throw CLIError("\(error.message)")
+        } catch let error as SyncError where error.code == .diskFull {
+            throw CLIError(
+                "This device's storage is full: the sync stopped, and everything it had received is kept (nothing "
+                    + "is lost). Free some space (old photos, videos, unused apps), then run `field sync` again.")
         } catch {
             throw CLIError(error)
         }

@@ -22,7 +22,9 @@ struct DeviceOptions: ParsableArguments {
                 throw CLIError(
                     "No replica at \(path). Enrol this device first: field init --server URL --token-file FILE")
             }
-            return try Device(replica: Replica(path: path, logger: Device.quietLogger))
+            return try Device(
+                replica: Replica(
+                    path: path, configuration: DeviceClock.replicaConfiguration(), logger: Device.quietLogger))
         }
     }
 }

@@ -30,8 +30,10 @@ public struct SyncError: Error, Sendable, CustomStringConvertible {
         public static let outOfScope = Code("out-of-scope")
         /// The schema declaration is inconsistent.
         public static let schema = Code("schema")
-        /// SQLite failed (disk full, I/O error, corrupted file, busy).
+        /// SQLite failed (I/O error, busy, permissions).
         public static let storage = Code("storage")
+        /// The disk is full, or a file reached its size limit: nothing of the operation was stored.
+        public static let diskFull = Code("disk-full")
         /// A body or batch over a size limit.
         public static let tooLarge = Code("too-large")
         /// The replica file is not a FieldSync replica or is damaged.

@@ -81,6 +81,10 @@ extension Heartbeat {
             writer.raw(",\"last_error\":")
             writer.string(lastError)
         }
+        if clockCorrectionMillis != 0 {
+            writer.raw(",\"clock_correction_ms\":")
+            writer.int(clockCorrectionMillis)
+        }
         writer.byte(UInt8(ascii: "}"))
     }
 
@@ -93,6 +97,7 @@ extension Heartbeat {
             case "oldest_pending_ms": beat.oldestPendingMillis = reader.null() ? nil : try reader.int("an age in ms")
             case "last_error":
                 beat.lastError = reader.null() ? nil : String(try reader.string("an error message").prefix(500))
+            case "clock_correction_ms": beat.clockCorrectionMillis = try reader.int("a clock correction in ms")
             default: try reader.skip()
             }
         }

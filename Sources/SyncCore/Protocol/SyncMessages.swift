@@ -56,12 +56,20 @@ public struct Heartbeat: Sendable, Equatable {
     public var oldestPendingMillis: Int64?
     /// The last sync error, if the last sync failed.
     public var lastError: String?
+    /// What the client adds to its own wall clock (learnt from servers), in ms. The server adds it to the
+    /// offset it measures, so that the stale devices view shows how wrong the device's own clock is, not
+    /// the (small) error left after FieldSync's correction. Default 0.
+    public var clockCorrectionMillis: Int64 = 0
 
-    public init(app: String, backlog: Int64 = 0, oldestPendingMillis: Int64? = nil, lastError: String? = nil) {
+    public init(
+        app: String, backlog: Int64 = 0, oldestPendingMillis: Int64? = nil, lastError: String? = nil,
+        clockCorrectionMillis: Int64 = 0
+    ) {
         self.app = app
         self.backlog = backlog
         self.oldestPendingMillis = oldestPendingMillis
         self.lastError = lastError
+        self.clockCorrectionMillis = clockCorrectionMillis
     }
 }
 

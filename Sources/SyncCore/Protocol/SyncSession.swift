@@ -69,8 +69,9 @@ public struct SyncSession: Sendable {
                     break
                 } catch let problem as Problem where problem.code == SyncError.Code.clockDrift.rawValue && repairs < 3 {
                     repairs += 1
-                    heartbeat = nil
                     try repairClock(problem, pushed: try replica.peerState(peer).pushed, summary: &summary)
+                    // The refused request recorded nothing: send the heartbeat again, with the new correction.
+                    heartbeat = try pendingHeartbeat(try replica.peerState(peer))
                 }
             }
         } catch {
@@ -238,9 +239,12 @@ public struct SyncSession: Sendable {
 
     private func pendingHeartbeat(_ state: PeerState) throws -> Heartbeat {
         let pending = try replica.pendingSummary(since: state.pushed.position)
-        let now = Int64(clamping: replica.configuration.clock.nowMillis())
+        // Stamps are taken on the corrected clock: ages too, or a corrected device's backlog looks a year old.
+        let correction = try replica.clockOffsetMillis()
+        let now = Int64(clamping: Replica.corrected(replica.configuration.clock.nowMillis(), by: correction))
         return Heartbeat(
             app: appVersion, backlog: pending.count,
-            oldestPendingMillis: pending.oldestMillis.map { max(0, now - $0) }, lastError: state.lastError)
+            oldestPendingMillis: pending.oldestMillis.map { max(0, now - $0) }, lastError: state.lastError,
+            clockCorrectionMillis: correction)
     }
 }

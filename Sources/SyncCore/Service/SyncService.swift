@@ -94,9 +94,12 @@ public struct SyncService: Sendable {
             try replica.recordRelayed(request.relayed, via: request.node)
         }
         if let heartbeat = request.heartbeat {
+            // How wrong the device's own clock is: what we measure after its correction, plus the correction.
+            let measured = now.subtractingReportingOverflow(request.clockMillis).partialValue
+            let own = measured.addingReportingOverflow(heartbeat.clockCorrectionMillis)
             try replica.recordHeartbeat(
                 heartbeat, node: request.node, principal: principal,
-                clockOffsetMillis: now.subtractingReportingOverflow(request.clockMillis).partialValue, now: now)
+                clockOffsetMillis: own.overflow ? measured : own.partialValue, now: now)
         }
         return response
     }

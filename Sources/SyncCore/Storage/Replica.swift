@@ -126,10 +126,14 @@ public final class Replica: Sendable {
     package static func storageError(_ error: any Error) -> SyncError {
         if let error = error as? SyncError { return error }
         if let error = error as? DatabaseError {
+            if Self.isDiskFull(error) {
+                return SyncError(
+                    .diskFull,
+                    "The disk is full (or the file reached its size limit): nothing of this operation was stored, "
+                        + "and what was stored before is intact. Free some space and retry.", underlying: error)
+            }
             let message: String
             switch error.resultCode {
-            case .SQLITE_FULL:
-                message = "The disk is full: nothing of this operation was stored. Free some space and retry."
             case .SQLITE_BUSY, .SQLITE_LOCKED:
                 message = "The replica is busy with another process's write. Retry in a moment."
             case .SQLITE_CORRUPT, .SQLITE_NOTADB:
@@ -143,6 +147,15 @@ public final class Replica: Sendable {
             return SyncError(code, message, underlying: error)
         }
         return SyncError(.storage, "Storage failed: \(error)")
+    }
+
+    /// Whether SQLite could not write for want of space: `SQLITE_FULL` (ENOSPC), or a write or a growth of
+    /// the shared-memory index refused by the operating system (EFBIG past a file size limit, EDQUOT).
+    static func isDiskFull(_ error: DatabaseError) -> Bool {
+        switch error.extendedResultCode {
+        case .SQLITE_FULL, .SQLITE_IOERR_WRITE, .SQLITE_IOERR_SHMSIZE, .SQLITE_IOERR_TRUNCATE: true
+        default: error.resultCode == .SQLITE_FULL
+        }
     }
 
     func layout(_ collection: String) throws(SyncError) -> TableLayout {

@@ -29,6 +29,8 @@ struct HTTPProblem: Error {
         case .notFound: (status, title) = (.notFound, "Not found")
         case .storage:
             (status, title) = (.init(code: 507, reasonPhrase: "Insufficient Storage"), "Server storage failed")
+        case .diskFull:
+            (status, title) = (.init(code: 507, reasonPhrase: "Insufficient Storage"), "Server disk full")
         default: (status, title) = (.internalServerError, "Server error")
         }
         self.status = status
