@@ -86,7 +86,11 @@ struct SecurityTests {
             transcript.add("field \(arguments.first ?? "")", result)
             return result
         }
-        #expect(try field(["init", "--server", hub.url, "--token-file", amina.file]).status == 0)
+        // The token file as an operator may leave it (readable by others): field init says to delete it.
+        chmod(amina.file, 0o644)
+        let enrolled = try field(["init", "--server", hub.url, "--token-file", amina.file])
+        #expect(enrolled.status == 0)
+        #expect(enrolled.stderr.contains("chmod 600"), "\(enrolled.stderr)")
         #expect(
             try field(["family", "add", "--reference", "TUN-1", "--head", "Fatma Ben Ali", "--phone", "71 000 000"])
                 .status == 0)
