@@ -2,11 +2,12 @@
 #   make demo   central, two hubs, four volunteer devices offline, the nightly sync, the admin report
 #   make test   the whole test suite (release mode: the property tests run thousands of seeded cases)
 #   make bench  every benchmark suite, ratios against baselines measured in the same run
+#   make fuzz   libFuzzer on the protocol decoders (FUZZ_RUNS executions, default 2,000,000)
 #   make lint   swift format lint
 
 SWIFT ?= swift
 
-.PHONY: build demo test bench lint clean
+.PHONY: build demo test bench fuzz lint clean
 
 build:
 	$(SWIFT) build -c release
@@ -16,9 +17,13 @@ demo:
 
 test:
 	$(SWIFT) test -c release
+	bash scripts/schemathesis.sh
 
 bench:
 	$(SWIFT) run -c release field-bench all
+
+fuzz:
+	bash scripts/fuzz/run.sh
 
 lint:
 	$(SWIFT) format lint --strict -r Sources Tests

@@ -22,7 +22,10 @@ struct AuthorizationTests {
             configuration: ClientConfiguration(serverURL: server.url, token: ""), logger: quietLogger)
         var headers = ["Content-Type: application/json"]
         if let authorization = caller.authorization { headers.append("Authorization: \(authorization)") }
-        return try transport.raw(method: method, path: path, headers: headers, body: body)
+        let result = try transport.raw(method: method, path: path, headers: headers, body: body)
+        // No answer ever carries a token (all start with fs1_).
+        #expect(!String(decoding: result.body, as: UTF8.self).contains("fs1_"), "\(caller.label) \(method) \(path)")
+        return result
     }
 
     static func family(

@@ -127,6 +127,7 @@ struct BadInputTests {
                 result.status == test.status,
                 "\(test.name): \(String(decoding: result.body.prefix(300), as: UTF8.self))")
             #expect(result.contentType == "application/problem+json", "\(test.name)")
+            #expect(!String(decoding: result.body, as: UTF8.self).contains(token.token), "\(test.name)")
             let problem = Problem(decoding: result.body)
             #expect(problem?.code == test.code, "\(test.name): \(problem?.detail ?? "no problem document")")
             #expect(problem?.status == test.status, "\(test.name)")
@@ -138,5 +139,6 @@ struct BadInputTests {
         // The server is still fine: the device syncs.
         try device.work(families: 1, deliveriesEach: 1)
         #expect(try device.sync().pushed == 2)
+        #expect(!server.logText.contains(token.token))
     }
 }

@@ -42,6 +42,13 @@ struct InitCommand: ParsableCommand {
             }
             return token
         }
+        if let mode = try? FileManager.default.attributesOfItem(atPath: tokenFile)[.posixPermissions] as? Int,
+            mode & 0o077 != 0
+        {
+            Printer.note(
+                "note: \(tokenFile) can be read by other users of this machine; the token is now kept in the "
+                    + "replica (mode 0600), so delete the file, or run 'chmod 600 \(tokenFile)'.")
+        }
         let path = device.path
         let device = try operation { () throws -> Device in
             let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path

@@ -13,7 +13,7 @@ struct BatchPlan {
 
     static let maxIDLength = 64
     static let maxFieldNameLength = 64
-    static let maxFieldsPerGroup = 128
+    static let maxFieldsPerGroup = WireBatch.maxFieldsPerGroup
     /// Fields a record may carry that this schema does not know (a newer version's additions).
     static let maxUnknownFieldsPerRecord = 16
     /// Unknown field names a feed page lists per collection, so that a page stays within

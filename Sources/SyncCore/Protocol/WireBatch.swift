@@ -14,6 +14,8 @@
 public enum WireBatch {
     /// The most record changes one batch may carry.
     public static let maxRecords = 100_000
+    /// The most fields one group lists (and values one record carries).
+    static let maxFieldsPerGroup = 128
 
     /// The batch's JSON.
     public static func encode(_ batch: ChangeBatch) -> [UInt8] {
@@ -172,8 +174,8 @@ public enum WireBatch {
                         case "fields":
                             var names: [String] = []
                             try reader.array("an array of field names") { (reader) throws(SyncError) in
-                                guard names.count < BatchPlan.maxFieldsPerGroup else {
-                                    throw reader.error(expected: "at most \(BatchPlan.maxFieldsPerGroup) fields")
+                                guard names.count < Self.maxFieldsPerGroup else {
+                                    throw reader.error(expected: "at most \(Self.maxFieldsPerGroup) fields")
                                 }
                                 names.append(try reader.string("a field name"))
                             }
@@ -260,8 +262,8 @@ public enum WireBatch {
             while reader.nextElement() {
                 guard !sawStamps else { throw reader.error(expected: "']' after the cell stamps") }
                 guard reader.peek() == UInt8(ascii: "{") else {
-                    guard record.cells.count < BatchPlan.maxFieldsPerGroup else {
-                        throw reader.error(expected: "at most \(BatchPlan.maxFieldsPerGroup) values")
+                    guard record.cells.count < Self.maxFieldsPerGroup else {
+                        throw reader.error(expected: "at most \(Self.maxFieldsPerGroup) values")
                     }
                     record.cells.append(
                         Cell(
@@ -280,7 +282,7 @@ public enum WireBatch {
                             parts.append(try reader.int("a number"))
                         }
                         let cellHLC = hlc.addingReportingOverflow(parts.count == 3 ? parts[1] : 0)
-                        guard parts.count == 3, parts[0] >= 0, parts[0] < Int64(BatchPlan.maxFieldsPerGroup),
+                        guard parts.count == 3, parts[0] >= 0, parts[0] < Int64(Self.maxFieldsPerGroup),
                             !cellHLC.overflow, cellHLC.partialValue >= 0
                         else { throw reader.error(expected: "a valid [field position, hlc delta, node index]") }
                         stamps.append((group, index, Int(parts[0]), parts[1], parts[2]))

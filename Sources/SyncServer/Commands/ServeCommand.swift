@@ -26,6 +26,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Hub mode: sync upstream every interval (90s, 30m, 6h, 1d).") var syncEvery: String?
     @Option(help: "SQLite durability: full (default; survives power loss), normal.") var durability = "full"
     @Option(help: "Largest request body in bytes (compressed).") var maxBodyBytes = 8 << 20
+    @Option(help: "Largest request body in bytes once decompressed.") var maxDecompressedBytes = 64 << 20
+    @Option(help: "Seconds a client may take to send its request body (a slower one gets 408).")
+    var bodyTimeout: Double = 30
     @Option(help: "Requests per second per token.") var rateLimit: Double = 50
 
     func validate() throws {
@@ -34,6 +37,12 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--durability must be full or normal.")
         }
         guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024.") }
+        guard maxDecompressedBytes >= maxBodyBytes else {
+            throw ValidationError("--max-decompressed-bytes must be at least --max-body-bytes (\(maxBodyBytes)).")
+        }
+        guard bodyTimeout >= 1, bodyTimeout <= 3600 else {
+            throw ValidationError("--body-timeout must be 1…3600 seconds, found \(bodyTimeout).")
+        }
         guard rateLimit > 0 else { throw ValidationError("--rate-limit must be positive.") }
         if upstream != nil, upstreamTokenFile == nil {
             throw ValidationError("--upstream needs --upstream-token-file (the hub's token for the upstream server).")
@@ -81,6 +90,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.port = port
         configuration.durability = durability == "normal" ? .normal : .full
         configuration.maxBodyBytes = maxBodyBytes
+        configuration.maxDecompressedBytes = maxDecompressedBytes
+        configuration.bodyTimeoutSeconds = bodyTimeout
         configuration.ratePerSecond = rateLimit
         configuration.rateBurst = max(rateLimit * 4, 20)
         if let upstream, let upstreamTokenFile {

@@ -73,6 +73,14 @@ struct ProblemMiddleware: RouterMiddleware {
             return HTTPProblem(.contentTooLarge, "too-large", "Body too large", "The request body is over the limit.")
                 .response()
         } catch let error as any HTTPResponseError {
+            if error.status == .notFound, let allowed = SyncController.methods[request.uri.path] {
+                metrics.error("method-not-allowed")
+                return HTTPProblem(
+                    .methodNotAllowed, "method-not-allowed", "Method not allowed",
+                    "\(request.uri.path) answers \(allowed) only, not \(request.method).", headers: [.allow: allowed]
+                )
+                .response()
+            }
             let code: String
             switch error.status.code {
             case 404: code = "not-found"

@@ -14,6 +14,9 @@ struct SyncController: Sendable {
     let configuration: ServerConfiguration
     let readAhead = ReadAhead()
 
+    /// The method each route answers (another method on these paths gets 405 with `Allow`).
+    static let methods = ["/healthz": "GET", "/metrics": "GET", "/v1/session": "GET", "/v1/sync": "POST"]
+
     func addRoutes(to router: Router<ServerContext>) {
         router.get("/healthz") { _, _ in try await health() }
         router.get("/metrics") { _, _ in
