@@ -1,6 +1,7 @@
 # FieldSync — the commands the README names.
 #   make demo   central, two hubs, four volunteer devices offline, the nightly sync, the admin report
-#   make test   the whole test suite (release mode: the property tests run thousands of seeded cases)
+#   make test   the whole test suite (release mode: the property tests run thousands of seeded cases), then
+#               scripts/schemathesis.sh (the real server against docs/openapi.yaml; creates .venv if missing)
 #   make bench  every benchmark suite, ratios against baselines measured in the same run
 #   make fuzz   libFuzzer on the protocol decoders (FUZZ_RUNS executions, default 2,000,000)
 #   make lint   swift format lint
