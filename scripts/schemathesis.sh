@@ -13,13 +13,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 version=4.32.5
+# backports.zstd lets the HTTP client (urllib3) read zstd answers, the server's preferred coding.
+zstd_backport=1.8.0
 examples="${SCHEMATHESIS_EXAMPLES:-50}"
 seed="${SCHEMATHESIS_SEED:-$RANDOM}"
 venv=.venv
-if [ "$("$venv/bin/schemathesis" --version 2>/dev/null)" != "schemathesis, version $version" ]; then
-    echo "== installing schemathesis $version into $venv"
+if [ "$("$venv/bin/schemathesis" --version 2>/dev/null)" != "schemathesis, version $version" ] \
+    || ! "$venv/bin/python" -c "from backports import zstd" 2>/dev/null; then
+    echo "== installing schemathesis $version and backports.zstd $zstd_backport into $venv"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$version"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$version" "backports.zstd==$zstd_backport"
 fi
 [ "${1:-}" = --install ] && exit 0
 bin="$(swift build -c release --show-bin-path)"

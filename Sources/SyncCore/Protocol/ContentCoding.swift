@@ -12,7 +12,7 @@ public enum ContentCoding: String, Sendable, Hashable, CaseIterable {
     /// both); nil for one this node cannot read.
     public init?(header: String?) {
         switch header?.trimmingCharacters(in: .whitespaces).lowercased() {
-        case nil, "", "identity": self = .identity
+        case nil, "identity": self = .identity
         case "gzip", "x-gzip", "deflate": self = .gzip
         case "zstd": self = .zstd
         default: return nil
