@@ -79,8 +79,17 @@ struct CrashTests {
         }
         let port = try freeLoopbackPort()
         func startServer() throws -> ServerProcess {
-            // Durability full, as on central; no rate limit in the way of a client restarted 100 times.
-            try ServerProcess(database: central, arguments: ["--rate-limit", "100000"], port: port, durability: "full")
+            // Durability full, as on central; no rate limit in the way of a client restarted 100 times. The
+            // same port each time (the clients know it): a few tries in case the port is briefly held.
+            for attempt in 1... {
+                do {
+                    return try ServerProcess(
+                        database: central, arguments: ["--rate-limit", "100000"], port: port, durability: "full")
+                } catch  where attempt < 5 {
+                    usleep(200_000)
+                }
+            }
+            fatalError("unreachable")
         }
         var server = try startServer()
         defer { server.stop() }
