@@ -34,6 +34,8 @@ public struct SyncError: Error, Sendable, CustomStringConvertible {
         public static let storage = Code("storage")
         /// A body or batch over a size limit.
         public static let tooLarge = Code("too-large")
+        /// Two copies of one node id sync with a server (a device restored from another's backup).
+        public static let duplicateNode = Code("duplicate-node")
         /// The replica file is not a FieldSync replica or is damaged.
         public static let corruptReplica = Code("corrupt-replica")
     }

@@ -12,16 +12,22 @@ public struct PeerState: Sendable, Equatable {
     public var lastSyncMillis: Int64?
     /// Why the last sync with the peer failed, if it did.
     public var lastError: String?
+    /// The push lease this node holds with the peer, and the one its unacknowledged request moves to.
+    public var lease: UInt64?
+    public var leaseNext: UInt64?
 }
 
 /// Cursors to save in the same transaction as an apply: a crash leaves both or neither.
 public struct PeerProgress: Sendable {
     public var pushed: FeedCursor?
     public var pulled: FeedCursor?
+    /// The lease the server acknowledged with this answer (it becomes current unless a newer one is pending).
+    public var lease: UInt64?
 
-    public init(pushed: FeedCursor? = nil, pulled: FeedCursor? = nil) {
+    public init(pushed: FeedCursor? = nil, pulled: FeedCursor? = nil, lease: UInt64? = nil) {
         self.pushed = pushed
         self.pulled = pulled
+        self.lease = lease
     }
 }
 
@@ -30,8 +36,8 @@ extension Replica {
     public func peerState(_ peer: String) throws -> PeerState {
         try read { db in
             let row = try Row.fetchOne(
-                db, sql: "SELECT pushed, pulled, last_sync_ms, last_error FROM _peers WHERE peer = ?", arguments: [peer]
-            )
+                db, sql: "SELECT pushed, pulled, last_sync_ms, last_error, lease, lease_next FROM _peers WHERE peer = ?",
+                arguments: [peer])
             func cursor(_ text: String?) throws -> FeedCursor {
                 guard let text else { return .start }
                 guard let cursor = FeedCursor(text) else {
@@ -41,7 +47,9 @@ extension Replica {
             }
             return PeerState(
                 peer: peer, pushed: try cursor(row?["pushed"]), pulled: try cursor(row?["pulled"]),
-                lastSyncMillis: row?["last_sync_ms"], lastError: row?["last_error"])
+                lastSyncMillis: row?["last_sync_ms"], lastError: row?["last_error"],
+                lease: (row?["lease"] as Int64?).map { UInt64(bitPattern: $0) },
+                leaseNext: (row?["lease_next"] as Int64?).map { UInt64(bitPattern: $0) })
         }
     }
 
@@ -86,7 +94,7 @@ extension Replica {
                 try recordEcho(db, peer: peer, range: (before + 1)...session.sequence)
             }
             if let pruneEchoBelow { try pruneEcho(db, peer: peer, below: pruneEchoBelow) }
-            if progress.pushed != nil || progress.pulled != nil {
+            if progress.pushed != nil || progress.pulled != nil || progress.lease != nil {
                 let ensure = try statements.statement(db, .init(kind: .peerEnsure)) {
                     "INSERT OR IGNORE INTO _peers(peer) VALUES (?1)"
                 }
@@ -102,6 +110,12 @@ extension Replica {
                 try update.run()
                 try pruneEcho(db, peer: peer, below: pushed.base)
             }
+            if let lease = progress.lease {
+                // A newer pending lease (the next request already went out) already made this one current.
+                try db.execute(
+                    sql: "UPDATE _peers SET lease = ?1, lease_next = NULL WHERE peer = ?2 AND lease_next = ?1",
+                    arguments: [Int64(bitPattern: lease), peer])
+            }
             if let pulled = progress.pulled {
                 let update = try statements.statement(db, .init(kind: .peerPulled)) {
                     "UPDATE _peers SET pulled = ?1 WHERE peer = ?2"
@@ -110,6 +124,7 @@ extension Replica {
                 update.bind(peer, at: 2)
                 try update.run()
             }
+            try configuration.applyWillCommit?(peer)
             return report
         }
     }
