@@ -239,11 +239,16 @@ extension Replica {
         offset >= 0 ? now &+ UInt64(offset) : now - min(now, offset.magnitude)
     }
 
-    /// Shifts this node's own stamps written after `cursor.base` (never sent) by `offsetMillis`, keeping
-    /// their order, and sets the clock after them. Returns how many stamps moved.
+    /// Shifts this node's own stamps written after `cursor.base` (not acknowledged) by `offsetMillis`, when
+    /// they were made with the wrong clock, keeping their order, and sets the clock after them. Returns how
+    /// many stamps moved.
     ///
     /// For a node whose clock was wrong while it worked offline: its pending writes then order by when
-    /// they really happened, so they neither win nor lose conflicts unfairly, and none is lost.
+    /// they really happened, so they neither win nor lose conflicts unfairly, and none is lost. Only the
+    /// stamps the wrong clock made move (call it after correcting the clock): with a clock ahead, those
+    /// beyond the drift bound of the corrected clock; with a clock behind, those that stay within it once
+    /// moved. A stamp made before the clock went wrong stays: its write may already be on the server (an
+    /// answer lost), and a copy under another stamp would never reach this node again (no echo).
     @discardableResult
     public func repairPendingStamps(since cursor: FeedCursor, offsetMillis: Int64) throws -> Int {
         guard offsetMillis != 0 else { return 0 }
@@ -257,7 +262,11 @@ extension Replica {
         }
         return try withSession { session in
             let db = session.db
-            let me = nodeID.rawValue
+            let me = session.nodeID.rawValue
+            // The corrected clock plus the drift bound: what a server accepts.
+            let bound = Int64(clamping: session.now &+ configuration.maxClockDriftMillis) << 16 | 0xFFFF
+            func wrong(_ hlc: Int64) -> Bool { offsetMillis < 0 ? hlc > bound : moved(hlc) <= bound }
+            func repaired(_ hlc: Int64) -> Int64 { wrong(hlc) ? moved(hlc) : hlc }
             var count = 0
             var newest: Int64 = 0
             for layout in layouts {
@@ -270,7 +279,10 @@ extension Replica {
                         var stamps = try layout.decodeStamps(rows, column: 1)
                         var changed = false
                         for (register, entry) in stamps.entries.enumerated() {
-                            guard var entry, entry.stamp.node.rawValue == me, entry.sequence > cursor.base else {
+                            guard var entry, entry.stamp.node.rawValue == me, entry.sequence > cursor.base,
+                                wrong(entry.stamp.hlc.storage)
+                            else {
+                                newest = max(newest, entry?.stamp.hlc.storage ?? 0)
                                 continue
                             }
                             entry.stamp.hlc = HLCTimestamp(storage: moved(entry.stamp.hlc.storage))
@@ -285,12 +297,13 @@ extension Replica {
                         try update.run()
                     }
                 } else {
+                    let which = offsetMillis < 0 ? "\"_hlc\" > ?5" : "\"_hlc\" + ?1 <= ?5"
                     try db.execute(
                         sql: """
                             UPDATE \(layout.table) SET "_hlc" = max(0, min("_hlc" + ?1, ?2))
-                            WHERE "_node" = ?3 AND "_seq" > ?4
+                            WHERE "_node" = ?3 AND "_seq" > ?4 AND \(which)
                             """,
-                        arguments: [shift.partialValue, Int64(HLCTimestamp.maxMillis) << 16, me, cursor.base])
+                        arguments: [shift.partialValue, Int64(HLCTimestamp.maxMillis) << 16, me, cursor.base, bound])
                     count += db.changesCount
                     let top = try Int64.fetchOne(
                         db, sql: "SELECT max(\"_hlc\") FROM \(layout.table) WHERE \"_node\" = ? AND \"_seq\" > ?",
@@ -301,7 +314,7 @@ extension Replica {
             // The clock restarts after the moved stamps (and after what it saw from others, shifted too
             // when it was ahead: those were accepted within the drift bound of the wrong clock).
             session.clock = HybridLogicalClock(
-                last: HLCTimestamp(storage: max(newest, moved(session.clock.last.storage))),
+                last: HLCTimestamp(storage: max(newest, repaired(session.clock.last.storage))),
                 maxDriftMillis: configuration.maxClockDriftMillis)
             return count
         }

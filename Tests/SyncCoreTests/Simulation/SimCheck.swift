@@ -27,6 +27,7 @@ enum SimCheck {
         if Set(ids).count != ids.count {
             found.append("duplicate node ids remain after healing: \(ids.map(\.description))")
         }
+        found += world.earlyViolations
         for write in world.writes {
             if let problem = try check(write, in: world) { found.append("lost write: \(problem)") }
         }
@@ -52,14 +53,14 @@ enum SimCheck {
         }
         if record[write.field] == write.value { return nil }
         let stamps = try here.stamps(write.collection, id: write.id)
-        let kept = try here.history(collection: write.collection, recordID: write.id).contains {
-            $0.field == write.field && $0.value == write.value && $0.winner > $0.stamp
-        }
-        if kept { return nil }
-        // A deleted record keeps the values it had; a later write of the same phone replaced this one
-        // (kept only on that phone, which is gone).
-        if here === central, let current = stamps[write.field], world.lineage[write.node].contains(current.node) {
-            return nil
+        // Kept where the conflict was seen: here, or for a replaced phone on any replica (its hub saw it,
+        // central may only have received the winner).
+        let keepers = here === central ? (0..<world.scenario.nodeCount).map { world.replica($0) } : [here]
+        for keeper in keepers {
+            let kept = try keeper.history(collection: write.collection, recordID: write.id).contains {
+                $0.field == write.field && $0.value == write.value && $0.winner > $0.stamp
+            }
+            if kept { return nil }
         }
         return "\(label): now \(record[write.field] ?? .null) at \(stamps[write.field].map(\.description) ?? "?")"
     }

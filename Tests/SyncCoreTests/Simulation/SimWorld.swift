@@ -12,6 +12,8 @@ final class SimWorld {
     static let upstream = "upstream"
     static let t0: UInt64 = 1_780_000_000_000
     static let quiet = Logger(label: "sim", factory: { _ in SwiftLogNoOpLogHandler() })
+    /// `FIELDSYNC_SIM_TRACE=1`: print what each sync did (replaying one seed).
+    static let tracing = ProcessInfo.processInfo.environment["FIELDSYNC_SIM_TRACE"] != nil
 
     let scenario: SimScenario
     let directory: URL
@@ -29,6 +31,8 @@ final class SimWorld {
     private(set) var lineage: [Set<NodeID>]
     private(set) var writes: [SimTrackedWrite] = []
     private(set) var restores = 0
+    /// Violations seen before the end (a write lost before its phone was replaced).
+    private(set) var earlyViolations: [String] = []
     private(set) var faultsMet = 0
     private(set) var crashesMet = 0
 
@@ -131,10 +135,21 @@ final class SimWorld {
         session.makeLease = { random.next() | 1 }
         session.makeNodeID = { random.nodeID() }
         var summary: SyncSummary?
+        var failed: (any Error)?
         do {
             summary = try session.run()
         } catch {
+            failed = error
             failure?(error)
+        }
+        if Self.tracing {
+            let outcome = summary.map {
+                "pushed \($0.pushed) pulled \($0.pulled) trips \($0.roundTrips) repaired \($0.repairedStamps)"
+                    + ($0.newNodeID.map { " new id \($0)" } ?? "")
+            }
+            print(
+                "  sync n\(node) → n\(server): \(outcome ?? "failed: \(failed.map { "\($0)" } ?? "?")")"
+                    + (transport.faults.isEmpty ? "" : " faults \(transport.faults)"))
         }
         faultsMet += transport.faults.count
         lineage[node].insert(replica(node).nodeID)
@@ -221,14 +236,35 @@ final class SimWorld {
     /// acknowledged go with the old phone; the copy holds `source`'s node id.
     private func restore(_ node: Int, from source: Int) throws {
         guard node != source, node >= 3, source >= 3, scenario.city(node) == scenario.city(source) else { return }
-        let acknowledged = try replica(node).peerState(Self.upstream).pushed.base
-        writes = writes.compactMap { write in
-            guard write.node == node, write.epoch == epochs[node] else { return write }
-            guard write.sequence <= acknowledged else { return nil }
+        let old = replica(node)
+        let acknowledged = try old.peerState(Self.upstream).pushed.base
+        var kept: [SimTrackedWrite] = []
+        for write in writes {
+            guard write.node == node, write.epoch == epochs[node] else {
+                kept.append(write)
+                continue
+            }
+            // Never acknowledged: it goes with the old phone.
+            guard write.sequence <= acknowledged else { continue }
+            // Already replaced on the phone by a later write: it must be in the phone's history now.
+            if write.field != "*", write.field != "_deleted",
+                try old.record(write.collection, id: write.id)?[write.field] != write.value
+            {
+                let inHistory = try old.history(collection: write.collection, recordID: write.id).contains {
+                    $0.field == write.field && $0.value == write.value && $0.winner > $0.stamp
+                }
+                if !inHistory {
+                    earlyViolations.append(
+                        "lost write: n\(node) \(write.collection)/\(write.id) \(write.field)=\(write.value) "
+                            + "replaced before the backup restore without history")
+                }
+                continue
+            }
             var wiped = write
             wiped.wiped = true
-            return wiped
+            kept.append(wiped)
         }
+        writes = kept
         try replica(source).checkpoint()
         replicas[node] = nil
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path(node) + suffix) }
