@@ -112,13 +112,17 @@ extension Replica {
         let count = try withSession { session -> Int in
             let db = session.db
             let old = session.nodeID.rawValue
-            let base =
-                try String.fetchAll(db, sql: "SELECT pushed FROM _peers").compactMap { FeedCursor($0)?.base }.min() ?? 0
+            // Pending: a row not sent yet (after the push position), and in it the registers written after
+            // the last drained position (the smallest over this node's servers).
+            let cursors = try String.fetchAll(db, sql: "SELECT pushed FROM _peers").compactMap { FeedCursor($0) }
+            let base = cursors.map(\.base).min() ?? 0
+            let position = cursors.map(\.position).min() ?? 0
             var count = 0
             for layout in layouts {
                 if layout.isProfile {
-                    let rows = try SQLStatement(db, "SELECT rowid, \"_stamps\" FROM \(layout.table) WHERE \"_seq\" > ?1")
-                    rows.bind(base, at: 1)
+                    let rows = try SQLStatement(
+                        db, "SELECT rowid, \"_stamps\" FROM \(layout.table) WHERE \"_seq\" > ?1")
+                    rows.bind(position, at: 1)
                     let update = try SQLStatement(db, "UPDATE \(layout.table) SET \"_stamps\" = ?1 WHERE rowid = ?2")
                     while try rows.step() {
                         var stamps = try layout.decodeStamps(rows, column: 1)
@@ -138,7 +142,7 @@ extension Replica {
                 } else {
                     try db.execute(
                         sql: "UPDATE \(layout.table) SET \"_node\" = ? WHERE \"_node\" = ? AND \"_seq\" > ?",
-                        arguments: [new.rawValue, old, base])
+                        arguments: [new.rawValue, old, position])
                     count += db.changesCount
                 }
             }

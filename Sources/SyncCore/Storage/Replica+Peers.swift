@@ -36,7 +36,8 @@ extension Replica {
     public func peerState(_ peer: String) throws -> PeerState {
         try read { db in
             let row = try Row.fetchOne(
-                db, sql: "SELECT pushed, pulled, last_sync_ms, last_error, lease, lease_next FROM _peers WHERE peer = ?",
+                db,
+                sql: "SELECT pushed, pulled, last_sync_ms, last_error, lease, lease_next FROM _peers WHERE peer = ?",
                 arguments: [peer])
             func cursor(_ text: String?) throws -> FeedCursor {
                 guard let text else { return .start }
@@ -271,9 +272,10 @@ extension Replica {
             var newest: Int64 = 0
             for layout in layouts {
                 if layout.isProfile {
+                    // Rows not sent yet (mid-drain, a row at or before the position went with its fields).
                     let rows = try SQLStatement(
                         db, "SELECT rowid, \"_stamps\" FROM \(layout.table) WHERE \"_seq\" > ?1")
-                    rows.bind(cursor.base, at: 1)
+                    rows.bind(cursor.position, at: 1)
                     let update = try SQLStatement(db, "UPDATE \(layout.table) SET \"_stamps\" = ?1 WHERE rowid = ?2")
                     while try rows.step() {
                         var stamps = try layout.decodeStamps(rows, column: 1)
@@ -303,11 +305,13 @@ extension Replica {
                             UPDATE \(layout.table) SET "_hlc" = max(0, min("_hlc" + ?1, ?2))
                             WHERE "_node" = ?3 AND "_seq" > ?4 AND \(which)
                             """,
-                        arguments: [shift.partialValue, Int64(HLCTimestamp.maxMillis) << 16, me, cursor.base, bound])
+                        arguments: [
+                            shift.partialValue, Int64(HLCTimestamp.maxMillis) << 16, me, cursor.position, bound,
+                        ])
                     count += db.changesCount
                     let top = try Int64.fetchOne(
                         db, sql: "SELECT max(\"_hlc\") FROM \(layout.table) WHERE \"_node\" = ? AND \"_seq\" > ?",
-                        arguments: [me, cursor.base])
+                        arguments: [me, cursor.position])
                     newest = max(newest, top ?? 0)
                 }
             }

@@ -20,7 +20,8 @@ enum SimCheck {
                 let missing = Set(expected).subtracting(lines).sorted().prefix(2)
                 let extra = Set(lines).subtracting(expected).sorted().prefix(2)
                 found.append(
-                    "diverged: n\(node) (\(city)) differs from central: missing \(Array(missing)), extra \(Array(extra))")
+                    "diverged: n\(node) (\(city)) differs from central: missing \(Array(missing)), extra \(Array(extra))"
+                )
             }
         }
         let ids = nodes.map { world.replica($0).nodeID }

@@ -38,7 +38,7 @@ struct SimScenario {
         var events: [SimEvent] = []
         var tag = 0
         func device() -> Int { Int.random(in: 3..<nodes, using: &random) }
-        for _ in 0..<Int.random(in: 30...60, using: &random) {
+        for _ in 0..<Int.random(in: 20...45, using: &random) {
             let roll = Int.random(in: 0..<100, using: &random)
             switch roll {
             case 42..<68:
@@ -47,10 +47,11 @@ struct SimScenario {
                 events.append(
                     .sync(
                         node: node, faults: clean ? 0 : UInt64.random(in: 1...UInt64.max, using: &random),
-                        rate: Int.random(in: 10...40, using: &random)))
+                        rate: Int.random(in: 20...60, using: &random)))
             case 68..<72:
                 events.append(
-                    .link(node: Int.random(in: 1..<nodes, using: &random), up: Int.random(in: 0..<5, using: &random) < 2))
+                    .link(
+                        node: Int.random(in: 1..<nodes, using: &random), up: Int.random(in: 0..<5, using: &random) < 2))
             case 72..<77:
                 let node = Int.random(in: 1..<nodes, using: &random)
                 // Hubs keep their clocks within minutes; devices may be anywhere.
@@ -75,7 +76,8 @@ struct SimScenario {
                 switch kind {
                 case 0..<20: write = .addFamily(tag: tag)
                 case 20..<60:
-                    write = .edit(pick: pick, field: Int.random(in: 0..<SimWrite.fields.count, using: &random), tag: tag)
+                    write = .edit(
+                        pick: pick, field: Int.random(in: 0..<SimWrite.fields.count, using: &random), tag: tag)
                 case 60..<66: write = .delete(pick: pick)
                 case 66..<90: write = .deliver(pick: pick, item: Int.random(in: 0..<3, using: &random))
                 default: write = .void(pick: pick)

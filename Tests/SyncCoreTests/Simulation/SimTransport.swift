@@ -26,7 +26,8 @@ final class SimTransport: SyncTransport {
     private let state: Mutex<State>
 
     init(
-        service: SyncService, principal: Principal, serverClock: ManualClock, crashes: SimCrashPlan, earlier: SimRequestLog,
+        service: SyncService, principal: Principal, serverClock: ManualClock, crashes: SimCrashPlan,
+        earlier: SimRequestLog,
         faults: UInt64, rate: Int, up: Bool
     ) {
         self.service = service

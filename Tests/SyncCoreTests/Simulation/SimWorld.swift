@@ -38,7 +38,13 @@ final class SimWorld {
 
     init(_ scenario: SimScenario) throws {
         self.scenario = scenario
-        directory = try makeTemporaryDirectory()
+        // Memory-backed files where there are (Linux): the simulation opens and copies many small files.
+        if FileManager.default.isWritableFile(atPath: "/dev/shm") {
+            directory = URL(fileURLWithPath: "/dev/shm/fieldsync-sim-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } else {
+            directory = try makeTemporaryDirectory()
+        }
         let count = scenario.nodeCount
         skews = Array(repeating: 0, count: count)
         clocks = (0..<count).map { _ in ManualClock(Self.t0) }
@@ -116,13 +122,16 @@ final class SimWorld {
     /// Syncs `node` with its server; returns what moved, or nil when the sync failed (the error is
     /// returned through `failure`).
     @discardableResult
-    func sync(_ node: Int, faults: UInt64 = 0, rate: Int = 0, failure: ((any Error) -> Void)? = nil) throws
+    func sync(
+        _ node: Int, faults: UInt64 = 0, rate: Int = 0, failure: ((any Error) -> Void)? = nil
+    ) throws
         -> SyncSummary?
     {
         guard node >= 1 else { return nil }
         let server = server(of: node)
         let principal = Principal(
-            role: node <= 2 ? .hub : .device, city: scenario.city(node), name: node <= 2 ? "hub-\(node)" : "device-\(node)"
+            role: node <= 2 ? .hub : .device, city: scenario.city(node),
+            name: node <= 2 ? "hub-\(node)" : "device-\(node)"
         )
         let transport = SimTransport(
             service: SyncService(replica: replica(server), logger: Self.quiet), principal: principal,
@@ -215,7 +224,8 @@ final class SimWorld {
                 let delivery = deliveries[pick % deliveries.count]
                 let id = try replica.write { tx in
                     try tx.voidDelivery(
-                        delivery, city: city, reason: "wrong family", volunteer: "n\(node)", at: clocks[node].nowMillis())
+                        delivery, city: city, reason: "wrong family", volunteer: "n\(node)",
+                        at: clocks[node].nowMillis())
                 }
                 track("delivery_voids", id, "*", .null)
             }

@@ -19,12 +19,16 @@ struct SimulationTests {
         return (0..<UInt64(count)).map { firstSeed + $0 }
     }
 
-    @Test func faultsCrashesClocksAndBackupsConverge() throws {
+    /// The seeds run as this many tests, in parallel.
+    static let shares = 8
+
+    @Test(arguments: 0..<shares) func faultsCrashesClocksAndBackupsConverge(share: Int) throws {
         let started = ContinuousClock.now
         var totals = SimRun.Outcome(violations: [])
         var failures = 0
         var events = 0
-        for seed in Self.seeds {
+        let seeds = Self.seeds.enumerated().filter { $0.offset % Self.shares == share }.map(\.element)
+        for seed in seeds {
             let scenario = SimScenario(seed: seed)
             events += scenario.events.count
             let outcome = SimRun.run(scenario)
@@ -33,7 +37,7 @@ struct SimulationTests {
             totals.restores += outcome.restores
             guard !outcome.violations.isEmpty else { continue }
             failures += 1
-            guard failures <= 3 else { continue }  // shrinking takes time: the first three
+            guard failures <= 2 else { continue }  // shrinking takes time: the first two of each share
             let (shrunk, result) = SimRun.shrink(scenario, kind: outcome.kind)
             let trace = shrunk.events.enumerated().map { "  \($0.offset): \($0.element)" }.joined(separator: "\n")
             Issue.record(
@@ -43,12 +47,13 @@ struct SimulationTests {
                 \(shrunk.deviceCities)):
                 \(trace)
                 which fails with: \(result.violations.prefix(3).joined(separator: "; "))
-                replay: FIELDSYNC_SEED=\(seed) swift test -c release --filter SimulationTests
+                replay: FIELDSYNC_SEED=\(seed) FIELDSYNC_SIM_TRACE=1 swift test -c release --filter SimulationTests
                 """)
         }
+        guard !seeds.isEmpty else { return }
         let seconds = (ContinuousClock.now - started) / .seconds(1)
         print(
-            "simulation: \(Self.seeds.count) seeds, \(events) events, \(totals.faults) network faults, "
+            "simulation share \(share): \(seeds.count) seeds, \(events) events, \(totals.faults) network faults, "
                 + "\(totals.crashes) crashes, \(totals.restores) restored backups, \(failures) failing seeds, "
                 + String(format: "%.1f s", seconds))
         #expect(failures == 0)
