@@ -44,10 +44,11 @@ final class LoopbackTransport: SyncTransport {
         let response: SyncResponse
         do {
             response = try service.handle(decoded, principal: principal, now: Int64(clock.nowMillis()))
-        } catch let error as SyncError where error.code == .clockDrift {
+        } catch let error as SyncError where error.code == .clockDrift || error.code == .duplicateNode {
             throw Problem(
-                code: error.code.rawValue, title: "clock", status: 409, detail: error.message,
-                offsetMillis: error.clockOffsetMillis, serverClockMillis: Int64(clock.nowMillis()))
+                code: error.code.rawValue, title: "conflict", status: 409, detail: error.message,
+                offsetMillis: error.clockOffsetMillis,
+                serverClockMillis: error.code == .clockDrift ? Int64(clock.nowMillis()) : nil)
         }
         let bytes = response.encoded()
         let dropResponse = faults.withLock { state -> Bool in

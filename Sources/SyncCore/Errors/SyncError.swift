@@ -36,6 +36,8 @@ public struct SyncError: Error, Sendable, CustomStringConvertible {
         public static let diskFull = Code("disk-full")
         /// A body or batch over a size limit.
         public static let tooLarge = Code("too-large")
+        /// Two copies of one node id sync with a server (a device restored from another's backup).
+        public static let duplicateNode = Code("duplicate-node")
         /// The replica file is not a FieldSync replica or is damaged.
         public static let corruptReplica = Code("corrupt-replica")
     }

@@ -108,16 +108,16 @@ public struct FeedCursor: Hashable, Comparable, Sendable, Codable, CustomStringC
     public static let start = FeedCursor(0)
 
     /// The cursor moved past changes that are all filtered out (`ranges` of sequences the reader sent us),
-    /// so that a feed does not read them to skip them.
+    /// so that a feed does not read them to skip them. Only a drained cursor moves.
     ///
-    /// Safe: a row whose latest change lies in a skipped range has every change after the old position in
-    /// such ranges, and its earlier changes were read before. A drained cursor stays drained.
+    /// Safe when drained: a row whose latest change lies in a skipped range has every change after the
+    /// position in such ranges. Mid-drain it would not be: a profile row is listed at its latest change,
+    /// so a row whose latest change came from the reader may hold a field another node changed between
+    /// `base` and `position`, not sent yet (the row was past the page); skipping the row would lose it.
     public func skipping(_ ranges: SequenceRanges) -> FeedCursor {
         var next = self
-        while let range = ranges.range(containing: next.position + 1) {
-            let drained = next.base == next.position
-            next.position = range.upperBound
-            if drained { next.base = range.upperBound }
+        while next.base == next.position, let range = ranges.range(containing: next.position + 1) {
+            next = FeedCursor(range.upperBound)
         }
         return next
     }

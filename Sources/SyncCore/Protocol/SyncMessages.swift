@@ -13,6 +13,10 @@ public struct SyncRequest: Sendable {
     public var relayed: [DeviceStatus] = []
     /// Conflicts a hub saw, relayed upstream (hub and admin tokens only).
     public var conflicts: [HistoryEntry] = []
+    /// The client's push lease with this server (see ``Lease``); nil from clients that predate it.
+    public var lease: Lease?
+    /// The node id this client had before a duplicated node id made it take `node` (token rebinding).
+    public var rekeyedFrom: NodeID?
 
     public init(node: NodeID, clockMillis: Int64, push: Push? = nil, pull: Pull? = nil, heartbeat: Heartbeat? = nil) {
         self.node = node
@@ -29,6 +33,23 @@ public struct SyncRequest: Sendable {
         public init(batch: ChangeBatch, to: FeedCursor) {
             self.batch = batch
             self.to = to
+        }
+    }
+
+    /// A chain of random values, one link per push, that tells two copies of one node apart.
+    ///
+    /// The client keeps its current lease with each server and, before a push, persists a new one and
+    /// sends both. The server keeps the current lease of each node and its last move: a request whose
+    /// `previous` is neither the current lease nor (with the same `next`) the last move comes from another
+    /// copy of the node (a device restored from a backup), refused with `duplicate-node`.
+    public struct Lease: Sendable, Equatable {
+        /// The lease the client holds; nil before its first lease with this server.
+        public var previous: UInt64?
+        /// The lease the client moves to with this request; nil when it does not move.
+        public var next: UInt64?
+        public init(previous: UInt64?, next: UInt64?) {
+            self.previous = previous
+            self.next = next
         }
     }
 
@@ -142,6 +163,19 @@ extension SyncRequest {
         var writer = JSONWriter(capacity: 256)
         writer.raw(",\"clock\":")
         writer.int(clockMillis)
+        if let lease {
+            writer.raw(",\"lease\":{\"previous\":")
+            if let previous = lease.previous { writer.string(Self.leaseText(previous)) } else { writer.raw("null") }
+            if let next = lease.next {
+                writer.raw(",\"next\":")
+                writer.string(Self.leaseText(next))
+            }
+            writer.byte(UInt8(ascii: "}"))
+        }
+        if let rekeyedFrom {
+            writer.raw(",\"rekeyed_from\":")
+            writer.string(rekeyedFrom.description)
+        }
         if let pull {
             writer.raw(",\"pull\":{\"cursor\":")
             writer.cursor(pull.cursor)
@@ -188,8 +222,23 @@ extension SyncRequest {
         var heartbeat: Heartbeat?
         var relayed: [DeviceStatus] = []
         var conflicts: [HistoryEntry] = []
+        var lease: Lease?
+        var rekeyedFrom: NodeID?
         try reader.object("a sync request object") { (reader, key) throws(SyncError) in
             switch key {
+            case "lease":
+                var parsed = Lease(previous: nil, next: nil)
+                try reader.object("a lease object") { (reader, key) throws(SyncError) in
+                    switch key {
+                    case "previous":
+                        if !reader.null() { parsed.previous = try Self.lease(&reader) }
+                    case "next":
+                        if !reader.null() { parsed.next = try Self.lease(&reader) }
+                    default: try reader.skip()
+                    }
+                }
+                lease = parsed
+            case "rekeyed_from": rekeyedFrom = try Self.node(&reader)
             case "v": version = try reader.int("the protocol version")
             case "node": node = try Self.node(&reader)
             case "clock": clock = try reader.int("the client's clock (Unix ms)")
@@ -259,6 +308,22 @@ extension SyncRequest {
         self.init(node: node, clockMillis: clock, push: push, pull: pull, heartbeat: heartbeat)
         self.relayed = relayed
         self.conflicts = conflicts
+        self.lease = lease
+        self.rekeyedFrom = rekeyedFrom
+    }
+
+    /// A lease on the wire: 16 hexadecimal digits.
+    static func leaseText(_ lease: UInt64) -> String {
+        let hex = String(lease, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    static func lease(_ reader: inout JSONReader) throws(SyncError) -> UInt64 {
+        let text = try reader.string("a lease (16 hex digits)")
+        guard text.utf8.count == 16, let value = UInt64(text, radix: 16) else {
+            throw SyncError(.invalidBatch, "Invalid body: '\(text.prefix(40))' is not a lease (16 hex digits).")
+        }
+        return value
     }
 
     static func node(_ reader: inout JSONReader) throws(SyncError) -> NodeID {

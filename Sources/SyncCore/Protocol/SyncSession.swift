@@ -14,6 +14,9 @@ public struct SyncSummary: Sendable, Equatable {
     public var repairOffsetMillis: Int64 = 0
     /// This node's clock correction after the sync (ms added to its wall clock).
     public var clockOffsetMillis: Int64 = 0
+    /// The node id this node took because a server found its id duplicated, if it did.
+    public var newNodeID: NodeID?
+    public var restampedForNewNode = 0
     public var millis: UInt64 = 0
 
     public init() {}
@@ -40,6 +43,10 @@ public struct SyncSession: Sendable {
     public var conflicts: [HistoryEntry] = []
     /// A residual clock offset under this is network noise, not a wrong clock. Default 2 s.
     public var clockTolerance: Int64 = 2000
+    /// Draws push leases (see ``SyncRequest/Lease``). Default the system generator.
+    public var makeLease: @Sendable () -> UInt64 = { UInt64.random(in: 1...UInt64.max) }
+    /// Draws the new node id when a server finds this one duplicated. Default random.
+    public var makeNodeID: @Sendable () -> NodeID = { NodeID.random() }
     public var logger: Logger
 
     public init(replica: Replica, transport: any SyncTransport, peer: String, logger: Logger) {
@@ -61,6 +68,7 @@ public struct SyncSession: Sendable {
         let started = clock.nowMillis()
         var summary = SyncSummary()
         var repairs = 0
+        var rekeyed = false
         do {
             var heartbeat: Heartbeat? = try pendingHeartbeat(try replica.peerState(peer))
             while true {
@@ -72,6 +80,12 @@ public struct SyncSession: Sendable {
                     try repairClock(problem, pushed: try replica.peerState(peer).pushed, summary: &summary)
                     // The refused request recorded nothing: send the heartbeat again, with the new correction.
                     heartbeat = try pendingHeartbeat(try replica.peerState(peer))
+                } catch let problem as Problem where problem.code == SyncError.Code.duplicateNode.rawValue && !rekeyed {
+                    // Another copy of this node (a restored backup) syncs with the server: take a new id.
+                    rekeyed = true
+                    let node = makeNodeID()
+                    summary.restampedForNewNode = try replica.takeNewNodeID(node)
+                    summary.newNodeID = node
                 }
             }
         } catch {
@@ -105,11 +119,13 @@ public struct SyncSession: Sendable {
         }
 
         func finish(
-            clock: Int64, pull: SyncRequest.Pull?, heartbeat: Heartbeat?, relayed: [DeviceStatus],
-            conflicts: [HistoryEntry]
+            clock: Int64, lease: SyncRequest.Lease, rekeyedFrom: NodeID?, pull: SyncRequest.Pull?,
+            heartbeat: Heartbeat?, relayed: [DeviceStatus], conflicts: [HistoryEntry]
         ) -> (SyncRequest, SyncRequestBody) {
             var request = head
             request.clockMillis = clock
+            request.lease = lease
+            request.rekeyedFrom = rekeyedFrom
             request.pull = pull
             request.heartbeat = heartbeat
             request.relayed = relayed
@@ -144,12 +160,28 @@ public struct SyncSession: Sendable {
         return PreparedRequest(start: cursor, outgoing: page, node: replica.nodeID, coding: transport.requestCoding)
     }
 
-    private func send(_ prepared: PreparedRequest, pull: FeedCursor?, heartbeat: Heartbeat?) throws -> InFlight {
+    /// The lease this node holds with the server and the one its unacknowledged request moves to.
+    private struct Leases {
+        var current: UInt64?
+        var pending: UInt64?
+        let rekeyedFrom: NodeID?
+    }
+
+    private func send(
+        _ prepared: PreparedRequest, pull: FeedCursor?, heartbeat: Heartbeat?, leases: inout Leases
+    ) throws -> InFlight {
         let offset = try replica.clockOffsetMillis()
         let clock = replica.configuration.clock
         let now = Int64(clamping: Replica.corrected(clock.nowMillis(), by: offset))
+        if leases.pending == nil {
+            // Every request moves the lease (a copy of this node is caught at its first request). Saved
+            // before it leaves: a retry after a crash sends the same pair, which the server knows.
+            leases.pending = makeLease()
+            try replica.saveLease(peer: peer, current: leases.current, next: leases.pending)
+        }
         let (request, body) = prepared.finish(
-            clock: now, pull: pull.map { .init(cursor: $0, limit: batchSize) }, heartbeat: heartbeat,
+            clock: now, lease: .init(previous: leases.current, next: leases.pending), rekeyedFrom: leases.rekeyedFrom,
+            pull: pull.map { .init(cursor: $0, limit: batchSize) }, heartbeat: heartbeat,
             relayed: heartbeat == nil ? [] : relayed, conflicts: heartbeat == nil ? [] : conflicts)
         let flight = InFlight(request: request, outgoing: prepared.outgoing)
         flight.sentAt = now
@@ -165,7 +197,8 @@ public struct SyncSession: Sendable {
     private func pipeline(heartbeat: Heartbeat?, summary: inout SyncSummary, progress: (SyncSummary) -> Void) throws {
         let state = try replica.peerState(peer)
         var pushed = state.pushed
-        var flight = try send(try prepare(after: pushed), pull: state.pulled, heartbeat: heartbeat)
+        var leases = Leases(current: state.lease, pending: state.leaseNext, rekeyedFrom: try replica.previousNodeID())
+        var flight = try send(try prepare(after: pushed), pull: state.pulled, heartbeat: heartbeat, leases: &leases)
         var ahead = flight.outgoing.hasMore ? try prepare(after: flight.outgoing.cursor) : nil
         while true {
             let exchange = try flight.wait()
@@ -182,17 +215,24 @@ public struct SyncSession: Sendable {
             let pushDrained = !flight.outgoing.hasMore && (sent.push == nil || response.pushed != nil)
             let done = pushDrained && !(page?.more ?? false)
             if let pushedTo { pushed = pushedTo }
+            // The server accepted the request: the lease it moved to is ours now.
+            let acknowledgedLease = sent.lease?.next
+            if let acknowledgedLease {
+                leases.current = acknowledgedLease
+                leases.pending = nil
+            }
             // The next request goes out before this page is applied: the server works while we apply.
             var next: InFlight?
             if !done {
                 let prepared = try ahead.flatMap { $0.start == pushed ? $0 : nil } ?? prepare(after: pushed)
                 ahead = nil
-                next = try send(prepared, pull: page?.cursor ?? sent.pull?.cursor ?? .start, heartbeat: nil)
+                next = try send(
+                    prepared, pull: page?.cursor ?? sent.pull?.cursor ?? .start, heartbeat: nil, leases: &leases)
             }
             do {
                 let report = try replica.apply(
                     page?.batch ?? ChangeBatch(), from: peer,
-                    progress: PeerProgress(pushed: pushedTo, pulled: page?.cursor))
+                    progress: PeerProgress(pushed: pushedTo, pulled: page?.cursor, lease: acknowledgedLease))
                 summary.pulled += page?.batch.recordCount ?? 0
                 summary.conflicts += report.conflicts
             } catch {

@@ -52,12 +52,18 @@ public struct SyncService: Sendable {
     /// clock is more than the drift bound away, or carries stamps too far ahead; `.outOfScope` for a
     /// change outside the principal's scope or, from a device, stamped by another node; `.invalidBatch`
     /// and the schema errors for a bad batch. A push is applied whole or not at all.
-    public func handle(_ request: SyncRequest, principal: Principal, now: Int64) throws -> SyncResponse {
+    /// `leaseChecked`: the caller already ran ``checkLease(_:principal:now:)`` for this request.
+    public func handle(
+        _ request: SyncRequest, principal: Principal, now: Int64, leaseChecked: Bool = false
+    ) throws -> SyncResponse {
         let peer = Self.peerKey(client: request.node)
         var response = SyncResponse(node: replica.nodeID, clockMillis: now)
         if let push = request.push, !push.batch.isEmpty {
             try checkClock(request, now: now)
             try checkOrigins(push.batch, request: request, principal: principal)
+        }
+        if !leaseChecked { try checkLease(request, principal: principal, now: now) }
+        if let push = request.push, !push.batch.isEmpty {
             do {
                 let report = try replica.apply(
                     push.batch, from: peer, scope: principal.scope, pruneEchoBelow: request.pull?.cursor.base)
@@ -102,6 +108,21 @@ public struct SyncService: Sendable {
                 clockOffsetMillis: own.overflow ? measured : own.partialValue, now: now)
         }
         return response
+    }
+
+    /// Checks and moves the client's lease (see ``SyncRequest/Lease``); throws `.duplicateNode` when two
+    /// copies of the client's node id sync here. A request without a lease (an older client) passes.
+    public func checkLease(_ request: SyncRequest, principal: Principal, now: Int64) throws {
+        guard let lease = request.lease, try replica.checkLease(lease, node: request.node, now: now) == .duplicate
+        else { return }
+        logger.warning(
+            "duplicated node id refused",
+            metadata: ["sync.client": "\(request.node)", "sync.principal": "\(principal.name)"])
+        throw SyncError(
+            .duplicateNode,
+            "Two copies of node \(request.node) sync with this server (a device restored from another's backup?): "
+                + "its lease does not follow the last one. Nothing was applied. This replica must take a new node id "
+                + "(its pending writes move to it) and sync again.")
     }
 
     private func checkClock(_ request: SyncRequest, now: Int64) throws {

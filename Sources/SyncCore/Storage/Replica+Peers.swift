@@ -12,16 +12,22 @@ public struct PeerState: Sendable, Equatable {
     public var lastSyncMillis: Int64?
     /// Why the last sync with the peer failed, if it did.
     public var lastError: String?
+    /// The push lease this node holds with the peer, and the one its unacknowledged request moves to.
+    public var lease: UInt64?
+    public var leaseNext: UInt64?
 }
 
 /// Cursors to save in the same transaction as an apply: a crash leaves both or neither.
 public struct PeerProgress: Sendable {
     public var pushed: FeedCursor?
     public var pulled: FeedCursor?
+    /// The lease the server acknowledged with this answer (it becomes current unless a newer one is pending).
+    public var lease: UInt64?
 
-    public init(pushed: FeedCursor? = nil, pulled: FeedCursor? = nil) {
+    public init(pushed: FeedCursor? = nil, pulled: FeedCursor? = nil, lease: UInt64? = nil) {
         self.pushed = pushed
         self.pulled = pulled
+        self.lease = lease
     }
 }
 
@@ -30,8 +36,9 @@ extension Replica {
     public func peerState(_ peer: String) throws -> PeerState {
         try read { db in
             let row = try Row.fetchOne(
-                db, sql: "SELECT pushed, pulled, last_sync_ms, last_error FROM _peers WHERE peer = ?", arguments: [peer]
-            )
+                db,
+                sql: "SELECT pushed, pulled, last_sync_ms, last_error, lease, lease_next FROM _peers WHERE peer = ?",
+                arguments: [peer])
             func cursor(_ text: String?) throws -> FeedCursor {
                 guard let text else { return .start }
                 guard let cursor = FeedCursor(text) else {
@@ -41,7 +48,9 @@ extension Replica {
             }
             return PeerState(
                 peer: peer, pushed: try cursor(row?["pushed"]), pulled: try cursor(row?["pulled"]),
-                lastSyncMillis: row?["last_sync_ms"], lastError: row?["last_error"])
+                lastSyncMillis: row?["last_sync_ms"], lastError: row?["last_error"],
+                lease: (row?["lease"] as Int64?).map { UInt64(bitPattern: $0) },
+                leaseNext: (row?["lease_next"] as Int64?).map { UInt64(bitPattern: $0) })
         }
     }
 
@@ -86,7 +95,7 @@ extension Replica {
                 try recordEcho(db, peer: peer, range: (before + 1)...session.sequence)
             }
             if let pruneEchoBelow { try pruneEcho(db, peer: peer, below: pruneEchoBelow) }
-            if progress.pushed != nil || progress.pulled != nil {
+            if progress.pushed != nil || progress.pulled != nil || progress.lease != nil {
                 let ensure = try statements.statement(db, .init(kind: .peerEnsure)) {
                     "INSERT OR IGNORE INTO _peers(peer) VALUES (?1)"
                 }
@@ -102,6 +111,12 @@ extension Replica {
                 try update.run()
                 try pruneEcho(db, peer: peer, below: pushed.base)
             }
+            if let lease = progress.lease {
+                // A newer pending lease (the next request already went out) already made this one current.
+                try db.execute(
+                    sql: "UPDATE _peers SET lease = ?1, lease_next = NULL WHERE peer = ?2 AND lease_next = ?1",
+                    arguments: [Int64(bitPattern: lease), peer])
+            }
             if let pulled = progress.pulled {
                 let update = try statements.statement(db, .init(kind: .peerPulled)) {
                     "UPDATE _peers SET pulled = ?1 WHERE peer = ?2"
@@ -110,6 +125,7 @@ extension Replica {
                 update.bind(peer, at: 2)
                 try update.run()
             }
+            try configuration.applyWillCommit?(peer)
             return report
         }
     }
@@ -224,11 +240,16 @@ extension Replica {
         offset >= 0 ? now &+ UInt64(offset) : now - min(now, offset.magnitude)
     }
 
-    /// Shifts this node's own stamps written after `cursor.base` (never sent) by `offsetMillis`, keeping
-    /// their order, and sets the clock after them. Returns how many stamps moved.
+    /// Shifts this node's own stamps written after `cursor.base` (not acknowledged) by `offsetMillis`, when
+    /// they were made with the wrong clock, keeping their order, and sets the clock after them. Returns how
+    /// many stamps moved.
     ///
     /// For a node whose clock was wrong while it worked offline: its pending writes then order by when
-    /// they really happened, so they neither win nor lose conflicts unfairly, and none is lost.
+    /// they really happened, so they neither win nor lose conflicts unfairly, and none is lost. Only the
+    /// stamps the wrong clock made move (call it after correcting the clock): with a clock ahead, those
+    /// beyond the drift bound of the corrected clock; with a clock behind, those that stay within it once
+    /// moved. A stamp made before the clock went wrong stays: its write may already be on the server (an
+    /// answer lost), and a copy under another stamp would never reach this node again (no echo).
     @discardableResult
     public func repairPendingStamps(since cursor: FeedCursor, offsetMillis: Int64) throws -> Int {
         guard offsetMillis != 0 else { return 0 }
@@ -242,20 +263,28 @@ extension Replica {
         }
         return try withSession { session in
             let db = session.db
-            let me = nodeID.rawValue
+            let me = session.nodeID.rawValue
+            // The corrected clock plus the drift bound: what a server accepts.
+            let bound = Int64(clamping: session.now &+ configuration.maxClockDriftMillis) << 16 | 0xFFFF
+            func wrong(_ hlc: Int64) -> Bool { offsetMillis < 0 ? hlc > bound : moved(hlc) <= bound }
+            func repaired(_ hlc: Int64) -> Int64 { wrong(hlc) ? moved(hlc) : hlc }
             var count = 0
             var newest: Int64 = 0
             for layout in layouts {
                 if layout.isProfile {
+                    // Rows not sent yet (mid-drain, a row at or before the position went with its fields).
                     let rows = try SQLStatement(
                         db, "SELECT rowid, \"_stamps\" FROM \(layout.table) WHERE \"_seq\" > ?1")
-                    rows.bind(cursor.base, at: 1)
+                    rows.bind(cursor.position, at: 1)
                     let update = try SQLStatement(db, "UPDATE \(layout.table) SET \"_stamps\" = ?1 WHERE rowid = ?2")
                     while try rows.step() {
                         var stamps = try layout.decodeStamps(rows, column: 1)
                         var changed = false
                         for (register, entry) in stamps.entries.enumerated() {
-                            guard var entry, entry.stamp.node.rawValue == me, entry.sequence > cursor.base else {
+                            guard var entry, entry.stamp.node.rawValue == me, entry.sequence > cursor.base,
+                                wrong(entry.stamp.hlc.storage)
+                            else {
+                                newest = max(newest, entry?.stamp.hlc.storage ?? 0)
                                 continue
                             }
                             entry.stamp.hlc = HLCTimestamp(storage: moved(entry.stamp.hlc.storage))
@@ -270,23 +299,26 @@ extension Replica {
                         try update.run()
                     }
                 } else {
+                    let which = offsetMillis < 0 ? "\"_hlc\" > ?5" : "\"_hlc\" + ?1 <= ?5"
                     try db.execute(
                         sql: """
                             UPDATE \(layout.table) SET "_hlc" = max(0, min("_hlc" + ?1, ?2))
-                            WHERE "_node" = ?3 AND "_seq" > ?4
+                            WHERE "_node" = ?3 AND "_seq" > ?4 AND \(which)
                             """,
-                        arguments: [shift.partialValue, Int64(HLCTimestamp.maxMillis) << 16, me, cursor.base])
+                        arguments: [
+                            shift.partialValue, Int64(HLCTimestamp.maxMillis) << 16, me, cursor.position, bound,
+                        ])
                     count += db.changesCount
                     let top = try Int64.fetchOne(
                         db, sql: "SELECT max(\"_hlc\") FROM \(layout.table) WHERE \"_node\" = ? AND \"_seq\" > ?",
-                        arguments: [me, cursor.base])
+                        arguments: [me, cursor.position])
                     newest = max(newest, top ?? 0)
                 }
             }
             // The clock restarts after the moved stamps (and after what it saw from others, shifted too
             // when it was ahead: those were accepted within the drift bound of the wrong clock).
             session.clock = HybridLogicalClock(
-                last: HLCTimestamp(storage: max(newest, moved(session.clock.last.storage))),
+                last: HLCTimestamp(storage: max(newest, repaired(session.clock.last.storage))),
                 maxDriftMillis: configuration.maxClockDriftMillis)
             return count
         }

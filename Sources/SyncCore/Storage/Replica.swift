@@ -12,7 +12,9 @@ public import Logging
 /// write transaction, so they never go backwards.
 public final class Replica: Sendable {
     public let schema: Schema
-    public let nodeID: NodeID
+    /// This node's id. It changes only when a server found it duplicated (see ``takeNewNodeID(_:)``).
+    public var nodeID: NodeID { node.value }
+    let node: NodeBox
     /// The file, or nil for an in-memory replica.
     public let path: String?
     public let configuration: ReplicaConfiguration
@@ -74,7 +76,7 @@ public final class Replica: Sendable {
         } catch {
             throw Self.openError(error, path: path ?? ":memory:")
         }
-        self.nodeID = opened.0
+        self.node = NodeBox(opened.0)
         self.layouts = opened.1
         var metadata: Logger.Metadata = ["sync.node": "\(nodeID)"]
         if let path { metadata["sync.replica"] = "\(URL(fileURLWithPath: path).lastPathComponent)" }
@@ -201,5 +203,19 @@ public final class Replica: Sendable {
     /// `PRAGMA integrity_check`: "ok" when the file is sound.
     public func integrityCheck() throws -> String {
         try read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "\n") }
+    }
+}
+
+/// The node id of an open replica, replaced when a duplicated id is detected.
+final class NodeBox: @unchecked Sendable {
+    // @unchecked: `current` is only read and written under `lock`.
+    private let lock = NSLock()
+    private var current: NodeID
+
+    init(_ node: NodeID) { current = node }
+
+    var value: NodeID {
+        get { lock.withLock { current } }
+        set { lock.withLock { current = newValue } }
     }
 }

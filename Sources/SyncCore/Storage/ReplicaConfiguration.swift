@@ -24,5 +24,16 @@ public struct ReplicaConfiguration: Sendable {
     /// How long a write waits for another process's write to finish. Default 10 s.
     public var busyTimeoutSeconds: Double = 10
 
+    /// Seeds the random bits of record ids (once per write transaction). Default the system generator.
+    public var random: @Sendable () -> UInt64 = {
+        var system = SystemRandomNumberGenerator()
+        return system.next()
+    }
+
+    /// Called inside the transaction of every ``Replica/apply(_:from:scope:pruneEchoBelow:progress:)``,
+    /// after the merge and before the commit; a throw rolls the whole apply back. For fault-injection
+    /// tests (a process that dies mid-batch). Default nil.
+    package var applyWillCommit: (@Sendable (_ peer: String) throws -> Void)?
+
     public init() {}
 }

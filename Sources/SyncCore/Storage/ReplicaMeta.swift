@@ -10,6 +10,8 @@ enum ReplicaMeta {
         case sequence = "seq"
         /// Milliseconds to add to the wall clock (learnt from a server when this node's clock is wrong).
         case clockOffset = "clock_offset"
+        /// The node id this replica had before a server found it duplicated.
+        case previousNodeID = "previous_node_id"
     }
 
     static func int(_ db: Database, _ key: Key) throws -> Int64? {
@@ -94,6 +96,22 @@ enum ReplicaMigrations {
         migrator.registerMigration("4-heartbeat-via") { db in
             // The hub a relayed status came through (nil: the client synced here itself).
             try db.execute(sql: "ALTER TABLE _heartbeats ADD COLUMN via TEXT")
+        }
+        migrator.registerMigration("5-leases") { db in
+            // A client's push lease with each server (see `SyncRequest.Lease`).
+            try db.execute(sql: "ALTER TABLE _peers ADD COLUMN lease INTEGER")
+            try db.execute(sql: "ALTER TABLE _peers ADD COLUMN lease_next INTEGER")
+            // A server's view of each client node's lease: current, its last moves ("previous:next,…"),
+            // and when two copies of the node were seen.
+            try db.execute(
+                sql: """
+                    CREATE TABLE _leases (
+                        node TEXT PRIMARY KEY NOT NULL,
+                        lease INTEGER,
+                        moves TEXT,
+                        duplicate_ms INTEGER
+                    )
+                    """)
         }
         return migrator
     }

@@ -15,7 +15,14 @@ final class WriteSession {
     var scope: String?
     /// Added to the wall clock: see ``Replica/setClockOffset(_:)``.
     let clockOffset: Int64
-    /// Random bits for record ids: seeded once per transaction from the system generator.
+    /// This node's id, read with the clock.
+    let nodeID: NodeID
+    /// The id it had before a server found that one duplicated: its writes under it are its own too.
+    let previousNodeID: NodeID?
+
+    /// Whether `node` is this node (under its id or its previous one).
+    func isOwn(_ node: NodeID) -> Bool { node == nodeID || node == previousNodeID }
+    /// Random bits for record ids: seeded once per transaction from the configuration's generator.
     var random: SplitMix64
 
     init(db: Database, replica: Replica) throws {
@@ -24,7 +31,8 @@ final class WriteSession {
         let read = try replica.statements.statement(db, .init(kind: .metaRead)) {
             """
             SELECT (SELECT value FROM _meta WHERE key = 'hlc'), (SELECT value FROM _meta WHERE key = 'seq'),
-                (SELECT value FROM _meta WHERE key = 'clock_offset')
+                (SELECT value FROM _meta WHERE key = 'clock_offset'), (SELECT value FROM _meta WHERE key = 'node_id'),
+                (SELECT value FROM _meta WHERE key = 'previous_node_id')
             """
         }
         guard try read.step() else { throw SyncError(.corruptReplica, "The replica's _meta table cannot be read.") }
@@ -32,9 +40,14 @@ final class WriteSession {
         self.clock = HybridLogicalClock(last: last, maxDriftMillis: replica.configuration.maxClockDriftMillis)
         self.sequence = read.optionalInt64(1) ?? 0
         self.clockOffset = read.optionalInt64(2) ?? 0
+        // Read in the transaction: another process may have given the node a new id (a duplicated one).
+        let stored = read.optionalInt64(3).flatMap(NodeID.init(rawValue:)) ?? replica.nodeID
+        let previous = read.optionalInt64(4).flatMap(NodeID.init(rawValue:))
         read.reset()
-        var system = SystemRandomNumberGenerator()
-        self.random = SplitMix64(seed: system.next())
+        if stored != replica.nodeID { replica.node.value = stored }
+        self.nodeID = stored
+        self.previousNodeID = previous
+        self.random = SplitMix64(seed: replica.configuration.random())
     }
 
     /// A new record id (see ``RecordID``).
@@ -61,7 +74,7 @@ final class WriteSession {
 
     /// A new stamp for a local write.
     func stamp() -> Stamp {
-        Stamp(hlc: clock.tick(now: now), node: replica.nodeID)
+        Stamp(hlc: clock.tick(now: now), node: nodeID)
     }
 
     // MARK: Profiles
@@ -106,7 +119,7 @@ final class WriteSession {
             switch FieldMerge.decide(local: stored, remote: cell.stamp) {
             case .takeRemote:
                 mask |= 1 << UInt64(cell.register)
-                if let stored, stored.node != cell.stamp.node || stored.node == replica.nodeID {
+                if let stored, stored.node != cell.stamp.node || isOwn(stored.node) {
                     kept.append(
                         HistoryEntry(
                             collection: layout.name, recordID: id, field: layout.registers[cell.register],
@@ -186,7 +199,7 @@ final class WriteSession {
             switch FieldMerge.decide(local: local?.stamp, remote: extra.stamp) {
             case .takeRemote:
                 if let local, let localStamp = local.stamp,
-                    localStamp.node != extra.stamp.node || localStamp.node == replica.nodeID
+                    localStamp.node != extra.stamp.node || isOwn(localStamp.node)
                 {
                     try recordHistory(
                         HistoryEntry(

@@ -136,6 +136,19 @@ struct TokenStore: Sendable {
         }
     }
 
+    /// Moves a token bound to `old` (found duplicated) to `new`; returns the bound node (unchanged when
+    /// another request moved it first).
+    func rebind(_ id: String, from old: NodeID, to new: NodeID) throws -> String {
+        try guarded {
+            try database.write { db in
+                try db.execute(
+                    sql: "UPDATE _tokens SET node = ? WHERE id = ? AND node = ?",
+                    arguments: [new.description, id, old.description])
+                return try String.fetchOne(db, sql: "SELECT node FROM _tokens WHERE id = ?", arguments: [id]) ?? ""
+            }
+        }
+    }
+
     /// SQLite failures become `SyncError`s (disk full → 507, not a bare 500).
     private func guarded<T>(_ body: () throws -> T) throws -> T {
         do {

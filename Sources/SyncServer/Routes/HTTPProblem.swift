@@ -26,6 +26,7 @@ struct HTTPProblem: Error {
         case .outOfScope: (status, title) = (.forbidden, "Outside this token's scope")
         case .tooLarge: (status, title) = (.contentTooLarge, "Body too large")
         case .clockDrift: (status, title) = (.conflict, "Clock out of bounds")
+        case .duplicateNode: (status, title) = (.conflict, "Duplicated node id")
         case .notFound: (status, title) = (.notFound, "Not found")
         case .storage:
             (status, title) = (.init(code: 507, reasonPhrase: "Insufficient Storage"), "Server storage failed")

@@ -77,7 +77,13 @@ struct SyncController: Sendable {
             } catch let error as SyncError {
                 throw HTTPProblem(error, serverClock: controller.now())
             }
-            try controller.checkNode(token, message.node)
+            try controller.checkNode(token, message, logger: logger)
+            // Before a read-ahead page may answer it: every request moves the client's lease.
+            do {
+                try controller.service.checkLease(message, principal: principal, now: controller.now())
+            } catch let error as SyncError {
+                throw HTTPProblem(error, serverClock: controller.now())
+            }
             if message.push == nil, message.heartbeat == nil, message.pull != nil { return .decoded(message) }
             return .answered(
                 message, try controller.answer(message, principal: principal, coding: coding, logger: logger))
@@ -117,15 +123,27 @@ struct SyncController: Sendable {
         case answered(SyncRequest, SyncResponse.Prepared)
     }
 
-    /// A device or hub token belongs to the node of its first sync (a write only then).
-    private func checkNode(_ token: TokenRecord, _ node: NodeID) throws {
+    /// A device or hub token belongs to the node of its first sync (a write only then), and moves to the
+    /// new id of that node once, when this server found the old one duplicated (logged as a warning).
+    private func checkNode(_ token: TokenRecord, _ message: SyncRequest, logger: Logger) throws {
         guard token.role != .admin else { return }
-        let bound = try token.node ?? tokens.bind(token.id, node: node)
+        let node = message.node
+        var bound = try token.node ?? tokens.bind(token.id, node: node)
+        if bound != node.description, let old = message.rekeyedFrom, old.description == bound,
+            try service.replica.isDuplicated(old)
+        {
+            bound = try tokens.rebind(token.id, from: old, to: node)
+            logger.warning(
+                "token moved to a new node id (its old one was duplicated)",
+                metadata: ["sync.token": "\(token.name)", "sync.node.previous": "\(old)", "sync.client": "\(node)"])
+        }
         guard bound == node.description else {
             throw HTTPProblem(
                 .forbidden, "wrong-node", "Token bound to another node",
                 "This token belongs to node \(bound); this request comes from node \(node). "
-                    + "Each device enrols with its own token.")
+                    + "Each device enrols with its own token"
+                    + (message.rekeyedFrom != nil
+                        ? " (another copy of this device already moved the token to its new node id)." : "."))
         }
     }
 
@@ -134,7 +152,7 @@ struct SyncController: Sendable {
         _ message: SyncRequest, principal: Principal, coding: ContentCoding, logger: Logger
     ) throws -> SyncResponse.Prepared {
         do {
-            let response = try service.handle(message, principal: principal, now: now())
+            let response = try service.handle(message, principal: principal, now: now(), leaseChecked: true)
             return SyncResponse.Prepared(
                 response, coding: (response.pull?.batch.recordCount ?? 0) > 0 ? coding : .identity)
         } catch let error as SyncError {

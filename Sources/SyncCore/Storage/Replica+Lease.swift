@@ -1,0 +1,160 @@
+import GRDB
+
+/// What a server decided about a client's lease.
+public enum LeaseCheck: Sendable, Equatable {
+    /// The lease is this node's: the request goes on.
+    case accepted
+    /// Two copies of the node hold diverging leases (now, or seen before): refuse the request.
+    case duplicate
+}
+
+extension Replica {
+    // MARK: Server side
+
+    /// Checks and moves the lease `node` holds with this server, in one transaction.
+    ///
+    /// Accepted: a node seen for the first time; `previous` equal to the stored lease (moving to `next`
+    /// when given); or a move the node already made, among its last ``recentLeaseMoves`` (a retry after a
+    /// lost answer, or a stale copy of an old request arriving late: it does not move the lease back).
+    /// Anything else proves two copies of the node, which is remembered: every later request of either
+    /// copy is refused too, so that both take new ids (and pull again from the start; decision record
+    /// 0005).
+    public func checkLease(_ lease: SyncRequest.Lease, node: NodeID, now: Int64) throws -> LeaseCheck {
+        do {
+            return try writer.write { db in
+                let key = node.description
+                guard
+                    let row = try Row.fetchOne(
+                        db, sql: "SELECT lease, moves, duplicate_ms FROM _leases WHERE node = ?", arguments: [key])
+                else {
+                    try db.execute(
+                        sql: "INSERT INTO _leases(node, lease, moves) VALUES (?, ?, ?)",
+                        arguments: [key, Self.stored(lease.next ?? lease.previous), Self.moves("", adding: lease)])
+                    return .accepted
+                }
+                if row["duplicate_ms"] as Int64? != nil { return .duplicate }
+                let current = (row["lease"] as Int64?).map { UInt64(bitPattern: $0) }
+                let moves = (row["moves"] as String?) ?? ""
+                if lease.previous == current {
+                    if let next = lease.next, next != current {
+                        try db.execute(
+                            sql: "UPDATE _leases SET lease = ?, moves = ? WHERE node = ?",
+                            arguments: [Self.stored(next), Self.moves(moves, adding: lease), key])
+                    }
+                    return .accepted
+                }
+                if lease.next != nil, moves.split(separator: ",").contains(Substring(Self.move(lease))) {
+                    return .accepted
+                }
+                try db.execute(sql: "UPDATE _leases SET duplicate_ms = ? WHERE node = ?", arguments: [now, key])
+                return .duplicate
+            }
+        } catch {
+            throw Self.storageError(error)
+        }
+    }
+
+    /// How many of a node's last lease moves a server remembers (retries and late copies of requests).
+    public static let recentLeaseMoves = 16
+
+    private static func move(_ lease: SyncRequest.Lease) -> String {
+        "\(lease.previous.map { String($0, radix: 16) } ?? "-"):\(lease.next.map { String($0, radix: 16) } ?? "-")"
+    }
+
+    private static func moves(_ list: String, adding lease: SyncRequest.Lease) -> String {
+        guard lease.next != nil else { return list }
+        let kept = list.split(separator: ",").suffix(recentLeaseMoves - 1).map(String.init)
+        return (kept + [move(lease)]).joined(separator: ",")
+    }
+
+    /// Whether this server found two copies of `node` (a token bound to it may move to the node's new id).
+    public func isDuplicated(_ node: NodeID) throws -> Bool {
+        try read { db in
+            try Int64.fetchOne(
+                db, sql: "SELECT duplicate_ms FROM _leases WHERE node = ?", arguments: [node.description]) != nil
+        }
+    }
+
+    private static func stored(_ lease: UInt64?) -> Int64? { lease.map { Int64(bitPattern: $0) } }
+
+    // MARK: Client side
+
+    /// Saves the lease this node holds with `peer` and the one it moves to with its next request; call
+    /// before sending that request, so that a retry after a crash sends the same pair.
+    public func saveLease(peer: String, current: UInt64?, next: UInt64?) throws {
+        do {
+            try writer.write { db in
+                try db.execute(sql: "INSERT OR IGNORE INTO _peers(peer) VALUES (?)", arguments: [peer])
+                try db.execute(
+                    sql: "UPDATE _peers SET lease = ?, lease_next = ? WHERE peer = ?",
+                    arguments: [Self.stored(current), Self.stored(next), peer])
+            }
+        } catch {
+            throw Self.storageError(error)
+        }
+    }
+
+    /// The node id this replica had before a server found it duplicated, if it had one.
+    public func previousNodeID() throws -> NodeID? {
+        try read { db in try ReplicaMeta.int(db, .previousNodeID).flatMap(NodeID.init(rawValue:)) }
+    }
+
+    /// Gives this replica a new node id after a server found its id held by another copy (a device
+    /// restored from another's backup). Returns how many pending stamps moved to the new id.
+    ///
+    /// In one transaction: the node's own writes that no server acknowledged (after the smallest push
+    /// position) are stamped again with the new id, keeping their clock readings (and so their order);
+    /// the leases are forgotten; every pull position goes back to the start, because the servers left out
+    /// of this node's pulls what the other copy pushed under the shared id (its echo).
+    @discardableResult
+    public func takeNewNodeID(_ new: NodeID = .random()) throws -> Int {
+        let previous = nodeID
+        let count = try withSession { session -> Int in
+            let db = session.db
+            let old = session.nodeID.rawValue
+            // Pending: a row not sent yet (after the push position), and in it the registers written after
+            // the last drained position (the smallest over this node's servers).
+            let cursors = try String.fetchAll(db, sql: "SELECT pushed FROM _peers").compactMap { FeedCursor($0) }
+            let base = cursors.map(\.base).min() ?? 0
+            let position = cursors.map(\.position).min() ?? 0
+            var count = 0
+            for layout in layouts {
+                if layout.isProfile {
+                    let rows = try SQLStatement(
+                        db, "SELECT rowid, \"_stamps\" FROM \(layout.table) WHERE \"_seq\" > ?1")
+                    rows.bind(position, at: 1)
+                    let update = try SQLStatement(db, "UPDATE \(layout.table) SET \"_stamps\" = ?1 WHERE rowid = ?2")
+                    while try rows.step() {
+                        var stamps = try layout.decodeStamps(rows, column: 1)
+                        var changed = false
+                        for (register, entry) in stamps.entries.enumerated() {
+                            guard var entry, entry.stamp.node.rawValue == old, entry.sequence > base else { continue }
+                            entry.stamp.node = new
+                            stamps.entries[register] = entry
+                            changed = true
+                            count += 1
+                        }
+                        guard changed else { continue }
+                        update.bind(bytes: stamps.encoded(slots: layout.slots), at: 1)
+                        update.bind(rows.int64(0), at: 2)
+                        try update.run()
+                    }
+                } else {
+                    try db.execute(
+                        sql: "UPDATE \(layout.table) SET \"_node\" = ? WHERE \"_node\" = ? AND \"_seq\" > ?",
+                        arguments: [new.rawValue, old, position])
+                    count += db.changesCount
+                }
+            }
+            try db.execute(sql: "UPDATE _peers SET lease = NULL, lease_next = NULL, pulled = '0'")
+            try ReplicaMeta.set(db, .previousNodeID, old)
+            try ReplicaMeta.set(db, .nodeID, new.rawValue)
+            return count
+        }
+        node.value = new
+        logger.warning(
+            "node id duplicated: this replica took a new one",
+            metadata: ["sync.node": "\(new)", "sync.node.previous": "\(previous)", "sync.restamped": "\(count)"])
+        return count
+    }
+}

@@ -1,0 +1,68 @@
+import GRDB
+import SyncCore
+
+/// The properties a healed simulated run must have; each violation is one line.
+enum SimCheck {
+    /// Replicas of a city identical (central's restricted to the city), node ids all distinct, every
+    /// acknowledged write current or kept under a greater stamp, every fact everywhere, files sound.
+    static func violations(_ world: SimWorld) throws -> [String] {
+        var found: [String] = []
+        let scenario = world.scenario
+        let nodes = 0..<scenario.nodeCount
+        let central = try world.replica(0).dump().split(separator: "\n").map(String.init)
+        for (index, city) in SimScenario.cities.enumerated() {
+            let marker = " city=t\"\(city)\""
+            let expected = central.filter { $0.contains(marker) }
+            let members = [index + 1] + nodes.filter { $0 >= 3 && scenario.city($0) == city }
+            for node in members {
+                let lines = try world.replica(node).dump().split(separator: "\n").map(String.init)
+                guard lines != expected else { continue }
+                let missing = Set(expected).subtracting(lines).sorted().prefix(2)
+                let extra = Set(lines).subtracting(expected).sorted().prefix(2)
+                found.append(
+                    "diverged: n\(node) (\(city)) differs from central: missing \(Array(missing)), extra \(Array(extra))"
+                )
+            }
+        }
+        let ids = nodes.map { world.replica($0).nodeID }
+        if Set(ids).count != ids.count {
+            found.append("duplicate node ids remain after healing: \(ids.map(\.description))")
+        }
+        found += world.earlyViolations
+        for write in world.writes {
+            if let problem = try check(write, in: world) { found.append("lost write: \(problem)") }
+        }
+        for node in nodes {
+            let result = try world.replica(node).integrityCheck()
+            if result != "ok" { found.append("n\(node) integrity: \(result)") }
+        }
+        return found
+    }
+
+    private static func check(_ write: SimTrackedWrite, in world: SimWorld) throws -> String? {
+        let central = world.replica(0)
+        let label = "n\(write.node) \(write.collection)/\(write.id) \(write.field)=\(write.value)"
+        if write.field == "*" {
+            return try central.record(write.collection, id: write.id) == nil ? "\(label) missing at central" : nil
+        }
+        // Where the write was made (its own overwritten writes are kept there); central for a phone that
+        // a restored backup replaced, which took its history with it.
+        let here = write.wiped || write.epoch != world.epochs[write.node] ? central : world.replica(write.node)
+        guard let record = try here.record(write.collection, id: write.id) else { return "\(label) record missing" }
+        if write.field == "_deleted" {
+            return record["_deleted"]?.isNull ?? true ? "\(label): the record is not deleted" : nil
+        }
+        if record[write.field] == write.value { return nil }
+        let stamps = try here.stamps(write.collection, id: write.id)
+        // Kept where the conflict was seen: here, or for a replaced phone on any replica (its hub saw it,
+        // central may only have received the winner).
+        let keepers = here === central ? (0..<world.scenario.nodeCount).map { world.replica($0) } : [here]
+        for keeper in keepers {
+            let kept = try keeper.history(collection: write.collection, recordID: write.id).contains {
+                $0.field == write.field && $0.value == write.value && $0.winner > $0.stamp
+            }
+            if kept { return nil }
+        }
+        return "\(label): now \(record[write.field] ?? .null) at \(stamps[write.field].map(\.description) ?? "?")"
+    }
+}
