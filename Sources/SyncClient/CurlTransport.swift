@@ -88,7 +88,10 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
 
     private func httpError(_ result: HTTPResult) -> any Error {
         let problem = Problem(decoding: result.body)
-        if let problem, (400..<500).contains(result.status), problem.code == SyncError.Code.clockDrift.rawValue {
+        // The problems the session handles itself: it repairs its clock, or takes a new node id.
+        if let problem, (400..<500).contains(result.status),
+            problem.code == SyncError.Code.clockDrift.rawValue || problem.code == SyncError.Code.duplicateNode.rawValue
+        {
             return problem
         }
         let detail = problem?.detail ?? String(decoding: result.body.prefix(200), as: UTF8.self)

@@ -62,6 +62,10 @@ public struct SyncSession: Sendable {
     /// previous request was in flight), and the answer's pulled page is applied while the server works on
     /// the next one. Throws what the transport throws (after its own retries), a ``Problem`` the server
     /// returned, or a `SyncError` from this replica. Positions already saved stay saved.
+    ///
+    /// Every request moves this node's lease with the server (``SyncRequest/Lease``), saved before it
+    /// leaves. A `clock-drift` answer repairs the pending stamps (up to three times); a `duplicate-node`
+    /// answer makes this replica take a new node id once (``Replica/takeNewNodeID(_:)``) and go on.
     @discardableResult
     public func run(progress: (SyncSummary) -> Void = { _ in }) throws -> SyncSummary {
         let clock = replica.configuration.clock
