@@ -270,9 +270,12 @@ extension Replica {
             let which = offsetMillis < 0 ? "\"_hlc\" > ?5" : "\"_hlc\" + ?1 <= ?5"
             // Moved stamps stay after this node's stamps that do not move (those writes came first): the
             // moved ones go up together, by `extra`, when the shift would put one below them.
-            // (Its own overwritten writes count too: they are in its history.)
+            // (Its own overwritten writes count too: they are in its history. Stamps beyond the bound are
+            // the wrong clock's, not a floor.)
             var floor: Int64 =
-                try Int64.fetchOne(db, sql: "SELECT max(value_hlc) FROM _history WHERE value_node = ?", arguments: [me])
+                try Int64.fetchOne(
+                    db, sql: "SELECT max(value_hlc) FROM _history WHERE value_node = ? AND value_hlc <= ?",
+                    arguments: [me, bound])
                 ?? -1
             var lowest = Int64.max
             for layout in layouts {
@@ -285,7 +288,7 @@ extension Replica {
                             let hlc = entry.stamp.hlc.storage
                             if row > cursor.position, entry.sequence > cursor.base, wrong(hlc) {
                                 lowest = min(lowest, moved(hlc))
-                            } else {
+                            } else if hlc <= bound {
                                 floor = max(floor, hlc)
                             }
                         }
@@ -295,7 +298,7 @@ extension Replica {
                         db,
                         sql: """
                             SELECT (SELECT max("_hlc") FROM \(layout.table)
-                                    WHERE "_node" = ?3 AND NOT ("_seq" > ?4 AND \(which))),
+                                    WHERE "_node" = ?3 AND "_hlc" <= ?5 AND NOT ("_seq" > ?4 AND \(which))),
                                 (SELECT min(max(0, min("_hlc" + ?1, ?2))) FROM \(layout.table)
                                     WHERE "_node" = ?3 AND "_seq" > ?4 AND \(which))
                             """,
