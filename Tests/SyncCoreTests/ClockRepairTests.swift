@@ -31,4 +31,27 @@ struct ClockRepairTests {
         let phone = try #require(try server.stamps("families", id: family)["phone"])
         #expect(phone.hlc.millis <= serverClock.nowMillis() + 300_000)
     }
+
+    /// Found by the 5,000-seed soak (seed 7002213): a field written and acknowledged, the clock jumps a
+    /// year ahead, the field written again. The repaired stamp of the second write must stay after the
+    /// first one's (same node, later write), or the server keeps the first value and the device the second.
+    @Test func aRepairedStampStaysAfterTheNodesEarlierWrites() throws {
+        let year: UInt64 = 365 * 86_400_000
+        let serverClock = ManualClock()
+        let deviceClock = ManualClock(serverClock.nowMillis())
+        let server = try makeReplica(clock: serverClock)
+        let device = try makeReplica(clock: deviceClock)
+        let family = try logWork(device, city: "Tunis", families: 1, deliveriesEach: 0, tag: "d")[0]
+        try device.write { tx in try tx.editFamily(family, ["phone": "first"]) }
+        let transport = LoopbackTransport(
+            service: SyncService(replica: server, logger: Logger(label: "s")),
+            principal: Principal(role: .device, city: "Tunis", name: "d"), clock: serverClock)
+        try makeSession(device, transport).run()
+        deviceClock.advance(year)
+        try device.write { tx in try tx.editFamily(family, ["phone": "second"]) }
+        let summary = try makeSession(device, transport).run()
+        #expect(summary.repairedStamps == 1)
+        #expect(try server.record("families", id: family)?["phone"] == "second")
+        #expect(try device.dump() == server.dump())
+    }
 }

@@ -267,7 +267,51 @@ extension Replica {
             // The corrected clock plus the drift bound: what a server accepts.
             let bound = Int64(clamping: session.now &+ configuration.maxClockDriftMillis) << 16 | 0xFFFF
             func wrong(_ hlc: Int64) -> Bool { offsetMillis < 0 ? hlc > bound : moved(hlc) <= bound }
-            func repaired(_ hlc: Int64) -> Int64 { wrong(hlc) ? moved(hlc) : hlc }
+            let which = offsetMillis < 0 ? "\"_hlc\" > ?5" : "\"_hlc\" + ?1 <= ?5"
+            // Moved stamps stay after this node's stamps that do not move (those writes came first): the
+            // moved ones go up together, by `extra`, when the shift would put one below them.
+            // (Its own overwritten writes count too: they are in its history. Stamps beyond the bound are
+            // the wrong clock's, not a floor.)
+            var floor: Int64 =
+                try Int64.fetchOne(
+                    db, sql: "SELECT max(value_hlc) FROM _history WHERE value_node = ? AND value_hlc <= ?",
+                    arguments: [me, bound])
+                ?? -1
+            var lowest = Int64.max
+            for layout in layouts {
+                if layout.isProfile {
+                    let rows = try SQLStatement(db, "SELECT \"_seq\", \"_stamps\" FROM \(layout.table)")
+                    while try rows.step() {
+                        let row = rows.int64(0)
+                        for entry in try layout.decodeStamps(rows, column: 1).entries {
+                            guard let entry, entry.stamp.node.rawValue == me else { continue }
+                            let hlc = entry.stamp.hlc.storage
+                            if row > cursor.position, entry.sequence > cursor.base, wrong(hlc) {
+                                lowest = min(lowest, moved(hlc))
+                            } else if hlc <= bound {
+                                floor = max(floor, hlc)
+                            }
+                        }
+                    }
+                } else {
+                    let bounds = try Row.fetchOne(
+                        db,
+                        sql: """
+                            SELECT (SELECT max("_hlc") FROM \(layout.table)
+                                    WHERE "_node" = ?3 AND "_hlc" <= ?5 AND NOT ("_seq" > ?4 AND \(which))),
+                                (SELECT min(max(0, min("_hlc" + ?1, ?2))) FROM \(layout.table)
+                                    WHERE "_node" = ?3 AND "_seq" > ?4 AND \(which))
+                            """,
+                        arguments: [
+                            shift.partialValue, Int64(HLCTimestamp.maxMillis) << 16, me, cursor.position, bound,
+                        ])
+                    if let top = bounds?[0] as Int64? { floor = max(floor, top) }
+                    if let bottom = bounds?[1] as Int64? { lowest = min(lowest, bottom) }
+                }
+            }
+            let extra = lowest == .max ? 0 : max(0, floor + 1 - lowest)
+            func placed(_ hlc: Int64) -> Int64 { min(moved(hlc) + extra, Int64(HLCTimestamp.maxMillis) << 16) }
+            func repaired(_ hlc: Int64) -> Int64 { wrong(hlc) ? placed(hlc) : hlc }
             var count = 0
             var newest: Int64 = 0
             for layout in layouts {
@@ -287,7 +331,7 @@ extension Replica {
                                 newest = max(newest, entry?.stamp.hlc.storage ?? 0)
                                 continue
                             }
-                            entry.stamp.hlc = HLCTimestamp(storage: moved(entry.stamp.hlc.storage))
+                            entry.stamp.hlc = HLCTimestamp(storage: placed(entry.stamp.hlc.storage))
                             newest = max(newest, entry.stamp.hlc.storage)
                             stamps.entries[register] = entry
                             changed = true
@@ -299,14 +343,13 @@ extension Replica {
                         try update.run()
                     }
                 } else {
-                    let which = offsetMillis < 0 ? "\"_hlc\" > ?5" : "\"_hlc\" + ?1 <= ?5"
                     try db.execute(
                         sql: """
-                            UPDATE \(layout.table) SET "_hlc" = max(0, min("_hlc" + ?1, ?2))
+                            UPDATE \(layout.table) SET "_hlc" = min(max(0, min("_hlc" + ?1, ?2)) + ?6, ?2)
                             WHERE "_node" = ?3 AND "_seq" > ?4 AND \(which)
                             """,
                         arguments: [
-                            shift.partialValue, Int64(HLCTimestamp.maxMillis) << 16, me, cursor.position, bound,
+                            shift.partialValue, Int64(HLCTimestamp.maxMillis) << 16, me, cursor.position, bound, extra,
                         ])
                     count += db.changesCount
                     let top = try Int64.fetchOne(
