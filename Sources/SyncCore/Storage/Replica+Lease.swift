@@ -141,24 +141,11 @@ extension Replica {
             var count = 0
             for layout in layouts {
                 if layout.isProfile {
-                    let rows = try SQLStatement(
-                        db, "SELECT rowid, \"_stamps\" FROM \(layout.table) WHERE \"_seq\" > ?1")
-                    rows.bind(position, at: 1)
-                    let update = try SQLStatement(db, "UPDATE \(layout.table) SET \"_stamps\" = ?1 WHERE rowid = ?2")
-                    while try rows.step() {
-                        var stamps = try layout.decodeStamps(rows, column: 1)
-                        var changed = false
-                        for (register, entry) in stamps.entries.enumerated() {
-                            guard var entry, entry.stamp.node.rawValue == old, entry.sequence > base else { continue }
-                            entry.stamp.node = new
-                            stamps.entries[register] = entry
-                            changed = true
-                            count += 1
-                        }
-                        guard changed else { continue }
-                        update.bind(bytes: stamps.encoded(slots: layout.slots), at: 1)
-                        update.bind(rows.int64(0), at: 2)
-                        try update.run()
+                    try Self.rewriteStamps(db, layout, changedAfter: position) { entry in
+                        guard entry.stamp.node.rawValue == old, entry.sequence > base else { return false }
+                        entry.stamp.node = new
+                        count += 1
+                        return true
                     }
                 } else {
                     try db.execute(

@@ -317,30 +317,17 @@ extension Replica {
             for layout in layouts {
                 if layout.isProfile {
                     // Rows not sent yet (mid-drain, a row at or before the position went with its fields).
-                    let rows = try SQLStatement(
-                        db, "SELECT rowid, \"_stamps\" FROM \(layout.table) WHERE \"_seq\" > ?1")
-                    rows.bind(cursor.position, at: 1)
-                    let update = try SQLStatement(db, "UPDATE \(layout.table) SET \"_stamps\" = ?1 WHERE rowid = ?2")
-                    while try rows.step() {
-                        var stamps = try layout.decodeStamps(rows, column: 1)
-                        var changed = false
-                        for (register, entry) in stamps.entries.enumerated() {
-                            guard var entry, entry.stamp.node.rawValue == me, entry.sequence > cursor.base,
-                                wrong(entry.stamp.hlc.storage)
-                            else {
-                                newest = max(newest, entry?.stamp.hlc.storage ?? 0)
-                                continue
-                            }
-                            entry.stamp.hlc = HLCTimestamp(storage: placed(entry.stamp.hlc.storage))
+                    try Self.rewriteStamps(db, layout, changedAfter: cursor.position) { entry in
+                        guard entry.stamp.node.rawValue == me, entry.sequence > cursor.base,
+                            wrong(entry.stamp.hlc.storage)
+                        else {
                             newest = max(newest, entry.stamp.hlc.storage)
-                            stamps.entries[register] = entry
-                            changed = true
-                            count += 1
+                            return false
                         }
-                        guard changed else { continue }
-                        update.bind(bytes: stamps.encoded(slots: layout.slots), at: 1)
-                        update.bind(rows.int64(0), at: 2)
-                        try update.run()
+                        entry.stamp.hlc = HLCTimestamp(storage: placed(entry.stamp.hlc.storage))
+                        newest = max(newest, entry.stamp.hlc.storage)
+                        count += 1
+                        return true
                     }
                 } else {
                     try db.execute(
@@ -393,6 +380,32 @@ extension Replica {
             }
         } catch {
             throw Self.storageError(error)
+        }
+    }
+
+    /// Rewrites the register stamps of a profile's rows last changed after `position`: `body` gets each
+    /// stamped register and returns whether it changed it; a row is written back only when one did.
+    static func rewriteStamps(
+        _ db: Database, _ layout: TableLayout, changedAfter position: Int64,
+        _ body: (inout RegisterStamps.Entry) throws -> Bool
+    ) throws {
+        let rows = try SQLStatement(db, "SELECT rowid, \"_stamps\" FROM \(layout.table) WHERE \"_seq\" > ?1")
+        rows.bind(position, at: 1)
+        let update = try SQLStatement(db, "UPDATE \(layout.table) SET \"_stamps\" = ?1 WHERE rowid = ?2")
+        while try rows.step() {
+            var stamps = try layout.decodeStamps(rows, column: 1)
+            var changed = false
+            for (register, entry) in stamps.entries.enumerated() {
+                guard var entry else { continue }
+                if try body(&entry) {
+                    stamps.entries[register] = entry
+                    changed = true
+                }
+            }
+            guard changed else { continue }
+            update.bind(bytes: stamps.encoded(slots: layout.slots), at: 1)
+            update.bind(rows.int64(0), at: 2)
+            try update.run()
         }
     }
 }
