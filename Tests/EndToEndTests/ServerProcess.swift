@@ -34,6 +34,11 @@ func run(_ executable: String, _ arguments: [String]) throws -> CommandResult {
     process.standardOutput = out
     process.standardError = err
     try process.run()
+    return collect(process, out: out, err: err)
+}
+
+/// Reads a started process's output to its end and waits for it to exit.
+func collect(_ process: Process, out: Pipe, err: Pipe) -> CommandResult {
     let stdout = out.fileHandleForReading.readDataToEndOfFile()
     let stderr = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
