@@ -17,7 +17,7 @@ struct ClockRepairTests {
         let family = try logWork(device, city: "Tunis", families: 1, deliveriesEach: 1, tag: "d")[0]
         let transport = LoopbackTransport(
             service: SyncService(replica: server, logger: Logger(label: "s")),
-            principal: Principal(role: .device, city: "Tunis", name: "d"), clock: serverClock)
+            principal: Principal(role: .device, city: "Tunis", name: "d"))
         transport.loseNext(responses: 1)
         #expect(throws: LoopbackTransport.Lost.self) { try makeSession(device, transport).run() }
         // The battery dies; the clock comes back a year ahead; the volunteer edits the family.
@@ -45,7 +45,7 @@ struct ClockRepairTests {
         try device.write { tx in try tx.editFamily(family, ["phone": "first"]) }
         let transport = LoopbackTransport(
             service: SyncService(replica: server, logger: Logger(label: "s")),
-            principal: Principal(role: .device, city: "Tunis", name: "d"), clock: serverClock)
+            principal: Principal(role: .device, city: "Tunis", name: "d"))
         try makeSession(device, transport).run()
         deviceClock.advance(year)
         try device.write { tx in try tx.editFamily(family, ["phone": "second"]) }

@@ -68,6 +68,18 @@ struct ClockTests {
         #expect(throws: Never.self) { try clock.observe(HLCTimestamp(millis: 1_300_000, counter: 0), now: 1_000_000) }
     }
 
+    @Test func aStampWithinTheMillisecondItHasSeenIsTakenWhateverTheBound() throws {
+        var clock = HybridLogicalClock(maxDriftMillis: 300_000)
+        // It saw a stamp 8 min ahead (a relayed one, within twice the bound).
+        try clock.observe(HLCTimestamp(millis: 1_480_000, counter: 3), now: 1_000_000, boundMillis: 600_000)
+        // Another node ticked after seeing it: same millisecond, a higher counter. Not a wrong clock.
+        try clock.observe(HLCTimestamp(millis: 1_480_000, counter: 9), now: 1_000_000)
+        #expect(clock.last == HLCTimestamp(millis: 1_480_000, counter: 9))
+        // One millisecond further is beyond the bound again: refused, and the clock stays.
+        #expect(throws: SyncError.self) { try clock.observe(HLCTimestamp(millis: 1_480_001, counter: 0), now: 1_000_000) }
+        #expect(clock.last == HLCTimestamp(millis: 1_480_000, counter: 9))
+    }
+
     @Test func theStampOrderIsClockThenNode() {
         let early = stamp(1, node: 9)
         let late = stamp(2, node: 1)

@@ -20,7 +20,7 @@ struct DuplicateNodeTests {
         let service = SyncService(replica: server, logger: Logger(label: "s"))
         func transport() -> LoopbackTransport {
             LoopbackTransport(
-                service: service, principal: Principal(role: .device, city: "Tunis", name: "d"), clock: clock)
+                service: service, principal: Principal(role: .device, city: "Tunis", name: "d"))
         }
         let pathA = directory.appendingPathComponent("a.sqlite").path
         let pathB = directory.appendingPathComponent("b.sqlite").path

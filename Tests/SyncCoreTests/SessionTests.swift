@@ -5,18 +5,17 @@ import Synchronization
 import Testing
 
 /// A transport that calls a ``SyncService`` in-process through the real encoding, and can lose
-/// requests or responses (after the server committed) on demand.
+/// requests or responses (after the server committed) on demand. The server answers on its replica's
+/// wall clock, as `sync-server` does.
 final class LoopbackTransport: SyncTransport {
     let service: SyncService
     let principal: Principal
-    let clock: ManualClock
     private let faults = Mutex<(dropRequests: Int, dropResponses: Int, exchanges: Int, pushedRecords: Int)>(
         (0, 0, 0, 0))
 
-    init(service: SyncService, principal: Principal, clock: ManualClock) {
+    init(service: SyncService, principal: Principal) {
         self.service = service
         self.principal = principal
-        self.clock = clock
     }
 
     struct Lost: Error {}
@@ -42,13 +41,14 @@ final class LoopbackTransport: SyncTransport {
         let decoded = try SyncRequest(decoding: body)
         faults.withLock { $0.pushedRecords += decoded.push?.batch.recordCount ?? 0 }
         let response: SyncResponse
+        let now = Int64(service.replica.configuration.clock.nowMillis())
         do {
-            response = try service.handle(decoded, principal: principal, now: Int64(clock.nowMillis()))
+            response = try service.handle(decoded, principal: principal, now: now)
         } catch let error as SyncError where error.code == .clockDrift || error.code == .duplicateNode {
             throw Problem(
                 code: error.code.rawValue, title: "conflict", status: 409, detail: error.message,
                 offsetMillis: error.clockOffsetMillis,
-                serverClockMillis: error.code == .clockDrift ? Int64(clock.nowMillis()) : nil)
+                serverClockMillis: error.code == .clockDrift ? now : nil)
         }
         let bytes = response.encoded()
         let dropResponse = faults.withLock { state -> Bool in
@@ -104,13 +104,13 @@ struct SessionTests {
         func syncDevice(_ device: (city: String, replica: Replica)) throws -> LoopbackTransport {
             let service = SyncService(replica: hub(device.city), logger: Logger(label: "hub"))
             let transport = LoopbackTransport(
-                service: service, principal: Principal(role: .device, city: device.city, name: "d"), clock: clock)
+                service: service, principal: Principal(role: .device, city: device.city, name: "d"))
             try makeSession(device.replica, transport, batchSize: 25).run()
             return transport
         }
         func syncHub(_ city: String) throws {
             let transport = LoopbackTransport(
-                service: centralService, principal: Principal(role: .hub, city: city, name: "h"), clock: clock)
+                service: centralService, principal: Principal(role: .hub, city: city, name: "h"))
             try makeSession(hub(city), transport, batchSize: 50).run()
         }
         for device in devices { _ = try syncDevice(device) }
@@ -138,7 +138,7 @@ struct SessionTests {
         // A sync with nothing to do is one round trip.
         let idle = LoopbackTransport(
             service: SyncService(replica: hub("Sfax"), logger: Logger(label: "hub")),
-            principal: Principal(role: .device, city: "Sfax", name: "d"), clock: clock)
+            principal: Principal(role: .device, city: "Sfax", name: "d"))
         let summary = try makeSession(devices[2].replica, idle).run()
         #expect(summary.roundTrips == 1 && summary.pushed == 0 && summary.pulled == 0)
     }
@@ -150,7 +150,7 @@ struct SessionTests {
         try logWork(device, city: "Tunis", families: 30, deliveriesEach: 4, tag: "x")
         let transport = LoopbackTransport(
             service: SyncService(replica: server, logger: Logger(label: "s")),
-            principal: Principal(role: .device, city: "Tunis", name: "d"), clock: clock)
+            principal: Principal(role: .device, city: "Tunis", name: "d"))
         var failures = 0
         for round in 0..<40 {
             transport.loseNext(requests: round % 3 == 0 ? 1 : 0, responses: round % 2 == 0 ? 1 : 0)
@@ -181,8 +181,8 @@ struct SessionTests {
         let family = try logWork(other, city: "Tunis", families: 1, deliveriesEach: 0, tag: "s")[0]
         let service = SyncService(replica: server, logger: Logger(label: "s"))
         let principal = Principal(role: .device, city: "Tunis", name: "d")
-        try makeSession(other, LoopbackTransport(service: service, principal: principal, clock: serverClock)).run()
-        try makeSession(device, LoopbackTransport(service: service, principal: principal, clock: serverClock)).run()
+        try makeSession(other, LoopbackTransport(service: service, principal: principal)).run()
+        try makeSession(device, LoopbackTransport(service: service, principal: principal)).run()
         // Then its battery dies and its clock comes back a year ahead; it works offline.
         deviceClock.advance(year)
         try device.write { tx in
@@ -195,9 +195,9 @@ struct SessionTests {
         serverClock.advance(60_000)
         deviceClock.advance(60_000)
         try other.write { tx in try tx.editFamily(family, ["phone": "222"]) }
-        try makeSession(other, LoopbackTransport(service: service, principal: principal, clock: serverClock)).run()
+        try makeSession(other, LoopbackTransport(service: service, principal: principal)).run()
         let summary = try makeSession(
-            device, LoopbackTransport(service: service, principal: principal, clock: serverClock)
+            device, LoopbackTransport(service: service, principal: principal)
         ).run()
         #expect(summary.repairedStamps == 2)
         #expect(abs(summary.clockOffsetMillis + Int64(year)) < 5_000)
@@ -208,7 +208,7 @@ struct SessionTests {
         let deliveries = try server.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM deliveries") }
         #expect(deliveries == 1)
         // New stamps on the device use the corrected clock.
-        try makeSession(device, LoopbackTransport(service: service, principal: principal, clock: serverClock)).run()
+        try makeSession(device, LoopbackTransport(service: service, principal: principal)).run()
         #expect(try device.lastTimestamp().millis < serverClock.nowMillis() + 300_000)
     }
 
@@ -220,7 +220,7 @@ struct SessionTests {
         try logWork(device, city: "Sfax", families: 1, deliveriesEach: 0, tag: "b")
         let transport = LoopbackTransport(
             service: SyncService(replica: server, logger: Logger(label: "s")),
-            principal: Principal(role: .device, city: "Tunis", name: "d"), clock: clock)
+            principal: Principal(role: .device, city: "Tunis", name: "d"))
         #expect(throws: SyncError.self) { try makeSession(device, transport).run() }
         #expect(try server.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM families") } == 0)
     }

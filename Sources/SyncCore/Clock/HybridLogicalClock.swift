@@ -3,8 +3,10 @@
 /// - `tick(now:)` stamps a local write: strictly greater than every stamp this clock issued or observed,
 ///   and equal to the physical time when the physical time is ahead.
 /// - `observe(_:now:)` takes in a remote stamp so that later local stamps order after it, unless the
-///   remote stamp is more than `maxDrift` ahead of the physical time: then it throws `.clockDrift`
-///   and the clock does not move.
+///   remote stamp is more than `maxDrift` (or the bound given) ahead of the physical time and of the
+///   millisecond of every stamp this clock has seen: then it throws `.clockDrift` and the clock does not
+///   move. (A stamp within the clock's millisecond cannot move it further: its sender ticked after
+///   seeing what we saw; its clock is not wrong.)
 ///
 /// The counter carries into the millisecond when it overflows, so the clock never stalls or wraps.
 public struct HybridLogicalClock: Sendable, Equatable {
@@ -37,27 +39,30 @@ public struct HybridLogicalClock: Sendable, Equatable {
         return last
     }
 
-    /// Checks that a remote timestamp is within the drift bound of `now`, without moving the clock.
-    public func check(_ remote: HLCTimestamp, now: UInt64) throws(SyncError) {
+    /// Checks that a remote timestamp is within `boundMillis` (default: the drift bound) of `now`, or not
+    /// ahead of what this clock has seen, without moving the clock.
+    public func check(_ remote: HLCTimestamp, now: UInt64, boundMillis: UInt64? = nil) throws(SyncError) {
         guard remote.millis <= HLCTimestamp.maxMillis else {
             throw SyncError(
                 .clockDrift, "A change carries an impossible clock reading (\(remote.rawValue)).",
                 clockOffsetMillis: .max)
         }
-        guard remote.millis > now, remote.millis - now > maxDriftMillis else { return }
+        let bound = boundMillis ?? maxDriftMillis
+        // Not past this clock's millisecond: a stamp its sender ticked after seeing what we saw.
+        guard remote.millis > last.millis, remote.millis > now, remote.millis - now > bound else { return }
         let ahead = remote.millis - now
         throw SyncError(
             .clockDrift,
             "A change is stamped \(TimeSpan.describe(millis: ahead)) ahead of this node's clock "
-                + "(limit \(TimeSpan.describe(millis: maxDriftMillis))). The sender's clock is wrong: "
+                + "(limit \(TimeSpan.describe(millis: bound))). The sender's clock is wrong: "
                 + "it must correct its clock and repair its pending stamps before syncing.",
             clockOffsetMillis: Int64(clamping: ahead)
         )
     }
 
     /// Takes in a remote timestamp: later local stamps order after it.
-    public mutating func observe(_ remote: HLCTimestamp, now: UInt64) throws(SyncError) {
-        try check(remote, now: now)
+    public mutating func observe(_ remote: HLCTimestamp, now: UInt64, boundMillis: UInt64? = nil) throws(SyncError) {
+        try check(remote, now: now, boundMillis: boundMillis)
         if remote > last { last = remote }
     }
 }

@@ -10,6 +10,9 @@ struct BatchPlan {
     var registerMap: [[Int]] = []
     /// The greatest stamp in the batch.
     var newest: Stamp?
+    /// The greatest stamp of the batch's sender (every stamp when the sender is not given): the stamps its
+    /// own clock made, held to the drift bound. The others it relays were admitted where they entered.
+    var newestOwn: Stamp?
 
     static let maxIDLength = 64
     static let maxFieldNameLength = 64
@@ -20,7 +23,7 @@ struct BatchPlan {
     /// `maxFieldsPerGroup` (at most 63 registers + 64).
     static let maxUnknownFieldsPerGroup = 64
 
-    init(_ batch: ChangeBatch, layouts: [TableLayout], schema: Schema) throws(SyncError) {
+    init(_ batch: ChangeBatch, layouts: [TableLayout], schema: Schema, sender: NodeID? = nil) throws(SyncError) {
         for group in batch.collections {
             guard let index = schema.index(of: group.name) else {
                 throw SyncError(
@@ -54,6 +57,23 @@ struct BatchPlan {
             layoutIndex.append(index)
             registerMap.append(map)
         }
+        // A device's push is all its own: its newest stamp is the sender's. Only a relay needs a pass.
+        newestOwn = newest
+        if let sender, let top = newest, top.node != sender { newestOwn = Self.newest(of: sender, in: batch) }
+    }
+
+    /// The greatest stamp `node` made in `batch`.
+    private static func newest(of node: NodeID, in batch: ChangeBatch) -> Stamp? {
+        var newest: Stamp?
+        for group in batch.collections {
+            for record in group.records {
+                if record.stamp.node == node, newest.map({ record.stamp > $0 }) ?? true { newest = record.stamp }
+                for cell in record.cells {
+                    if let stamp = cell.stamp, stamp.node == node, newest.map({ stamp > $0 }) ?? true { newest = stamp }
+                }
+            }
+        }
+        return newest
     }
 
     /// Record ids: 1 to 64 printable ASCII characters, no spaces.

@@ -235,7 +235,7 @@ public struct SyncSession: Sendable {
             }
             do {
                 let report = try replica.apply(
-                    page?.batch ?? ChangeBatch(), from: peer,
+                    page?.batch ?? ChangeBatch(), from: peer, sender: response.node,
                     progress: PeerProgress(pushed: pushedTo, pulled: page?.cursor, lease: acknowledgedLease))
                 summary.pulled += page?.batch.recordCount ?? 0
                 summary.conflicts += report.conflicts

@@ -66,7 +66,8 @@ public struct SyncService: Sendable {
         if let push = request.push, !push.batch.isEmpty {
             do {
                 let report = try replica.apply(
-                    push.batch, from: peer, scope: principal.scope, pruneEchoBelow: request.pull?.cursor.base)
+                    push.batch, from: peer, sender: request.node, scope: principal.scope,
+                    pruneEchoBelow: request.pull?.cursor.base, serverClock: now)
                 response.pushed = .init(to: push.to, records: report.records, conflicts: report.conflicts)
             } catch let error as SyncError where error.code == .clockDrift {
                 // The core reports how far ahead the stamp is; the client must move its stamps back by that.

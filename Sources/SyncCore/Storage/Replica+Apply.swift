@@ -13,8 +13,9 @@ extension Replica {
     ///
     /// Idempotent, commutative and associative: profile registers keep the greatest stamp, facts are a
     /// set union, tombstones stay. A batch that is malformed, names an unknown collection, or carries a
-    /// stamp more than the drift bound ahead of this node's clock is refused whole (`SyncError`) and
-    /// changes nothing, not even the clock. Fields this schema does not know are kept and forwarded.
+    /// stamp more than the drift bound ahead of this node's clock (and of every stamp it has seen) is
+    /// refused whole (`SyncError`) and changes nothing, not even the clock. Fields this schema does not
+    /// know are kept and forwarded.
     @discardableResult
     public func apply(_ batch: ChangeBatch) throws -> ApplyReport {
         let plan = try BatchPlan(batch, layouts: layouts, schema: schema)
@@ -23,7 +24,15 @@ extension Replica {
     }
 
     func merge(_ batch: ChangeBatch, plan: BatchPlan, session: WriteSession) throws -> ApplyReport {
-        if let newest = plan.newest { try session.clock.observe(newest.hlc, now: session.now) }
+        // The sender's own stamps are held to the drift bound (its clock made them: it can repair them).
+        // Stamps it relays were admitted within that bound by the server where they entered, whose clock
+        // was within it of the sender's: twice the bound, or clock errors that each stay within it (a hub
+        // a few minutes off, a device a few minutes off that hub) would block the relay.
+        let now = session.checkedAt ?? session.now
+        if let own = plan.newestOwn { try session.clock.check(own.hlc, now: now) }
+        if let newest = plan.newest {
+            try session.clock.observe(newest.hlc, now: now, boundMillis: configuration.maxRelayedDriftMillis)
+        }
         for (groupIndex, group) in batch.collections.enumerated() {
             let layout = layouts[plan.layoutIndex[groupIndex]]
             let map = plan.registerMap[groupIndex]

@@ -76,13 +76,20 @@ extension Replica {
     /// - `scope`: when set (a device's or hub's city), every record must lie in that scope, as sent and
     ///   as stored here; otherwise the whole batch is refused with `.outOfScope` and nothing changes.
     /// - `pruneEchoBelow`: echo ranges ending at or below this sequence are dropped (no reader needs them).
+    /// - `sender`: the node that sent the batch. Its own stamps are held to the drift bound; the stamps
+    ///   it relays (a hub's devices', a server's page) to ``ReplicaConfiguration/maxRelayedDriftMillis``.
+    ///   Nil: every stamp to the drift bound.
+    /// - `serverClock`: a server checks stamps against the clock it checked the request's clock with and
+    ///   answers with (its own wall clock), not against a correction it learnt as a client of its
+    ///   upstream, which goes stale when its wall clock is set. Nil: this node's corrected clock.
     @discardableResult
     public func apply(
-        _ batch: ChangeBatch, from peer: String, scope: String? = nil, pruneEchoBelow: Int64? = nil,
-        progress: PeerProgress = .init()
+        _ batch: ChangeBatch, from peer: String, sender: NodeID? = nil, scope: String? = nil,
+        pruneEchoBelow: Int64? = nil, serverClock: Int64? = nil, progress: PeerProgress = .init()
     ) throws -> ApplyReport {
-        let plan = try BatchPlan(batch, layouts: layouts, schema: schema)
+        let plan = try BatchPlan(batch, layouts: layouts, schema: schema, sender: sender)
         return try withSession { session in
+            if let serverClock { session.checkedAt = UInt64(max(0, serverClock)) }
             if let scope {
                 try checkSentScope(batch, plan: plan, scope: scope)
                 // Stored records are checked where the merge reads them anyway (no extra lookup).

@@ -16,6 +16,9 @@ public struct ReplicaConfiguration: Sendable {
     public var clock: any PhysicalClock = SystemClock()
     /// How far ahead of this node's clock a remote stamp may be. Default 5 minutes.
     public var maxClockDriftMillis: UInt64 = HybridLogicalClock.defaultMaxDriftMillis
+    /// How far ahead a stamp may be that the sender relays (made by another node, admitted by the server
+    /// where it entered) or a server sends down: twice ``maxClockDriftMillis``.
+    public var maxRelayedDriftMillis: UInt64 { maxClockDriftMillis &* 2 }
     /// The node id a new replica takes. Default nil: a random one. Ignored when the replica exists.
     public var nodeID: NodeID?
     /// The most memory SQLite's page cache may take, in MiB. Default 16: enough for a city's families
@@ -30,7 +33,7 @@ public struct ReplicaConfiguration: Sendable {
         return system.next()
     }
 
-    /// Called inside the transaction of every ``Replica/apply(_:from:scope:pruneEchoBelow:progress:)``,
+    /// Called inside the transaction of every ``Replica/apply(_:from:sender:scope:pruneEchoBelow:progress:)``,
     /// after the merge and before the commit; a throw rolls the whole apply back. For fault-injection
     /// tests (a process that dies mid-batch). Default nil.
     package var applyWillCommit: (@Sendable (_ peer: String) throws -> Void)?

@@ -71,6 +71,8 @@ final class WriteSession {
     }
 
     var now: UInt64 { Replica.corrected(replica.configuration.clock.nowMillis(), by: clockOffset) }
+    /// The clock remote stamps are checked against, when not ``now`` (a server's: see `Replica.apply`).
+    var checkedAt: UInt64?
 
     /// A new stamp for a local write.
     func stamp() -> Stamp {

@@ -12,7 +12,6 @@ import Synchronization
 final class SimTransport: SyncTransport {
     let service: SyncService
     let principal: Principal
-    let serverClock: ManualClock
     let crashes: SimCrashPlan
     let earlier: SimRequestLog
     private struct State {
@@ -26,13 +25,11 @@ final class SimTransport: SyncTransport {
     private let state: Mutex<State>
 
     init(
-        service: SyncService, principal: Principal, serverClock: ManualClock, crashes: SimCrashPlan,
-        earlier: SimRequestLog,
+        service: SyncService, principal: Principal, crashes: SimCrashPlan, earlier: SimRequestLog,
         faults: UInt64, rate: Int, up: Bool
     ) {
         self.service = service
         self.principal = principal
-        self.serverClock = serverClock
         self.crashes = crashes
         self.earlier = earlier
         state = Mutex(State(random: SplitMix64(seed: faults), rate: faults == 0 ? 0 : rate, up: up))
@@ -82,7 +79,8 @@ final class SimTransport: SyncTransport {
     private func handle(_ body: SyncRequestBody) throws -> SyncExchange {
         let json = try body.json()
         let request = try SyncRequest(decoding: json)
-        let now = Int64(serverClock.nowMillis())
+        // The server's own wall clock, as `sync-server` answers with.
+        let now = Int64(service.replica.configuration.clock.nowMillis())
         do {
             let bytes = try service.handle(request, principal: principal, now: now).encoded()
             return SyncExchange(

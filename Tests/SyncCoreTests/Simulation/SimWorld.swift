@@ -135,7 +135,7 @@ final class SimWorld {
         )
         let transport = SimTransport(
             service: SyncService(replica: replica(server), logger: Self.quiet), principal: principal,
-            serverClock: clocks[server], crashes: crashes, earlier: requestLogs[node], faults: faults, rate: rate,
+            crashes: crashes, earlier: requestLogs[node], faults: faults, rate: rate,
             up: up[node])
         crashes.reset()
         var session = SyncSession(replica: replica(node), transport: transport, peer: Self.upstream, logger: Self.quiet)
