@@ -1,4 +1,5 @@
 internal import CZstd
+import Foundation
 
 /// Zstandard (RFC 8878) for request and response bodies: at level 1 it compresses delivery batches
 /// about 3.5 times faster than zlib's fastest level, into fewer bytes, and decompresses 4 times faster
@@ -17,45 +18,86 @@ public enum Zstd {
     }
 
     /// Decompresses a zstd body (one or more frames), refusing to produce more than `limit` bytes.
+    ///
+    /// Straight into one growing buffer, with a decoder kept from an earlier body (creating one costs
+    /// more than decoding a batch: its window buffers are fresh memory, faulted in page by page).
     public static func decompress(_ bytes: [UInt8], limit: Int) throws(SyncError) -> [UInt8] {
-        guard let context = ZSTD_createDCtx() else {
-            throw SyncError(.storage, "Cannot start zstd decompression (out of memory).")
-        }
-        defer { ZSTD_freeDCtx(context) }
-        ZSTD_DCtx_setParameter(context, ZSTD_d_windowLogMax, maxWindowLog)
-        var output: [UInt8] = []
-        output.reserveCapacity(min(limit, max(bytes.count * 4, 4096)))
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        let context = try DecoderPool.shared.take()
+        defer { DecoderPool.shared.give(context) }
+        var capacity = min(limit + 1, max(bytes.count * 8, 64 * 1024))
+        var buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 1)
+        defer { buffer.deallocate() }
+        var produced = 0
         var status = 0
         var failure: String?
         bytes.withUnsafeBytes { raw in
             var input = ZSTD_inBuffer(src: raw.baseAddress, size: raw.count, pos: 0)
-            var produced = 0
             repeat {
-                produced = chunk.withUnsafeMutableBytes { out in
-                    var buffer = ZSTD_outBuffer(dst: out.baseAddress, size: out.count, pos: 0)
-                    status = ZSTD_decompressStream(context, &buffer, &input)
-                    return buffer.pos
+                if produced == capacity {
+                    // Full: grow (up to one byte over the limit, which is enough to refuse the body).
+                    guard capacity <= limit else { return }
+                    let grown = min(limit + 1, capacity * 2)
+                    let larger = UnsafeMutableRawPointer.allocate(byteCount: grown, alignment: 1)
+                    larger.copyMemory(from: buffer, byteCount: produced)
+                    buffer.deallocate()
+                    (buffer, capacity) = (larger, grown)
                 }
+                var out = ZSTD_outBuffer(dst: buffer, size: capacity, pos: produced)
+                status = ZSTD_decompressStream(context.pointer, &out, &input)
+                produced = out.pos
                 if ZSTD_isError(status) != 0 {
                     failure = String(cString: ZSTD_getErrorName(status))
                     return
                 }
-                output.append(contentsOf: chunk[0..<produced])
-                if output.count > limit { return }
-                // Input left, or output that filled the chunk (more may be buffered inside): go on.
-            } while input.pos < input.size || status != 0 && produced == chunk.count
+                // Input left, or output that filled the buffer (more may be buffered inside): go on.
+            } while input.pos < input.size || status != 0 && produced == capacity
         }
-        if output.count > limit {
+        if produced > limit {
             throw SyncError(.tooLarge, "The body decompresses to more than \(limit) bytes, the limit.")
         }
         if let failure {
+            context.poisoned = true
             throw SyncError(.invalidBatch, "The body is not valid zstd (\(failure)).")
         }
         guard status == 0, !bytes.isEmpty else {
             throw SyncError(.invalidBatch, "The zstd body was cut short.")
         }
-        return output
+        return [UInt8](UnsafeRawBufferPointer(start: buffer, count: produced))
+    }
+}
+
+/// Zstd decoders kept between bodies (at most one per core or so: bodies are decoded on blocking threads).
+private final class DecoderPool: @unchecked Sendable {
+    // @unchecked: `idle` is only touched under `lock`; a decoder is used by one thread at a time.
+    static let shared = DecoderPool()
+    private let lock = NSLock()
+    private var idle: [Decoder] = []
+    private let keep = 4
+
+    final class Decoder {
+        let pointer: OpaquePointer
+        /// An error left it in an unknown state: freed, not reused.
+        var poisoned = false
+
+        init(_ pointer: OpaquePointer) { self.pointer = pointer }
+        deinit { ZSTD_freeDCtx(pointer) }
+    }
+
+    func take() throws(SyncError) -> Decoder {
+        if let decoder = lock.withLock({ idle.popLast() }) { return decoder }
+        guard let pointer = ZSTD_createDCtx() else {
+            throw SyncError(.storage, "Cannot start zstd decompression (out of memory).")
+        }
+        ZSTD_DCtx_setParameter(pointer, ZSTD_d_windowLogMax, Zstd.maxWindowLog)
+        return Decoder(pointer)
+    }
+
+    func give(_ decoder: Decoder) {
+        // A body cut short or over the limit leaves a frame half read: start the next one afresh.
+        guard !decoder.poisoned, ZSTD_isError(ZSTD_DCtx_reset(decoder.pointer, ZSTD_reset_session_only)) == 0 else {
+            return
+        }
+        lock.withLock { if idle.count < keep { idle.append(decoder) } }
     }
 }
 
