@@ -52,7 +52,8 @@ public struct SyncService: Sendable {
     /// clock is more than the drift bound away, or carries stamps too far ahead; `.outOfScope` for a
     /// change outside the principal's scope or, from a device, stamped by another node; `.invalidBatch`
     /// and the schema errors for a bad batch. A push is applied whole or not at all.
-    /// `leaseChecked`: the caller already ran ``checkLease(_:principal:now:)`` for this request.
+    /// `leaseChecked`: the caller already ran ``checkLease(_:principal:now:)`` for this request; otherwise
+    /// a push moves the lease in the transaction that applies it.
     public func handle(
         _ request: SyncRequest, principal: Principal, now: Int64, leaseChecked: Bool = false
     ) throws -> SyncResponse {
@@ -62,13 +63,20 @@ public struct SyncService: Sendable {
             try checkClock(request, now: now)
             try checkOrigins(push.batch, request: request, principal: principal)
         }
-        if !leaseChecked { try checkLease(request, principal: principal, now: now) }
+        let pushes = !(request.push?.batch.isEmpty ?? true)
+        // A push moves the lease in the transaction that applies it: one commit, not two.
+        if !leaseChecked, !pushes { try checkLease(request, principal: principal, now: now) }
         if let push = request.push, !push.batch.isEmpty {
             do {
                 let report = try replica.apply(
                     push.batch, from: peer, sender: request.node, scope: principal.scope,
-                    pruneEchoBelow: request.pull?.cursor.base, serverClock: now)
+                    pruneEchoBelow: request.pull?.cursor.base, serverClock: now,
+                    lease: leaseChecked ? nil : request.lease.map { LeaseMove($0, node: request.node, now: now) })
                 response.pushed = .init(to: push.to, records: report.records, conflicts: report.conflicts)
+            } catch let error as SyncError where error.code == .duplicateNode {
+                // Rolled back: record the finding in its own transaction, and refuse as ever.
+                try checkLease(request, principal: principal, now: now)
+                throw error
             } catch let error as SyncError where error.code == .clockDrift {
                 // The core reports how far ahead the stamp is; the client must move its stamps back by that.
                 var moved = error

@@ -8,6 +8,20 @@ public enum LeaseCheck: Sendable, Equatable {
     case duplicate
 }
 
+/// A client's lease move that a server makes in the transaction applying the client's push.
+public struct LeaseMove: Sendable {
+    public var lease: SyncRequest.Lease
+    public var node: NodeID
+    /// Server time (Unix ms), recorded when two copies are found.
+    public var now: Int64
+
+    public init(_ lease: SyncRequest.Lease, node: NodeID, now: Int64) {
+        self.lease = lease
+        self.node = node
+        self.now = now
+    }
+}
+
 extension Replica {
     // MARK: Server side
 
@@ -21,37 +35,40 @@ extension Replica {
     /// 0005).
     public func checkLease(_ lease: SyncRequest.Lease, node: NodeID, now: Int64) throws -> LeaseCheck {
         do {
-            return try writeWithoutFsync { db in
-                let key = node.description
-                guard
-                    let row = try Row.fetchOne(
-                        db, sql: "SELECT lease, moves, duplicate_ms FROM _leases WHERE node = ?", arguments: [key])
-                else {
-                    try db.execute(
-                        sql: "INSERT INTO _leases(node, lease, moves) VALUES (?, ?, ?)",
-                        arguments: [key, Self.stored(lease.next ?? lease.previous), Self.moves("", adding: lease)])
-                    return .accepted
-                }
-                if row["duplicate_ms"] as Int64? != nil { return .duplicate }
-                let current = (row["lease"] as Int64?).map { UInt64(bitPattern: $0) }
-                let moves = (row["moves"] as String?) ?? ""
-                if lease.previous == current {
-                    if let next = lease.next, next != current {
-                        try db.execute(
-                            sql: "UPDATE _leases SET lease = ?, moves = ? WHERE node = ?",
-                            arguments: [Self.stored(next), Self.moves(moves, adding: lease), key])
-                    }
-                    return .accepted
-                }
-                if lease.next != nil, moves.split(separator: ",").contains(Substring(Self.move(lease))) {
-                    return .accepted
-                }
-                try db.execute(sql: "UPDATE _leases SET duplicate_ms = ? WHERE node = ?", arguments: [now, key])
-                return .duplicate
-            }
+            return try writeWithoutFsync { db in try Self.moveLease(db, lease, node: node, now: now) }
         } catch {
             throw Self.storageError(error)
         }
+    }
+
+    /// ``checkLease(_:node:now:)`` inside the caller's transaction.
+    static func moveLease(_ db: Database, _ lease: SyncRequest.Lease, node: NodeID, now: Int64) throws -> LeaseCheck {
+        let key = node.description
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT lease, moves, duplicate_ms FROM _leases WHERE node = ?"),
+                arguments: [key])
+        else {
+            try db.execute(
+                sql: "INSERT INTO _leases(node, lease, moves) VALUES (?, ?, ?)",
+                arguments: [key, Self.stored(lease.next ?? lease.previous), Self.moves("", adding: lease)])
+            return .accepted
+        }
+        if row["duplicate_ms"] as Int64? != nil { return .duplicate }
+        let current = (row["lease"] as Int64?).map { UInt64(bitPattern: $0) }
+        let moves = (row["moves"] as String?) ?? ""
+        if lease.previous == current {
+            if let next = lease.next, next != current {
+                try db.cachedStatement(sql: "UPDATE _leases SET lease = ?, moves = ? WHERE node = ?")
+                    .execute(arguments: [Self.stored(next), Self.moves(moves, adding: lease), key])
+            }
+            return .accepted
+        }
+        if lease.next != nil, moves.split(separator: ",").contains(Substring(Self.move(lease))) {
+            return .accepted
+        }
+        try db.execute(sql: "UPDATE _leases SET duplicate_ms = ? WHERE node = ?", arguments: [now, key])
+        return .duplicate
     }
 
     /// How many of a node's last lease moves a server remembers (retries and late copies of requests).

@@ -82,14 +82,21 @@ extension Replica {
     /// - `serverClock`: a server checks stamps against the clock it checked the request's clock with and
     ///   answers with (its own wall clock), not against a correction it learnt as a client of its
     ///   upstream, which goes stale when its wall clock is set. Nil: this node's corrected clock.
+    /// - `lease`: a server moves the client's lease (``checkLease(_:node:now:)``) in the same transaction;
+    ///   two copies of the node throw `.duplicateNode` and nothing is written, not even that finding.
     @discardableResult
     public func apply(
         _ batch: ChangeBatch, from peer: String, sender: NodeID? = nil, scope: String? = nil,
-        pruneEchoBelow: Int64? = nil, serverClock: Int64? = nil, progress: PeerProgress = .init()
+        pruneEchoBelow: Int64? = nil, serverClock: Int64? = nil, lease: LeaseMove? = nil,
+        progress: PeerProgress = .init()
     ) throws -> ApplyReport {
         let plan = try BatchPlan(batch, layouts: layouts, schema: schema, sender: sender)
         return try withSession { session in
             if let serverClock { session.checkedAt = UInt64(max(0, serverClock)) }
+            if let lease, try Self.moveLease(session.db, lease.lease, node: lease.node, now: lease.now) == .duplicate {
+                // Rolled back with the rest: the caller records it with ``checkLease(_:node:now:)``.
+                throw SyncError(.duplicateNode, "Two copies of node \(lease.node) sync with this server.")
+            }
             if let scope {
                 try checkSentScope(batch, plan: plan, scope: scope)
                 // Stored records are checked where the merge reads them anyway (no extra lookup).

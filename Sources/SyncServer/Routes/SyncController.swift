@@ -78,15 +78,21 @@ struct SyncController: Sendable {
                 throw HTTPProblem(error, serverClock: controller.now())
             }
             try controller.checkNode(token, message, logger: logger)
-            // Before a read-ahead page may answer it: every request moves the client's lease.
-            do {
-                try controller.service.checkLease(message, principal: principal, now: controller.now())
-            } catch let error as SyncError {
-                throw HTTPProblem(error, serverClock: controller.now())
+            // Before a read-ahead page may answer it: every request moves the client's lease (a push in
+            // the transaction that applies it).
+            let pushes = !(message.push?.batch.isEmpty ?? true)
+            if !pushes {
+                do {
+                    try controller.service.checkLease(message, principal: principal, now: controller.now())
+                } catch let error as SyncError {
+                    throw HTTPProblem(error, serverClock: controller.now())
+                }
             }
             if message.push == nil, message.heartbeat == nil, message.pull != nil { return .decoded(message) }
             return .answered(
-                message, try controller.answer(message, principal: principal, coding: coding, logger: logger))
+                message,
+                try controller.answer(
+                    message, principal: principal, coding: coding, leaseChecked: !pushes, logger: logger))
         }
         let message: SyncRequest
         let prepared: SyncResponse.Prepared
@@ -149,10 +155,11 @@ struct SyncController: Sendable {
 
     /// Handles a sync request and encodes its answer (blocking: SQLite).
     private func answer(
-        _ message: SyncRequest, principal: Principal, coding: ContentCoding, logger: Logger
+        _ message: SyncRequest, principal: Principal, coding: ContentCoding, leaseChecked: Bool = true,
+        logger: Logger
     ) throws -> SyncResponse.Prepared {
         do {
-            let response = try service.handle(message, principal: principal, now: now(), leaseChecked: true)
+            let response = try service.handle(message, principal: principal, now: now(), leaseChecked: leaseChecked)
             return SyncResponse.Prepared(
                 response, coding: (response.pull?.batch.recordCount ?? 0) > 0 ? coding : .identity)
         } catch let error as SyncError {
