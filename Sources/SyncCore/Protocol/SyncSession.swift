@@ -159,6 +159,28 @@ public struct SyncSession: Sendable {
         }
     }
 
+    /// A request of an earlier sync went out and got no answer: its lease move is settled alone, with
+    /// nothing pushed or pulled, before this sync moves the lease again.
+    ///
+    /// A copy of this node restored from a backup taken meanwhile holds the same pending move, and the
+    /// server cannot tell the copies apart on it (it takes it for a retry): if that request pushed, both
+    /// copies would have writes acknowledged under one node id, possibly one stamp for two values. Each
+    /// copy's next move is its own random one, and the second copy is caught there before it pushes.
+    private func settleLease(_ leases: inout Leases, pushed: FeedCursor, summary: inout SyncSummary) throws {
+        let empty = FeedPage(batch: ChangeBatch(), cursor: pushed, hasMore: false)
+        let probe = PreparedRequest(start: pushed, outgoing: empty, node: replica.nodeID, coding: transport.requestCoding)
+        let flight = try send(probe, pull: nil, heartbeat: nil, leases: &leases)
+        let exchange = try flight.wait()
+        try learnClock(server: exchange.response.clockMillis, sentAt: flight.sentAt, receivedAt: flight.receivedAt)
+        summary.roundTrips += 1
+        summary.bytesSent += exchange.bytesSent
+        summary.bytesReceived += exchange.bytesReceived
+        let settled = flight.request.lease?.next
+        try replica.apply(ChangeBatch(), from: peer, progress: PeerProgress(lease: settled))
+        leases.current = settled ?? leases.current
+        leases.pending = nil
+    }
+
     private func prepare(after cursor: FeedCursor) throws -> PreparedRequest {
         let page = try replica.changes(since: cursor, limit: batchSize, filter: FeedFilter(excludingEchoOf: peer))
         return PreparedRequest(start: cursor, outgoing: page, node: replica.nodeID, coding: transport.requestCoding)
@@ -202,6 +224,7 @@ public struct SyncSession: Sendable {
         let state = try replica.peerState(peer)
         var pushed = state.pushed
         var leases = Leases(current: state.lease, pending: state.leaseNext, rekeyedFrom: try replica.previousNodeID())
+        if leases.pending != nil { try settleLease(&leases, pushed: pushed, summary: &summary) }
         var flight = try send(try prepare(after: pushed), pull: state.pulled, heartbeat: heartbeat, leases: &leases)
         var ahead = flight.outgoing.hasMore ? try prepare(after: flight.outgoing.cursor) : nil
         while true {

@@ -122,10 +122,12 @@ extension Replica {
     public func saveLease(peer: String, current: UInt64?, next: UInt64?) throws {
         do {
             try writeWithoutFsync { db in
-                try db.execute(sql: "INSERT OR IGNORE INTO _peers(peer) VALUES (?)", arguments: [peer])
-                try db.execute(
-                    sql: "UPDATE _peers SET lease = ?, lease_next = ? WHERE peer = ?",
-                    arguments: [Self.stored(current), Self.stored(next), peer])
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO _peers(peer, lease, lease_next) VALUES (?1, ?2, ?3)
+                        ON CONFLICT(peer) DO UPDATE SET lease = excluded.lease, lease_next = excluded.lease_next
+                        """
+                ).execute(arguments: [peer, Self.stored(current), Self.stored(next)])
             }
         } catch {
             throw Self.storageError(error)
