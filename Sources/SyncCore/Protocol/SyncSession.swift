@@ -225,7 +225,12 @@ public struct SyncSession: Sendable {
         var pushed = state.pushed
         var leases = Leases(current: state.lease, pending: state.leaseNext, rekeyedFrom: try replica.previousNodeID())
         if leases.pending != nil { try settleLease(&leases, pushed: pushed, summary: &summary) }
-        var flight = try send(try prepare(after: pushed), pull: state.pulled, heartbeat: heartbeat, leases: &leases)
+        // A request pulls only once it carries the last page of the push: the server then reads no empty
+        // pull page for every page pushed before it, and a sync that pushes and pulls takes no more trips.
+        var pulled = state.pulled
+        let first = try prepare(after: pushed)
+        var flight = try send(
+            first, pull: first.outgoing.hasMore ? nil : pulled, heartbeat: heartbeat, leases: &leases)
         var ahead = flight.outgoing.hasMore ? try prepare(after: flight.outgoing.cursor) : nil
         while true {
             let exchange = try flight.wait()
@@ -242,6 +247,7 @@ public struct SyncSession: Sendable {
             let pushDrained = !flight.outgoing.hasMore && (sent.push == nil || response.pushed != nil)
             let done = pushDrained && !(page?.more ?? false)
             if let pushedTo { pushed = pushedTo }
+            if let page { pulled = page.cursor }
             // The server accepted the request: the lease it moved to is ours now.
             let acknowledgedLease = sent.lease?.next
             if let acknowledgedLease {
@@ -254,7 +260,7 @@ public struct SyncSession: Sendable {
                 let prepared = try ahead.flatMap { $0.start == pushed ? $0 : nil } ?? prepare(after: pushed)
                 ahead = nil
                 next = try send(
-                    prepared, pull: page?.cursor ?? sent.pull?.cursor ?? .start, heartbeat: nil, leases: &leases)
+                    prepared, pull: prepared.outgoing.hasMore ? nil : pulled, heartbeat: nil, leases: &leases)
             }
             do {
                 let report = try replica.apply(

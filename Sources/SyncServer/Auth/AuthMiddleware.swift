@@ -18,7 +18,12 @@ struct AuthMiddleware: RouterMiddleware {
         }
         let presented = String(parts[1]).trimmingCharacters(in: .whitespaces)
         let store = tokens
-        let verdict = try await blocking { try store.authenticate(presented) }
+        let verdict: TokenStore.Verdict
+        if let quick = store.quickVerdict(presented) {
+            verdict = quick
+        } else {
+            verdict = try await blocking { try store.authenticate(presented) }
+        }
         switch verdict {
         case .unknown: throw Self.unauthorized("unknown")
         case .revoked: throw Self.unauthorized("revoked")

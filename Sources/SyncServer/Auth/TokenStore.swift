@@ -35,6 +35,8 @@ struct TokenRecord: Sendable, Equatable {
 /// refused on its very next request, and after a restart.
 struct TokenStore: Sendable {
     let database: any DatabaseWriter
+    /// The lookup every request makes, on a connection of its own (nil for a file it cannot open so).
+    private let lookup: TokenLookup?
 
     init(replica: Replica) throws {
         database = replica.database
@@ -57,6 +59,7 @@ struct TokenStore: Sendable {
         } catch {
             throw SyncError(.storage, "Cannot prepare the token table: \(error)")
         }
+        lookup = replica.path.flatMap(TokenLookup.init(path:))
     }
 
     static func hash(_ token: String) -> [UInt8] {
@@ -109,6 +112,15 @@ struct TokenStore: Sendable {
         case valid(TokenRecord)
         case unknown
         case revoked
+    }
+
+    /// ``authenticate(_:)`` without blocking work: the lookup on its own connection (microseconds), or
+    /// nil when the caller must take the pooled path on a blocking thread.
+    func quickVerdict(_ token: String) -> Verdict? {
+        let digest = Self.hash(token)
+        guard let lookup, let found = lookup.find(digest) else { return nil }
+        guard let found, Self.constantTimeEqual(found.hash, digest), let record = found.record else { return .unknown }
+        return record.revokedMillis == nil ? .valid(record) : .revoked
     }
 
     /// Looks a presented token up by its hash and compares the hashes in constant time.
