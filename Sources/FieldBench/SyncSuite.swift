@@ -25,7 +25,7 @@ struct SyncSuite: ParsableCommand {
     @Option(help: "Deliveries for R4, R6 and the small R9 run.") var deliveries = 100_000
     @Option(help: "Families for R5.") var families = 10_000
     @Option(help: "Deliveries of the large R9 run (0 skips R9).") var large = 1_000_000
-    @Option(help: "Runs of R6; the median is reported.") var runs = 3
+    @Option(help: "Runs of R6; the median is reported.") var runs = 5
     @Option(help: "Directory for the files (default: a temporary one, removed).") var directory: String?
     @Flag(help: "Print one JSON object: R4, R5, R6_push, R6_pull, R7_bytes, R9, client_peak_mb, server_peak_mb.")
     var json = false
@@ -39,6 +39,8 @@ struct SyncSuite: ParsableCommand {
 
     struct Figures {
         var r4 = 0.0, r5 = 0.0, r6Push = 0.0, r6Pull = 0.0, r7 = 0
+        /// Every run's R6 ratio (the figure is their median): how noisy the machine was.
+        var pushRuns: [Double] = [], pullRuns: [Double] = []
         var wirePerDelivery = 0.0, csvPerDelivery = 0.0
         var pushRate = 0.0, pushMergeRate = 0.0, pullRate = 0.0, pullMergeRate = 0.0
         /// CPU ms per 1,000 records (last run): client, server, the local merge.
@@ -145,6 +147,7 @@ struct SyncSuite: ParsableCommand {
             figures.r4 = figures.wirePerDelivery / figures.csvPerDelivery
             figures.r6Pull = median(pullRatios)
             figures.r6Push = median(pushRatios)
+            (figures.pushRuns, figures.pullRuns) = (pushRatios, pullRatios)
             bySize[batchSize] = figures
         }
         server.stop()
@@ -196,6 +199,12 @@ struct SyncSuite: ParsableCommand {
         row("  rates", { "\(Int($0.pullRate))/\(Int($0.pullMergeRate))" }, "", "records/s: pull / merge")
         row("  cpu", { cpuText($0.pullCPU) }, "", "CPU ms per 1,000 records: client/server/merge")
         row("R7", { "\($0.r7) B" }, "≤ 1 KB", "a sync with nothing to do, one round trip")
+        for size in [500, 1000] {
+            let figures = bySize[size]!
+            print(
+                "  R6 runs at batch \(size), in order: push " + figures.pushRuns.map(format2).joined(separator: " ")
+                    + "; pull " + figures.pullRuns.map(format2).joined(separator: " "))
+        }
         if let memory {
             print(
                 pad("R9", 11) + pad("", 12) + pad(format2(memory.ratio), 12) + pad("≤ 1.3", 9)
