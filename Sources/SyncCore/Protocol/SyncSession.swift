@@ -47,6 +47,21 @@ public struct SyncSession: Sendable {
     public var makeLease: @Sendable () -> UInt64 = { UInt64.random(in: 1...UInt64.max) }
     /// Draws the new node id when a server finds this one duplicated. Default random.
     public var makeNodeID: @Sendable () -> NodeID = { NodeID.random() }
+    /// This replica's clock correction, read once per sync (every request is stamped with it) and again
+    /// only after this session changed it.
+    private let offsetMemo = OffsetMemo()
+
+    private final class OffsetMemo: @unchecked Sendable {
+        // @unchecked: used by the thread running the session only.
+        var value: Int64?
+    }
+
+    private func clockOffset() throws -> Int64 {
+        if let value = offsetMemo.value { return value }
+        let value = try replica.clockOffsetMillis()
+        offsetMemo.value = value
+        return value
+    }
     public var logger: Logger
 
     public init(replica: Replica, transport: any SyncTransport, peer: String, logger: Logger) {
@@ -73,6 +88,7 @@ public struct SyncSession: Sendable {
         var summary = SyncSummary()
         var repairs = 0
         var rekeyed = false
+        offsetMemo.value = nil  // another process may have corrected the clock since the last sync
         do {
             var heartbeat: Heartbeat? = try pendingHeartbeat(try replica.peerState(peer))
             while true {
@@ -196,7 +212,7 @@ public struct SyncSession: Sendable {
     private func send(
         _ prepared: PreparedRequest, pull: FeedCursor?, heartbeat: Heartbeat?, leases: inout Leases
     ) throws -> InFlight {
-        let offset = try replica.clockOffsetMillis()
+        let offset = try clockOffset()
         let clock = replica.configuration.clock
         let now = Int64(clamping: Replica.corrected(clock.nowMillis(), by: offset))
         if leases.pending == nil {
@@ -288,6 +304,7 @@ public struct SyncSession: Sendable {
             return
         }
         let offset = try replica.clockOffsetMillis()
+        offsetMemo.value = nil
         try replica.setClockOffset(offset.addingReportingOverflow(residual.partialValue).partialValue)
         logger.notice(
             "clock corrected", metadata: ["sync.clock.offset_ms": "\(offset + residual.partialValue)"])
