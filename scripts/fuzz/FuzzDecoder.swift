@@ -1,11 +1,11 @@
 // A libFuzzer target for the wire decoders: SyncRequest, SyncResponse, WireBatch, Problem, the JSON reader
-// under them, and Gzip. Compiled together with the SyncCore protocol sources by scripts/fuzz/run.sh, so that
+// under them, Gzip and Zstd. Compiled together with the SyncCore protocol sources by scripts/fuzz/run.sh, so that
 // the fuzzer sees (and instruments) the decoder itself.
 //
 // Properties checked on every input, besides "no crash, no leak, no memory error":
 // - a decoded request, response or batch encodes to bytes that decode again to the same value (groups
 //   without records, which the encoder leaves out, aside);
-// - Gzip.decompress never returns more than its limit.
+// - Gzip.decompress and Zstd.decompress never return more than their limit.
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzDecoder(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -14,6 +14,10 @@ public func fuzzDecoder(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     if let inflated = try? Gzip.decompress(bytes, limit: 1 << 20) {
         guard inflated.count <= 1 << 20 else { fatalError("Gzip.decompress went over its limit") }
         check(inflated)
+    }
+    if let decoded = try? Zstd.decompress(bytes, limit: 1 << 20) {
+        guard decoded.count <= 1 << 20 else { fatalError("Zstd.decompress went over its limit") }
+        check(decoded)
     }
     return 0
 }

@@ -88,7 +88,7 @@ func seedCorpus() -> [[UInt8]] {
         serverClockMillis: Int64(now))
     var seeds = requests.map { $0.encoded() }
     seeds += [response.encoded(), WireBatch.encode(batch), problem.encoded()]
-    seeds += seeds.map { Gzip.compress($0) }
+    seeds += seeds.map { Gzip.compress($0) } + seeds.map { Zstd.compress($0) }
     seeds += [
         Array("{\"v\":1,\"node\":\"5f3a9c0e12ab44d1\",\"clock\":1,\"x\":[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]}".utf8),
         Array(

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzzes the sync protocol decoders (SyncRequest, SyncResponse, WireBatch, JSONReader, Gzip, Problem) with
+# Fuzzes the sync protocol decoders (SyncRequest, SyncResponse, WireBatch, JSONReader, Gzip, Zstd, Problem) with
 # libFuzzer and AddressSanitizer, bounded by a number of executions.
 #
 #   scripts/fuzz/run.sh                 # 2,000,000 executions (FUZZ_RUNS), from a seed corpus of real requests
@@ -17,7 +17,7 @@ out=.build/fuzz
 mkdir -p "$out/corpus" "$out/seeds"
 core=Sources/SyncCore
 sources=(
-    "$core"/Protocol/{ChangeBatch,DeviceStatus,Gzip,HistoryEntry+Wire,JSONReader,JSONWriter,Problem,SequenceRanges}.swift
+    "$core"/Protocol/{ChangeBatch,DeviceStatus,Gzip,HistoryEntry+Wire,JSONReader,JSONWriter,Problem,SequenceRanges,Zstd,ContentCoding}.swift
     "$core"/Protocol/{SyncMessages,WireBatch}.swift
     "$core"/Clock/*.swift "$core"/Errors/*.swift "$core"/Schema/Value.swift "$core"/Storage/HistoryEntry.swift
     scripts/fuzz/FuzzDecoder.swift scripts/fuzz/Seeds.swift
@@ -27,7 +27,7 @@ if [ ! -x "$binary" ] || [ -n "$(find "${sources[@]}" -newer "$binary" 2>/dev/nu
     echo "== compiling the fuzz target (swiftc -sanitize=fuzzer,address)"
     swiftc -O -g -sanitize=fuzzer,address -parse-as-library -module-name SyncCore -package-name fieldsync \
         -swift-version 6 -enable-upcoming-feature ExistentialAny -enable-upcoming-feature InternalImportsByDefault \
-        -I Sources/CZlib "${sources[@]}" -o "$binary" 2> "$out/compile.log" || { cat "$out/compile.log"; exit 1; }
+        -I Sources/CZlib -I Sources/CZstd "${sources[@]}" -o "$binary" 2> "$out/compile.log" || { cat "$out/compile.log"; exit 1; }
 fi
 
 echo "== fuzzing: $runs executions"
