@@ -33,7 +33,7 @@ public struct ReplicaConfiguration: Sendable {
         return system.next()
     }
 
-    /// Called inside the transaction of every ``Replica/apply(_:from:sender:scope:pruneEchoBelow:progress:)``,
+    /// Called inside the transaction of every ``Replica/apply(_:from:sender:scope:pruneEchoBelow:serverClock:lease:progress:)``,
     /// after the merge and before the commit; a throw rolls the whole apply back. For fault-injection
     /// tests (a process that dies mid-batch). Default nil.
     package var applyWillCommit: (@Sendable (_ peer: String) throws -> Void)?
