@@ -7,6 +7,8 @@ public struct SyncRequest: Sendable {
     /// The client's wall clock (corrected, Unix ms) when it sent the request.
     public var clockMillis: Int64
     public var push: Push?
+    /// The request pushes at least one change (an empty push only acknowledges a position).
+    public var pushesChanges: Bool { !(push?.batch.isEmpty ?? true) }
     public var pull: Pull?
     public var heartbeat: Heartbeat?
     /// A hub's devices' statuses, relayed upstream (accepted from hub tokens only, for their city).

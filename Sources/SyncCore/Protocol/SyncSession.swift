@@ -47,22 +47,15 @@ public struct SyncSession: Sendable {
     public var makeLease: @Sendable () -> UInt64 = { UInt64.random(in: 1...UInt64.max) }
     /// Draws the new node id when a server finds this one duplicated. Default random.
     public var makeNodeID: @Sendable () -> NodeID = { NodeID.random() }
-    /// This replica's clock correction, read once per sync (every request is stamped with it) and again
-    /// only after this session changed it.
+    public var logger: Logger
+    /// This replica's clock correction, read once per sync (every request is stamped with it) and kept
+    /// up to date when the session changes it.
     private let offsetMemo = OffsetMemo()
 
     private final class OffsetMemo: @unchecked Sendable {
         // @unchecked: used by the thread running the session only.
         var value: Int64?
     }
-
-    private func clockOffset() throws -> Int64 {
-        if let value = offsetMemo.value { return value }
-        let value = try replica.clockOffsetMillis()
-        offsetMemo.value = value
-        return value
-    }
-    public var logger: Logger
 
     public init(replica: Replica, transport: any SyncTransport, peer: String, logger: Logger) {
         self.replica = replica
@@ -113,7 +106,7 @@ public struct SyncSession: Sendable {
             throw error
         }
         try replica.recordSyncEnd(peer: peer, error: nil)
-        summary.clockOffsetMillis = try replica.clockOffsetMillis()
+        summary.clockOffsetMillis = try clockOffset()
         summary.millis = clock.nowMillis() &- started
         return summary
     }
@@ -186,11 +179,7 @@ public struct SyncSession: Sendable {
         let empty = FeedPage(batch: ChangeBatch(), cursor: pushed, hasMore: false)
         let probe = PreparedRequest(start: pushed, outgoing: empty, node: replica.nodeID, coding: transport.requestCoding)
         let flight = try send(probe, pull: nil, heartbeat: nil, leases: &leases)
-        let exchange = try flight.wait()
-        try learnClock(server: exchange.response.clockMillis, sentAt: flight.sentAt, receivedAt: flight.receivedAt)
-        summary.roundTrips += 1
-        summary.bytesSent += exchange.bytesSent
-        summary.bytesReceived += exchange.bytesReceived
+        try received(try flight.wait(), for: flight, summary: &summary)
         let settled = flight.request.lease?.next
         try replica.apply(ChangeBatch(), from: peer, progress: PeerProgress(lease: settled))
         leases.current = settled ?? leases.current
@@ -252,10 +241,7 @@ public struct SyncSession: Sendable {
             let exchange = try flight.wait()
             let response = exchange.response
             let sent = flight.request
-            try learnClock(server: response.clockMillis, sentAt: flight.sentAt, receivedAt: flight.receivedAt)
-            summary.roundTrips += 1
-            summary.bytesSent += exchange.bytesSent
-            summary.bytesReceived += exchange.bytesReceived
+            try received(exchange, for: flight, summary: &summary)
             summary.pushed += response.pushed?.records ?? 0
             // Nothing pushed (or only what came from the server): the position moves without an ack.
             let pushedTo: FeedCursor? = sent.push == nil ? flight.outgoing.cursor : response.pushed?.to
@@ -296,6 +282,21 @@ public struct SyncSession: Sendable {
         }
     }
 
+    private func clockOffset() throws -> Int64 {
+        if let value = offsetMemo.value { return value }
+        let value = try replica.clockOffsetMillis()
+        offsetMemo.value = value
+        return value
+    }
+
+    /// What every answer does first: the clock learnt from it, the trip counted.
+    private func received(_ exchange: SyncExchange, for flight: InFlight, summary: inout SyncSummary) throws {
+        try learnClock(server: exchange.response.clockMillis, sentAt: flight.sentAt, receivedAt: flight.receivedAt)
+        summary.roundTrips += 1
+        summary.bytesSent += exchange.bytesSent
+        summary.bytesReceived += exchange.bytesReceived
+    }
+
     /// The server's clock tells ours how wrong it is: correct the wall clock for new stamps.
     private func learnClock(server: Int64, sentAt: Int64, receivedAt: Int64) throws {
         let midpoint = sentAt / 2 + receivedAt / 2
@@ -303,17 +304,16 @@ public struct SyncSession: Sendable {
         guard !residual.overflow, abs(residual.partialValue) > max(clockTolerance, (receivedAt - sentAt) / 2) else {
             return
         }
-        let offset = try replica.clockOffsetMillis()
-        offsetMemo.value = nil
-        try replica.setClockOffset(offset.addingReportingOverflow(residual.partialValue).partialValue)
-        logger.notice(
-            "clock corrected", metadata: ["sync.clock.offset_ms": "\(offset + residual.partialValue)"])
+        let corrected = try clockOffset().addingReportingOverflow(residual.partialValue).partialValue
+        try replica.setClockOffset(corrected)
+        offsetMemo.value = corrected
+        logger.notice("clock corrected", metadata: ["sync.clock.offset_ms": "\(corrected)"])
     }
 
     /// The server refused our stamps: correct the clock, move the pending stamps, and try again.
     private func repairClock(_ problem: Problem, pushed: FeedCursor, summary: inout SyncSummary) throws {
         if let server = problem.serverClockMillis {
-            let offset = try replica.clockOffsetMillis()
+            let offset = try clockOffset()
             let now = Int64(clamping: Replica.corrected(replica.configuration.clock.nowMillis(), by: offset))
             try learnClock(server: server, sentAt: now, receivedAt: now)
         }
@@ -330,7 +330,7 @@ public struct SyncSession: Sendable {
     private func pendingHeartbeat(_ state: PeerState) throws -> Heartbeat {
         let pending = try replica.pendingSummary(since: state.pushed.position)
         // Stamps are taken on the corrected clock: ages too, or a corrected device's backlog looks a year old.
-        let correction = try replica.clockOffsetMillis()
+        let correction = try clockOffset()
         let now = Int64(clamping: Replica.corrected(replica.configuration.clock.nowMillis(), by: correction))
         return Heartbeat(
             app: appVersion, backlog: pending.count,

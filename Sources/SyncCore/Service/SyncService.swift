@@ -59,14 +59,10 @@ public struct SyncService: Sendable {
     ) throws -> SyncResponse {
         let peer = Self.peerKey(client: request.node)
         var response = SyncResponse(node: replica.nodeID, clockMillis: now)
-        if let push = request.push, !push.batch.isEmpty {
+        if let push = request.push, request.pushesChanges {
             try checkClock(request, now: now)
             try checkOrigins(push.batch, request: request, principal: principal)
-        }
-        let pushes = !(request.push?.batch.isEmpty ?? true)
-        // A push moves the lease in the transaction that applies it: one commit, not two.
-        if !leaseChecked, !pushes { try checkLease(request, principal: principal, now: now) }
-        if let push = request.push, !push.batch.isEmpty {
+            // The lease moves in the transaction that applies the push: one commit, not two.
             do {
                 let report = try replica.apply(
                     push.batch, from: peer, sender: request.node, scope: principal.scope,
@@ -83,8 +79,9 @@ public struct SyncService: Sendable {
                 moved.clockOffsetMillis = error.clockOffsetMillis.map { $0 == .max ? .min : -$0 }
                 throw moved
             }
-        } else if let push = request.push {
-            response.pushed = .init(to: push.to, records: 0, conflicts: 0)
+        } else {
+            if !leaseChecked { try checkLease(request, principal: principal, now: now) }
+            if let push = request.push { response.pushed = .init(to: push.to, records: 0, conflicts: 0) }
         }
         if let pull = request.pull {
             response.pull = try pullPage(pull, peer: peer, principal: principal)

@@ -8,16 +8,19 @@ import SyncCore
 /// microseconds, run where the request is, without a hop to a blocking thread and back (two context
 /// switches, which on a 2-core VM cost more than the query) and without a connection pool. Each step
 /// starts its own read transaction, so a token revoked by another process is refused on its very next
-/// request. Anything unexpected (busy, an I/O error) returns nil and the caller takes the pooled path.
+/// request. Anything unexpected (busy, an I/O error) is `.failed`, and the caller takes the pooled path.
 final class TokenLookup: @unchecked Sendable {
     // @unchecked: the connection and the statement are only used under `lock`.
     private let lock = NSLock()
     private let connection: OpaquePointer
     private let statement: OpaquePointer
 
-    struct Row {
-        var hash: [UInt8]
-        var record: TokenRecord?
+    enum Found {
+        /// The stored hash and the token (nil: a row this version cannot read).
+        case found(hash: [UInt8], record: TokenRecord?)
+        case missing
+        /// The lookup could not run (busy, an I/O error): take the pooled path.
+        case failed
     }
 
     init?(path: String) {
@@ -47,8 +50,8 @@ final class TokenLookup: @unchecked Sendable {
         sqlite3_close(connection)
     }
 
-    /// The row whose hash is `digest` (`.some(nil)`: no such token); nil when the lookup failed.
-    func find(_ digest: [UInt8]) -> Row?? {
+    /// The token whose hash is `digest`.
+    func find(_ digest: [UInt8]) -> Found {
         lock.withLock {
             defer {
                 sqlite3_reset(statement)
@@ -57,11 +60,11 @@ final class TokenLookup: @unchecked Sendable {
             let bound = digest.withUnsafeBytes {
                 sqlite3_bind_blob(statement, 1, $0.baseAddress, Int32($0.count), SQLITE_TRANSIENT)
             }
-            guard bound == SQLITE_OK else { return nil }
+            guard bound == SQLITE_OK else { return .failed }
             switch sqlite3_step(statement) {
-            case SQLITE_DONE: return .some(nil)
+            case SQLITE_DONE: return .missing
             case SQLITE_ROW: break
-            default: return nil
+            default: return .failed
             }
             let hash = Array(
                 UnsafeRawBufferPointer(
@@ -78,7 +81,7 @@ final class TokenLookup: @unchecked Sendable {
                     id: text(1) ?? "", role: role, city: text(3), name: text(4) ?? "", node: text(5),
                     createdMillis: integer(6) ?? 0, revokedMillis: integer(7))
             }
-            return .some(Row(hash: hash, record: record))
+            return .found(hash: hash, record: record)
         }
     }
 }

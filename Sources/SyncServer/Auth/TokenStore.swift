@@ -118,9 +118,11 @@ struct TokenStore: Sendable {
     /// nil when the caller must take the pooled path on a blocking thread.
     func quickVerdict(_ token: String) -> Verdict? {
         let digest = Self.hash(token)
-        guard let lookup, let found = lookup.find(digest) else { return nil }
-        guard let found, Self.constantTimeEqual(found.hash, digest), let record = found.record else { return .unknown }
-        return record.revokedMillis == nil ? .valid(record) : .revoked
+        switch lookup?.find(digest) {
+        case nil, .failed?: return nil
+        case .missing?: return .unknown
+        case .found(let stored, let record)?: return Self.verdict(digest, stored: stored, record: record)
+        }
     }
 
     /// Looks a presented token up by its hash and compares the hashes in constant time.
@@ -131,9 +133,13 @@ struct TokenStore: Sendable {
                 try Row.fetchOne(db, sql: "SELECT * FROM _tokens WHERE hash = ?", arguments: [Data(digest)])
             }
         }
-        guard let row, let stored = (row["hash"] as Data?).map(Array.init), Self.constantTimeEqual(stored, digest),
-            let record = Self.record(row)
-        else { return .unknown }
+        guard let row, let stored = (row["hash"] as Data?).map(Array.init) else { return .unknown }
+        return Self.verdict(digest, stored: stored, record: Self.record(row))
+    }
+
+    /// The verdict on a presented token's digest and the row found under it.
+    private static func verdict(_ digest: [UInt8], stored: [UInt8], record: TokenRecord?) -> Verdict {
+        guard constantTimeEqual(stored, digest), let record else { return .unknown }
         return record.revokedMillis == nil ? .valid(record) : .revoked
     }
 

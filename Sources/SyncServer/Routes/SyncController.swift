@@ -80,8 +80,7 @@ struct SyncController: Sendable {
             try controller.checkNode(token, message, logger: logger)
             // Before a read-ahead page may answer it: every request moves the client's lease (a push in
             // the transaction that applies it).
-            let pushes = !(message.push?.batch.isEmpty ?? true)
-            if !pushes {
+            if !message.pushesChanges {
                 do {
                     try controller.service.checkLease(message, principal: principal, now: controller.now())
                 } catch let error as SyncError {
@@ -92,7 +91,7 @@ struct SyncController: Sendable {
             return .answered(
                 message,
                 try controller.answer(
-                    message, principal: principal, coding: coding, leaseChecked: !pushes, logger: logger))
+                    message, principal: principal, coding: coding, leaseChecked: !message.pushesChanges, logger: logger))
         }
         let message: SyncRequest
         let prepared: SyncResponse.Prepared
