@@ -8,16 +8,22 @@ import Testing
 /// stamps, for ever (the server's copy is the device's echo, never sent back).
 @Suite("Clock repair")
 struct ClockRepairTests {
-    @Test func onlyStampsTheWrongClockMadeMove() throws {
-        let year: UInt64 = 365 * 86_400_000
+    /// A server and a device of Tunis, each with its own clock (set alike), and the device's transport.
+    static func serverAndDevice() throws -> (ManualClock, ManualClock, Replica, Replica, LoopbackTransport) {
         let serverClock = ManualClock()
         let deviceClock = ManualClock(serverClock.nowMillis())
         let server = try makeReplica(clock: serverClock)
         let device = try makeReplica(clock: deviceClock)
-        let family = try logWork(device, city: "Tunis", families: 1, deliveriesEach: 1, tag: "d")[0]
         let transport = LoopbackTransport(
             service: SyncService(replica: server, logger: Logger(label: "s")),
             principal: Principal(role: .device, city: "Tunis", name: "d"))
+        return (serverClock, deviceClock, server, device, transport)
+    }
+
+    @Test func onlyStampsTheWrongClockMadeMove() throws {
+        let year: UInt64 = 365 * 86_400_000
+        let (serverClock, deviceClock, server, device, transport) = try Self.serverAndDevice()
+        let family = try logWork(device, city: "Tunis", families: 1, deliveriesEach: 1, tag: "d")[0]
         transport.loseNext(responses: 1)
         #expect(throws: LoopbackTransport.Lost.self) { try makeSession(device, transport).run() }
         // The battery dies; the clock comes back a year ahead; the volunteer edits the family.
@@ -37,15 +43,9 @@ struct ClockRepairTests {
     /// first one's (same node, later write), or the server keeps the first value and the device the second.
     @Test func aRepairedStampStaysAfterTheNodesEarlierWrites() throws {
         let year: UInt64 = 365 * 86_400_000
-        let serverClock = ManualClock()
-        let deviceClock = ManualClock(serverClock.nowMillis())
-        let server = try makeReplica(clock: serverClock)
-        let device = try makeReplica(clock: deviceClock)
+        let (_, deviceClock, server, device, transport) = try Self.serverAndDevice()
         let family = try logWork(device, city: "Tunis", families: 1, deliveriesEach: 0, tag: "d")[0]
         try device.write { tx in try tx.editFamily(family, ["phone": "first"]) }
-        let transport = LoopbackTransport(
-            service: SyncService(replica: server, logger: Logger(label: "s")),
-            principal: Principal(role: .device, city: "Tunis", name: "d"))
         try makeSession(device, transport).run()
         deviceClock.advance(year)
         try device.write { tx in try tx.editFamily(family, ["phone": "second"]) }

@@ -9,21 +9,35 @@ import Testing
 struct DuplicateNodeTests {
     let clock = ManualClock()
 
+    /// A server, a new transport of a Tunis device to it on each call (its faults are its own), and the
+    /// paths of a device's file and of its copy, in a directory removed with this value.
+    final class Files {
+        let directory: URL
+        let server: Replica
+        let transport: () -> LoopbackTransport
+        var pathA: String { directory.appendingPathComponent("a.sqlite").path }
+        var pathB: String { directory.appendingPathComponent("b.sqlite").path }
+
+        init(clock: ManualClock) throws {
+            directory = try makeTemporaryDirectory()
+            server = try makeReplica(clock: clock)
+            let service = SyncService(replica: server, logger: Logger(label: "s"))
+            transport = {
+                LoopbackTransport(service: service, principal: Principal(role: .device, city: "Tunis", name: "d"))
+            }
+        }
+
+        deinit { try? FileManager.default.removeItem(at: directory) }
+    }
+
     func family(_ replica: Replica) throws -> String {
         try #require(try replica.read { db in try String.fetchOne(db, sql: "SELECT id FROM families") })
     }
 
     @Test func twoCopiesOfADeviceAreCaughtAndBothTakeNewIdsKeepingTheirWrites() throws {
-        let directory = try makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let server = try makeReplica(clock: clock)
-        let service = SyncService(replica: server, logger: Logger(label: "s"))
-        func transport() -> LoopbackTransport {
-            LoopbackTransport(
-                service: service, principal: Principal(role: .device, city: "Tunis", name: "d"))
-        }
-        let pathA = directory.appendingPathComponent("a.sqlite").path
-        let pathB = directory.appendingPathComponent("b.sqlite").path
+        let files = try Files(clock: clock)
+        defer { withExtendedLifetime(files) {} }  // the directory goes when the test ends, not before
+        let (server, transport, pathA, pathB) = (files.server, files.transport, files.pathA, files.pathB)
         var deviceA: Replica? = try makeFileReplica(at: pathA, clock: clock)
         let family = try logWork(deviceA!, city: "Tunis", families: 1, deliveriesEach: 1, tag: "a")[0]
         try makeSession(deviceA!, transport()).run()
@@ -68,15 +82,9 @@ struct DuplicateNodeTests {
     /// Both copies then pushed under one node id, one stamp for two values of a field: they diverged for
     /// ever. The pending move is now settled alone, before anything is pushed.
     @Test func copiesHoldingTheSamePendingLeaseMoveStillNeverPushUnderOneId() throws {
-        let directory = try makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let server = try makeReplica(clock: clock)
-        let service = SyncService(replica: server, logger: Logger(label: "s"))
-        func transport() -> LoopbackTransport {
-            LoopbackTransport(service: service, principal: Principal(role: .device, city: "Tunis", name: "d"))
-        }
-        let pathA = directory.appendingPathComponent("a.sqlite").path
-        let pathB = directory.appendingPathComponent("b.sqlite").path
+        let files = try Files(clock: clock)
+        defer { withExtendedLifetime(files) {} }  // the directory goes when the test ends, not before
+        let (server, transport, pathA, pathB) = (files.server, files.transport, files.pathA, files.pathB)
         let deviceA = try makeFileReplica(at: pathA, clock: clock)
         let family = try logWork(deviceA, city: "Tunis", families: 1, deliveriesEach: 0, tag: "a")[0]
         // The request goes out and is lost: its lease move stays pending. The backup is taken now.
