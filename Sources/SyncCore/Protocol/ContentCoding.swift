@@ -63,6 +63,15 @@ public enum ContentCoding: String, Sendable, Hashable, CaseIterable {
         }
     }
 
+    /// ``decompress(_:limit:)`` of bytes in place (a server's receive buffer): no copy of the input.
+    public func decompress(_ bytes: UnsafeRawBufferPointer, limit: Int) throws(SyncError) -> [UInt8] {
+        switch self {
+        case .identity: [UInt8](bytes)
+        case .gzip: try Gzip.decompress(bytes, limit: limit)
+        case .zstd: try Zstd.decompress(bytes, limit: limit)
+        }
+    }
+
     /// A stream that compresses a body written in parts (the parts known early are compressed early).
     public func stream(level: Int32? = nil) -> BodyStream {
         BodyStream(self, level: level)

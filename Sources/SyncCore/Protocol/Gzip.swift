@@ -28,6 +28,11 @@ public enum Gzip {
 
     /// Decompresses a gzip (or zlib) body, refusing to produce more than `limit` bytes (a zip bomb).
     public static func decompress(_ bytes: [UInt8], limit: Int) throws(SyncError) -> [UInt8] {
+        try bytes.withUnsafeBytes { raw in Result { () throws(SyncError) in try decompress(raw, limit: limit) } }.get()
+    }
+
+    /// ``decompress(_:limit:)`` of bytes in place.
+    public static func decompress(_ bytes: UnsafeRawBufferPointer, limit: Int) throws(SyncError) -> [UInt8] {
         var stream = z_stream()
         guard czlib_inflate_init(&stream) == Z_OK else {
             throw SyncError(.invalidBatch, "Cannot start gzip decompression.")
@@ -37,19 +42,17 @@ public enum Gzip {
         output.reserveCapacity(min(limit, max(bytes.count * 4, 4096)))
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         var status: Int32 = Z_OK
-        bytes.withUnsafeBufferPointer { input in
-            stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
-            stream.avail_in = uInt(input.count)
-            while status == Z_OK {
-                chunk.withUnsafeMutableBufferPointer { out in
-                    stream.next_out = out.baseAddress
-                    stream.avail_out = uInt(out.count)
-                    status = inflate(&stream, Z_NO_FLUSH)
-                    output.append(contentsOf: out[0..<(out.count - Int(stream.avail_out))])
-                }
-                if output.count > limit { return }
-                if status == Z_BUF_ERROR, stream.avail_in == 0 { return }
+        stream.next_in = UnsafeMutablePointer(mutating: bytes.baseAddress?.assumingMemoryBound(to: Bytef.self))
+        stream.avail_in = uInt(bytes.count)
+        while status == Z_OK {
+            chunk.withUnsafeMutableBufferPointer { out in
+                stream.next_out = out.baseAddress
+                stream.avail_out = uInt(out.count)
+                status = inflate(&stream, Z_NO_FLUSH)
+                output.append(contentsOf: out[0..<(out.count - Int(stream.avail_out))])
             }
+            if output.count > limit { break }
+            if status == Z_BUF_ERROR, stream.avail_in == 0 { break }
         }
         if output.count > limit {
             throw SyncError(.tooLarge, "The body decompresses to more than \(limit) bytes, the limit.")

@@ -292,10 +292,12 @@ struct SyncController: Sendable {
                 "Content-Encoding '\(encoding?.prefix(40) ?? "")' is not supported; use zstd, gzip or none.",
                 headers: [.acceptEncoding: ContentCoding.accepted])
         }
-        let bytes = Array(buffer.readableBytesView)
         do {
-            return try coding.decompress(bytes, limit: configuration.maxDecompressedBytes)
-        } catch  where error.code == .tooLarge {
+            // Straight from the receive buffer: no copy of the body before it is decompressed.
+            return try buffer.withUnsafeReadableBytes { bytes in
+                Result { () throws(SyncError) in try coding.decompress(bytes, limit: configuration.maxDecompressedBytes) }
+            }.get()
+        } catch where error.code == .tooLarge {
             throw HTTPProblem(error, serverClock: now())
         } catch {
             throw HTTPProblem(.badRequest, "invalid-encoding", "Bad compressed body", error.message)
