@@ -104,8 +104,8 @@ extension Replica {
     private func writeWithoutFsync<T>(_ body: (Database) throws -> T) throws -> T {
         try writer.writeWithoutTransaction { db in
             let relax = configuration.durability == .full
-            if relax { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
-            defer { if relax { try? db.execute(sql: "PRAGMA synchronous = FULL") } }
+            if relax { try db.cachedStatement(sql: "PRAGMA synchronous = NORMAL").execute() }
+            defer { if relax { try? db.cachedStatement(sql: "PRAGMA synchronous = FULL").execute() } }
             var result: T?
             try db.inTransaction(.immediate) {
                 result = try body(db)

@@ -61,13 +61,17 @@ extension Replica {
     }
 
     static func echoRanges(_ db: Database, peer: String, after base: Int64) throws -> [ClosedRange<Int64>] {
-        try Row.fetchAll(
-            db, sql: "SELECT lo, hi FROM _echo WHERE peer = ? AND hi > ? ORDER BY lo", arguments: [peer, base]
-        ).map { (row: Row) -> ClosedRange<Int64> in
-            let low: Int64 = row[0]
-            let high: Int64 = row[1]
-            return low...max(low, high)
+        let statement = try SQLStatement(
+            cached: db, "SELECT lo, hi FROM _echo WHERE peer = ?1 AND hi > ?2 ORDER BY lo")
+        statement.bind(peer, at: 1)
+        statement.bind(base, at: 2)
+        defer { statement.reset() }
+        var ranges: [ClosedRange<Int64>] = []
+        while try statement.step() {
+            let low = statement.int64(0)
+            ranges.append(low...max(low, statement.int64(1)))
         }
+        return ranges
     }
 
     /// Merges a batch that `peer` sent, remembering the local sequences it took so that a feed for that
@@ -127,9 +131,9 @@ extension Replica {
             }
             if let lease = progress.lease {
                 // A newer pending lease (the next request already went out) already made this one current.
-                try db.execute(
-                    sql: "UPDATE _peers SET lease = ?1, lease_next = NULL WHERE peer = ?2 AND lease_next = ?1",
-                    arguments: [Int64(bitPattern: lease), peer])
+                try db.cachedStatement(
+                    sql: "UPDATE _peers SET lease = ?1, lease_next = NULL WHERE peer = ?2 AND lease_next = ?1"
+                ).execute(arguments: [Int64(bitPattern: lease), peer])
             }
             if let pulled = progress.pulled {
                 let update = try statements.statement(db, .init(kind: .peerPulled)) {

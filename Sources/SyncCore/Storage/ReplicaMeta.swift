@@ -15,7 +15,11 @@ enum ReplicaMeta {
     }
 
     static func int(_ db: Database, _ key: Key) throws -> Int64? {
-        try Int64.fetchOne(db, sql: "SELECT value FROM _meta WHERE key = ?", arguments: [key.rawValue])
+        // On every feed page and sync step: a statement prepared once per connection.
+        let statement = try SQLStatement(cached: db, "SELECT value FROM _meta WHERE key = ?1")
+        statement.bind(key.rawValue, at: 1)
+        defer { statement.reset() }
+        return try statement.step() ? statement.optionalInt64(0) : nil
     }
 
     static func set(_ db: Database, _ key: Key, _ value: Int64) throws {
