@@ -90,6 +90,7 @@ struct SyncSuite: ParsableCommand {
                 let hubToken = try BenchServer.issueToken(database: centralPath, role: "hub", city: SyncWorkload.city)
                 var summary = SyncSummary()
                 var cpu = CPUMeter(server: server)
+                settleDisk()
                 let pullTime = try time {
                     summary = try syncClient(replica: pulled, server: server.url, token: hubToken, batchSize: batchSize)
                 }
@@ -101,6 +102,7 @@ struct SyncSuite: ParsableCommand {
                 if run == 0 { figures.r7 = try idleBytes(pulled, server: server, token: hubToken) }
                 let mergePull = try SyncWorkload.replica(file("merge-pull-\(batchSize)-\(run).db"))
                 cpu = CPUMeter(server: server)
+                settleDisk()
                 let mergePullTime = try time { for page in pullPages { try mergePull.apply(page) } }
                 figures.pullCPU = (pullCPU.client, pullCPU.server, cpu.lap(records: deliveries).client)
                 pullRatios.append(mergePullTime / pullTime)
@@ -114,6 +116,7 @@ struct SyncSuite: ParsableCommand {
                     database: pushTarget, role: "device", city: SyncWorkload.city)
                 let deviceCopy = try copyReplica(devicePath, to: file("device-\(batchSize)-\(run).db"))
                 cpu = CPUMeter(server: pushServer)
+                settleDisk()
                 let pushTime = try time {
                     summary = try syncClient(
                         replica: deviceCopy, server: pushServer.url, token: deviceToken, batchSize: batchSize)
@@ -124,6 +127,7 @@ struct SyncSuite: ParsableCommand {
                 }
                 let mergePush = try SyncWorkload.replica(file("merge-push-\(batchSize)-\(run).db"))
                 cpu = CPUMeter(server: pushServer)
+                settleDisk()
                 let mergePushTime = try time { for page in pushPages { try mergePush.apply(page) } }
                 figures.pushCPU = (pushCPU.client, pushCPU.server, cpu.lap(records: deliveries).client)
                 pushRatios.append(mergePushTime / pushTime)
@@ -217,6 +221,9 @@ struct SyncSuite: ParsableCommand {
                     + "MB at \(large) (\(format2(memory.smallServer)) MB at \(deliveries))")
         }
     }
+
+    /// Writes back what earlier steps left dirty, so that a timed step does not pay for the one before it.
+    private func settleDisk() { sync() }
 
     private func cpuText(_ cpu: (client: Double, server: Double, merge: Double)) -> String {
         "\(format1(cpu.client))/\(format1(cpu.server))/\(format1(cpu.merge))"
