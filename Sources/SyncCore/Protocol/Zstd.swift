@@ -30,6 +30,21 @@ public enum Zstd {
     public static func decompress(_ bytes: UnsafeRawBufferPointer, limit: Int) throws(SyncError) -> [UInt8] {
         let context = try DecoderPool.shared.take()
         defer { DecoderPool.shared.give(context) }
+        // The frames' headers bound what they decompress to: within the limit, one pass straight into
+        // the result (no window buffer, no copy). Otherwise stream, and refuse past the limit.
+        let bound = ZSTD_decompressBound(bytes.baseAddress, bytes.count)
+        if bound <= UInt64(limit), !bytes.isEmpty {
+            var status = 0
+            let output = [UInt8](unsafeUninitializedCapacity: max(1, Int(bound))) { buffer, count in
+                status = ZSTD_decompressDCtx(
+                    context.pointer, buffer.baseAddress, buffer.count, bytes.baseAddress, bytes.count)
+                count = ZSTD_isError(status) != 0 ? 0 : status
+            }
+            guard ZSTD_isError(status) != 0 else { return output }
+            context.poisoned = true
+            throw SyncError(
+                .invalidBatch, "The body is not valid zstd (\(String(cString: ZSTD_getErrorName(status)))).")
+        }
         context.reserve(min(limit + 1, max(bytes.count * 8, 64 * 1024)))
         var produced = 0
         var status = 0

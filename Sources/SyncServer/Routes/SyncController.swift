@@ -294,10 +294,11 @@ struct SyncController: Sendable {
         }
         do {
             // Straight from the receive buffer: no copy of the body before it is decompressed.
+            let limit = configuration.maxDecompressedBytes
             return try buffer.withUnsafeReadableBytes { bytes in
-                Result { () throws(SyncError) in try coding.decompress(bytes, limit: configuration.maxDecompressedBytes) }
+                Result { () throws(SyncError) in try coding.decompress(bytes, limit: limit) }
             }.get()
-        } catch where error.code == .tooLarge {
+        } catch  where error.code == .tooLarge {
             throw HTTPProblem(error, serverClock: now())
         } catch {
             throw HTTPProblem(.badRequest, "invalid-encoding", "Bad compressed body", error.message)
