@@ -15,7 +15,8 @@ struct SyncSuite: ParsableCommand {
                   --deliveries deliveries / bytes per delivery of gzip (level 6) of a CSV of the same rows.
               R5  bytes on the wire per changed field when --families families each change one field (push).
               R6  records/s of a device→central push and of a first pull over HTTP / records/s of applying the
-                  same pages to a local replica file (the merge alone); median of --runs alternating runs.
+                  same pages to a local replica file (the merge alone, timed just before and just after each
+                  HTTP run: their mean); median of --runs runs. Each timed step starts with the disk settled.
               R7  bytes of a sync with nothing to do (one round trip).
               R9  peak RSS of the client (a separate process) and of the server while pulling --large deliveries
                   / the same while pulling --deliveries; the larger ratio. client_peak_mb and server_peak_mb
@@ -84,8 +85,11 @@ struct SyncSuite: ParsableCommand {
             var pullRatios: [Double] = []
             var pushRatios: [Double] = []
             for run in 0..<runs {
-                say("batch \(batchSize), run \(run + 1)/\(runs): pull, merge, push, merge …")
-                // Pull over HTTP into a fresh file, then the same pages applied locally into a fresh file.
+                say("batch \(batchSize), run \(run + 1)/\(runs): merge, pull, merge, merge, push, merge …")
+                // Pull over HTTP into a fresh file; the baseline: the same pages applied locally into a fresh
+                // file, just before and just after (their mean: a machine that speeds up or slows down during
+                // the run weighs on both sides alike).
+                let pullBefore = try mergeTime(pullPages, file("merge-pull-\(batchSize)-\(run)-a.db"))
                 let pulled = try SyncWorkload.replica(file("pull-\(batchSize)-\(run).db"))
                 let hubToken = try BenchServer.issueToken(database: centralPath, role: "hub", city: SyncWorkload.city)
                 var summary = SyncSummary()
@@ -100,15 +104,16 @@ struct SyncSuite: ParsableCommand {
                 }
                 figures.wirePerDelivery = Double(summary.bytesSent + summary.bytesReceived) / Double(deliveries)
                 if run == 0 { figures.r7 = try idleBytes(pulled, server: server, token: hubToken) }
-                let mergePull = try SyncWorkload.replica(file("merge-pull-\(batchSize)-\(run).db"))
                 cpu = CPUMeter(server: server)
-                settleDisk()
-                let mergePullTime = try time { for page in pullPages { try mergePull.apply(page) } }
+                let pullAfter = try mergeTime(pullPages, file("merge-pull-\(batchSize)-\(run)-b.db"))
+                let mergePullTime = (pullBefore + pullAfter) / 2
                 figures.pullCPU = (pullCPU.client, pullCPU.server, cpu.lap(records: deliveries).client)
                 pullRatios.append(mergePullTime / pullTime)
                 figures.pullRate = Double(deliveries) / pullTime
                 figures.pullMergeRate = Double(deliveries) / mergePullTime
-                // Push: a copy of the device's file pushes to a fresh central; baseline: the pages applied locally.
+                // Push: a copy of the device's file pushes to a fresh central; baseline: the pages applied
+                // locally, before and after.
+                let pushBefore = try mergeTime(pushPages, file("merge-push-\(batchSize)-\(run)-a.db"))
                 let pushTarget = file("push-central-\(batchSize)-\(run).db")
                 let pushServer = try BenchServer(database: pushTarget)
                 defer { pushServer.stop() }
@@ -125,10 +130,9 @@ struct SyncSuite: ParsableCommand {
                 guard summary.pushed == deliveries else {
                     throw SyncError(.storage, "pushed \(summary.pushed) of \(deliveries)")
                 }
-                let mergePush = try SyncWorkload.replica(file("merge-push-\(batchSize)-\(run).db"))
                 cpu = CPUMeter(server: pushServer)
-                settleDisk()
-                let mergePushTime = try time { for page in pushPages { try mergePush.apply(page) } }
+                let pushAfter = try mergeTime(pushPages, file("merge-push-\(batchSize)-\(run)-b.db"))
+                let mergePushTime = (pushBefore + pushAfter) / 2
                 figures.pushCPU = (pushCPU.client, pushCPU.server, cpu.lap(records: deliveries).client)
                 pushRatios.append(mergePushTime / pushTime)
                 figures.pushRate = Double(deliveries) / pushTime
@@ -220,6 +224,17 @@ struct SyncSuite: ParsableCommand {
                 pad("  server", 11) + pad("", 12) + pad(format2(memory.server), 12) + pad("< 300", 9)
                     + "MB at \(large) (\(format2(memory.smallServer)) MB at \(deliveries))")
         }
+    }
+
+    /// Seconds to apply `pages` to a fresh replica file at `path` (the local merge alone).
+    /// The file is removed afterwards (two of them per run and batch size would add up).
+    private func mergeTime(_ pages: [ChangeBatch], _ path: String) throws -> Double {
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        return try {
+            let replica = try SyncWorkload.replica(path)
+            settleDisk()
+            return try time { for page in pages { try replica.apply(page) } }
+        }()
     }
 
     /// Writes back what earlier steps left dirty, so that a timed step does not pay for the one before it.
