@@ -19,19 +19,21 @@ public enum Zstd {
 
     /// Decompresses a zstd body (one or more frames), refusing to produce more than `limit` bytes.
     ///
-    /// Into a buffer kept with a decoder from an earlier body (creating a decoder costs more than decoding
-    /// a batch: its window buffers are fresh memory, faulted in page by page; so would a fresh output
-    /// buffer be), then copied out at its exact size.
+    /// With a decoder kept from an earlier body (creating one costs more than decoding a batch: its window
+    /// buffers are fresh memory, faulted in page by page). A body whose frame headers bound its size within
+    /// the limit (every body a FieldSync peer sends) is decoded in one pass straight into the result;
+    /// another is streamed into a growing buffer and refused past the limit.
     public static func decompress(_ bytes: [UInt8], limit: Int) throws(SyncError) -> [UInt8] {
-        try bytes.withUnsafeBytes { raw in Result { () throws(SyncError) in try decompress(raw, limit: limit) } }.get()
+        try bytes.withUnsafeBytes { raw in
+            Result { () throws(SyncError) in try decompress(raw, limit: limit) }
+        }.get()
     }
 
     /// ``decompress(_:limit:)`` of bytes in place.
     public static func decompress(_ bytes: UnsafeRawBufferPointer, limit: Int) throws(SyncError) -> [UInt8] {
         let context = try DecoderPool.shared.take()
         defer { DecoderPool.shared.give(context) }
-        // The frames' headers bound what they decompress to: within the limit, one pass straight into
-        // the result (no window buffer, no copy). Otherwise stream, and refuse past the limit.
+        // One pass straight into the result: no window buffer, no copy.
         let bound = ZSTD_decompressBound(bytes.baseAddress, bytes.count)
         if bound <= UInt64(limit), !bytes.isEmpty {
             var status = 0
@@ -45,18 +47,24 @@ public enum Zstd {
             throw SyncError(
                 .invalidBatch, "The body is not valid zstd (\(String(cString: ZSTD_getErrorName(status)))).")
         }
-        context.reserve(min(limit + 1, max(bytes.count * 8, 64 * 1024)))
+        var capacity = min(limit + 1, max(bytes.count * 8, 64 * 1024))
+        var buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 1)
+        defer { buffer.deallocate() }
         var produced = 0
         var status = 0
         var failure: String?
         var input = ZSTD_inBuffer(src: bytes.baseAddress, size: bytes.count, pos: 0)
         repeat {
-            if produced == context.capacity {
+            if produced == capacity {
                 // Full: grow (up to one byte over the limit, which is enough to refuse the body).
-                guard context.capacity <= limit else { break }
-                context.grow(to: min(limit + 1, context.capacity * 2), keeping: produced)
+                guard capacity <= limit else { break }
+                let grown = min(limit + 1, capacity * 2)
+                let larger = UnsafeMutableRawPointer.allocate(byteCount: grown, alignment: 1)
+                larger.copyMemory(from: buffer, byteCount: produced)
+                buffer.deallocate()
+                (buffer, capacity) = (larger, grown)
             }
-            var out = ZSTD_outBuffer(dst: context.buffer, size: context.capacity, pos: produced)
+            var out = ZSTD_outBuffer(dst: buffer, size: capacity, pos: produced)
             status = ZSTD_decompressStream(context.pointer, &out, &input)
             produced = out.pos
             if ZSTD_isError(status) != 0 {
@@ -64,19 +72,18 @@ public enum Zstd {
                 break
             }
             // Input left, or output that filled the buffer (more may be buffered inside): go on.
-        } while input.pos < input.size || status != 0 && produced == context.capacity
+        } while input.pos < input.size || status != 0 && produced == capacity
         if produced > limit {
-            context.poisoned = true
             throw SyncError(.tooLarge, "The body decompresses to more than \(limit) bytes, the limit.")
         }
         if let failure {
             context.poisoned = true
             throw SyncError(.invalidBatch, "The body is not valid zstd (\(failure)).")
         }
-        guard status == 0, bytes.count > 0 else {
+        guard status == 0, !bytes.isEmpty else {
             throw SyncError(.invalidBatch, "The zstd body was cut short.")
         }
-        return [UInt8](UnsafeRawBufferPointer(start: context.buffer, count: produced))
+        return [UInt8](UnsafeRawBufferPointer(start: buffer, count: produced))
     }
 }
 
@@ -92,36 +99,9 @@ private final class DecoderPool: @unchecked Sendable {
         let pointer: OpaquePointer
         /// An error left it in an unknown state: freed, not reused.
         var poisoned = false
-        /// Where bodies are decompressed: kept for the next body (up to ``maxKeptBytes``).
-        private(set) var buffer: UnsafeMutableRawPointer?
-        private(set) var capacity = 0
-        /// A larger output buffer is not kept after the body that needed it (1 MiB: a batch of 1,000
-        /// deliveries decompresses to about 150 KB).
-        static let maxKeptBytes = 1 << 20
 
         init(_ pointer: OpaquePointer) { self.pointer = pointer }
-        deinit {
-            ZSTD_freeDCtx(pointer)
-            buffer?.deallocate()
-        }
-
-        /// At least `bytes` of buffer (what it held is not kept).
-        func reserve(_ bytes: Int) {
-            guard bytes > capacity else { return }
-            buffer?.deallocate()
-            buffer = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 16)
-            capacity = bytes
-        }
-
-        /// A larger buffer holding the first `count` bytes of this one.
-        func grow(to bytes: Int, keeping count: Int) {
-            let larger = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 16)
-            if let buffer {
-                larger.copyMemory(from: buffer, byteCount: count)
-                buffer.deallocate()
-            }
-            (buffer, capacity) = (larger, bytes)
-        }
+        deinit { ZSTD_freeDCtx(pointer) }
     }
 
     func take() throws(SyncError) -> Decoder {
@@ -134,7 +114,6 @@ private final class DecoderPool: @unchecked Sendable {
     }
 
     func give(_ decoder: Decoder) {
-        if decoder.capacity > Decoder.maxKeptBytes { decoder.poisoned = true }
         // A body cut short or over the limit leaves a frame half read: start the next one afresh.
         guard !decoder.poisoned, ZSTD_isError(ZSTD_DCtx_reset(decoder.pointer, ZSTD_reset_session_only)) == 0 else {
             return

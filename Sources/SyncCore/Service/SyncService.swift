@@ -147,43 +147,31 @@ public struct SyncService: Sendable {
 
     /// A device pushes only what it wrote; nobody pushes as the server itself.
     private func checkOrigins(_ batch: ChangeBatch, request: SyncRequest, principal: Principal) throws {
-        // A stamp passes when it is the client's (or, from a hub or the admin, anyone's but this server's):
-        // one comparison per stamp, and the records are read in place (no copy of each one).
-        let server = replica.nodeID
-        let device = principal.role == .device
-        let admin = principal.role == .admin
-        func passes(_ node: NodeID) -> Bool {
-            device ? node == request.node && node != server : admin || node != server
+        /// Why a stamp by `node` may not be pushed by this client, or nil (no message is built for one that may).
+        func refusal(_ node: NodeID, record: RecordChange, group: CollectionChanges) -> String? {
+            if principal.role == .device, node != request.node {
+                return "Record \(record.id) of '\(group.name)' is stamped by node \(node), not by this device "
+                    + "(\(request.node)): a device pushes only its own changes. Nothing was applied."
+            }
+            if principal.role != .admin, node == replica.nodeID {
+                return "Record \(record.id) of '\(group.name)' claims this server's own node id. Nothing was applied."
+            }
+            return nil
         }
         for group in batch.collections {
+            // Read in place: no copy of each record.
             try group.records.withUnsafeBufferPointer { records in
                 for index in records.indices {
                     let record = records[index]
-                    guard passes(record.stamp.node),
-                        record.cells.allSatisfy({ $0.stamp.map { passes($0.node) } ?? true })
-                    else {
-                        try refuse(record, group)
-                        return
+                    if let message = refusal(record.stamp.node, record: record, group: group) {
+                        throw SyncError(.outOfScope, message)
+                    }
+                    for cell in record.cells {
+                        if let node = cell.stamp?.node, let message = refusal(node, record: record, group: group) {
+                            throw SyncError(.outOfScope, message)
+                        }
                     }
                 }
-            }
-        }
-        func refuse(_ record: RecordChange, _ group: CollectionChanges) throws {
-            for stamp in [record.stamp] + record.cells.compactMap(\.stamp) { try check(stamp, record, group) }
-            throw SyncError(
-                .outOfScope, "Record \(record.id) of '\(group.name)' has a stamp this client may not push.")
-        }
-        func check(_ stamp: Stamp, _ record: RecordChange, _ group: CollectionChanges) throws {
-            if principal.role == .device, stamp.node != request.node {
-                throw SyncError(
-                    .outOfScope,
-                    "Record \(record.id) of '\(group.name)' is stamped by node \(stamp.node), not by this "
-                        + "device (\(request.node)): a device pushes only its own changes. Nothing was applied.")
-            }
-            if principal.role != .admin, stamp.node == replica.nodeID {
-                throw SyncError(
-                    .outOfScope,
-                    "Record \(record.id) of '\(group.name)' claims this server's own node id. Nothing was applied.")
             }
         }
     }
