@@ -141,4 +141,100 @@ struct BadInputTests {
         #expect(try device.sync().pushed == 2)
         #expect(!server.logText.contains(token.token))
     }
+
+    /// The same refusals for a push large enough to merge while it decodes (the server streams bodies
+    /// from 32 KiB on): the one bad record comes last, after hundreds of good ones the server has not
+    /// seen, and none of them stays.
+    @Test func aLargePushWithOneBadRecordLastLeavesNothing() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let db = directory.appendingPathComponent("central.db").path
+        let token = try issueToken(db: db, role: "device", city: "Tunis", name: "d", directory: directory)
+        let server = try ServerProcess(database: db)
+        defer { server.stop() }
+        let device = try TestDevice(
+            name: "d", city: "Tunis", directory: directory, server: server.url, token: token.token)
+        try device.work(families: 2, deliveriesEach: 2)
+        try device.sync()  // binds the token to the device's node
+        let synced = try device.replica.headCursor()
+        try device.work(families: 4, deliveriesEach: 150)
+        let page = try device.replica.changes(since: synced, limit: 1000)
+        #expect(page.batch.recordCount == 604 && !page.hasMore)
+        let node = device.replica.nodeID
+        let now = SystemClock().nowMillis()
+        func push(_ bad: CollectionChanges?, clock: UInt64 = now) -> [UInt8] {
+            var batch = page.batch
+            if let bad { batch.collections.append(bad) }
+            return SyncRequest(node: node, clockMillis: Int64(clock), push: .init(batch: batch, to: page.cursor))
+                .encoded()
+        }
+        func family(
+            _ values: [Value], fields: [String] = ["city", "reference", "head_name"], stampNode: NodeID? = nil,
+            millis: UInt64 = now
+        )
+            -> CollectionChanges
+        {
+            CollectionChanges(
+                name: "families", fields: fields,
+                records: [
+                    RecordChange(
+                        id: "bad-family",
+                        stamp: Stamp(hlc: HLCTimestamp(millis: millis, counter: 0), node: stampNode ?? node),
+                        cells: values.enumerated().map { Cell(field: $0, value: $1) })
+                ])
+        }
+        let good = push(nil)
+        #expect(good.count >= 32 * 1024)
+        let cases: [(name: String, body: [UInt8], status: Int, code: String)] = [
+            ("cut short", Array(good.dropLast(40)), 400, "invalid-batch"),
+            (
+                "unknown collection",
+                push(CollectionChanges(name: "famillies", fields: ["city"], records: family(["Tunis"]).records)), 422,
+                "unknown-collection"
+            ),
+            (
+                "value of the wrong type",
+                push(
+                    family(["Tunis", "R", "H", "four"], fields: ["city", "reference", "head_name", "household_size"])),
+                422, "invalid-value"
+            ),
+            (
+                "stamp far in the future", push(family(["Tunis", "R", "H"], millis: now + 86_400_000)), 409,
+                "clock-drift"
+            ),
+            (
+                "client clock a year behind", push(family(["Tunis", "R", "H"]), clock: now - 365 * 86_400_000), 409,
+                "clock-drift"
+            ),
+            (
+                "forged origin node", push(family(["Tunis", "R", "H"], stampNode: NodeID(rawValue: 0x5eed)!)), 403,
+                "out-of-scope"
+            ),
+            ("other city", push(family(["Sfax", "R", "H"])), 403, "out-of-scope"),
+        ]
+        let before = try Replica(path: db, logger: quietLogger)
+        let dumpBefore = try before.dump()
+        let headBefore = try before.headCursor()
+        let transport = CurlTransport(
+            configuration: ClientConfiguration(serverURL: server.url, token: ""), logger: quietLogger)
+        for test in cases {
+            let result = try transport.raw(
+                method: "POST", path: "/v1/sync",
+                headers: ["Content-Type: application/json", "Authorization: Bearer \(token.token)"], body: test.body)
+            let problem = Problem(decoding: result.body)
+            #expect(result.status == test.status, "\(test.name): \(problem?.detail ?? "no problem document")")
+            #expect(problem?.code == test.code, "\(test.name): \(problem?.detail ?? "no problem document")")
+            #expect(try before.dump() == dumpBefore, "\(test.name)")
+            #expect(try before.headCursor() == headBefore, "\(test.name)")
+        }
+        #expect(try before.integrityCheck() == "ok")
+        // The good push goes through, whole, and the device then has nothing left to send.
+        let accepted = try transport.raw(
+            method: "POST", path: "/v1/sync",
+            headers: ["Content-Type: application/json", "Authorization: Bearer \(token.token)"], body: good)
+        #expect(accepted.status == 200, "\(String(decoding: accepted.body.prefix(300), as: UTF8.self))")
+        #expect(try before.changes(since: .start, limit: 5000).batch.recordCount == 610)
+        try device.sync()
+        #expect(try before.dump() == device.replica.dump())
+    }
 }

@@ -34,11 +34,13 @@ public enum WireBatch {
     }
 
     package static func encode(_ batch: ChangeBatch, into writer: inout JSONWriter) {
+        // The node table first: a decoder can then resolve each record as it reads it, and hand records
+        // on (to a merge) before the body ends. Runs of one writer are looked up without hashing.
         var nodeIndex: [NodeID: Int] = [:]
         var nodes: [NodeID] = []
         var last: (node: NodeID, index: Int)?
         func index(_ node: NodeID) -> Int {
-            if let last, last.node == node { return last.index }  // runs of one writer: no hashing
+            if let last, last.node == node { return last.index }
             let index: Int
             if let known = nodeIndex[node] {
                 index = known
@@ -50,8 +52,20 @@ public enum WireBatch {
             last = (node, index)
             return index
         }
-        // Groups first (they fill the node table), then the node table: keys may come in any order.
-        writer.raw("{\"groups\":[")
+        for group in batch.collections {
+            group.records.withUnsafeBufferPointer { records in
+                for record in records {
+                    _ = index(record.stamp.node)
+                    for cell in record.cells { if let stamp = cell.stamp { _ = index(stamp.node) } }
+                }
+            }
+        }
+        writer.raw("{\"nodes\":[")
+        for (position, node) in nodes.enumerated() {
+            if position > 0 { writer.byte(UInt8(ascii: ",")) }
+            writer.string(node.description)
+        }
+        writer.raw("],\"groups\":[")
         var body = writer
         writer = JSONWriter(capacity: 0)
         defer { writer = body }
@@ -133,41 +147,68 @@ public enum WireBatch {
                 body.raw("]}")
             }
         }
-        body.raw("],\"nodes\":[")
-        for (position, node) in nodes.enumerated() {
-            if position > 0 { body.byte(UInt8(ascii: ",")) }
-            body.string(node.description)
-        }
         body.raw("]}")
     }
 
+    /// How many records a decoder hands on at a time (see `decode(_:maxRecords:chunks:)`).
+    package static let chunkRecords = 128
+
+    /// Decodes a batch. With `chunks`, records are also handed on as they are read, resolved, in runs of
+    /// at most ``chunkRecords`` of one group, when the body names its nodes before its groups (as
+    /// ``encode(_:)`` writes it; a body in another order is decoded whole and hands nothing on). The
+    /// chunks, in order, hold exactly the batch's records; but they are only worth anything once the
+    /// whole batch has decoded without an error (a chunk's records are checked again with the group).
     package static func decode(
-        _ reader: inout JSONReader, maxRecords: Int = WireBatch.maxRecords
+        _ reader: inout JSONReader, maxRecords: Int = WireBatch.maxRecords,
+        chunks: ((CollectionChanges) -> Void)? = nil
     ) throws(SyncError)
         -> ChangeBatch
     {
         // Keys may come in any order: node indexes and field counts are checked once everything is read.
         var nodes: [NodeID] = []
+        var nodesRead = false
         var groups: [CollectionChanges] = []
+        /// Per group: whether its records were read before the node table (resolved at the end).
+        var deferred: [Bool] = []
         var recordNodes: [(group: Int, record: Int, node: Int64)] = []
         var cellStamps: [(group: Int, record: Int, cell: Int, delta: Int64, node: Int64)] = []
         var records = 0
         var previousHLC: Int64 = 0
+        func resolve(_ index: Int64) throws(SyncError) -> NodeID {
+            guard index >= 0, index < nodes.count else {
+                throw SyncError(
+                    .invalidBatch,
+                    "Invalid body: node index \(index) is not below \(nodes.count), the size of \"nodes\".")
+            }
+            return nodes[Int(index)]
+        }
         try reader.object("a batch object") { (reader, key) throws(SyncError) in
             switch key {
             case "nodes":
-                nodes.removeAll()
+                // Records already resolved against the table: a second one would change what they mean.
+                guard !nodesRead else { throw SyncError(.invalidBatch, "Invalid body: \"nodes\" appears twice.") }
+                nodesRead = true
                 try reader.array("an array of node ids") { (reader) throws(SyncError) in
                     guard nodes.count <= maxRecords * 2 else { throw reader.error(expected: "fewer node ids") }
                     nodes.append(try SyncRequest.node(&reader))
                 }
             case "groups":
+                // Nodes known: each record is resolved as it is read (and may be handed on).
+                let resolveNow = nodesRead
                 try reader.array("an array of groups") { (reader) throws(SyncError) in
                     var name: String?
                     var fields: [String]?
                     var group = CollectionChanges(name: "", fields: [])
                     let groupIndex = groups.count
                     var firstStamp = cellStamps.count
+                    var handedOn = 0
+                    func handOn(upTo end: Int) {
+                        guard let chunks, resolveNow, let name, let fields, end > handedOn else { return }
+                        chunks(
+                            CollectionChanges(name: name, fields: fields, records: Array(group.records[handedOn..<end]))
+                        )
+                        handedOn = end
+                    }
                     try reader.object("a group object") { (reader, key) throws(SyncError) in
                         switch key {
                         case "collection": name = try reader.string("a collection name")
@@ -189,11 +230,24 @@ public enum WireBatch {
                                     throw SyncError(
                                         .invalidBatch, "The batch carries more than \(maxRecords) records, the limit.")
                                 }
-                                let (record, node) = try record(
+                                let stampsBefore = cellStamps.count
+                                var (record, node) = try record(
                                     &reader, previousHLC: &previousHLC, group: groupIndex, index: group.records.count,
                                     expectedValues: fields?.count ?? 8, stamps: &cellStamps)
-                                recordNodes.append((groupIndex, group.records.count, node))
+                                if resolveNow {
+                                    record.stamp.node = try resolve(node)
+                                    for stamp in cellStamps[stampsBefore...] where stamp.cell < record.cells.count {
+                                        record.cells[stamp.cell].stamp = Stamp(
+                                            hlc: HLCTimestamp(storage: record.stamp.hlc.storage &+ stamp.delta),
+                                            node: try resolve(stamp.node))
+                                    }
+                                } else {
+                                    recordNodes.append((groupIndex, group.records.count, node))
+                                }
                                 group.records.append(record)
+                                if group.records.count - handedOn >= Self.chunkRecords {
+                                    handOn(upTo: group.records.count)
+                                }
                             }
                         default: try reader.skip()
                         }
@@ -213,25 +267,21 @@ public enum WireBatch {
                             .invalidBatch,
                             "Invalid body: a cell stamp names field position \(stamp.cell) of \(fieldCount).")
                     }
+                    if fields == nil { fields = [] }
+                    handOn(upTo: group.records.count)
                     group.name = name
                     group.fields = fields ?? []
                     groups.append(group)
+                    deferred.append(!resolveNow)
                 }
             default: try reader.skip()
             }
         }
-        func resolve(_ index: Int64) throws(SyncError) -> NodeID {
-            guard index >= 0, index < nodes.count else {
-                throw SyncError(
-                    .invalidBatch,
-                    "Invalid body: node index \(index) is not below \(nodes.count), the size of \"nodes\".")
-            }
-            return nodes[Int(index)]
-        }
+        // Records read before the node table: resolved now.
         for entry in recordNodes {
             groups[entry.group].records[entry.record].stamp.node = try resolve(entry.node)
         }
-        for cell in cellStamps {
+        for cell in cellStamps where deferred[cell.group] {
             let record = groups[cell.group].records[cell.record]
             groups[cell.group].records[cell.record].cells[cell.cell].stamp = Stamp(
                 hlc: HLCTimestamp(storage: record.stamp.hlc.storage &+ cell.delta), node: try resolve(cell.node))

@@ -53,10 +53,16 @@ public struct SyncService: Sendable {
     /// change outside the principal's scope or, from a device, stamped by another node; `.invalidBatch`
     /// and the schema errors for a bad batch. A push is applied whole or not at all.
     /// `leaseChecked`: the caller already ran ``checkLease(_:principal:now:)`` for this request; otherwise
-    /// a push moves the lease in the transaction that applies it.
+    /// a push moves the lease in the transaction that applies it. `streamed`: the push's records, already
+    /// merging (see ``StreamedApply``; started with the same `now`), committed here once every check
+    /// passed; a stream that failed leaves the push to be applied as usual. The caller aborts it if this
+    /// throws first.
     public func handle(
-        _ request: SyncRequest, principal: Principal, now: Int64, leaseChecked: Bool = false
+        _ request: SyncRequest, principal: Principal, now: Int64, leaseChecked: Bool = false,
+        streamed: StreamedApply? = nil
     ) throws -> SyncResponse {
+        // A stream not finished below (a check threw first) rolls back before anything else writes.
+        defer { streamed?.abort() }
         let peer = Self.peerKey(client: request.node)
         var response = SyncResponse(node: replica.nodeID, clockMillis: now)
         if let push = request.push, request.pushesChanges {
@@ -64,10 +70,17 @@ public struct SyncService: Sendable {
             try checkOrigins(push.batch, request: request, principal: principal)
             // The lease moves in the transaction that applies the push: one commit, not two.
             do {
-                let report = try replica.apply(
-                    push.batch, from: peer, sender: request.node, scope: principal.scope,
-                    pruneEchoBelow: request.pull?.cursor.base, serverClock: now,
-                    lease: leaseChecked ? nil : request.lease.map { LeaseMove($0, node: request.node, now: now) })
+                let lease = leaseChecked ? nil : request.lease.map { LeaseMove($0, node: request.node, now: now) }
+                let pruneEchoBelow = request.pull?.cursor.base
+                // A stream that started for another node (a body naming two) is dropped, before the apply.
+                if let streamed, streamed.sender != request.node { streamed.abort() }
+                let streamedReport = streamed?.finish(
+                    lease: lease, pruneEchoBelow: pruneEchoBelow, records: push.batch.recordCount)
+                let report =
+                    try streamedReport
+                    ?? replica.apply(
+                        push.batch, from: peer, sender: request.node, scope: principal.scope,
+                        pruneEchoBelow: pruneEchoBelow, serverClock: now, lease: lease)
                 response.pushed = .init(to: push.to, records: report.records, conflicts: report.conflicts)
             } catch let error as SyncError where error.code == .duplicateNode {
                 // Rolled back: record the finding in its own transaction, and refuse as ever.
@@ -80,6 +93,7 @@ public struct SyncService: Sendable {
                 throw moved
             }
         } else {
+            streamed?.abort()
             if !leaseChecked { try checkLease(request, principal: principal, now: now) }
             if let push = request.push { response.pushed = .init(to: push.to, records: 0, conflicts: 0) }
         }

@@ -108,44 +108,52 @@ extension Replica {
             }
             let before = session.sequence
             let report = try merge(batch, plan: plan, session: session)
-            let db = session.db
-            if session.sequence > before {
-                try recordEcho(db, peer: peer, range: (before + 1)...session.sequence)
-            }
-            if let pruneEchoBelow { try pruneEcho(db, peer: peer, below: pruneEchoBelow) }
-            if progress.pushed != nil || progress.pulled != nil || progress.lease != nil {
-                let ensure = try statements.statement(db, .init(kind: .peerEnsure)) {
-                    "INSERT OR IGNORE INTO _peers(peer) VALUES (?1)"
-                }
-                ensure.bind(peer, at: 1)
-                try ensure.run()
-            }
-            if let pushed = progress.pushed {
-                let update = try statements.statement(db, .init(kind: .peerPushed)) {
-                    "UPDATE _peers SET pushed = ?1 WHERE peer = ?2"
-                }
-                update.bind(pushed.description, at: 1)
-                update.bind(peer, at: 2)
-                try update.run()
-                try pruneEcho(db, peer: peer, below: pushed.base)
-            }
-            if let lease = progress.lease {
-                // A newer pending lease (the next request already went out) already made this one current.
-                try db.cachedStatement(
-                    sql: "UPDATE _peers SET lease = ?1, lease_next = NULL WHERE peer = ?2 AND lease_next = ?1"
-                ).execute(arguments: [Int64(bitPattern: lease), peer])
-            }
-            if let pulled = progress.pulled {
-                let update = try statements.statement(db, .init(kind: .peerPulled)) {
-                    "UPDATE _peers SET pulled = ?1 WHERE peer = ?2"
-                }
-                update.bind(pulled.description, at: 1)
-                update.bind(peer, at: 2)
-                try update.run()
-            }
-            try configuration.applyWillCommit?(peer)
+            try settle(session, peer: peer, since: before, pruneEchoBelow: pruneEchoBelow, progress: progress)
             return report
         }
+    }
+
+    /// What every apply from a peer does after its merge, in its transaction: the echo ranges of the
+    /// sequences it took (after `before`), the pruning, the saved `progress`.
+    func settle(
+        _ session: WriteSession, peer: String, since before: Int64, pruneEchoBelow: Int64?, progress: PeerProgress
+    ) throws {
+        let db = session.db
+        if session.sequence > before {
+            try recordEcho(db, peer: peer, range: (before + 1)...session.sequence)
+        }
+        if let pruneEchoBelow { try pruneEcho(db, peer: peer, below: pruneEchoBelow) }
+        if progress.pushed != nil || progress.pulled != nil || progress.lease != nil {
+            let ensure = try statements.statement(db, .init(kind: .peerEnsure)) {
+                "INSERT OR IGNORE INTO _peers(peer) VALUES (?1)"
+            }
+            ensure.bind(peer, at: 1)
+            try ensure.run()
+        }
+        if let pushed = progress.pushed {
+            let update = try statements.statement(db, .init(kind: .peerPushed)) {
+                "UPDATE _peers SET pushed = ?1 WHERE peer = ?2"
+            }
+            update.bind(pushed.description, at: 1)
+            update.bind(peer, at: 2)
+            try update.run()
+            try pruneEcho(db, peer: peer, below: pushed.base)
+        }
+        if let lease = progress.lease {
+            // A newer pending lease (the next request already went out) already made this one current.
+            try db.cachedStatement(
+                sql: "UPDATE _peers SET lease = ?1, lease_next = NULL WHERE peer = ?2 AND lease_next = ?1"
+            ).execute(arguments: [Int64(bitPattern: lease), peer])
+        }
+        if let pulled = progress.pulled {
+            let update = try statements.statement(db, .init(kind: .peerPulled)) {
+                "UPDATE _peers SET pulled = ?1 WHERE peer = ?2"
+            }
+            update.bind(pulled.description, at: 1)
+            update.bind(peer, at: 2)
+            try update.run()
+        }
+        try configuration.applyWillCommit?(peer)
     }
 
     /// Notes the end of a sync with `peer`: success (`error == nil`) or why it failed.
@@ -197,7 +205,7 @@ extension Replica {
     }
 
     /// Refuses the batch unless every record it sends lies in `scope` (stored records: see `WriteSession`).
-    private func checkSentScope(_ batch: ChangeBatch, plan: BatchPlan, scope: String) throws {
+    func checkSentScope(_ batch: ChangeBatch, plan: BatchPlan, scope: String) throws {
         for (groupIndex, group) in batch.collections.enumerated() {
             let layout = layouts[plan.layoutIndex[groupIndex]]
             guard let scopeField = layout.collection.scopeField else {

@@ -71,9 +71,21 @@ struct SyncController: Sendable {
         let logger = context.logger
         let step: Step = try await blocking {
             let body = try controller.decodeBody(raw, encoding: encoding)
+            let now = controller.now()
+            // A large push merges while it decodes (on the merge thread); rolled back unless it commits.
+            let streaming = StreamSlot()
+            defer { streaming.stream?.abort() }
             let message: SyncRequest
             do {
-                message = try SyncRequest(decoding: body, maxRecords: controller.configuration.maxBatchRecords)
+                message = try SyncRequest(
+                    decoding: body, maxRecords: controller.configuration.maxBatchRecords,
+                    pushChunks: body.count < Self.streamedBodyBytes
+                        ? nil
+                        : { node, records in
+                            streaming.offer(records) {
+                                controller.stream(for: token, node: node, principal: principal, now: now)
+                            }
+                        })
             } catch let error as SyncError {
                 throw HTTPProblem(error, serverClock: controller.now())
             }
@@ -91,7 +103,8 @@ struct SyncController: Sendable {
             return .answered(
                 message,
                 try controller.answer(
-                    message, principal: principal, coding: coding, leaseChecked: !message.pushesChanges, logger: logger))
+                    message, principal: principal, coding: coding, leaseChecked: !message.pushesChanges, now: now,
+                    streamed: streaming.stream, logger: logger))
         }
         let message: SyncRequest
         let prepared: SyncResponse.Prepared
@@ -119,6 +132,18 @@ struct SyncController: Sendable {
         return respond(
             prepared, raw: raw, principal: principal, node: message.node, started: started, context: context,
             pushed: prepared.pushedRecords)
+    }
+
+    /// Decompressed bodies from this size on (a few hundred records) merge while they decode.
+    static let streamedBodyBytes = 32 * 1024
+
+    /// A stream for a push by `node`, or nil when the push must not stream: its node comes after it in
+    /// the body, or its token is not yet bound to it (binding writes, and a stream holds the write lock).
+    private func stream(for token: TokenRecord, node: NodeID?, principal: Principal, now: Int64) -> StreamedApply? {
+        guard let node, token.role == .admin || token.node == node.description else { return nil }
+        return StreamedApply(
+            replica: service.replica, peer: SyncService.peerKey(client: node), sender: node, scope: principal.scope,
+            serverClock: now)
     }
 
     /// What the blocking step of a sync produced.
@@ -155,10 +180,11 @@ struct SyncController: Sendable {
     /// Handles a sync request and encodes its answer (blocking: SQLite).
     private func answer(
         _ message: SyncRequest, principal: Principal, coding: ContentCoding, leaseChecked: Bool = true,
-        logger: Logger
+        now: Int64? = nil, streamed: StreamedApply? = nil, logger: Logger
     ) throws -> SyncResponse.Prepared {
         do {
-            let response = try service.handle(message, principal: principal, now: now(), leaseChecked: leaseChecked)
+            let response = try service.handle(
+                message, principal: principal, now: now ?? self.now(), leaseChecked: leaseChecked, streamed: streamed)
             return SyncResponse.Prepared(
                 response, coding: (response.pull?.batch.recordCount ?? 0) > 0 ? coding : .identity)
         } catch let error as SyncError {
@@ -168,7 +194,7 @@ struct SyncController: Sendable {
                     "sync.client": "\(message.node)", "sync.role": "\(principal.role.rawValue)",
                     "sync.error": "\(error.code)",
                 ])
-            throw HTTPProblem(error, serverClock: now())
+            throw HTTPProblem(error, serverClock: self.now())
         }
     }
 
@@ -322,6 +348,20 @@ struct SyncController: Sendable {
     }
 
     private func now() -> Int64 { Int64(clamping: SystemClock().nowMillis()) }
+}
+
+/// The stream of one request's push, started at its first chunk (or declined for good).
+private final class StreamSlot {
+    private(set) var stream: StreamedApply?
+    private var declined = false
+
+    func offer(_ records: CollectionChanges, start: () -> StreamedApply?) {
+        if stream == nil, !declined {
+            stream = start()
+            declined = stream == nil
+        }
+        stream?.offer(records)
+    }
 }
 
 /// Runs blocking work (SQLite) on a Dispatch thread, never on an event loop.
