@@ -177,13 +177,41 @@ public struct SyncSession: Sendable {
     /// copy's next move is its own random one, and the second copy is caught there before it pushes.
     private func settleLease(_ leases: inout Leases, pushed: FeedCursor, summary: inout SyncSummary) throws {
         let empty = FeedPage(batch: ChangeBatch(), cursor: pushed, hasMore: false)
-        let probe = PreparedRequest(start: pushed, outgoing: empty, node: replica.nodeID, coding: transport.requestCoding)
+        let probe = PreparedRequest(
+            start: pushed, outgoing: empty, node: replica.nodeID, coding: transport.requestCoding)
         let flight = try send(probe, pull: nil, heartbeat: nil, leases: &leases)
         try received(try flight.wait(), for: flight, summary: &summary)
         let settled = flight.request.lease?.next
         try replica.apply(ChangeBatch(), from: peer, progress: PeerProgress(lease: settled))
         leases.current = settled ?? leases.current
         leases.pending = nil
+    }
+
+    /// A request prepared on the read-ahead thread (``WorkerThread/readAhead``, at a lower priority).
+    private final class Ahead: @unchecked Sendable {
+        // @unchecked: `result` is written before `done` is signalled and read after waiting.
+        let start: FeedCursor
+        private var result: Result<PreparedRequest, any Error>?
+        private let done = DispatchSemaphore(value: 0)
+
+        init(start: FeedCursor, _ prepare: @escaping @Sendable () throws -> PreparedRequest) {
+            self.start = start
+            WorkerThread.readAhead.run { [self] in
+                result = Result(catching: prepare)
+                done.signal()
+            }
+        }
+
+        func wait() throws -> PreparedRequest {
+            done.wait()
+            done.signal()  // a second wait returns at once
+            return try result!.get()
+        }
+    }
+
+    private func readAhead(after cursor: FeedCursor) -> Ahead {
+        let session = self
+        return Ahead(start: cursor) { try session.prepare(after: cursor) }
     }
 
     private func prepare(after cursor: FeedCursor) throws -> PreparedRequest {
@@ -236,7 +264,8 @@ public struct SyncSession: Sendable {
         let first = try prepare(after: pushed)
         var flight = try send(
             first, pull: first.outgoing.hasMore ? nil : pulled, heartbeat: heartbeat, leases: &leases)
-        var ahead = flight.outgoing.hasMore ? try prepare(after: flight.outgoing.cursor) : nil
+        var ahead = flight.outgoing.hasMore ? readAhead(after: flight.outgoing.cursor) : nil
+        defer { _ = try? ahead?.wait() }  // no read left running behind an error
         while true {
             let exchange = try flight.wait()
             let response = exchange.response
@@ -259,7 +288,9 @@ public struct SyncSession: Sendable {
             // The next request goes out before this page is applied: the server works while we apply.
             var next: InFlight?
             if !done {
-                let prepared = try ahead.flatMap { $0.start == pushed ? $0 : nil } ?? prepare(after: pushed)
+                // The page read ahead, if the server acknowledged the push it follows (a failed read is
+                // read again here, and its error thrown).
+                let prepared = try ahead.flatMap { $0.start == pushed ? try? $0.wait() : nil } ?? prepare(after: pushed)
                 ahead = nil
                 next = try send(
                     prepared, pull: prepared.outgoing.hasMore ? nil : pulled, heartbeat: nil, leases: &leases)
@@ -278,7 +309,7 @@ public struct SyncSession: Sendable {
             guard let next else { return }
             flight = next
             // And the push after it is read and compressed while the server works.
-            if next.outgoing.hasMore { ahead = try prepare(after: next.outgoing.cursor) }
+            if next.outgoing.hasMore { ahead = readAhead(after: next.outgoing.cursor) }
         }
     }
 
