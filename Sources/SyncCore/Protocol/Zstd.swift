@@ -124,16 +124,22 @@ private final class DecoderPool: @unchecked Sendable {
 
 /// A zstd frame written in parts, like ``GzipStream``: what is known early is compressed and flushed
 /// early, the rest is appended when it is known.
+///
+/// Its compression context comes from a pool and goes back to it when the frame ends: a fresh context
+/// costs more than compressing a batch (its tables are fresh memory, faulted in page by page), as with
+/// the decoders.
 public final class ZstdStream {
-    private let context: OpaquePointer?
+    private var context: OpaquePointer?
+    private let level: Int32
     private var output: [UInt8] = []
 
     public init(level: Int32 = Zstd.defaultLevel) {
-        context = ZSTD_createCCtx()
-        if let context { ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level) }
+        self.level = level
+        context = EncoderPool.shared.take(level: level)
     }
 
     deinit {
+        // A frame never finished: its context is mid-frame, freed rather than reset.
         if let context { ZSTD_freeCCtx(context) }
     }
 
@@ -145,26 +151,63 @@ public final class ZstdStream {
     /// Compresses the last bytes, ends the frame and returns all of it. The stream is done.
     public func finish(_ bytes: [UInt8]) -> [UInt8] {
         run(bytes, directive: ZSTD_e_end)
+        if let context {
+            EncoderPool.shared.give(context, level: level)
+            self.context = nil
+        }
         return output
     }
 
     private func run(_ bytes: [UInt8], directive: ZSTD_EndDirective) {
         guard let context else { return }
-        var chunk = [UInt8](repeating: 0, count: max(4096, ZSTD_compressBound(bytes.count) / 2 + 1024))
+        // Scratch space for the compressed bytes, not zeroed (zstd writes what it reports).
+        let chunk = UnsafeMutableRawBufferPointer.allocate(
+            byteCount: max(4096, ZSTD_compressBound(bytes.count) / 2 + 1024), alignment: 16)
+        defer { chunk.deallocate() }
         bytes.withUnsafeBytes { raw in
             var input = ZSTD_inBuffer(src: raw.baseAddress, size: raw.count, pos: 0)
             var remaining = 0
             repeat {
-                let produced: Int = chunk.withUnsafeMutableBytes { out in
-                    var buffer = ZSTD_outBuffer(dst: out.baseAddress, size: out.count, pos: 0)
-                    remaining = ZSTD_compressStream2(context, &buffer, &input, directive)
-                    return buffer.pos
-                }
+                var buffer = ZSTD_outBuffer(dst: chunk.baseAddress, size: chunk.count, pos: 0)
+                remaining = ZSTD_compressStream2(context, &buffer, &input, directive)
                 // An error here means a bad parameter or no memory: the frame stays incomplete, and the
                 // receiver refuses it as cut short.
                 if ZSTD_isError(remaining) != 0 { return }
-                output.append(contentsOf: chunk[0..<produced])
+                output.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<buffer.pos]))
             } while remaining != 0 || input.pos < input.size
         }
+    }
+}
+
+/// Zstd compression contexts kept between frames, by level (a few: frames are compressed on a handful
+/// of threads at once).
+private final class EncoderPool: @unchecked Sendable {
+    // @unchecked: `idle` is only touched under `lock`; a context is used by one stream at a time.
+    static let shared = EncoderPool()
+    private let lock = NSLock()
+    private var idle: [(level: Int32, context: OpaquePointer)] = []
+    private let keep = 4
+
+    func take(level: Int32) -> OpaquePointer? {
+        let kept = lock.withLock { () -> OpaquePointer? in
+            guard let index = idle.lastIndex(where: { $0.level == level }) else { return nil }
+            return idle.remove(at: index).context
+        }
+        if let kept { return kept }
+        guard let context = ZSTD_createCCtx() else { return nil }
+        ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level)
+        return context
+    }
+
+    /// Takes back a context whose frame ended (or frees it, when the pool is full or it cannot reset).
+    func give(_ context: OpaquePointer, level: Int32) {
+        let kept =
+            ZSTD_isError(ZSTD_CCtx_reset(context, ZSTD_reset_session_only)) == 0
+            && lock.withLock { () -> Bool in
+                guard idle.count < keep else { return false }
+                idle.append((level, context))
+                return true
+            }
+        if !kept { ZSTD_freeCCtx(context) }
     }
 }
