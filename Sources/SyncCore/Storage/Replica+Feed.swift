@@ -51,6 +51,7 @@ extension Replica {
     ) throws -> FeedPage {
         let head = try ReplicaMeta.int(db, .sequence) ?? 0
         var rows: [Row] = []
+        rows.reserveCapacity(limit + 1)
         var groups: [CollectionChanges] = []
         // The smallest last-read sequence among tables that had more rows than we read: rows past it may
         // exist unread, so the page stops there.
@@ -187,15 +188,12 @@ extension Replica {
     /// The rowid of the first fact whose sequence is after `position`, or nil: a binary search, since a
     /// fact table's rowid and sequence grow together.
     static func firstFactRowid(_ db: Database, layout: TableLayout, after position: Int64) throws -> Int64? {
-        // Two subqueries: SQLite answers a lone min() or max() from the B-tree's edge, not both at once.
-        let bounds = try SQLStatement(
-            cached: db, "SELECT (SELECT min(rowid) FROM \(layout.table)), (SELECT max(rowid) FROM \(layout.table))")
+        let bounds = try SQLStatement(cached: db, layout.edgeRowidsSQL)
         guard try bounds.step(), let low = bounds.optionalInt64(0), let high = bounds.optionalInt64(1) else {
             return nil
         }
         bounds.reset()
-        let probe = try SQLStatement(
-            cached: db, "SELECT rowid, \"_seq\" FROM \(layout.table) WHERE rowid >= ?1 ORDER BY rowid LIMIT 1")
+        let probe = try SQLStatement(cached: db, layout.rowidProbeSQL)
         func firstAtOrAfter(_ rowid: Int64) throws -> (rowid: Int64, sequence: Int64)? {
             probe.bind(rowid, at: 1)
             defer { probe.reset() }

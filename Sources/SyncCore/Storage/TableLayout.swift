@@ -38,11 +38,19 @@ struct TableLayout: Sendable {
         for (register, slot) in slots.enumerated() where slot != 255 { registerForSlot[Int(slot)] = register }
         self.slots = slots
         self.registerForSlot = registerForSlot
+        let table = quote(collection.name)
+        edgeRowidsSQL = "SELECT (SELECT min(rowid) FROM \(table)), (SELECT max(rowid) FROM \(table))"
+        rowidProbeSQL = "SELECT rowid, \"_seq\" FROM \(table) WHERE rowid >= ?1 ORDER BY rowid LIMIT 1"
         feedQueries = (makeFeedSQL(scoped: false), makeFeedSQL(scoped: true))
     }
 
     var name: String { collection.name }
     var table: String { quote(collection.name) }
+    /// The smallest and largest rowid (two subqueries: SQLite answers a lone min() or max() from the
+    /// B-tree's edge, not both at once). Built once: the feed runs it for every page.
+    let edgeRowidsSQL: String
+    /// The first row at or after a rowid, with its sequence (the feed's binary search).
+    let rowidProbeSQL: String
     var isProfile: Bool { collection.kind == .profile }
     /// The position of the tombstone register (profiles only).
     var deletedIndex: Int { collection.fields.count }
