@@ -16,7 +16,8 @@ struct AuthMiddleware: RouterMiddleware {
         guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty, parts[1].count <= 256 else {
             throw Self.unauthorized("malformed")
         }
-        let presented = String(parts[1]).trimmingCharacters(in: .whitespaces)
+        // Spaces and tabs around the token are not part of it (trimmed without Foundation: every request).
+        let presented = Self.trimmed(parts[1])
         let store = tokens
         let verdict: TokenStore.Verdict
         if let quick = store.quickVerdict(presented) {
@@ -39,6 +40,16 @@ struct AuthMiddleware: RouterMiddleware {
             context.logger[metadataKey: "sync.token"] = "\(record.id)"
             return try await next(request, context)
         }
+    }
+
+    /// `text` without the spaces and tabs around it.
+    static func trimmed(_ text: Substring) -> String {
+        let bytes = text.utf8
+        var (start, end) = (bytes.startIndex, bytes.endIndex)
+        func blank(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        while start < end, blank(bytes[start]) { start = bytes.index(after: start) }
+        while end > start, blank(bytes[bytes.index(before: end)]) { end = bytes.index(before: end) }
+        return String(text[start..<end])
     }
 
     static func unauthorized(_ why: String) -> HTTPProblem {

@@ -100,11 +100,15 @@ struct SyncController: Sendable {
                 }
             }
             if message.push == nil, message.heartbeat == nil, message.pull != nil { return .decoded(message) }
-            return .answered(
-                message,
-                try controller.answer(
-                    message, principal: principal, coding: coding, leaseChecked: !message.pushesChanges, now: now,
-                    streamed: streaming.stream, logger: logger))
+            let answer = try controller.answer(
+                message, principal: principal, coding: coding, leaseChecked: !message.pushesChanges, now: now,
+                streamed: streaming.stream, logger: logger)
+            // The answer needs the request without its push: the decoded records (a few thousand
+            // allocations) are freed off the request's path.
+            var answered = message
+            answered.push = nil
+            Self.releaseLater(message)
+            return .answered(answered, answer)
         }
         let message: SyncRequest
         let prepared: SyncResponse.Prepared
@@ -132,6 +136,14 @@ struct SyncController: Sendable {
         return respond(
             prepared, raw: raw, principal: principal, node: message.node, started: started, context: context,
             pushed: prepared.pushedRecords)
+    }
+
+    /// Where decoded pushes are freed once answered, while their answer goes out.
+    private static let disposal = DispatchQueue(label: "fieldsync.disposal", qos: .utility)
+
+    private static func releaseLater(_ message: SyncRequest) {
+        guard message.push?.batch.isEmpty == false else { return }
+        disposal.async { withExtendedLifetime(message) {} }
     }
 
     /// Decompressed bodies from this size on (a few hundred records) merge while they decode.
