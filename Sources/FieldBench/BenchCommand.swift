@@ -12,7 +12,7 @@ struct BenchCommand: ParsableCommand {
             """,
         subcommands: [
             All.self, CoreSuite.self, SyncSuite.self, CodecSuite.self, DeltaProbe.self, SyncClientCommand.self,
-            SyncProbe.self,
+            SyncProbe.self, PrepareProbe.self,
         ],
         defaultSubcommand: All.self
     )
