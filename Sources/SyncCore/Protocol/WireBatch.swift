@@ -73,8 +73,11 @@ public enum WireBatch {
         var firstGroup = true
         for group in batch.collections {
             // Records grouped by the set of fields they carry (a 128-bit mask: at most 128 fields a group).
-            var shapes: [FieldMask: [Int]] = [:]
+            // Runs of one shape (most pages are one) are appended without hashing.
+            var shapeIndex: [FieldMask: Int] = [:]
             var order: [FieldMask] = []
+            var members: [[Int]] = []
+            var lastShape: (mask: FieldMask, index: Int)?
             var inOrder = [Bool](repeating: true, count: group.records.count)
             group.records.withUnsafeBufferPointer { records in
                 for recordIndex in records.indices {
@@ -88,11 +91,25 @@ public enum WireBatch {
                             previous = field
                         }
                     }
-                    if shapes[mask] == nil { order.append(mask) }
-                    shapes[mask, default: []].append(recordIndex)
+                    if let lastShape, lastShape.mask == mask {
+                        members[lastShape.index].append(recordIndex)
+                        continue
+                    }
+                    let index: Int
+                    if let known = shapeIndex[mask] {
+                        index = known
+                    } else {
+                        index = order.count
+                        shapeIndex[mask] = index
+                        order.append(mask)
+                        members.append([])
+                        if index == 0 { members[0].reserveCapacity(records.count) }
+                    }
+                    members[index].append(recordIndex)
+                    lastShape = (mask, index)
                 }
             }
-            for mask in order {
+            for (shapeNumber, mask) in order.enumerated() {
                 let shape = mask.fields
                 if !firstGroup { body.byte(UInt8(ascii: ",")) }
                 firstGroup = false
@@ -106,7 +123,7 @@ public enum WireBatch {
                 body.raw("],\"records\":[")
                 var positionOf: [Int: Int] = [:]
                 for (position, field) in shape.enumerated() { positionOf[field] = position }
-                for (n, recordIndex) in shapes[mask, default: []].enumerated() {
+                for (n, recordIndex) in members[shapeNumber].enumerated() {
                     let record = group.records[recordIndex]
                     if n > 0 { body.byte(UInt8(ascii: ",")) }
                     body.byte(UInt8(ascii: "["))
