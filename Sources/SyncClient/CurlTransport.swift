@@ -254,7 +254,28 @@ final class EasyHandle {
 
     final class Sink {
         var body: [UInt8] = []
+        /// The answer's header fields: names in lower case, values without the blanks around them.
         var headers: [(String, String)] = []
+
+        /// One header line as libcurl hands it over (with its CRLF); a status line starts a new answer
+        /// (after a redirect or a 100). Byte by byte: this runs for every line of every answer.
+        func addHeaderLine(_ line: UnsafeBufferPointer<UInt8>) {
+            if line.starts(with: "HTTP/".utf8) {
+                headers.removeAll()
+                return
+            }
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return }
+            func blank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
+            var (start, end) = (colon + 1, line.count)
+            while start < end, blank(line[start]) { start += 1 }
+            while end > start, blank(line[end - 1]) { end -= 1 }
+            let name = line[..<colon].map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+            headers.append(
+                (
+                    String(decoding: name, as: UTF8.self),
+                    String(decoding: UnsafeBufferPointer(rebasing: line[start..<end]), as: UTF8.self)
+                ))
+        }
     }
 
     init() throws {
@@ -294,16 +315,8 @@ final class EasyHandle {
             guard let data, let context else { return 0 }
             let sink = Unmanaged<Sink>.fromOpaque(context).takeUnretainedValue()
             let length = size * count
-            let line = data.withMemoryRebound(to: UInt8.self, capacity: length) {
-                String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
-            }
-            if line.hasPrefix("HTTP/") { sink.headers.removeAll() }
-            if let colon = line.firstIndex(of: ":") {
-                sink.headers.append(
-                    (
-                        line[..<colon].lowercased(),
-                        line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
-                    ))
+            data.withMemoryRebound(to: UInt8.self, capacity: length) {
+                sink.addHeaderLine(UnsafeBufferPointer(start: $0, count: length))
             }
             return length
         }
