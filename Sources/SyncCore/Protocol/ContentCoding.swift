@@ -1,3 +1,5 @@
+import Synchronization
+
 /// How a body is compressed on the wire (HTTP `Content-Encoding`).
 ///
 /// zstd is preferred both ways: faster and smaller than gzip on sync batches. gzip stays for peers that
@@ -26,6 +28,16 @@ public enum ContentCoding: String, Sendable, Hashable, CaseIterable {
     /// with `q=0` is not chosen.
     public static func preferred(accepting header: String?) -> ContentCoding {
         guard let header else { return .identity }
+        // Every client of one kind sends the same value: the last one's answer is kept.
+        if let last = lastPreferred.withLock({ $0 }), last.header == header { return last.coding }
+        let coding = parsePreferred(header)
+        lastPreferred.withLock { $0 = (header, coding) }
+        return coding
+    }
+
+    private static let lastPreferred = Mutex<(header: String, coding: ContentCoding)?>(nil)
+
+    private static func parsePreferred(_ header: String) -> ContentCoding {
         var allowed: Set<String> = []
         for part in header.lowercased().split(separator: ",") {
             let pieces = part.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }

@@ -312,7 +312,7 @@ struct SyncController: Sendable {
 
     /// The body must be JSON (`application/json`, any parameters); a missing Content-Type is taken as JSON.
     private func checkContentType(_ request: Request) throws {
-        guard let type = request.headers[.contentType] else { return }
+        guard let type = request.headers[.contentType], type != "application/json" else { return }
         let media = type.split(separator: ";", maxSplits: 1).first.map {
             $0.trimmingCharacters(in: .whitespaces).lowercased()
         }
