@@ -180,6 +180,40 @@ struct WireTests {
         #expect(try Zstd.decompress(Zstd.compress(first) + Zstd.compress(second), limit: 100) == first + second)
     }
 
+    /// Compression contexts are reused between frames: a context that served another level, a frame
+    /// abandoned half written, or a stream on another thread must never leak into the next frame.
+    @Test func pooledZstdContextsStartEveryFrameAfresh() async throws {
+        func body(_ seed: Int) -> [UInt8] {
+            var generator = BatchGenerator(seed: UInt64(seed))
+            return WireBatch.encode(generator.batch())
+        }
+        // Abandoned streams (their contexts are mid-frame) and finished ones at other levels, in turn.
+        for seed in 0..<20 {
+            let abandoned = ZstdStream(level: seed % 2 == 0 ? 1 : 3)
+            abandoned.write(body(seed))
+            let level: Int32 = seed % 3 == 0 ? 3 : 1
+            let stream = ZstdStream(level: level)
+            let (head, tail) = (body(seed + 100), body(seed + 200))
+            stream.write(head)
+            let frame = stream.finish(tail)
+            #expect(try Zstd.decompress(frame, limit: 1 << 24) == head + tail, "seed \(seed)")
+            #expect(try Zstd.decompress(Zstd.compress(head, level: level), limit: 1 << 24) == head)
+        }
+        // Many streams at once, on many threads.
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            for seed in 0..<32 {
+                group.addTask {
+                    let input = body(seed + 1000)
+                    let stream = ContentCoding.zstd.stream()
+                    stream.write(Array(input.prefix(input.count / 2)))
+                    let frame = stream.finish(Array(input.dropFirst(input.count / 2)))
+                    return try Zstd.decompress(frame, limit: 1 << 24) == input
+                }
+            }
+            for try await same in group { #expect(same) }
+        }
+    }
+
     @Test func responseCodingFollowsAcceptEncoding() {
         #expect(ContentCoding.preferred(accepting: "deflate, gzip, br, zstd") == .zstd)
         #expect(ContentCoding.preferred(accepting: "gzip") == .gzip)
