@@ -51,7 +51,7 @@ extension Replica {
     ) throws -> FeedPage {
         let head = try ReplicaMeta.int(db, .sequence) ?? 0
         var rows: [Row] = []
-        rows.reserveCapacity(limit + 1)
+        rows.reserveCapacity(min(limit + 1, 4096))
         var groups: [CollectionChanges] = []
         // The smallest last-read sequence among tables that had more rows than we read: rows past it may
         // exist unread, so the page stops there.
