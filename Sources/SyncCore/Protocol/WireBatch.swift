@@ -36,22 +36,8 @@ public enum WireBatch {
     package static func encode(_ batch: ChangeBatch, into writer: inout JSONWriter) {
         // The node table first: a decoder can then resolve each record as it reads it, and hand records
         // on (to a merge) before the body ends. Runs of one writer are looked up without hashing.
-        var nodeIndex: [NodeID: Int] = [:]
-        var nodes: [NodeID] = []
-        var last: (node: NodeID, index: Int)?
-        func index(_ node: NodeID) -> Int {
-            if let last, last.node == node { return last.index }
-            let index: Int
-            if let known = nodeIndex[node] {
-                index = known
-            } else {
-                index = nodes.count
-                nodeIndex[node] = index
-                nodes.append(node)
-            }
-            last = (node, index)
-            return index
-        }
+        var nodeTable = Numbering<NodeID>()
+        func index(_ node: NodeID) -> Int { nodeTable.number(node).number }
         for group in batch.collections {
             group.records.withUnsafeBufferPointer { records in
                 for record in records {
@@ -61,7 +47,7 @@ public enum WireBatch {
             }
         }
         writer.raw("{\"nodes\":[")
-        for (position, node) in nodes.enumerated() {
+        for (position, node) in nodeTable.keys.enumerated() {
             if position > 0 { writer.byte(UInt8(ascii: ",")) }
             writer.string(node.description)
         }
@@ -74,10 +60,8 @@ public enum WireBatch {
         for group in batch.collections {
             // Records grouped by the set of fields they carry (a 128-bit mask: at most 128 fields a group).
             // Runs of one shape (most pages are one) are appended without hashing.
-            var shapeIndex: [FieldMask: Int] = [:]
-            var order: [FieldMask] = []
+            var shapes = Numbering<FieldMask>()
             var members: [[Int]] = []
-            var lastShape: (mask: FieldMask, index: Int)?
             var inOrder = [Bool](repeating: true, count: group.records.count)
             group.records.withUnsafeBufferPointer { records in
                 for recordIndex in records.indices {
@@ -91,25 +75,15 @@ public enum WireBatch {
                             previous = field
                         }
                     }
-                    if let lastShape, lastShape.mask == mask {
-                        members[lastShape.index].append(recordIndex)
-                        continue
-                    }
-                    let index: Int
-                    if let known = shapeIndex[mask] {
-                        index = known
-                    } else {
-                        index = order.count
-                        shapeIndex[mask] = index
-                        order.append(mask)
+                    let shape = shapes.number(mask)
+                    if shape.isNew {
                         members.append([])
-                        if index == 0 { members[0].reserveCapacity(records.count) }
+                        if shape.number == 0 { members[0].reserveCapacity(records.count) }
                     }
-                    members[index].append(recordIndex)
-                    lastShape = (mask, index)
+                    members[shape.number].append(recordIndex)
                 }
             }
-            for (shapeNumber, mask) in order.enumerated() {
+            for (shapeNumber, mask) in shapes.keys.enumerated() {
                 let shape = mask.fields
                 if !firstGroup { body.byte(UInt8(ascii: ",")) }
                 firstGroup = false
@@ -358,6 +332,30 @@ public enum WireBatch {
             }
         }
         return (record, node)
+    }
+}
+
+/// Numbers keys in the order they first appear (0, 1, …). A key equal to the one before (runs of one
+/// writer, one shape) is numbered without hashing.
+private struct Numbering<Key: Hashable> {
+    private(set) var keys: [Key] = []
+    private var numbers: [Key: Int] = [:]
+    private var last: (key: Key, number: Int)?
+
+    mutating func number(_ key: Key) -> (number: Int, isNew: Bool) {
+        if let last, last.key == key { return (last.number, false) }
+        var isNew = false
+        let number: Int
+        if let known = numbers[key] {
+            number = known
+        } else {
+            number = keys.count
+            numbers[key] = number
+            keys.append(key)
+            isNew = true
+        }
+        last = (key, number)
+        return (number, isNew)
     }
 }
 
