@@ -132,6 +132,8 @@ public final class ZstdStream {
     private var context: OpaquePointer?
     private let level: Int32
     private var output: [UInt8] = []
+    /// zstd reported an error (no memory): the frame is given up and its context freed, not pooled.
+    private var failed = false
 
     public init(level: Int32 = Zstd.defaultLevel) {
         self.level = level
@@ -149,17 +151,19 @@ public final class ZstdStream {
     }
 
     /// Compresses the last bytes, ends the frame and returns all of it. The stream is done.
+    ///
+    /// After a zstd error (or without a context: no memory) the answer is empty, which no receiver
+    /// takes for a body: a frame that lost part of its input is never sent as if whole.
     public func finish(_ bytes: [UInt8]) -> [UInt8] {
         run(bytes, directive: ZSTD_e_end)
-        if let context {
-            EncoderPool.shared.give(context, level: level)
-            self.context = nil
-        }
+        guard let context, !failed else { return [] }
+        EncoderPool.shared.give(context, level: level)
+        self.context = nil
         return output
     }
 
     private func run(_ bytes: [UInt8], directive: ZSTD_EndDirective) {
-        guard let context else { return }
+        guard let context, !failed else { return }
         // Scratch space for the compressed bytes, not zeroed (zstd writes what it reports).
         let chunk = UnsafeMutableRawBufferPointer.allocate(
             byteCount: max(4096, ZSTD_compressBound(bytes.count) / 2 + 1024), alignment: 16)
@@ -170,17 +174,19 @@ public final class ZstdStream {
             repeat {
                 var buffer = ZSTD_outBuffer(dst: chunk.baseAddress, size: chunk.count, pos: 0)
                 remaining = ZSTD_compressStream2(context, &buffer, &input, directive)
-                // An error here means a bad parameter or no memory: the frame stays incomplete, and the
-                // receiver refuses it as cut short.
-                if ZSTD_isError(remaining) != 0 { return }
+                // An error here means a bad parameter or no memory: the frame is given up (see `finish`).
+                if ZSTD_isError(remaining) != 0 {
+                    failed = true
+                    return
+                }
                 output.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<buffer.pos]))
             } while remaining != 0 || input.pos < input.size
         }
     }
 }
 
-/// Zstd compression contexts kept between frames, by level (a few: frames are compressed on a handful
-/// of threads at once).
+/// Zstd compression contexts kept between frames, a few of each level (frames are compressed on a
+/// handful of threads at once).
 private final class EncoderPool: @unchecked Sendable {
     // @unchecked: `idle` is only touched under `lock`; a context is used by one stream at a time.
     static let shared = EncoderPool()
@@ -204,7 +210,7 @@ private final class EncoderPool: @unchecked Sendable {
         let kept =
             ZSTD_isError(ZSTD_CCtx_reset(context, ZSTD_reset_session_only)) == 0
             && lock.withLock { () -> Bool in
-                guard idle.count < keep else { return false }
+                guard idle.count(where: { $0.level == level }) < keep else { return false }
                 idle.append((level, context))
                 return true
             }
