@@ -187,6 +187,12 @@ struct WireTests {
             var generator = BatchGenerator(seed: UInt64(seed))
             return WireBatch.encode(generator.batch())
         }
+        // What a context makes of a batch at each level, and of 96 KiB of noise (more than the scratch
+        // buffer takes at once), before the pool serves the frames below.
+        var random = SeededGenerator(seed: 7)
+        let noise = (0..<96 * 1024).map { _ in UInt8.random(in: 0...255, using: &random) }
+        let sample = body(42)
+        let fresh = [Int32(1), 3].map { (Zstd.compress(sample, level: $0), Zstd.compress(noise, level: $0)) }
         // Abandoned streams (their contexts are mid-frame) and finished ones at other levels, in turn.
         for seed in 0..<20 {
             let abandoned = ZstdStream(level: seed % 2 == 0 ? 1 : 3)
@@ -211,6 +217,12 @@ struct WireTests {
                 }
             }
             for try await same in group { #expect(same) }
+        }
+        // Contexts reused after all that keep their level and carry nothing over: the same bytes.
+        for (index, level) in [Int32(1), 3].enumerated() {
+            #expect(Zstd.compress(sample, level: level) == fresh[index].0, "level \(level)")
+            #expect(Zstd.compress(noise, level: level) == fresh[index].1, "level \(level)")
+            #expect(try Zstd.decompress(fresh[index].1, limit: 1 << 24) == noise)
         }
     }
 
