@@ -11,9 +11,7 @@ struct CodecSuite: ParsableCommand {
     @Option var batch = 1000
 
     func run() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "field-bench-codec-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try SyncWorkload.scratchDirectory("field-bench-codec")
         defer { try? FileManager.default.removeItem(at: directory) }
         let source = try SyncWorkload.replica(directory.appendingPathComponent("source.db").path)
         try SyncWorkload.logDeliveries(source, count: deliveries, seed: 1)
@@ -61,8 +59,7 @@ struct CodecSuite: ParsableCommand {
 struct DeltaProbe: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "delta-probe", shouldDisplay: false)
     func run() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("probe-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try SyncWorkload.scratchDirectory("probe")
         defer { try? FileManager.default.removeItem(at: directory) }
         let source = try SyncWorkload.replica(directory.appendingPathComponent("s.db").path)
         let ids = try SyncWorkload.registerFamilies(source, count: 10_000, seed: 3)

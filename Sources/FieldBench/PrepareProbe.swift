@@ -16,9 +16,7 @@ struct PrepareProbe: ParsableCommand {
     @Flag(help: "No progress commit between pushes.") var noCommit = false
 
     func run() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "field-bench-prepare-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try SyncWorkload.scratchDirectory("field-bench-prepare")
         defer { try? FileManager.default.removeItem(at: directory) }
         let device = try SyncWorkload.replica(directory.appendingPathComponent("device.db").path)
         try SyncWorkload.logDeliveries(device, count: deliveries, seed: 2)
@@ -47,11 +45,13 @@ struct PrepareProbe: ParsableCommand {
                     _ = stream.finish(Array("}".utf8))
                 }
                 step += 1
-                if !noCommit { times.3 += try time {
-                    try device.apply(
-                        ChangeBatch(), from: "probe-\(round)",
-                        progress: PeerProgress(pushed: page.cursor, pulled: FeedCursor(Int64(step))))
-                } }
+                if !noCommit {
+                    times.3 += try time {
+                        try device.apply(
+                            ChangeBatch(), from: "probe-\(round)",
+                            progress: PeerProgress(pushed: page.cursor, pulled: FeedCursor(Int64(step))))
+                    }
+                }
                 cursor = page.cursor
                 if !page.hasMore { break }
             }

@@ -16,8 +16,7 @@ struct SyncProbe: ParsableCommand {
     @Flag(help: "Pull --deliveries from the server's file into a fresh device instead of pushing.") var pull = false
 
     func run() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("push-probe-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let root = try SyncWorkload.scratchDirectory("push-probe")
         defer { try? FileManager.default.removeItem(at: root) }
         let device = try SyncWorkload.replica(root.appendingPathComponent("device.db").path)
         if !pull { try SyncWorkload.logDeliveries(device, count: deliveries, seed: 2) }

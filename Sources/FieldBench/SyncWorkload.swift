@@ -105,6 +105,13 @@ struct SyncWorkload {
     }
 
     /// The feed pages of `replica` (every change, `limit` per page).
+    /// A fresh directory under the temporary one, named `prefix-<uuid>`; the caller removes it.
+    static func scratchDirectory(_ prefix: String) throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
     static func pages(_ replica: Replica, limit: Int) throws -> [ChangeBatch] {
         var cursor = FeedCursor.start
         var batches: [ChangeBatch] = []
