@@ -133,6 +133,18 @@ struct DuplicateNodeTests {
         #expect(try server.isDuplicated(node))
         // Another node is unaffected.
         #expect(try server.checkLease(.init(previous: nil, next: 5), node: NodeID(rawValue: 43)!, now: 0) == .accepted)
+        // The server remembers exactly the last 16 moves: the oldest of them is a retry, the one before a copy.
+        let other = NodeID(rawValue: 44)!
+        var moves: [SyncRequest.Lease] = []
+        for next in UInt64(1)...20 {
+            let lease = SyncRequest.Lease(previous: moves.last?.next, next: next * 104_729)
+            #expect(try server.checkLease(lease, node: other, now: 0) == .accepted)
+            moves.append(lease)
+        }
+        #expect(Replica.recentLeaseMoves == 16)
+        #expect(try server.checkLease(moves[4], node: other, now: 0) == .accepted)
+        #expect(try !server.isDuplicated(other))
+        #expect(try server.checkLease(moves[3], node: other, now: 0) == .duplicate)
     }
 
     @Test func aLeaseTravelsOnTheWire() throws {

@@ -43,24 +43,32 @@ extension Replica {
 
     /// ``checkLease(_:node:now:)`` inside the caller's transaction.
     static func moveLease(_ db: Database, _ lease: SyncRequest.Lease, node: NodeID, now: Int64) throws -> LeaseCheck {
+        // On every request's path (in the push's transaction): the row read and written with bare
+        // statements, the list of moves scanned without splitting it.
         let key = node.description
-        guard
-            let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT lease, moves, duplicate_ms FROM _leases WHERE node = ?"),
-                arguments: [key])
-        else {
-            try db.execute(
-                sql: "INSERT INTO _leases(node, lease, moves) VALUES (?, ?, ?)",
-                arguments: [key, Self.stored(lease.next ?? lease.previous), Self.moves("", adding: lease)])
+        let select = try SQLStatement(cached: db, "SELECT lease, moves, duplicate_ms FROM _leases WHERE node = ?1")
+        select.bind(key, at: 1)
+        guard try select.step() else {
+            select.reset()
+            let insert = try SQLStatement(cached: db, "INSERT INTO _leases(node, lease, moves) VALUES (?1, ?2, ?3)")
+            insert.bind(key, at: 1)
+            bind(insert, lease.next ?? lease.previous, at: 2)
+            insert.bind(Self.moves("", adding: lease), at: 3)
+            try insert.run()
             return .accepted
         }
-        if row["duplicate_ms"] as Int64? != nil { return .duplicate }
-        let current = (row["lease"] as Int64?).map { UInt64(bitPattern: $0) }
-        let moves = (row["moves"] as String?) ?? ""
+        let duplicate = !select.isNull(2)
+        let current = select.optionalInt64(0).map { UInt64(bitPattern: $0) }
+        let moves = select.text(1) ?? ""
+        select.reset()
+        if duplicate { return .duplicate }
         if lease.previous == current {
             if let next = lease.next, next != current {
-                try db.cachedStatement(sql: "UPDATE _leases SET lease = ?, moves = ? WHERE node = ?")
-                    .execute(arguments: [Self.stored(next), Self.moves(moves, adding: lease), key])
+                let update = try SQLStatement(cached: db, "UPDATE _leases SET lease = ?1, moves = ?2 WHERE node = ?3")
+                bind(update, next, at: 1)
+                update.bind(Self.moves(moves, adding: lease), at: 2)
+                update.bind(key, at: 3)
+                try update.run()
             }
             return .accepted
         }
@@ -71,6 +79,10 @@ extension Replica {
         return .duplicate
     }
 
+    private static func bind(_ statement: SQLStatement, _ lease: UInt64?, at index: Int32) {
+        if let lease { statement.bind(Int64(bitPattern: lease), at: index) } else { statement.bindNull(at: index) }
+    }
+
     /// How many of a node's last lease moves a server remembers (retries and late copies of requests).
     public static let recentLeaseMoves = 16
 
@@ -78,10 +90,18 @@ extension Replica {
         "\(lease.previous.map { String($0, radix: 16) } ?? "-"):\(lease.next.map { String($0, radix: 16) } ?? "-")"
     }
 
-    private static func moves(_ list: String, adding lease: SyncRequest.Lease) -> String {
+    /// The list of moves (comma-separated, oldest first) with `lease` added and only the last
+    /// ``recentLeaseMoves`` kept.
+    static func moves(_ list: String, adding lease: SyncRequest.Lease) -> String {
         guard lease.next != nil else { return list }
-        let kept = list.split(separator: ",").suffix(recentLeaseMoves - 1).map(String.init)
-        return (kept + [move(lease)]).joined(separator: ",")
+        var kept = Substring(list)
+        var count = list.isEmpty ? 0 : list.utf8.reduce(1) { $1 == UInt8(ascii: ",") ? $0 + 1 : $0 }
+        while count > recentLeaseMoves - 1, let comma = kept.firstIndex(of: ",") {
+            kept = kept[kept.index(after: comma)...]
+            count -= 1
+        }
+        if count > recentLeaseMoves - 1 { kept = "" }  // one move and none to keep
+        return kept.isEmpty ? move(lease) : kept + "," + move(lease)
     }
 
     /// Whether this server found two copies of `node` (a token bound to it may move to the node's new id).
@@ -101,11 +121,15 @@ extension Replica {
     /// WAL is written in order). A process crash loses nothing; a power cut between the two may cost a
     /// lease move, and the node is then taken for a copy of itself: it takes a new id, keeping its pending
     /// writes, and pulls again (decision record 0005).
-    private func writeWithoutFsync<T>(_ body: (Database) throws -> T) throws -> T {
+    ///
+    /// `transaction: false` for a body of one statement, which is then a transaction of its own (on the
+    /// client's path before every request: GRDB's BEGIN and COMMIT, parsed each time, cost more than it).
+    private func writeWithoutFsync<T>(transaction: Bool = true, _ body: (Database) throws -> T) throws -> T {
         try writer.writeWithoutTransaction { db in
             let relax = configuration.durability == .full
             if relax { try db.cachedStatement(sql: "PRAGMA synchronous = NORMAL").execute() }
             defer { if relax { try? db.cachedStatement(sql: "PRAGMA synchronous = FULL").execute() } }
+            guard transaction else { return try body(db) }
             var result: T?
             try db.inTransaction(.immediate) {
                 result = try body(db)
@@ -121,13 +145,17 @@ extension Replica {
     /// before sending that request, so that a retry after a crash sends the same pair.
     public func saveLease(peer: String, current: UInt64?, next: UInt64?) throws {
         do {
-            try writeWithoutFsync { db in
-                try db.cachedStatement(
-                    sql: """
-                        INSERT INTO _peers(peer, lease, lease_next) VALUES (?1, ?2, ?3)
-                        ON CONFLICT(peer) DO UPDATE SET lease = excluded.lease, lease_next = excluded.lease_next
-                        """
-                ).execute(arguments: [peer, Self.stored(current), Self.stored(next)])
+            try writeWithoutFsync(transaction: false) { db in
+                let upsert = try SQLStatement(
+                    cached: db,
+                    """
+                    INSERT INTO _peers(peer, lease, lease_next) VALUES (?1, ?2, ?3)
+                    ON CONFLICT(peer) DO UPDATE SET lease = excluded.lease, lease_next = excluded.lease_next
+                    """)
+                upsert.bind(peer, at: 1)
+                Self.bind(upsert, current, at: 2)
+                Self.bind(upsert, next, at: 3)
+                try upsert.run()
             }
         } catch {
             throw Self.storageError(error)

@@ -7,7 +7,10 @@ import Foundation
 /// tombstone is one more register, `_deleted`. Facts keep one stamp for the row (`_hlc`, `_node`). Both
 /// keep `_seq` (the row's last change) and `_extra` (JSON of fields this version does not know, kept and
 /// forwarded).
-struct TableLayout: Sendable {
+///
+/// A class: merges pass it for every record, and a copy of the struct it was retained each of its
+/// arrays and strings (5% of a push's merge).
+final class TableLayout: Sendable {
     static let deletedRegister = "_deleted"
 
     let collection: CollectionSchema
@@ -21,7 +24,7 @@ struct TableLayout: Sendable {
     /// Profiles: the register of each slot, or -1.
     let registerForSlot: [Int]
     /// ``feedSQL(scoped:)``, built once (the feed asks for it on every page).
-    private var feedQueries: (plain: String, scoped: String) = ("", "")
+    private let feedQueries: (plain: String, scoped: String)
 
     /// `columnPositions`: the position of each column of the table as it exists (empty before it does).
     init(_ collection: CollectionSchema, index: Int, columnPositions: [String: Int] = [:]) {
@@ -41,7 +44,10 @@ struct TableLayout: Sendable {
         let table = quote(collection.name)
         edgeRowidsSQL = "SELECT (SELECT min(rowid) FROM \(table)), (SELECT max(rowid) FROM \(table))"
         rowidProbeSQL = "SELECT rowid, \"_seq\" FROM \(table) WHERE rowid >= ?1 ORDER BY rowid LIMIT 1"
-        feedQueries = (makeFeedSQL(scoped: false), makeFeedSQL(scoped: true))
+        feedQueries = (
+            Self.makeFeedSQL(collection, registers: registers, scoped: false),
+            Self.makeFeedSQL(collection, registers: registers, scoped: true)
+        )
     }
 
     var name: String { collection.name }
@@ -146,23 +152,26 @@ struct TableLayout: Sendable {
     /// `r` at `4 + r`), for facts hlc, node and the values (`5 + r`). Parameters: cursor, limit, [scope].
     func feedSQL(scoped: Bool) -> String { scoped ? feedQueries.scoped : feedQueries.plain }
 
-    private func makeFeedSQL(scoped: Bool) -> String {
+    private static func makeFeedSQL(_ collection: CollectionSchema, registers: [String], scoped: Bool) -> String {
         // Facts are appended in sequence order, so their rowid orders them too; `?1` is then the first
         // rowid to read (see ``Replica/firstFactRowid``).
-        var sql = selectSQL + (isProfile ? " WHERE \"_seq\" > ?1" : " WHERE rowid >= ?1")
+        let isProfile = collection.kind == .profile
+        var sql = selectSQL(collection, registers: registers) + (isProfile ? " WHERE \"_seq\" > ?1" : " WHERE rowid >= ?1")
         if scoped, let scope = collection.scopeField { sql += " AND \(quote(scope)) = ?3" }
         return sql + (isProfile ? " ORDER BY \"_seq\" LIMIT ?2" : " ORDER BY rowid LIMIT ?2")
     }
 
     /// The columns of ``feedSQL``, without a condition.
-    var selectSQL: String {
+    var selectSQL: String { Self.selectSQL(collection, registers: registers) }
+
+    private static func selectSQL(_ collection: CollectionSchema, registers: [String]) -> String {
         var columns = ["\"id\"", "\"_seq\"", "\"_extra\""]
-        if isProfile {
+        if collection.kind == .profile {
             columns += ["\"_stamps\""] + registers.map(quote)
         } else {
             columns += ["\"_hlc\"", "\"_node\""] + registers.map(quote)
         }
-        return "SELECT \(columns.joined(separator: ", ")) FROM \(table)"
+        return "SELECT \(columns.joined(separator: ", ")) FROM \(quote(collection.name))"
     }
 }
 
