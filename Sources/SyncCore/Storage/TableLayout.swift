@@ -156,7 +156,8 @@ final class TableLayout: Sendable {
         // Facts are appended in sequence order, so their rowid orders them too; `?1` is then the first
         // rowid to read (see ``Replica/firstFactRowid``).
         let isProfile = collection.kind == .profile
-        var sql = selectSQL(collection, registers: registers) + (isProfile ? " WHERE \"_seq\" > ?1" : " WHERE rowid >= ?1")
+        var sql = selectSQL(collection, registers: registers)
+        sql += isProfile ? " WHERE \"_seq\" > ?1" : " WHERE rowid >= ?1"
         if scoped, let scope = collection.scopeField { sql += " AND \(quote(scope)) = ?3" }
         return sql + (isProfile ? " ORDER BY \"_seq\" LIMIT ?2" : " ORDER BY rowid LIMIT ?2")
     }
