@@ -68,7 +68,7 @@ public struct SyncSession: Sendable {
     ///
     /// Pipelined: as soon as an answer arrives, the next request goes out (its push page read while the
     /// previous request was in flight), and the answer's pulled page is applied while the server works on
-    /// the next one. Throws what the transport throws (after its own retries), a ``Problem`` the server
+    /// the next one (`progress` is called once it is applied, when the next answer arrives). Throws what the transport throws (after its own retries), a ``Problem`` the server
     /// returned, or a `SyncError` from this replica. Positions already saved stay saved.
     ///
     /// Every request moves this node's lease with the server (``SyncRequest/Lease``), saved before it
@@ -147,23 +147,43 @@ public struct SyncSession: Sendable {
         }
     }
 
-    /// One request in flight on a background thread.
-    private final class InFlight: @unchecked Sendable {
-        // @unchecked: `result` and the times are written before `done` is signalled and read after waiting.
+    /// A request ready to leave: its lease saved, its body finished.
+    private struct Outgoing {
         let request: SyncRequest
-        let outgoing: FeedPage
-        var result: Result<SyncExchange, any Error>?
-        var sentAt: Int64 = 0
-        var receivedAt: Int64 = 0
-        let done = DispatchSemaphore(value: 0)
+        let page: FeedPage
+        let body: SyncRequestBody
+        /// The clock correction its stamp was taken with (the answer's time is taken with it too).
+        let offset: Int64
+    }
 
-        init(request: SyncRequest, outgoing: FeedPage) {
-            self.request = request
-            self.outgoing = outgoing
+    /// A request and its answer, with the times (corrected clock) it left and came back.
+    private struct Answered {
+        let request: SyncRequest
+        let page: FeedPage
+        let exchange: SyncExchange
+        let sentAt: Int64
+        let receivedAt: Int64
+    }
+
+    /// An answer's pulled page and progress being applied on the session's apply queue while the next
+    /// request is out.
+    private final class Applying: @unchecked Sendable {
+        // @unchecked: `result` is written before `done` is signalled and read after waiting.
+        let records: Int
+        private var result: Result<ApplyReport, any Error>?
+        private let done = DispatchSemaphore(value: 0)
+
+        init(records: Int, on queue: DispatchQueue, _ apply: @escaping @Sendable () throws -> ApplyReport) {
+            self.records = records
+            queue.async { [self] in
+                result = Result(catching: apply)
+                done.signal()
+            }
         }
 
-        func wait() throws -> SyncExchange {
+        func wait() throws -> ApplyReport {
             done.wait()
+            done.signal()  // a second wait returns at once
             return try result!.get()
         }
     }
@@ -179,9 +199,9 @@ public struct SyncSession: Sendable {
         let empty = FeedPage(batch: ChangeBatch(), cursor: pushed, hasMore: false)
         let probe = PreparedRequest(
             start: pushed, outgoing: empty, node: replica.nodeID, coding: transport.requestCoding)
-        let flight = try send(probe, pull: nil, heartbeat: nil, leases: &leases)
-        try received(try flight.wait(), for: flight, summary: &summary)
-        let settled = flight.request.lease?.next
+        let answered = try exchange(try start(probe, pull: nil, heartbeat: nil, leases: &leases))
+        try received(answered, summary: &summary)
+        let settled = answered.request.lease?.next
         try replica.apply(ChangeBatch(), from: peer, progress: PeerProgress(lease: settled))
         leases.current = settled ?? leases.current
         leases.pending = nil
@@ -226,12 +246,12 @@ public struct SyncSession: Sendable {
         let rekeyedFrom: NodeID?
     }
 
-    private func send(
+    /// Takes the request's clock, saves the lease move it makes, and finishes its body.
+    private func start(
         _ prepared: PreparedRequest, pull: FeedCursor?, heartbeat: Heartbeat?, leases: inout Leases
-    ) throws -> InFlight {
+    ) throws -> Outgoing {
         let offset = try clockOffset()
-        let clock = replica.configuration.clock
-        let now = Int64(clamping: Replica.corrected(clock.nowMillis(), by: offset))
+        let now = Int64(clamping: Replica.corrected(replica.configuration.clock.nowMillis(), by: offset))
         if leases.pending == nil {
             // Every request moves the lease (a copy of this node is caught at its first request). Saved
             // before it leaves: a retry after a crash sends the same pair, which the server knows.
@@ -242,15 +262,18 @@ public struct SyncSession: Sendable {
             clock: now, lease: .init(previous: leases.current, next: leases.pending), rekeyedFrom: leases.rekeyedFrom,
             pull: pull.map { .init(cursor: $0, limit: batchSize) }, heartbeat: heartbeat,
             relayed: heartbeat == nil ? [] : relayed, conflicts: heartbeat == nil ? [] : conflicts)
-        let flight = InFlight(request: request, outgoing: prepared.outgoing)
-        flight.sentAt = now
-        let transport = self.transport
-        DispatchQueue.global().async {
-            flight.result = Result { try transport.exchange(body) }
-            flight.receivedAt = Int64(clamping: Replica.corrected(clock.nowMillis(), by: offset))
-            flight.done.signal()
-        }
-        return flight
+        return Outgoing(request: request, page: prepared.outgoing, body: body, offset: offset)
+    }
+
+    /// Sends a request and waits for its answer, on this thread (no hop to another one and back on the
+    /// way of every request: the work done meanwhile runs on the read-ahead thread and the apply queue).
+    private func exchange(_ outgoing: Outgoing) throws -> Answered {
+        let exchange = try transport.exchange(outgoing.body)
+        let receivedAt = Int64(
+            clamping: Replica.corrected(replica.configuration.clock.nowMillis(), by: outgoing.offset))
+        return Answered(
+            request: outgoing.request, page: outgoing.page, exchange: exchange,
+            sentAt: outgoing.request.clockMillis, receivedAt: receivedAt)
     }
 
     private func pipeline(heartbeat: Heartbeat?, summary: inout SyncSummary, progress: (SyncSummary) -> Void) throws {
@@ -262,20 +285,34 @@ public struct SyncSession: Sendable {
         // pull page for every page pushed before it, and a sync that pushes and pulls takes no more trips.
         var pulled = state.pulled
         let first = try prepare(after: pushed)
-        var flight = try send(
+        var outgoing = try start(
             first, pull: first.outgoing.hasMore ? nil : pulled, heartbeat: heartbeat, leases: &leases)
-        var ahead = flight.outgoing.hasMore ? readAhead(after: flight.outgoing.cursor) : nil
-        defer { _ = try? ahead?.wait() }  // no read left running behind an error
+        var ahead = outgoing.page.hasMore ? readAhead(after: outgoing.page.cursor) : nil
+        let applyQueue = DispatchQueue(label: "fieldsync.session.apply")
+        var applying: Applying?
+        // No read or apply left running behind an error (an apply's own error comes up at the next answer).
+        defer {
+            _ = try? applying?.wait()
+            _ = try? ahead?.wait()
+        }
         while true {
-            let exchange = try flight.wait()
-            let response = exchange.response
-            let sent = flight.request
-            try received(exchange, for: flight, summary: &summary)
+            let answered = try exchange(outgoing)
+            // The previous answer was applied while this request was out.
+            if let previous = applying {
+                applying = nil
+                let report = try previous.wait()
+                summary.pulled += previous.records
+                summary.conflicts += report.conflicts
+                progress(summary)
+            }
+            let response = answered.exchange.response
+            let sent = answered.request
+            try received(answered, summary: &summary)
             summary.pushed += response.pushed?.records ?? 0
             // Nothing pushed (or only what came from the server): the position moves without an ack.
-            let pushedTo: FeedCursor? = sent.push == nil ? flight.outgoing.cursor : response.pushed?.to
+            let pushedTo: FeedCursor? = sent.push == nil ? answered.page.cursor : response.pushed?.to
             let page = response.pull
-            let pushDrained = !flight.outgoing.hasMore && (sent.push == nil || response.pushed != nil)
+            let pushDrained = !answered.page.hasMore && (sent.push == nil || response.pushed != nil)
             let done = pushDrained && !(page?.more ?? false)
             if let pushedTo { pushed = pushedTo }
             if let page { pulled = page.cursor }
@@ -285,31 +322,28 @@ public struct SyncSession: Sendable {
                 leases.current = acknowledgedLease
                 leases.pending = nil
             }
-            // The next request goes out before this page is applied: the server works while we apply.
-            var next: InFlight?
-            if !done {
-                // The page read ahead, if the server acknowledged the push it follows (a failed read is
-                // read again here, and its error thrown).
-                let prepared = try ahead.flatMap { $0.start == pushed ? try? $0.wait() : nil } ?? prepare(after: pushed)
-                ahead = nil
-                next = try send(
-                    prepared, pull: prepared.outgoing.hasMore ? nil : pulled, heartbeat: nil, leases: &leases)
-            }
-            do {
-                let report = try replica.apply(
-                    page?.batch ?? ChangeBatch(), from: peer, sender: response.node,
-                    progress: PeerProgress(pushed: pushedTo, pulled: page?.cursor, lease: acknowledgedLease))
-                summary.pulled += page?.batch.recordCount ?? 0
+            let batch = page?.batch ?? ChangeBatch()
+            let saved = PeerProgress(pushed: pushedTo, pulled: page?.cursor, lease: acknowledgedLease)
+            guard !done else {
+                let report = try replica.apply(batch, from: peer, sender: response.node, progress: saved)
+                summary.pulled += batch.recordCount
                 summary.conflicts += report.conflicts
-            } catch {
-                _ = try? next?.wait()  // let the request in flight end before the error goes up
-                throw error
+                progress(summary)
+                return
             }
-            progress(summary)
-            guard let next else { return }
-            flight = next
+            // The next request goes out before this page is applied: the server works while we apply. The
+            // page read ahead, if the server acknowledged the push it follows (a failed read is read again
+            // here, and its error thrown). Its lease is saved before the apply starts (both write).
+            let prepared = try ahead.flatMap { $0.start == pushed ? try? $0.wait() : nil } ?? prepare(after: pushed)
+            ahead = nil
+            outgoing = try start(
+                prepared, pull: prepared.outgoing.hasMore ? nil : pulled, heartbeat: nil, leases: &leases)
+            let (replica, peer, sender) = (self.replica, self.peer, response.node)
+            applying = Applying(records: batch.recordCount, on: applyQueue) {
+                try replica.apply(batch, from: peer, sender: sender, progress: saved)
+            }
             // And the push after it is read and compressed while the server works.
-            if next.outgoing.hasMore { ahead = readAhead(after: next.outgoing.cursor) }
+            if outgoing.page.hasMore { ahead = readAhead(after: outgoing.page.cursor) }
         }
     }
 
@@ -321,8 +355,9 @@ public struct SyncSession: Sendable {
     }
 
     /// What every answer does first: the clock learnt from it, the trip counted.
-    private func received(_ exchange: SyncExchange, for flight: InFlight, summary: inout SyncSummary) throws {
-        try learnClock(server: exchange.response.clockMillis, sentAt: flight.sentAt, receivedAt: flight.receivedAt)
+    private func received(_ answered: Answered, summary: inout SyncSummary) throws {
+        let exchange = answered.exchange
+        try learnClock(server: exchange.response.clockMillis, sentAt: answered.sentAt, receivedAt: answered.receivedAt)
         summary.roundTrips += 1
         summary.bytesSent += exchange.bytesSent
         summary.bytesReceived += exchange.bytesReceived
