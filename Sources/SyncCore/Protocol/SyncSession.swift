@@ -115,20 +115,24 @@ public struct SyncSession: Sendable {
     /// flight); its clock and pull cursor are added when it is sent.
     private final class PreparedRequest {
         let start: FeedCursor
+        /// The page pushed, without its records (they are in `stream`).
         let outgoing: FeedPage
+        /// The request without its clock, pull and lease, and without the records of its push.
         let head: SyncRequest
         /// In the coding the server takes (zstd once it said so, else gzip at level 1: a request carries
         /// this device's own changes, compressed on a cheap phone's CPU).
         let stream: BodyStream
 
-        init(start: FeedCursor, outgoing: FeedPage, node: NodeID, coding: ContentCoding) {
+        init(start: FeedCursor, outgoing page: FeedPage, node: NodeID, coding: ContentCoding) {
             self.start = start
-            self.outgoing = outgoing
             stream = coding.stream(level: coding == .gzip ? 1 : nil)
-            head = SyncRequest(
-                node: node, clockMillis: 0,
-                push: outgoing.batch.isEmpty ? nil : .init(batch: outgoing.batch, to: outgoing.cursor))
+            var head = SyncRequest(
+                node: node, clockMillis: 0, push: page.batch.isEmpty ? nil : .init(batch: page.batch, to: page.cursor))
             stream.write(head.encodedHead())
+            // Encoded: the records are freed on the thread that prepares, not on the way of a request.
+            head.push?.batch = ChangeBatch()
+            self.head = head
+            outgoing = FeedPage(batch: ChangeBatch(), cursor: page.cursor, hasMore: page.hasMore)
         }
 
         func finish(

@@ -143,6 +143,9 @@ public enum WireBatch {
 
     /// How many records a decoder hands on at a time (see `decode(_:maxRecords:chunks:)`).
     package static let chunkRecords = 128
+    /// The first chunk of a group is smaller: the merge waits for it, and then never for the decoder, which
+    /// reads a record about twenty times faster than the merge writes it.
+    package static let firstChunkRecords = 32
 
     /// Decodes a batch. With `chunks`, records are also handed on as they are read, resolved, in runs of
     /// at most ``chunkRecords`` of one group, when the body names its nodes before its groups (as
@@ -236,7 +239,8 @@ public enum WireBatch {
                                     recordNodes.append((groupIndex, group.records.count, node))
                                 }
                                 group.records.append(record)
-                                if group.records.count - handedOn >= Self.chunkRecords {
+                                let chunk = handedOn == 0 ? Self.firstChunkRecords : Self.chunkRecords
+                                if group.records.count - handedOn >= chunk {
                                     handOn(upTo: group.records.count)
                                 }
                             }
