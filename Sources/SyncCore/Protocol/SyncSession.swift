@@ -68,7 +68,8 @@ public struct SyncSession: Sendable {
     ///
     /// Pipelined: as soon as an answer arrives, the next request goes out (its push page read while the
     /// previous request was in flight), and the answer's pulled page is applied while the server works on
-    /// the next one (`progress` is called once it is applied, when the next answer arrives). Throws what the transport throws (after its own retries), a ``Problem`` the server
+    /// the next one (`progress` comes once it is applied; for an answer without records, with the next
+    /// answer). Throws what the transport throws (after its own retries), a ``Problem`` the server
     /// returned, or a `SyncError` from this replica. Positions already saved stay saved.
     ///
     /// Every request moves this node's lease with the server (``SyncRequest/Lease``), saved before it
@@ -152,7 +153,7 @@ public struct SyncSession: Sendable {
     }
 
     /// A request ready to leave: its lease saved, its body finished.
-    private struct Outgoing {
+    private struct Outgoing: Sendable {
         let request: SyncRequest
         let page: FeedPage
         let body: SyncRequestBody
@@ -161,7 +162,7 @@ public struct SyncSession: Sendable {
     }
 
     /// A request and its answer, with the times (corrected clock) it left and came back.
-    private struct Answered {
+    private struct Answered: Sendable {
         let request: SyncRequest
         let page: FeedPage
         let exchange: SyncExchange
@@ -169,23 +170,20 @@ public struct SyncSession: Sendable {
         let receivedAt: Int64
     }
 
-    /// An answer's pulled page and progress being applied on the session's apply queue while the next
-    /// request is out.
-    private final class Applying: @unchecked Sendable {
+    /// Work running on a queue while the session goes on: an answer being applied, or a request out.
+    private final class Pending<T: Sendable>: @unchecked Sendable {
         // @unchecked: `result` is written before `done` is signalled and read after waiting.
-        let records: Int
-        private var result: Result<ApplyReport, any Error>?
+        private var result: Result<T, any Error>?
         private let done = DispatchSemaphore(value: 0)
 
-        init(records: Int, on queue: DispatchQueue, _ apply: @escaping @Sendable () throws -> ApplyReport) {
-            self.records = records
+        init(on queue: DispatchQueue, _ work: @escaping @Sendable () throws -> T) {
             queue.async { [self] in
-                result = Result(catching: apply)
+                result = Result(catching: work)
                 done.signal()
             }
         }
 
-        func wait() throws -> ApplyReport {
+        func wait() throws -> T {
             done.wait()
             done.signal()  // a second wait returns at once
             return try result!.get()
@@ -293,20 +291,18 @@ public struct SyncSession: Sendable {
             first, pull: first.outgoing.hasMore ? nil : pulled, heartbeat: heartbeat, leases: &leases)
         var ahead = outgoing.page.hasMore ? readAhead(after: outgoing.page.cursor) : nil
         let applyQueue = DispatchQueue(label: "fieldsync.session.apply")
-        var applying: Applying?
+        // The progress of an answer without records, saved on the apply queue while the next request is out.
+        var applying: Pending<ApplyReport>?
         // No read or apply left running behind an error (an apply's own error comes up at the next answer).
         defer {
             _ = try? applying?.wait()
             _ = try? ahead?.wait()
         }
+        var answered = try exchange(outgoing)
         while true {
-            let answered = try exchange(outgoing)
-            // The previous answer was applied while this request was out.
             if let previous = applying {
                 applying = nil
-                let report = try previous.wait()
-                summary.pulled += previous.records
-                summary.conflicts += report.conflicts
+                summary.conflicts += try previous.wait().conflicts
                 progress(summary)
             }
             let response = answered.exchange.response
@@ -327,9 +323,11 @@ public struct SyncSession: Sendable {
                 leases.pending = nil
             }
             let batch = page?.batch ?? ChangeBatch()
+            let (replica, peer, sender) = (self.replica, self.peer, response.node)
             let saved = PeerProgress(pushed: pushedTo, pulled: page?.cursor, lease: acknowledgedLease)
+            let apply = { @Sendable in try replica.apply(batch, from: peer, sender: sender, progress: saved) }
             guard !done else {
-                let report = try replica.apply(batch, from: peer, sender: response.node, progress: saved)
+                let report = try apply()
                 summary.pulled += batch.recordCount
                 summary.conflicts += report.conflicts
                 progress(summary)
@@ -342,12 +340,29 @@ public struct SyncSession: Sendable {
             ahead = nil
             outgoing = try start(
                 prepared, pull: prepared.outgoing.hasMore ? nil : pulled, heartbeat: nil, leases: &leases)
-            let (replica, peer, sender) = (self.replica, self.peer, response.node)
-            applying = Applying(records: batch.recordCount, on: applyQueue) {
-                try replica.apply(batch, from: peer, sender: sender, progress: saved)
+            // Whichever of the two waits longer stays on this thread, with no hop to another one and back on
+            // its way: a pulled page's apply (the server answers the next pull from a page it read ahead),
+            // or the request (the server merges a push while this answer's progress is saved).
+            if batch.recordCount > 0 {
+                let session = self
+                let request = Pending(on: .global()) { [outgoing] in try session.exchange(outgoing) }
+                if outgoing.page.hasMore { ahead = readAhead(after: outgoing.page.cursor) }
+                do {
+                    let report = try apply()
+                    summary.pulled += batch.recordCount
+                    summary.conflicts += report.conflicts
+                } catch {
+                    _ = try? request.wait()  // let the request end before the error goes up
+                    throw error
+                }
+                progress(summary)
+                answered = try request.wait()
+            } else {
+                applying = Pending(on: applyQueue, apply)
+                // And the push after it is read and compressed while the server works.
+                if outgoing.page.hasMore { ahead = readAhead(after: outgoing.page.cursor) }
+                answered = try exchange(outgoing)
             }
-            // And the push after it is read and compressed while the server works.
-            if outgoing.page.hasMore { ahead = readAhead(after: outgoing.page.cursor) }
         }
     }
 
