@@ -336,6 +336,8 @@ public struct SyncSession: Sendable {
             // The next request goes out before this page is applied: the server works while we apply. The
             // page read ahead, if the server acknowledged the push it follows (a failed read is read again
             // here, and its error thrown). Its lease is saved before the apply starts (both write).
+            // A page read ahead after a push the server did not acknowledge is not sent; its read ends first.
+            if let stale = ahead, stale.start != pushed { _ = try? stale.wait() }
             let prepared = try ahead.flatMap { $0.start == pushed ? try? $0.wait() : nil } ?? prepare(after: pushed)
             ahead = nil
             outgoing = try start(
@@ -361,7 +363,16 @@ public struct SyncSession: Sendable {
                 applying = Pending(on: applyQueue, apply)
                 // And the push after it is read and compressed while the server works.
                 if outgoing.page.hasMore { ahead = readAhead(after: outgoing.page.cursor) }
-                answered = try exchange(outgoing)
+                do {
+                    answered = try exchange(outgoing)
+                } catch {
+                    // The apply's error first: a clock repair or a new node id must start from saved positions.
+                    if let pending = applying {
+                        applying = nil
+                        _ = try pending.wait()
+                    }
+                    throw error
+                }
             }
         }
     }

@@ -92,7 +92,7 @@ extension Replica {
 
     /// The list of moves (comma-separated, oldest first) with `lease` added and only the last
     /// ``recentLeaseMoves`` kept.
-    static func moves(_ list: String, adding lease: SyncRequest.Lease) -> String {
+    private static func moves(_ list: String, adding lease: SyncRequest.Lease) -> String {
         guard lease.next != nil else { return list }
         var kept = Substring(list)
         var count = list.isEmpty ? 0 : list.utf8.reduce(1) { $1 == UInt8(ascii: ",") ? $0 + 1 : $0 }
