@@ -209,31 +209,66 @@ public struct SyncSession: Sendable {
         leases.pending = nil
     }
 
-    /// A request prepared on the read-ahead thread (``WorkerThread/readAhead``, at a lower priority).
+    /// A request prepared on the read-ahead thread (``WorkerThread/readAhead``, at a lower priority), or
+    /// nil when the push it would carry follows the last page.
     private final class Ahead: @unchecked Sendable {
         // @unchecked: `result` is written before `done` is signalled and read after waiting.
-        let start: FeedCursor
-        private var result: Result<PreparedRequest, any Error>?
+        private var result: Result<PreparedRequest?, any Error>?
         private let done = DispatchSemaphore(value: 0)
 
-        init(start: FeedCursor, _ prepare: @escaping @Sendable () throws -> PreparedRequest) {
-            self.start = start
+        init(_ prepare: @escaping @Sendable () throws -> PreparedRequest?) {
             WorkerThread.readAhead.run { [self] in
                 result = Result(catching: prepare)
                 done.signal()
             }
         }
 
-        func wait() throws -> PreparedRequest {
+        func wait() throws -> PreparedRequest? {
             done.wait()
             done.signal()  // a second wait returns at once
             return try result!.get()
         }
     }
 
-    private func readAhead(after cursor: FeedCursor) -> Ahead {
-        let session = self
-        return Ahead(start: cursor) { try session.prepare(after: cursor) }
+    /// Pushes read ahead, two deep: the read-ahead thread yields to the server's merge on a busy machine,
+    /// and a read late for one request has the time of the next to catch up instead of holding it back.
+    private struct ReadAheads {
+        private var queue: [Ahead] = []
+
+        /// Reads ahead up to two pushes after the one just sent (the second after the first's page).
+        mutating func keepFilled(after sent: FeedPage, session: SyncSession) {
+            guard sent.hasMore else { return }
+            if queue.isEmpty {
+                let cursor = sent.cursor
+                queue.append(Ahead { try session.prepare(after: cursor) })
+            }
+            while queue.count < 2, let last = queue.last {
+                queue.append(
+                    Ahead {
+                        guard let previous = try last.wait(), previous.outgoing.hasMore else { return nil }
+                        return try session.prepare(after: previous.outgoing.cursor)
+                    })
+            }
+        }
+
+        /// The push read ahead to follow `pushed`, if the first one does (the server acknowledged the push
+        /// it follows), its read succeeded and it is compressed in `coding` (the first answer of a sync
+        /// tells whether the server takes zstd); else nothing, and nothing read ahead is kept.
+        mutating func take(following pushed: FeedCursor, coding: ContentCoding) -> PreparedRequest? {
+            guard !queue.isEmpty else { return nil }
+            let first = queue.removeFirst()
+            if let prepared = try? first.wait(), prepared.start == pushed, prepared.stream.coding == coding {
+                return prepared
+            }
+            drain()
+            return nil
+        }
+
+        /// Waits for every read still running.
+        mutating func drain() {
+            for ahead in queue { _ = try? ahead.wait() }
+            queue.removeAll()
+        }
     }
 
     private func prepare(after cursor: FeedCursor) throws -> PreparedRequest {
@@ -289,14 +324,15 @@ public struct SyncSession: Sendable {
         let first = try prepare(after: pushed)
         var outgoing = try start(
             first, pull: first.outgoing.hasMore ? nil : pulled, heartbeat: heartbeat, leases: &leases)
-        var ahead = outgoing.page.hasMore ? readAhead(after: outgoing.page.cursor) : nil
+        var aheads = ReadAheads()
+        aheads.keepFilled(after: outgoing.page, session: self)
         let applyQueue = DispatchQueue(label: "fieldsync.session.apply")
         // The progress of an answer without records, saved on the apply queue while the next request is out.
         var applying: Pending<ApplyReport>?
         // No read or apply left running behind an error (an apply's own error comes up at the next answer).
         defer {
             _ = try? applying?.wait()
-            _ = try? ahead?.wait()
+            aheads.drain()
         }
         var answered = try exchange(outgoing)
         while true {
@@ -336,10 +372,8 @@ public struct SyncSession: Sendable {
             // The next request goes out before this page is applied: the server works while we apply. The
             // page read ahead, if the server acknowledged the push it follows (a failed read is read again
             // here, and its error thrown). Its lease is saved before the apply starts (both write).
-            // A page read ahead after a push the server did not acknowledge is not sent; its read ends first.
-            if let stale = ahead, stale.start != pushed { _ = try? stale.wait() }
-            let prepared = try ahead.flatMap { $0.start == pushed ? try? $0.wait() : nil } ?? prepare(after: pushed)
-            ahead = nil
+            let prepared =
+                try aheads.take(following: pushed, coding: transport.requestCoding) ?? prepare(after: pushed)
             outgoing = try start(
                 prepared, pull: prepared.outgoing.hasMore ? nil : pulled, heartbeat: nil, leases: &leases)
             // Whichever of the two waits longer stays on this thread, with no hop to another one and back on
@@ -348,7 +382,7 @@ public struct SyncSession: Sendable {
             if batch.recordCount > 0 {
                 let session = self
                 let request = Pending(on: .global()) { [outgoing] in try session.exchange(outgoing) }
-                if outgoing.page.hasMore { ahead = readAhead(after: outgoing.page.cursor) }
+                aheads.keepFilled(after: outgoing.page, session: self)
                 do {
                     let report = try apply()
                     summary.pulled += batch.recordCount
@@ -361,8 +395,8 @@ public struct SyncSession: Sendable {
                 answered = try request.wait()
             } else {
                 applying = Pending(on: applyQueue, apply)
-                // And the push after it is read and compressed while the server works.
-                if outgoing.page.hasMore { ahead = readAhead(after: outgoing.page.cursor) }
+                // And the pushes after it are read and compressed while the server works.
+                aheads.keepFilled(after: outgoing.page, session: self)
                 do {
                     answered = try exchange(outgoing)
                 } catch {
