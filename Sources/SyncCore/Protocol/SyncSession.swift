@@ -170,17 +170,27 @@ public struct SyncSession: Sendable {
         let receivedAt: Int64
     }
 
-    /// Work running on a queue while the session goes on: an answer being applied, or a request out.
-    private final class Pending<T: Sendable>: @unchecked Sendable {
-        // @unchecked: `result` is written before `done` is signalled and read after waiting.
+    /// Work running elsewhere while the session goes on: a push read ahead, an answer being applied, or a
+    /// request out.
+    private final class Pending<T>: @unchecked Sendable {
+        // @unchecked: `result` is written before `done` is signalled and read after waiting. A prepared
+        // request is then read by the next read-ahead (its immutable page) and finished by the session's
+        // thread alone (its stream).
         private var result: Result<T, any Error>?
         private let done = DispatchSemaphore(value: 0)
 
-        init(on queue: DispatchQueue, _ work: @escaping @Sendable () throws -> T) {
-            queue.async { [self] in
+        /// `run` starts a job on another thread (a queue's `async`, a worker thread's `run`).
+        init(
+            runningOn run: (@escaping @Sendable () -> Void) -> Void, _ work: @escaping @Sendable () throws -> T
+        ) {
+            run { [self] in
                 result = Result(catching: work)
                 done.signal()
             }
+        }
+
+        convenience init(on queue: DispatchQueue, _ work: @escaping @Sendable () throws -> T) {
+            self.init(runningOn: { job in queue.async(execute: job) }, work)
         }
 
         func wait() throws -> T {
@@ -211,23 +221,10 @@ public struct SyncSession: Sendable {
 
     /// A request prepared on the read-ahead thread (``WorkerThread/readAhead``, at a lower priority), or
     /// nil when the push it would carry follows the last page.
-    private final class Ahead: @unchecked Sendable {
-        // @unchecked: `result` is written before `done` is signalled and read after waiting.
-        private var result: Result<PreparedRequest?, any Error>?
-        private let done = DispatchSemaphore(value: 0)
+    private typealias Ahead = Pending<PreparedRequest?>
 
-        init(_ prepare: @escaping @Sendable () throws -> PreparedRequest?) {
-            WorkerThread.readAhead.run { [self] in
-                result = Result(catching: prepare)
-                done.signal()
-            }
-        }
-
-        func wait() throws -> PreparedRequest? {
-            done.wait()
-            done.signal()  // a second wait returns at once
-            return try result!.get()
-        }
+    private static func readAhead(_ prepare: @escaping @Sendable () throws -> PreparedRequest?) -> Ahead {
+        Ahead(runningOn: { job in WorkerThread.readAhead.run(job) }, prepare)
     }
 
     /// Pushes read ahead, two deep: the read-ahead thread yields to the server's merge on a busy machine,
@@ -240,11 +237,11 @@ public struct SyncSession: Sendable {
             guard sent.hasMore else { return }
             if queue.isEmpty {
                 let cursor = sent.cursor
-                queue.append(Ahead { try session.prepare(after: cursor) })
+                queue.append(SyncSession.readAhead { try session.prepare(after: cursor) })
             }
             while queue.count < 2, let last = queue.last {
                 queue.append(
-                    Ahead {
+                    SyncSession.readAhead {
                         guard let previous = try last.wait(), previous.outgoing.hasMore else { return nil }
                         return try session.prepare(after: previous.outgoing.cursor)
                     })
