@@ -30,6 +30,9 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
     /// zstd once the server has said it takes it, gzip until then (every FieldSync server takes gzip).
     public var requestCoding: ContentCoding { lock.withLock { serverTakesZstd ? .zstd : .gzip } }
 
+    /// Each request takes an easy handle (and its connection) of its own.
+    public var allowsConcurrentExchanges: Bool { true }
+
     public init(configuration: ClientConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
@@ -88,9 +91,9 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
 
     private func httpError(_ result: HTTPResult) -> any Error {
         let problem = Problem(decoding: result.body)
-        // The problems the session handles itself: it repairs its clock, or takes a new node id.
+        // The problems the session handles itself: it repairs its clock, takes a new node id, or sends again.
         if let problem, (400..<500).contains(result.status),
-            problem.code == SyncError.Code.clockDrift.rawValue || problem.code == SyncError.Code.duplicateNode.rawValue
+            [SyncError.Code.clockDrift, .duplicateNode, .outOfOrder].contains(where: { $0.rawValue == problem.code })
         {
             return problem
         }

@@ -44,7 +44,9 @@ final class LoopbackTransport: SyncTransport {
         let now = Int64(service.replica.configuration.clock.nowMillis())
         do {
             response = try service.handle(decoded, principal: principal, now: now)
-        } catch let error as SyncError where error.code == .clockDrift || error.code == .duplicateNode {
+        } catch let error as SyncError
+            where error.code == .clockDrift || error.code == .duplicateNode || error.code == .outOfOrder
+        {
             throw Problem(
                 code: error.code.rawValue, title: "conflict", status: 409, detail: error.message,
                 offsetMillis: error.clockOffsetMillis,

@@ -38,6 +38,9 @@ public struct SyncError: Error, Sendable, CustomStringConvertible {
         public static let tooLarge = Code("too-large")
         /// Two copies of one node id sync with a server (a device restored from another's backup).
         public static let duplicateNode = Code("duplicate-node")
+        /// A push sent while the one before it was unanswered reached a server that has not applied that
+        /// one: nothing was applied; the client sends it again once the one before is answered.
+        public static let outOfOrder = Code("out-of-order")
         /// The replica file is not a FieldSync replica or is damaged.
         public static let corruptReplica = Code("corrupt-replica")
     }

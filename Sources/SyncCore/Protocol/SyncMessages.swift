@@ -44,14 +44,24 @@ public struct SyncRequest: Sendable {
     /// sends both. The server keeps the current lease of each node and its last move: a request whose
     /// `previous` is neither the current lease nor (with the same `next`) the last move comes from another
     /// copy of the node (a device restored from a backup), refused with `duplicate-node`.
+    ///
+    /// A client may send a push while the one before it is unanswered (a window of two): that request's
+    /// `previous` is the earlier one's `next`, and `after` is the earlier one's `previous`. A server whose
+    /// current lease is still `after` has not applied the earlier request (it is still on its way, or it
+    /// was lost): it refuses this one with `out-of-order`, applying and recording nothing, and the client
+    /// sends it again once the earlier one is answered.
     public struct Lease: Sendable, Equatable {
         /// The lease the client holds; nil before its first lease with this server.
         public var previous: UInt64?
         /// The lease the client moves to with this request; nil when it does not move.
         public var next: UInt64?
-        public init(previous: UInt64?, next: UInt64?) {
+        /// The lease held before `previous`, sent while the request moving from it to `previous` is
+        /// unanswered; nil otherwise.
+        public var after: UInt64?
+        public init(previous: UInt64?, next: UInt64?, after: UInt64? = nil) {
             self.previous = previous
             self.next = next
+            self.after = after
         }
     }
 
@@ -172,6 +182,10 @@ extension SyncRequest {
                 writer.raw(",\"next\":")
                 writer.string(Self.leaseText(next))
             }
+            if let after = lease.after {
+                writer.raw(",\"after\":")
+                writer.string(Self.leaseText(after))
+            }
             writer.byte(UInt8(ascii: "}"))
         }
         if let rekeyedFrom {
@@ -242,6 +256,8 @@ extension SyncRequest {
                         if !reader.null() { parsed.previous = try Self.lease(&reader) }
                     case "next":
                         if !reader.null() { parsed.next = try Self.lease(&reader) }
+                    case "after":
+                        if !reader.null() { parsed.after = try Self.lease(&reader) }
                     default: try reader.skip()
                     }
                 }

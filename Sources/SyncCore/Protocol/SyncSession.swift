@@ -69,8 +69,10 @@ public struct SyncSession: Sendable {
     /// Pipelined: as soon as an answer arrives, the next request goes out (its push page read while the
     /// previous request was in flight), and the answer's pulled page is applied while the server works on
     /// the next one (`progress` comes once it is applied; for an answer without records, with the next
-    /// answer). Throws what the transport throws (after its own retries), a ``Problem`` the server
-    /// returned, or a `SyncError` from this replica. Positions already saved stay saved.
+    /// answer). On a transport that takes two requests at once, a push page goes out before the answer
+    /// to the one before it (a window of two, decision record 0007): the server decodes one while it
+    /// merges the other. Throws what the transport throws (after its own retries), a ``Problem`` the
+    /// server returned, or a `SyncError` from this replica. Positions already saved stay saved.
     ///
     /// Every request moves this node's lease with the server (``SyncRequest/Lease``), saved before it
     /// leaves. A `clock-drift` answer repairs the pending stamps (up to three times); a `duplicate-node`
@@ -123,9 +125,12 @@ public struct SyncSession: Sendable {
         /// In the coding the server takes (zstd once it said so, else gzip at level 1: a request carries
         /// this device's own changes, compressed on a cheap phone's CPU).
         let stream: BodyStream
+        /// Records it pushes.
+        let records: Int
 
         init(start: FeedCursor, outgoing page: FeedPage, node: NodeID, coding: ContentCoding) {
             self.start = start
+            records = page.batch.recordCount
             stream = coding.stream(level: coding == .gzip ? 1 : nil)
             var head = SyncRequest(
                 node: node, clockMillis: 0, push: page.batch.isEmpty ? nil : .init(batch: page.batch, to: page.cursor))
@@ -159,6 +164,8 @@ public struct SyncSession: Sendable {
         let body: SyncRequestBody
         /// The clock correction its stamp was taken with (the answer's time is taken with it too).
         let offset: Int64
+        /// Records it pushes.
+        let records: Int
     }
 
     /// A request and its answer, with the times (corrected clock) it left and came back.
@@ -198,6 +205,14 @@ public struct SyncSession: Sendable {
             done.signal()  // a second wait returns at once
             return try result!.get()
         }
+
+        /// The error the work has ended with already, if it has (without waiting).
+        var error: (any Error)? {
+            guard done.wait(timeout: .now()) == .success else { return nil }
+            done.signal()
+            if case .failure(let error) = result { return error }
+            return nil
+        }
     }
 
     /// A request of an earlier sync went out and got no answer: its lease move is settled alone, with
@@ -207,16 +222,19 @@ public struct SyncSession: Sendable {
     /// server cannot tell the copies apart on it (it takes it for a retry): if that request pushed, both
     /// copies would have writes acknowledged under one node id, possibly one stamp for two values. Each
     /// copy's next move is its own random one, and the second copy is caught there before it pushes.
+    ///
+    /// Two moves may be pending (a request sent behind another): they are settled in their order.
     private func settleLease(_ leases: inout Leases, pushed: FeedCursor, summary: inout SyncSummary) throws {
-        let empty = FeedPage(batch: ChangeBatch(), cursor: pushed, hasMore: false)
-        let probe = PreparedRequest(
-            start: pushed, outgoing: empty, node: replica.nodeID, coding: transport.requestCoding)
-        let answered = try exchange(try start(probe, pull: nil, heartbeat: nil, leases: &leases))
-        try received(answered, summary: &summary)
-        let settled = answered.request.lease?.next
-        try replica.apply(ChangeBatch(), from: peer, progress: PeerProgress(lease: settled))
-        leases.current = settled ?? leases.current
-        leases.pending = nil
+        while leases.pending != nil {
+            let empty = FeedPage(batch: ChangeBatch(), cursor: pushed, hasMore: false)
+            let probe = PreparedRequest(
+                start: pushed, outgoing: empty, node: replica.nodeID, coding: transport.requestCoding)
+            let answered = try exchange(try start(probe, pull: nil, heartbeat: nil, leases: &leases))
+            try received(answered, summary: &summary)
+            let settled = answered.request.lease?.next
+            try replica.apply(ChangeBatch(), from: peer, progress: PeerProgress(lease: settled))
+            leases.acknowledge(settled)
+        }
     }
 
     /// A request prepared on the read-ahead thread (``WorkerThread/readAhead``, at a lower priority), or
@@ -273,30 +291,53 @@ public struct SyncSession: Sendable {
         return PreparedRequest(start: cursor, outgoing: page, node: replica.nodeID, coding: transport.requestCoding)
     }
 
-    /// The lease this node holds with the server and the one its unacknowledged request moves to.
+    /// The lease this node holds with the server, the one its unacknowledged request moves to, and the
+    /// one the request sent behind that one moves to.
     private struct Leases {
         var current: UInt64?
         var pending: UInt64?
+        var then: UInt64?
         let rekeyedFrom: NodeID?
+
+        /// The server accepted the move to `lease` (the oldest pending one): it is ours now.
+        mutating func acknowledge(_ lease: UInt64?) {
+            guard let lease else { return }
+            current = lease
+            pending = then
+            then = nil
+        }
     }
 
     /// Takes the request's clock, saves the lease move it makes, and finishes its body.
+    ///
+    /// `behind`: the request goes out while the one before it is unanswered; it moves on from that one's
+    /// move, and says which lease that one moved from (``SyncRequest/Lease/after``).
     private func start(
-        _ prepared: PreparedRequest, pull: FeedCursor?, heartbeat: Heartbeat?, leases: inout Leases
+        _ prepared: PreparedRequest, pull: FeedCursor?, heartbeat: Heartbeat?, leases: inout Leases,
+        behind: Bool = false
     ) throws -> Outgoing {
         let offset = try clockOffset()
         let now = Int64(clamping: Replica.corrected(replica.configuration.clock.nowMillis(), by: offset))
-        if leases.pending == nil {
-            // Every request moves the lease (a copy of this node is caught at its first request). Saved
-            // before it leaves: a retry after a crash sends the same pair, which the server knows.
-            leases.pending = makeLease()
-            try replica.saveLease(peer: peer, current: leases.current, next: leases.pending)
+        let lease: SyncRequest.Lease
+        if behind {
+            leases.then = makeLease()
+            try replica.saveLease(peer: peer, current: leases.current, next: leases.pending, then: leases.then)
+            lease = .init(previous: leases.pending, next: leases.then, after: leases.current)
+        } else {
+            if leases.pending == nil {
+                // Every request moves the lease (a copy of this node is caught at its first request). Saved
+                // before it leaves: a retry after a crash sends the same pair, which the server knows.
+                leases.pending = makeLease()
+                try replica.saveLease(peer: peer, current: leases.current, next: leases.pending)
+            }
+            lease = .init(previous: leases.current, next: leases.pending)
         }
         let (request, body) = prepared.finish(
-            clock: now, lease: .init(previous: leases.current, next: leases.pending), rekeyedFrom: leases.rekeyedFrom,
+            clock: now, lease: lease, rekeyedFrom: leases.rekeyedFrom,
             pull: pull.map { .init(cursor: $0, limit: batchSize) }, heartbeat: heartbeat,
             relayed: heartbeat == nil ? [] : relayed, conflicts: heartbeat == nil ? [] : conflicts)
-        return Outgoing(request: request, page: prepared.outgoing, body: body, offset: offset)
+        return Outgoing(
+            request: request, page: prepared.outgoing, body: body, offset: offset, records: prepared.records)
     }
 
     /// Sends a request and waits for its answer, on this thread (no hop to another one and back on the
@@ -313,7 +354,9 @@ public struct SyncSession: Sendable {
     private func pipeline(heartbeat: Heartbeat?, summary: inout SyncSummary, progress: (SyncSummary) -> Void) throws {
         let state = try replica.peerState(peer)
         var pushed = state.pushed
-        var leases = Leases(current: state.lease, pending: state.leaseNext, rekeyedFrom: try replica.previousNodeID())
+        var leases = Leases(
+            current: state.lease, pending: state.leaseNext, then: state.leaseThen,
+            rekeyedFrom: try replica.previousNodeID())
         if leases.pending != nil { try settleLease(&leases, pushed: pushed, summary: &summary) }
         // A request pulls only once it carries the last page of the push: the server then reads no empty
         // pull page for every page pushed before it, and a sync that pushes and pulls takes no more trips.
@@ -326,8 +369,14 @@ public struct SyncSession: Sendable {
         let applyQueue = DispatchQueue(label: "fieldsync.session.apply")
         // The progress of an answer without records, saved on the apply queue while the next request is out.
         var applying: Pending<ApplyReport>?
-        // No read or apply left running behind an error (an apply's own error comes up at the next answer).
+        // A push sent while the one before it is unanswered (a window of two), on a request thread.
+        var behind: Behind?
+        let requests = RequestThreads()
+        // No request, read or apply left running behind an error (an apply's own error comes up at the
+        // next answer).
         defer {
+            _ = try? behind?.answer.wait()
+            requests.stop()
             _ = try? applying?.wait()
             aheads.drain()
         }
@@ -351,10 +400,7 @@ public struct SyncSession: Sendable {
             if let page { pulled = page.cursor }
             // The server accepted the request: the lease it moved to is ours now.
             let acknowledgedLease = sent.lease?.next
-            if let acknowledgedLease {
-                leases.current = acknowledgedLease
-                leases.pending = nil
-            }
+            leases.acknowledge(acknowledgedLease)
             let batch = page?.batch ?? ChangeBatch()
             let (replica, peer, sender) = (self.replica, self.peer, response.node)
             let saved = PeerProgress(pushed: pushedTo, pulled: page?.cursor, lease: acknowledgedLease)
@@ -369,14 +415,15 @@ public struct SyncSession: Sendable {
             // The next request goes out before this page is applied: the server works while we apply. The
             // page read ahead, if the server acknowledged the push it follows (a failed read is read again
             // here, and its error thrown). Its lease is saved before the apply starts (both write).
-            let prepared =
-                try aheads.take(following: pushed, coding: transport.requestCoding) ?? prepare(after: pushed)
-            outgoing = try start(
-                prepared, pull: prepared.outgoing.hasMore ? nil : pulled, heartbeat: nil, leases: &leases)
-            // Whichever of the two waits longer stays on this thread, with no hop to another one and back on
-            // its way: a pulled page's apply (the server answers the next pull from a page it read ahead),
-            // or the request (the server merges a push while this answer's progress is saved).
             if batch.recordCount > 0 {
+                // (A request that pulls has none sent behind it.)
+                let prepared =
+                    try aheads.take(following: pushed, coding: transport.requestCoding) ?? prepare(after: pushed)
+                outgoing = try start(
+                    prepared, pull: prepared.outgoing.hasMore ? nil : pulled, heartbeat: nil, leases: &leases)
+                // Whichever of the two waits longer stays on this thread, with no hop to another one and back
+                // on its way: the pulled page's apply (the server answers the next pull from a page it read
+                // ahead), while the request waits on another thread.
                 let session = self
                 let request = Pending(on: .global()) { [outgoing] in try session.exchange(outgoing) }
                 aheads.keepFilled(after: outgoing.page, session: self)
@@ -390,21 +437,123 @@ public struct SyncSession: Sendable {
                 }
                 progress(summary)
                 answered = try request.wait()
+                continue
+            }
+            // An answer without records: its progress is saved on the apply queue while the next request is
+            // out (sent behind this one, or sent now), and the one after it goes out behind it.
+            var awaited: Pending<Answered>?
+            if let next = behind {
+                (outgoing, awaited) = (next.outgoing, next.answer)
+                behind = nil
             } else {
-                applying = Pending(on: applyQueue, apply)
-                // And the pushes after it are read and compressed while the server works.
-                aheads.keepFilled(after: outgoing.page, session: self)
-                do {
-                    answered = try exchange(outgoing)
-                } catch {
-                    // The apply's error first: a clock repair or a new node id must start from saved positions.
+                let prepared =
+                    try aheads.take(following: pushed, coding: transport.requestCoding) ?? prepare(after: pushed)
+                outgoing = try start(
+                    prepared, pull: prepared.outgoing.hasMore ? nil : pulled, heartbeat: nil, leases: &leases)
+            }
+            // (Not behind a request refused as out of order already: it is sent again, and a request sent
+            // behind it now would overtake it as well.)
+            if mayGoBehind(outgoing, leases: leases),
+                (awaited?.error as? Problem)?.code != SyncError.Code.outOfOrder.rawValue
+            {
+                // The request goes out first, then the one behind it, each on a request thread.
+                if awaited == nil { awaited = send(outgoing, on: requests) }
+                let cursor = outgoing.page.cursor
+                let prepared =
+                    try aheads.take(following: cursor, coding: transport.requestCoding) ?? prepare(after: cursor)
+                let next = try start(
+                    prepared, pull: prepared.outgoing.hasMore ? nil : pulled, heartbeat: nil, leases: &leases,
+                    behind: true)
+                behind = Behind(outgoing: next, answer: send(next, on: requests))
+            }
+            applying = Pending(on: applyQueue, apply)
+            // And the pushes after them are read and compressed while the server works.
+            aheads.keepFilled(after: behind?.outgoing.page ?? outgoing.page, session: self)
+            do {
+                answered = try answer(outgoing, awaited: awaited)
+            } catch {
+                if let next = behind, let accepted = try? next.answer.wait() {
+                    // The request behind it was accepted: so was this one, whose answer was lost (the lease
+                    // moved on from its move). Its progress is saved, and the sync goes on from that answer.
+                    behind = nil
                     if let pending = applying {
                         applying = nil
-                        _ = try pending.wait()
+                        summary.conflicts += try pending.wait().conflicts
+                        progress(summary)
                     }
-                    throw error
+                    let lease = outgoing.request.lease?.next
+                    leases.acknowledge(lease)
+                    summary.pushed += outgoing.records
+                    pushed = outgoing.page.cursor
+                    let lost = PeerProgress(pushed: pushed, lease: lease)
+                    applying = Pending(on: applyQueue) { try replica.apply(ChangeBatch(), from: peer, progress: lost) }
+                    answered = accepted
+                    continue
                 }
+                // The apply's error first: a clock repair or a new node id must start from saved positions.
+                if let pending = applying {
+                    applying = nil
+                    _ = try pending.wait()
+                }
+                throw error
             }
+        }
+    }
+
+    /// A push sent while the one before it is unanswered, and its answer to come.
+    private struct Behind {
+        let outgoing: Outgoing
+        let answer: Pending<Answered>
+    }
+
+    /// The threads a sync's requests sent behind others wait for their answers on (two, in turn: a
+    /// request goes out while the one before it is still waiting), made when first needed.
+    private final class RequestThreads {
+        private var threads: [WorkerThread] = []
+        /// The thread given last.
+        private var turn = 1
+
+        func next() -> WorkerThread {
+            turn = 1 - turn
+            if threads.count == turn { threads.append(WorkerThread(name: "fieldsync-request", nice: 0)) }
+            return threads[turn]
+        }
+
+        func stop() {
+            for thread in threads { thread.stop() }
+        }
+    }
+
+    /// Whether the push after `outgoing` may go out while `outgoing` is unanswered (a window of two):
+    /// when the transport takes two requests at once, behind a push that has more after it and pulls
+    /// nothing, once this node holds a lease with the server (the first answer of a sync came).
+    ///
+    /// Its lease moves on from `outgoing`'s, and names the lease `outgoing` moved from (``SyncRequest/
+    /// Lease/after``): a server that has not applied `outgoing` yet refuses it with `out-of-order`, and it
+    /// is sent again after `outgoing`'s answer. Both moves are saved before it leaves.
+    private func mayGoBehind(_ outgoing: Outgoing, leases: Leases) -> Bool {
+        transport.allowsConcurrentExchanges && outgoing.request.pull == nil && outgoing.page.hasMore
+            && leases.current != nil && leases.pending != nil && leases.then == nil
+            && outgoing.request.lease?.next == leases.pending
+    }
+
+    /// Sends a request on one of the sync's request threads; its answer comes in the result.
+    private func send(_ outgoing: Outgoing, on requests: RequestThreads) -> Pending<Answered> {
+        let session = self
+        let thread = requests.next()
+        return Pending(runningOn: { job in thread.run(job) }) { try session.exchange(outgoing) }
+    }
+
+    /// The answer to `outgoing`: awaited where it went out (`awaited`, on a request thread), or sent and
+    /// awaited on this thread. A request sent behind another that reached the server first (refused with
+    /// `out-of-order`; that one is answered now) is sent once more.
+    private func answer(_ outgoing: Outgoing, awaited: Pending<Answered>?) throws -> Answered {
+        guard let awaited else { return try exchange(outgoing) }
+        do {
+            return try awaited.wait()
+        } catch let problem as Problem where problem.code == SyncError.Code.outOfOrder.rawValue {
+            logger.debug("request sent again: it reached the server before the one it follows")
+            return try exchange(outgoing)
         }
     }
 

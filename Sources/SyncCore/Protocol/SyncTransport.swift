@@ -8,10 +8,14 @@ public protocol SyncTransport: Sendable {
     func exchange(_ body: SyncRequestBody) throws -> SyncExchange
     /// The coding to compress requests in: what the server is known to take. Default gzip.
     var requestCoding: ContentCoding { get }
+    /// Whether `exchange` may run on two threads at once (two requests in flight, each on its own
+    /// connection). Default false: the session then sends one request at a time.
+    var allowsConcurrentExchanges: Bool { get }
 }
 
 extension SyncTransport {
     public var requestCoding: ContentCoding { .gzip }
+    public var allowsConcurrentExchanges: Bool { false }
 }
 
 /// An encoded `POST /v1/sync` body.

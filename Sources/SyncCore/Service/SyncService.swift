@@ -133,8 +133,12 @@ public struct SyncService: Sendable {
     /// Checks and moves the client's lease (see ``SyncRequest/Lease``); throws `.duplicateNode` when two
     /// copies of the client's node id sync here. A request without a lease (an older client) passes.
     public func checkLease(_ request: SyncRequest, principal: Principal, now: Int64) throws {
-        guard let lease = request.lease, try replica.checkLease(lease, node: request.node, now: now) == .duplicate
-        else { return }
+        guard let lease = request.lease else { return }
+        switch try replica.checkLease(lease, node: request.node, now: now) {
+        case .accepted: return
+        case .outOfOrder: throw Replica.outOfOrder(request.node)
+        case .duplicate: break
+        }
         logger.warning(
             "duplicated node id refused",
             metadata: ["sync.client": "\(request.node)", "sync.principal": "\(principal.name)"])

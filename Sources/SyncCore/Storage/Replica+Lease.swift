@@ -6,6 +6,9 @@ public enum LeaseCheck: Sendable, Equatable {
     case accepted
     /// Two copies of the node hold diverging leases (now, or seen before): refuse the request.
     case duplicate
+    /// The request follows one the server has not applied (``SyncRequest/Lease/after`` is the current
+    /// lease): refuse it, recording nothing; the client sends it again after that one.
+    case outOfOrder
 }
 
 /// A client's lease move that a server makes in the transaction applying the client's push.
@@ -30,9 +33,10 @@ extension Replica {
     /// Accepted: a node seen for the first time; `previous` equal to the stored lease (moving to `next`
     /// when given); or a move the node already made, among its last ``recentLeaseMoves`` (a retry after a
     /// lost answer, or a stale copy of an old request arriving late: it does not move the lease back).
-    /// Anything else proves two copies of the node, which is remembered: every later request of either
-    /// copy is refused too, so that both take new ids (and pull again from the start; decision record
-    /// 0005).
+    /// A request sent behind another still unanswered, whose `after` is the stored lease, is out of order
+    /// (the other one has not been applied yet, or was lost): refused, and nothing recorded. Anything else
+    /// proves two copies of the node, which is remembered: every later request of either copy is refused
+    /// too, so that both take new ids (and pull again from the start; decision record 0005).
     public func checkLease(_ lease: SyncRequest.Lease, node: NodeID, now: Int64) throws -> LeaseCheck {
         do {
             return try writeWithoutFsync { db in try Self.moveLease(db, lease, node: node, now: now) }
@@ -50,6 +54,8 @@ extension Replica {
         select.bind(key, at: 1)
         guard try select.step() else {
             select.reset()
+            // A request sent behind another follows a lease this server should know.
+            if lease.after != nil { return .outOfOrder }
             let insert = try SQLStatement(cached: db, "INSERT INTO _leases(node, lease, moves) VALUES (?1, ?2, ?3)")
             insert.bind(key, at: 1)
             bind(insert, lease.next ?? lease.previous, at: 2)
@@ -75,8 +81,27 @@ extension Replica {
         if lease.next != nil, moves.split(separator: ",").contains(Substring(Self.move(lease))) {
             return .accepted
         }
+        if let after = lease.after, after == current { return .outOfOrder }
         try db.execute(sql: "UPDATE _leases SET duplicate_ms = ? WHERE node = ?", arguments: [now, key])
         return .duplicate
+    }
+
+    /// ``moveLease(_:_:node:now:)`` for a push: throws `.duplicateNode` or `.outOfOrder` (the caller
+    /// rolls back, and records a duplicate in a transaction of its own).
+    static func requireLease(_ db: Database, _ move: LeaseMove) throws {
+        switch try moveLease(db, move.lease, node: move.node, now: move.now) {
+        case .accepted: return
+        case .duplicate: throw SyncError(.duplicateNode, "Two copies of node \(move.node) sync with this server.")
+        case .outOfOrder: throw outOfOrder(move.node)
+        }
+    }
+
+    /// The error of a request that follows one not applied yet.
+    public static func outOfOrder(_ node: NodeID) -> SyncError {
+        SyncError(
+            .outOfOrder,
+            "This request of node \(node) follows one this server has not applied (still on its way, or lost). "
+                + "Nothing was applied: send it again once the request before it is answered.")
     }
 
     private static func bind(_ statement: SQLStatement, _ lease: UInt64?, at index: Int32) {
@@ -141,20 +166,23 @@ extension Replica {
 
     // MARK: Client side
 
-    /// Saves the lease this node holds with `peer` and the one it moves to with its next request; call
-    /// before sending that request, so that a retry after a crash sends the same pair.
-    public func saveLease(peer: String, current: UInt64?, next: UInt64?) throws {
+    /// Saves the lease this node holds with `peer`, the one it moves to with its next request, and the
+    /// one a request sent behind that one (before its answer) moves to; call before sending a request, so
+    /// that a retry after a crash sends the same moves.
+    public func saveLease(peer: String, current: UInt64?, next: UInt64?, then: UInt64? = nil) throws {
         do {
             try writeWithoutFsync(transaction: false) { db in
                 let upsert = try SQLStatement(
                     cached: db,
                     """
-                    INSERT INTO _peers(peer, lease, lease_next) VALUES (?1, ?2, ?3)
-                    ON CONFLICT(peer) DO UPDATE SET lease = excluded.lease, lease_next = excluded.lease_next
+                    INSERT INTO _peers(peer, lease, lease_next, lease_then) VALUES (?1, ?2, ?3, ?4)
+                    ON CONFLICT(peer) DO UPDATE SET
+                        lease = excluded.lease, lease_next = excluded.lease_next, lease_then = excluded.lease_then
                     """)
                 upsert.bind(peer, at: 1)
                 Self.bind(upsert, current, at: 2)
                 Self.bind(upsert, next, at: 3)
+                Self.bind(upsert, then, at: 4)
                 try upsert.run()
             }
         } catch {
@@ -201,7 +229,7 @@ extension Replica {
                     count += db.changesCount
                 }
             }
-            try db.execute(sql: "UPDATE _peers SET lease = NULL, lease_next = NULL, pulled = '0'")
+            try db.execute(sql: "UPDATE _peers SET lease = NULL, lease_next = NULL, lease_then = NULL, pulled = '0'")
             try ReplicaMeta.set(db, .previousNodeID, old)
             try ReplicaMeta.set(db, .nodeID, new.rawValue)
             return count

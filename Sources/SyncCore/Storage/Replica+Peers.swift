@@ -12,9 +12,11 @@ public struct PeerState: Sendable, Equatable {
     public var lastSyncMillis: Int64?
     /// Why the last sync with the peer failed, if it did.
     public var lastError: String?
-    /// The push lease this node holds with the peer, and the one its unacknowledged request moves to.
+    /// The push lease this node holds with the peer, the one its unacknowledged request moves to, and
+    /// the one the request sent behind that one moves to (a window of two).
     public var lease: UInt64?
     public var leaseNext: UInt64?
+    public var leaseThen: UInt64?
 }
 
 /// Cursors to save in the same transaction as an apply: a crash leaves both or neither.
@@ -37,7 +39,10 @@ extension Replica {
         try read { db in
             let row = try Row.fetchOne(
                 db,
-                sql: "SELECT pushed, pulled, last_sync_ms, last_error, lease, lease_next FROM _peers WHERE peer = ?",
+                sql: """
+                    SELECT pushed, pulled, last_sync_ms, last_error, lease, lease_next, lease_then FROM _peers
+                    WHERE peer = ?
+                    """,
                 arguments: [peer])
             func cursor(_ text: String?) throws -> FeedCursor {
                 guard let text else { return .start }
@@ -50,7 +55,8 @@ extension Replica {
                 peer: peer, pushed: try cursor(row?["pushed"]), pulled: try cursor(row?["pulled"]),
                 lastSyncMillis: row?["last_sync_ms"], lastError: row?["last_error"],
                 lease: (row?["lease"] as Int64?).map { UInt64(bitPattern: $0) },
-                leaseNext: (row?["lease_next"] as Int64?).map { UInt64(bitPattern: $0) })
+                leaseNext: (row?["lease_next"] as Int64?).map { UInt64(bitPattern: $0) },
+                leaseThen: (row?["lease_then"] as Int64?).map { UInt64(bitPattern: $0) })
         }
     }
 
@@ -87,7 +93,8 @@ extension Replica {
     ///   answers with (its own wall clock), not against a correction it learnt as a client of its
     ///   upstream, which goes stale when its wall clock is set. Nil: this node's corrected clock.
     /// - `lease`: a server moves the client's lease (``checkLease(_:node:now:)``) in the same transaction;
-    ///   two copies of the node throw `.duplicateNode` and nothing is written, not even that finding.
+    ///   two copies of the node throw `.duplicateNode` and nothing is written, not even that finding; a
+    ///   request that follows one not applied yet throws `.outOfOrder`.
     @discardableResult
     public func apply(
         _ batch: ChangeBatch, from peer: String, sender: NodeID? = nil, scope: String? = nil,
@@ -97,10 +104,7 @@ extension Replica {
         let plan = try BatchPlan(batch, layouts: layouts, schema: schema, sender: sender)
         return try withSession { session in
             if let serverClock { session.checkedAt = UInt64(max(0, serverClock)) }
-            if let lease, try Self.moveLease(session.db, lease.lease, node: lease.node, now: lease.now) == .duplicate {
-                // Rolled back with the rest: the caller records it with ``checkLease(_:node:now:)``.
-                throw SyncError(.duplicateNode, "Two copies of node \(lease.node) sync with this server.")
-            }
+            if let lease { try Self.requireLease(session.db, lease) }
             if let scope {
                 try checkSentScope(batch, plan: plan, scope: scope)
                 // Stored records are checked where the merge reads them anyway (no extra lookup).
@@ -140,9 +144,13 @@ extension Replica {
             try pruneEcho(db, peer: peer, below: pushed.base)
         }
         if let lease = progress.lease {
-            // A newer pending lease (the next request already went out) already made this one current.
+            // The pending move behind it (a request sent before this answer) is the next one now. A newer
+            // pending lease (the next request already went out) already made this one current.
             try db.cachedStatement(
-                sql: "UPDATE _peers SET lease = ?1, lease_next = NULL WHERE peer = ?2 AND lease_next = ?1"
+                sql: """
+                    UPDATE _peers SET lease = ?1, lease_next = lease_then, lease_then = NULL
+                    WHERE peer = ?2 AND lease_next = ?1
+                    """
             ).execute(arguments: [Int64(bitPattern: lease), peer])
         }
         if let pulled = progress.pulled {

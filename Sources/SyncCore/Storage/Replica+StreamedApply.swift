@@ -121,11 +121,7 @@ extension Replica {
                     guard records == tail.records else {
                         throw SyncError(.storage, "A streamed push merged \(records) of \(tail.records) records.")
                     }
-                    if let lease = tail.lease,
-                        try Self.moveLease(session.db, lease.lease, node: lease.node, now: lease.now) == .duplicate
-                    {
-                        throw SyncError(.duplicateNode, "Two copies of node \(lease.node) sync with this server.")
-                    }
+                    if let lease = tail.lease { try Self.requireLease(session.db, lease) }
                     try settle(
                         session, peer: peer, since: before, pruneEchoBelow: tail.pruneEchoBelow,
                         progress: PeerProgress())

@@ -117,6 +117,10 @@ enum ReplicaMigrations {
                     )
                     """)
         }
+        migrator.registerMigration("6-lease-window") { db in
+            // The move of a request sent while the one before it is unanswered (see `SyncRequest.Lease`).
+            try db.execute(sql: "ALTER TABLE _peers ADD COLUMN lease_then INTEGER")
+        }
         return migrator
     }
 

@@ -14,16 +14,18 @@ final class WorkerThread: @unchecked Sendable {
     /// phone its UI; on a hub the devices it serves; on a test machine the server itself).
     static let readAhead = WorkerThread(name: "fieldsync-read-ahead", nice: 10)
 
-    private let jobs = Mutex<[@Sendable () -> Void]>([])
+    /// Jobs in turn; nil ends the thread (``stop()``).
+    private let jobs = Mutex<[(@Sendable () -> Void)?]>([])
     private let ready = DispatchSemaphore(value: 0)
 
-    private init(name: String, nice: Int32) {
+    /// A thread of its own (the static ones live as long as the process; others end with ``stop()``).
+    init(name: String, nice: Int32) {
         let thread = Thread { [self] in
             // On Linux the nice value is the calling thread's own (who = 0): the rest of the process keeps its own.
             if nice != 0 { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, nice) }
             while true {
                 ready.wait()
-                let job = jobs.withLock { $0.removeFirst() }
+                guard let job = jobs.withLock({ $0.removeFirst() }) else { return }
                 job()
             }
         }
@@ -33,6 +35,12 @@ final class WorkerThread: @unchecked Sendable {
 
     func run(_ job: @escaping @Sendable () -> Void) {
         jobs.withLock { $0.append(job) }
+        ready.signal()
+    }
+
+    /// Ends the thread once the jobs already given have run.
+    func stop() {
+        jobs.withLock { $0.append(nil) }
         ready.signal()
     }
 }

@@ -27,6 +27,7 @@ struct HTTPProblem: Error {
         case .tooLarge: (status, title) = (.contentTooLarge, "Body too large")
         case .clockDrift: (status, title) = (.conflict, "Clock out of bounds")
         case .duplicateNode: (status, title) = (.conflict, "Duplicated node id")
+        case .outOfOrder: (status, title) = (.conflict, "Request out of order")
         case .notFound: (status, title) = (.notFound, "Not found")
         case .storage:
             (status, title) = (.init(code: 507, reasonPhrase: "Insufficient Storage"), "Server storage failed")
