@@ -43,7 +43,9 @@ struct SyncProbe: ParsableCommand {
         let scale = 1_000_000 / Double(deliveries)
         print(
             "server pid \(server.process.processIdentifier): \(pull ? "pulled" : "pushed") \(deliveries) in \(format2(seconds)) s; CPU ms per 1,000: client "
-                + "\(format1((cpuSeconds(pid: "self") - cpu.0) * scale)), server \(format1((server.cpuSeconds - cpu.1) * scale))"
+                + "\(format1((cpuSeconds(pid: "self") - cpu.0) * scale)), server \(format1((server.cpuSeconds - cpu.1) * scale)); "
+                + "\(try serverMetric(server.url, #"fieldsync_errors_total{type="out-of-order"}"#)) requests refused "
+                + "out of order (sent again)"
         )
     }
 }

@@ -106,6 +106,16 @@ func syncClient(replica: Replica, server: String, token: String, batchSize: Int)
     return try session.run()
 }
 
+/// A counter of the server's `/metrics` (0 when it is not there yet).
+func serverMetric(_ server: String, _ name: String) throws -> Int {
+    let transport = CurlTransport(
+        configuration: ClientConfiguration(serverURL: server, token: ""), logger: benchLogger)
+    let text = String(
+        decoding: try transport.raw(method: "GET", path: "/metrics", headers: [], body: nil).body, as: UTF8.self)
+    let line = text.split(separator: "\n").first { $0.hasPrefix(name + " ") }
+    return line.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
+}
+
 /// This process's peak resident memory (VmHWM), in MiB. Not `getrusage`: Linux carries `ru_maxrss` over
 /// `exec`, so a child would report its parent's peak.
 func ownPeakMiB() -> Double {

@@ -3,7 +3,6 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
-import NIOPosix
 import SyncCore
 
 /// The HTTP face of a replica: `/healthz`, `/metrics`, `/v1/session`, `/v1/sync`.
@@ -382,17 +381,11 @@ private final class StreamSlot {
     }
 }
 
-/// Runs blocking work (SQLite) on a thread of ``blockingThreads``, never on an event loop.
+/// Runs blocking work (SQLite) on a Dispatch thread, never on an event loop.
 func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await blockingThreads.runIfActive(body)
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async {
+            continuation.resume(with: Result { try body() })
+        }
+    }
 }
-
-/// Where the server's blocking work runs: SQLite, a push waiting for its merge on the merge thread, a
-/// hub's sync with its upstream. Threads of its own, not Dispatch's, which has as many as there are
-/// cores: a push waiting there for its merge held back the decoding of the next one (sent by a client
-/// before the answer to the one before it), whose merge then started late, or first.
-let blockingThreads: NIOThreadPool = {
-    let pool = NIOThreadPool(numberOfThreads: 16)
-    pool.start()
-    return pool
-}()
