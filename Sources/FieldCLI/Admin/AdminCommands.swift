@@ -119,9 +119,10 @@ struct AdminCommand: ParsableCommand {
                                 "SELECT id, item, campaign, max_per_family, window_days FROM entitlements WHERE _deleted IS NULL ORDER BY id"
                         ).map { row -> [String: String] in
                             [
-                                "id": row["id"], "item": row["item"], "campaign": row["campaign"] ?? "",
-                                "max_per_family": String(row["max_per_family"] as Int64),
-                                "window_days": (row["window_days"] as Int64?).map(String.init) ?? "",
+                                "id": row.text("id") ?? "", "item": row.text("item") ?? "",
+                                "campaign": row.text("campaign") ?? "",
+                                "max_per_family": row.text("max_per_family") ?? "",
+                                "window_days": row.text("window_days") ?? "",
                             ]
                         }
                     }

@@ -101,14 +101,18 @@ struct Report {
                 keptAt: Int64(entry.winner.hlc.millis), keptBy: entry.winner.node.description)
         }
         devices = try replica.read { db in
+            // Every value here came from a client (a relayed status): shown as it is, never trusted to fit.
             try Row.fetchAll(db, sql: "SELECT * FROM _heartbeats ORDER BY last_seen_ms").map { row in
-                let lastSeen: Int64 = row["last_seen_ms"]
-                let offset: Int64 = row["clock_offset_ms"]
+                let lastSeen = row.integer("last_seen_ms") ?? 0
+                let offset = row.integer("clock_offset_ms") ?? 0
                 return DeviceHealth(
-                    node: row["node"], name: row["name"], role: row["role"], city: row["city"] ?? "-",
-                    lastSeen: lastSeen,
-                    backlog: row["backlog"], clockOffset: offset, lastError: row["last_error"], via: row["via"],
-                    stale: now - lastSeen > Self.staleAfterMillis, skewed: abs(offset) > 5 * 60_000)
+                    node: row.text("node") ?? "?", name: row.text("name") ?? "?", role: row.text("role") ?? "?",
+                    city: row.text("city") ?? "-", lastSeen: lastSeen,
+                    backlog: Int(clamping: row.integer("backlog") ?? 0), clockOffset: offset,
+                    lastError: row.text("last_error"), via: row.text("via"),
+                    stale: now.subtractingReportingOverflow(lastSeen).partialValue > Self.staleAfterMillis
+                        || lastSeen > now + Self.staleAfterMillis,
+                    skewed: offset.magnitude > 5 * 60_000)
             }
         }
     }
@@ -130,18 +134,20 @@ struct Report {
                 """)
         var associations: [String: String] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT id, name FROM associations") {
-            associations[row["id"]] = row["name"]
+            if let id = row.text("id") { associations[id] = row.text("name") ?? id }
         }
         var familyAssociation: [String: String] = [:]
+        // Values a client sent: a missing one shows as "?", never stops the report.
         let deliveries = rows.map { row -> Delivery in
-            let family: String = row["family"]
-            if let association: String = row["association"] { familyAssociation[family] = association }
-            let node: Int64 = row["_node"]
+            let family = row.text("family") ?? "?"
+            if let association = row.text("association") { familyAssociation[family] = association }
+            let node = row.integer("_node") ?? 0
             return Delivery(
-                id: row["id"], city: row["city"], family: family, reference: row["reference"], item: row["item"],
-                quantity: row["quantity"], campaign: row["campaign"], deliveredAt: row["delivered_at"],
-                volunteer: row["volunteer"], node: NodeID(rawValue: node)?.description ?? String(node),
-                note: row["note"])
+                id: row.text("id") ?? "?", city: row.text("city") ?? "?", family: family,
+                reference: row.text("reference") ?? family, item: row.text("item") ?? "?",
+                quantity: Int(clamping: row.integer("quantity") ?? 0), campaign: row.text("campaign"),
+                deliveredAt: row.integer("delivered_at") ?? 0, volunteer: row.text("volunteer") ?? "?",
+                node: NodeID(rawValue: node)?.description ?? String(node), note: row.text("note"))
         }
         var names: [String: String] = [:]
         for (family, association) in familyAssociation { names[family] = associations[association] ?? association }
@@ -159,7 +165,7 @@ struct Report {
                 campaign: delivery.campaign ?? "-")
             var group = groups[key] ?? (0, 0, [])
             group.count += 1
-            group.quantity += delivery.quantity
+            group.quantity = group.quantity.addingSaturating(delivery.quantity)
             group.families.insert(delivery.family)
             groups[key] = group
         }
@@ -174,8 +180,9 @@ struct Report {
         let rules = try replica.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT item, campaign, max_per_family, window_days FROM entitlements WHERE _deleted IS NULL"
-            ).map { row -> (item: String, campaign: String?, max: Int, window: Int?) in
-                (row["item"], row["campaign"], row["max_per_family"], row["window_days"])
+            ).compactMap { row -> (item: String, campaign: String?, max: Int, window: Int?)? in
+                guard let item = row.text("item"), let max = row.integer("max_per_family") else { return nil }
+                return (item, row.text("campaign"), Int(clamping: max), row.integer("window_days").map(Int.init(clamping:)))
             }
         }
         var breaches: [Breach] = []
@@ -190,9 +197,12 @@ struct Report {
                 var evidence: [Delivery] = []
                 for (index, first) in received.enumerated() {
                     let run = received[index...].prefix { delivery in
-                        rule.window.map { delivery.deliveredAt - first.deliveredAt < Int64($0) * 86_400_000 } ?? true
+                        rule.window.map {
+                            delivery.deliveredAt.subtractingReportingOverflow(first.deliveredAt).partialValue
+                                < Int64($0).multipliedReportingOverflow(by: 86_400_000).partialValue
+                        } ?? true
                     }
-                    let total = run.reduce(0) { $0 + $1.quantity }
+                    let total = run.reduce(0) { $0.addingSaturating($1.quantity) }
                     if total > worst { (worst, evidence) = (total, Array(run)) }
                     if rule.window == nil { break }
                 }
@@ -217,7 +227,10 @@ struct Report {
                     WHERE _deleted IS NULL AND merged_into IS NULL ORDER BY city, id
                     """
             ).map { row -> (id: String, city: String, reference: String, head: String, phone: String) in
-                (row["id"], row["city"], row["reference"], row["head_name"], row["phone"] ?? "")
+                (
+                    row.text("id") ?? "?", row.text("city") ?? "?", row.text("reference") ?? "",
+                    row.text("head_name") ?? "", row.text("phone") ?? ""
+                )
             }
         }
         var result: [Duplicate] = []
@@ -251,5 +264,13 @@ struct Report {
             }
         }
         return result
+    }
+}
+
+extension Int {
+    /// The sum, held at the bounds instead of trapping (quantities come from clients).
+    func addingSaturating(_ other: Int) -> Int {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
     }
 }

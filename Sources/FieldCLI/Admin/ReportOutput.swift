@@ -180,9 +180,10 @@ enum ReportCSV {
                         """
                 ).map { row -> [String] in
                     [
-                        row["id"], row["city"], row["family"], row["reference"] ?? "", row["item"],
-                        String(row["quantity"] as Int64), row["campaign"] ?? "", Printer.date(row["delivered_at"]),
-                        row["volunteer"], row["note"] ?? "", row["voided"] ?? "",
+                        row.text("id") ?? "", row.text("city") ?? "", row.text("family") ?? "",
+                        row.text("reference") ?? "", row.text("item") ?? "", row.text("quantity") ?? "",
+                        row.text("campaign") ?? "", row.integer("delivered_at").map(Printer.date) ?? "",
+                        row.text("volunteer") ?? "", row.text("note") ?? "", row.text("voided") ?? "",
                     ]
                 }
             }

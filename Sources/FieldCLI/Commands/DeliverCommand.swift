@@ -157,7 +157,9 @@ struct DeliveryIndex {
                     "SELECT campaign, max_per_family, window_days FROM entitlements WHERE item = ? AND _deleted IS NULL",
                 arguments: [item.rawValue]
             ).map { row in
-                Rule(max: row["max_per_family"] ?? 0, campaign: row["campaign"], windowDays: row["window_days"])
+                Rule(
+                    max: Int(clamping: row.integer("max_per_family") ?? 0), campaign: row.text("campaign"),
+                    windowDays: row.integer("window_days").map(Int.init(clamping:)))
             }
         }
         let past = try deliveries(family: family).filter { $0["item"] == .text(item.rawValue) }
