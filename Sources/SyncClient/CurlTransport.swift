@@ -93,7 +93,9 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
         let problem = Problem(decoding: result.body)
         // The problems the session handles itself: it repairs its clock, takes a new node id, or sends again.
         if let problem, (400..<500).contains(result.status),
-            [SyncError.Code.clockDrift, .duplicateNode, .outOfOrder].contains(where: { $0.rawValue == problem.code })
+            [SyncError.Code.clockDrift, .duplicateNode, .nodeTaken, .outOfOrder].contains(where: {
+                $0.rawValue == problem.code
+            })
         {
             return problem
         }

@@ -123,18 +123,27 @@ struct MergeRuleTests {
         #expect(try a.dump().split(separator: "\n").count == 2)
     }
 
-    @Test func aBatchWithOneBadChangeIsRefusedWhole() throws {
+    /// A refusal about data covers its record alone (DESIGN.md §8): the rest of the batch is applied, the
+    /// refused record is named and kept in `_refused`. A batch that is not valid as a whole still throws.
+    @Test func aBadChangeIsRefusedAloneAndTheRestIsApplied() throws {
         let replica = try makeReplica()
         var batch = familyBatch("F1", ["city": "Oran"], stamp: stamp(t0, node: 1))
         batch.collections[0].records.append(
             RecordChange(id: "F2", stamp: stamp(t0, node: 1), cells: [Cell(field: 5, value: "not a number")]))
-        #expect { try replica.apply(batch) } throws: { ($0 as? SyncError)?.code == .invalidValue }
-        #expect(try replica.dump().isEmpty)
+        let report = try replica.apply(batch)
+        #expect(report.refused.map(\.id) == ["F2"] && report.refused.map(\.code) == [.invalidValue])
+        #expect(try replica.record("families", id: "F1") != nil)
+        #expect(try replica.record("families", id: "F2") == nil)
         let unknown = ChangeBatch([CollectionChanges(name: "secrets", fields: ["x"])])
         #expect { try replica.apply(unknown) } throws: { ($0 as? SyncError)?.code == .unknownCollection }
         var missing = deliveryBatch("D1", family: "F1", stamp: stamp(t0, node: 1))
         missing.collections[0].records[0].cells.removeFirst()
-        #expect { try replica.apply(missing) } throws: { ($0 as? SyncError)?.code == .invalidValue }
+        let refused = try replica.apply(missing).refused
+        #expect(refused.map(\.id) == ["D1"] && refused.first?.detail.contains("required") == true)
+        #expect(try replica.refusedRecords().map(\.refusal.id).sorted() == ["D1", "F2"])
+        // Sent again: refused again, kept once.
+        _ = try replica.apply(missing)
+        #expect(try replica.refusedRecords().count == 2)
     }
 
     @Test func aStampFarInTheFutureIsRefusedAndDoesNotMoveTheClock() throws {

@@ -19,7 +19,8 @@ struct RobustnessTests {
                         cells: [Cell(field: 0, value: "Oran"), Cell(field: 1, value: .real(number))])
                 ])
         ])
-        #expect { try replica.apply(unknown) } throws: { ($0 as? SyncError)?.code == .invalidValue }
+        let report = try replica.apply(unknown)
+        #expect(report.refused.map(\.code) == [.invalidValue] && report.refused.first?.field == "score")
         #expect(try replica.dump().isEmpty)
     }
 

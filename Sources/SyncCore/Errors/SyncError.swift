@@ -38,9 +38,13 @@ public struct SyncError: Error, Sendable, CustomStringConvertible {
         public static let tooLarge = Code("too-large")
         /// Two copies of one node id sync with a server (a device restored from another's backup).
         public static let duplicateNode = Code("duplicate-node")
+        /// A fresh token named a node id that belongs to another device here: take a new node id.
+        public static let nodeTaken = Code("node-taken")
         /// A push sent while the one before it was unanswered reached a server that has not applied that
         /// one: nothing was applied; the client sends it again once the one before is answered.
         public static let outOfOrder = Code("out-of-order")
+        /// A record names a record of another scope (a delivery of another city's family).
+        public static let badReference = Code("bad-reference")
         /// The replica file is not a FieldSync replica or is damaged.
         public static let corruptReplica = Code("corrupt-replica")
     }

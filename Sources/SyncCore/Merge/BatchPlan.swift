@@ -1,8 +1,10 @@
 /// The validation of a batch against a schema, before anything is written (pure, no I/O).
 ///
 /// Resolves each group's collection and maps its field names to registers (or -1: a field this
-/// schema does not know, kept in `_extra`). Throws on the first problem, naming the record and field,
-/// so a batch with one bad change is refused whole.
+/// schema does not know, kept in `_extra`). A malformed batch (a bad id, a field index out of range, a
+/// field set twice) throws, naming the record and field: a conforming client never sends one. A record
+/// whose values the schema does not allow, or that lies outside `scope`, is refused on its own
+/// (``refused``): the rest of the batch goes on.
 struct BatchPlan {
     /// Per group: the layout's position.
     var layoutIndex: [Int] = []
@@ -13,6 +15,10 @@ struct BatchPlan {
     /// The greatest stamp of the batch's sender (every stamp when the sender is not given): the stamps its
     /// own clock made, held to the drift bound. The others it relays were admitted where they entered.
     var newestOwn: Stamp?
+    /// Per group: the records refused, by index (empty for almost every batch).
+    var refused: [Set<Int>] = []
+    /// Why, in batch order.
+    var refusals: [Refusal] = []
 
     static let maxIDLength = 64
     static let maxFieldNameLength = 64
@@ -23,7 +29,11 @@ struct BatchPlan {
     /// `maxFieldsPerGroup` (at most 63 registers + 64).
     static let maxUnknownFieldsPerGroup = 64
 
-    init(_ batch: ChangeBatch, layouts: [TableLayout], schema: Schema, sender: NodeID? = nil) throws(SyncError) {
+    /// `scope`: the principal's, when it has one (a device's or hub's push): a record must carry it, and a
+    /// collection without a scope field is the admin's alone.
+    init(
+        _ batch: ChangeBatch, layouts: [TableLayout], schema: Schema, sender: NodeID? = nil, scope: String? = nil
+    ) throws(SyncError) {
         for group in batch.collections {
             guard let index = schema.index(of: group.name) else {
                 throw SyncError(
@@ -51,11 +61,21 @@ struct BatchPlan {
                 }
                 map.append(layout.registerIndex(name) ?? -1)
             }
-            for record in group.records {
-                try Self.validate(record, group: group, layout: layout, map: map, newest: &newest)
+            var refused = Set<Int>()
+            let scopeCell = layout.collection.scopeField.flatMap { group.fields.firstIndex(of: $0) }
+            for (position, record) in group.records.enumerated() {
+                var refusal = try Self.validate(record, group: group, layout: layout, map: map, newest: &newest)
+                if refusal == nil, let scope {
+                    refusal = Self.scopeRefusal(record, group: group, layout: layout, scopeCell: scopeCell, scope: scope)
+                }
+                if let refusal {
+                    refused.insert(position)
+                    refusals.append(refusal)
+                }
             }
             layoutIndex.append(index)
             registerMap.append(map)
+            self.refused.append(refused)
         }
         // A device's push is all its own: its newest stamp is the sender's. Only a relay needs a pass.
         newestOwn = newest
@@ -82,11 +102,36 @@ struct BatchPlan {
         return !bytes.isEmpty && bytes.count <= maxIDLength && bytes.allSatisfy { $0 > 32 && $0 < 127 }
     }
 
-    /// Checks one record in a single pass over its cells, and folds its stamps into `newest`.
+    /// Why a record pushed by a principal of `scope` lies outside it, or nil when it does not: it sets its
+    /// scope field to another value, or its collection has none (the admin's). A stored record's scope is
+    /// checked where the merge reads it.
+    private static func scopeRefusal(
+        _ record: RecordChange, group: CollectionChanges, layout: TableLayout, scopeCell: Int?, scope: String
+    ) -> Refusal? {
+        guard let scopeField = layout.collection.scopeField else {
+            return Refusal(
+                collection: group.name, id: record.id, code: .outOfScope,
+                detail: "'\(group.name)' is written by the admin only; a \(scope) token cannot change it.")
+        }
+        guard let scopeCell else { return nil }
+        for cell in record.cells where cell.field == scopeCell && cell.value != .text(scope) {
+            return Refusal(
+                collection: group.name, id: record.id, code: .outOfScope, field: scopeField,
+                detail: "Record \(record.id) of '\(group.name)' sets \(scopeField) to \(cell.value.kindDescription), "
+                    + "outside this token's scope ('\(scope)').")
+        }
+        return nil
+    }
+
+    /// Checks one record in a single pass over its cells, and folds its stamps into `newest`. Throws for a
+    /// malformed record; returns the refusal of a record whose values the schema does not allow.
     private static func validate(
         _ record: RecordChange, group: CollectionChanges, layout: TableLayout, map: [Int], newest: inout Stamp?
-    ) throws(SyncError) {
+    ) throws(SyncError) -> Refusal? {
         var where_: String { "\(group.name) record '\(record.id.prefix(maxIDLength))'" }
+        func refuse(_ field: String?, _ detail: String) -> Refusal {
+            Refusal(collection: group.name, id: record.id, code: .invalidValue, field: field, detail: detail)
+        }
         let idBytes = record.id.utf8
         // Over the contiguous bytes (for every record of every batch): the view's own iteration costs more.
         let printable =
@@ -102,6 +147,7 @@ struct BatchPlan {
         var filled: UInt64 = 0
         var extrasLow: UInt64 = 0
         var extrasHigh: UInt64 = 0
+        var refusal: Refusal?
         let fieldCount = group.fields.count
         try record.cells.withUnsafeBufferPointer { cells throws(SyncError) in
             for index in cells.indices {
@@ -118,10 +164,9 @@ struct BatchPlan {
                     }
                     if newest.map({ stamp > $0 }) ?? true { newest = stamp }
                 }
-                if case .real(let number) = cells[index].value, !number.isFinite {
-                    throw SyncError(
-                        .invalidValue,
-                        "The \(where_) sets '\(group.fields[field])' to \(number): numbers must be finite.")
+                if case .real(let number) = cells[index].value, !number.isFinite, refusal == nil {
+                    refusal = refuse(
+                        group.fields[field], "The \(where_) sets '\(group.fields[field])' to \(number): numbers must be finite.")
                 }
                 let register = map[field]
                 if register < 0 {
@@ -146,28 +191,37 @@ struct BatchPlan {
                     throw SyncError(.invalidBatch, "The \(where_) sets field '\(group.fields[field])' twice.")
                 }
                 present |= bit
-                let type = layout.type(ofRegister: register)
-                guard type.accepts(cells[index].value) else {
-                    throw SyncError(
-                        .invalidValue,
-                        "The \(where_) sets '\(group.fields[field])' (\(type.rawValue)) to \(cells[index].value.kindDescription)."
-                    )
+                if register < layout.collection.fields.count, refusal == nil,
+                    let problem = layout.collection.fields[register].problem(with: cells[index].value)
+                {
+                    refusal = refuse(group.fields[field], "The \(where_) sets '\(group.fields[field])' to \(problem).")
+                } else if register == layout.deletedIndex, layout.isProfile, cells[index].value != .integer(1),
+                    refusal == nil
+                {
+                    refusal = refuse(
+                        TableLayout.deletedRegister,
+                        "The \(where_) sets '_deleted' to \(cells[index].value.kindDescription): a tombstone is always 1.")
                 }
                 if case .null = cells[index].value { continue }
                 filled |= bit
             }
         }
-        if layout.isProfile, present & (1 << UInt64(layout.deletedIndex)) != 0,
-            let cell = record.cells.first(where: { map[$0.field] == layout.deletedIndex }), cell.value != .integer(1)
-        {
-            throw SyncError(.invalidValue, "The \(where_) sets '_deleted' to \(cell.value): a tombstone is always 1.")
+        if let refusal { return refusal }
+        // A fact is whole at once; a profile's required fields are checked when it is new (by the merge),
+        // and none may be emptied.
+        let missing =
+            layout.isProfile
+            ? present & layout.requiredMask & ~filled
+            : layout.requiredMask & ~filled
+        if missing != 0 {
+            let name = layout.collection.fields[missing.trailingZeroBitCount].name
+            return refuse(
+                name,
+                layout.isProfile
+                    ? "The \(where_) empties its required field '\(name)'."
+                    : "The \(where_) lacks its required field '\(name)'.")
         }
-        if !layout.isProfile, filled & layout.requiredMask != layout.requiredMask {
-            let missing = layout.collection.fields.enumerated().first {
-                filled & (1 << UInt64($0.offset)) == 0 && $0.element.required
-            }
-            throw SyncError(.invalidValue, "The \(where_) lacks its required field '\(missing?.element.name ?? "?")'.")
-        }
+        return nil
     }
 }
 

@@ -97,15 +97,20 @@ public struct FeedCursor: Hashable, Comparable, Sendable, Codable, CustomStringC
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let base = try container.decode(Int64.self, forKey: .base)
         let position = try container.decode(Int64.self, forKey: .position)
-        guard base >= 0, position >= base else {
+        guard base >= 0, position >= base, position <= Self.maxPosition else {
             throw DecodingError.dataCorruptedError(
                 forKey: .position, in: container,
-                debugDescription: "Expected 0 <= base <= position, found base \(base) and position \(position).")
+                debugDescription:
+                    "Expected 0 <= base <= position <= 2^53, found base \(base) and position \(position).")
         }
         self.init(base: base, position: position)
     }
 
     public static let start = FeedCursor(0)
+
+    /// The largest position a cursor may name: 2^53, the largest integer every JSON reader keeps exact. No
+    /// replica numbers that many changes; a cursor beyond it comes from a broken or hostile client.
+    public static let maxPosition: Int64 = 1 << 53
 
     /// The cursor moved past changes that are all filtered out (`ranges` of sequences the reader sent us),
     /// so that a feed does not read them to skip them. Only a drained cursor moves.
@@ -116,7 +121,9 @@ public struct FeedCursor: Hashable, Comparable, Sendable, Codable, CustomStringC
     /// `base` and `position`, not sent yet (the row was past the page); skipping the row would lose it.
     public func skipping(_ ranges: SequenceRanges) -> FeedCursor {
         var next = self
-        while next.base == next.position, let range = ranges.range(containing: next.position + 1) {
+        while next.base == next.position, next.position < Self.maxPosition,
+            let range = ranges.range(containing: next.position + 1)
+        {
             next = FeedCursor(range.upperBound)
         }
         return next
@@ -128,10 +135,10 @@ public struct FeedCursor: Hashable, Comparable, Sendable, Codable, CustomStringC
     public init?(_ text: String) {
         guard text.utf8.allSatisfy({ $0 == UInt8(ascii: ":") || (0x30...0x39).contains($0) }) else { return nil }
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        if parts.count == 1, let value = Int64(parts[0]), value >= 0 {
+        if parts.count == 1, let value = Int64(parts[0]), value >= 0, value <= Self.maxPosition {
             self.init(value)
         } else if parts.count == 2, let base = Int64(parts[0]), let position = Int64(parts[1]), base >= 0,
-            position >= base
+            position >= base, position <= Self.maxPosition
         {
             self.init(base: base, position: position)
         } else {

@@ -23,6 +23,12 @@ public struct DeviceStatus: Sendable, Equatable {
         self.lastSeenMillis = lastSeenMillis
     }
 
+    /// The range of a clock offset or correction a client may report: about ±1,100 years, far beyond any
+    /// real clock error, and small enough that no sum of two of them overflows.
+    public static let offsetRange: ClosedRange<Int64> = -(1 << 45)...(1 << 45)
+    /// The range of a count or a time (Unix ms) a client may report.
+    public static let countRange: ClosedRange<Int64> = 0...(1 << 53)
+
     /// The most statuses one request relays.
     public static let maxRelayed = 10_000
 
@@ -55,8 +61,8 @@ public struct DeviceStatus: Sendable, Equatable {
             case "name": status.name = String(try reader.string("a name").prefix(100))
             case "role": status.role = String(try reader.string("a role").prefix(16))
             case "city": status.city = reader.null() ? nil : String(try reader.string("a city").prefix(100))
-            case "clock_offset_ms": status.clockOffsetMillis = try reader.int("a clock offset")
-            case "last_seen": status.lastSeenMillis = try reader.int("a time (Unix ms)")
+            case "clock_offset_ms": status.clockOffsetMillis = try reader.int("a clock offset", in: Self.offsetRange)
+            case "last_seen": status.lastSeenMillis = try reader.int("a time (Unix ms)", in: Self.countRange)
             case "heartbeat": status.heartbeat = try Heartbeat.decode(&reader)
             default: try reader.skip()
             }
@@ -93,11 +99,14 @@ extension Heartbeat {
         try reader.object("a heartbeat object") { (reader, key) throws(SyncError) in
             switch key {
             case "app": beat.app = String(try reader.string("the app version").prefix(64))
-            case "backlog": beat.backlog = try reader.int("the backlog size")
-            case "oldest_pending_ms": beat.oldestPendingMillis = reader.null() ? nil : try reader.int("an age in ms")
+            case "backlog": beat.backlog = try reader.int("the backlog size", in: DeviceStatus.countRange)
+            case "oldest_pending_ms":
+                beat.oldestPendingMillis =
+                    reader.null() ? nil : try reader.int("a time (Unix ms)", in: DeviceStatus.countRange)
             case "last_error":
                 beat.lastError = reader.null() ? nil : String(try reader.string("an error message").prefix(500))
-            case "clock_correction_ms": beat.clockCorrectionMillis = try reader.int("a clock correction in ms")
+            case "clock_correction_ms":
+                beat.clockCorrectionMillis = try reader.int("a clock correction in ms", in: DeviceStatus.offsetRange)
             default: try reader.skip()
             }
         }

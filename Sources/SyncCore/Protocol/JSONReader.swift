@@ -240,6 +240,19 @@ package struct JSONReader {
         return value
     }
 
+    /// An integer within `range`; one outside it is refused like a value of the wrong type (never clamped
+    /// silently, never left to trap the arithmetic that follows).
+    package mutating func int(_ what: String, in range: ClosedRange<Int64>) throws(SyncError) -> Int64 {
+        skipSpace()
+        let start = offset
+        let value = try int(what)
+        guard range.contains(value) else {
+            offset = start
+            throw error(expected: "\(what) from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+
     /// A field value: null, a number (integer or real) or a string.
     package mutating func value(_ what: String) throws(SyncError) -> Value {
         switch peek() {

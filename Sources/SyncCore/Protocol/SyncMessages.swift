@@ -125,12 +125,17 @@ public struct SyncResponse: Sendable {
     /// The push was committed: the client may move its push position to `to`.
     public struct PushAck: Sendable, Equatable {
         public var to: FeedCursor
+        /// Records the push carried, refused ones included.
         public var records: Int
         public var conflicts: Int
-        public init(to: FeedCursor, records: Int, conflicts: Int) {
+        /// Records the server did not apply, and why: the client sets them aside (never sent again as they
+        /// are, never blocking the records after them).
+        public var refused: [Refusal]
+        public init(to: FeedCursor, records: Int, conflicts: Int, refused: [Refusal] = []) {
             self.to = to
             self.records = records
             self.conflicts = conflicts
+            self.refused = refused
         }
     }
 
@@ -370,7 +375,8 @@ extension SyncRequest {
         let text = try reader.string("a feed cursor (\"120\" or \"100:120\")")
         guard let cursor = FeedCursor(text) else {
             throw SyncError(
-                .invalidBatch, "Invalid body: '\(text.prefix(40))' is not a feed cursor (\"120\" or \"100:120\").")
+                .invalidBatch,
+                "Invalid body: '\(text.prefix(40))' is not a feed cursor (\"120\" or \"100:120\", each at most 2^53).")
         }
         return cursor
     }
@@ -393,6 +399,14 @@ extension SyncResponse {
             writer.int(Int64(pushed.records))
             writer.raw(",\"conflicts\":")
             writer.int(Int64(pushed.conflicts))
+            if !pushed.refused.isEmpty {
+                writer.raw(",\"refused\":[")
+                for (index, refusal) in pushed.refused.enumerated() {
+                    if index > 0 { writer.byte(UInt8(ascii: ",")) }
+                    refusal.encode(into: &writer)
+                }
+                writer.byte(UInt8(ascii: "]"))
+            }
             writer.byte(UInt8(ascii: "}"))
         }
         if let pull {
@@ -463,6 +477,13 @@ extension SyncResponse {
                     case "to": ack.to = try SyncRequest.cursor(&reader)
                     case "records": ack.records = Int(try reader.int("a record count"))
                     case "conflicts": ack.conflicts = Int(try reader.int("a conflict count"))
+                    case "refused":
+                        try reader.array("an array of refused records") { (reader) throws(SyncError) in
+                            guard ack.refused.count < Refusal.maxPerAnswer else {
+                                throw reader.error(expected: "at most \(Refusal.maxPerAnswer) refused records")
+                            }
+                            ack.refused.append(try Refusal.decode(&reader))
+                        }
                     default: try reader.skip()
                     }
                 }

@@ -6,6 +6,8 @@ public struct SyncSummary: Sendable, Equatable {
     public var pushed = 0
     public var pulled = 0
     public var conflicts = 0
+    /// Records of this node the server refused (set aside: see `Replica.refusedRecords`).
+    public var refused = 0
     public var roundTrips = 0
     public var bytesSent = 0
     public var bytesReceived = 0
@@ -76,7 +78,7 @@ public struct SyncSession: Sendable {
     ///
     /// Every request moves this node's lease with the server (``SyncRequest/Lease``), saved before it
     /// leaves. A `clock-drift` answer repairs the pending stamps (up to three times); a `duplicate-node`
-    /// answer makes this replica take a new node id once (``Replica/takeNewNodeID(_:)``) and go on.
+    /// or `node-taken` answer makes this replica take a new node id once (``Replica/takeNewNodeID(_:)``) and go on.
     @discardableResult
     public func run(progress: (SyncSummary) -> Void = { _ in }) throws -> SyncSummary {
         let clock = replica.configuration.clock
@@ -96,8 +98,9 @@ public struct SyncSession: Sendable {
                     try repairClock(problem, pushed: try replica.peerState(peer).pushed, summary: &summary)
                     // The refused request recorded nothing: send the heartbeat again, with the new correction.
                     heartbeat = try pendingHeartbeat(try replica.peerState(peer))
-                } catch let problem as Problem where problem.code == SyncError.Code.duplicateNode.rawValue && !rekeyed {
-                    // Another copy of this node (a restored backup) syncs with the server: take a new id.
+                } catch let problem as Problem where Self.takesNewID(problem) && !rekeyed {
+                    // Another copy of this node (a restored backup) syncs with the server, or this node's id
+                    // is another device's there (a replica enrolled again with a new token): take a new id.
                     rekeyed = true
                     let node = makeNodeID()
                     summary.restampedForNewNode = try replica.takeNewNodeID(node)
@@ -112,6 +115,11 @@ public struct SyncSession: Sendable {
         summary.clockOffsetMillis = try clockOffset()
         summary.millis = clock.nowMillis() &- started
         return summary
+    }
+
+    /// Whether a refusal means this replica must take a new node id and go on.
+    static func takesNewID(_ problem: Problem) -> Bool {
+        problem.code == SyncError.Code.duplicateNode.rawValue || problem.code == SyncError.Code.nodeTaken.rawValue
     }
 
     /// A request whose push part is read, encoded and compressed ahead (while the previous request is in
@@ -403,7 +411,10 @@ public struct SyncSession: Sendable {
             leases.acknowledge(acknowledgedLease)
             let batch = page?.batch ?? ChangeBatch()
             let (replica, peer, sender) = (self.replica, self.peer, response.node)
-            let saved = PeerProgress(pushed: pushedTo, pulled: page?.cursor, lease: acknowledgedLease)
+            let refused = response.pushed?.refused ?? []
+            summary.refused += refused.count
+            let saved = PeerProgress(
+                pushed: pushedTo, pulled: page?.cursor, lease: acknowledgedLease, refused: refused)
             let apply = { @Sendable in try replica.apply(batch, from: peer, sender: sender, progress: saved) }
             guard !done else {
                 let report = try apply()
@@ -417,10 +428,7 @@ public struct SyncSession: Sendable {
             // here, and its error thrown). Its lease is saved before the apply starts (both write).
             if batch.recordCount > 0 {
                 // (A request that pulls has none sent behind it.)
-                let prepared =
-                    try aheads.take(following: pushed, coding: transport.requestCoding) ?? prepare(after: pushed)
-                outgoing = try start(
-                    prepared, pull: prepared.outgoing.hasMore ? nil : pulled, heartbeat: nil, leases: &leases)
+                outgoing = try startNext(after: pushed, aheads: &aheads, pulled: pulled, leases: &leases)
                 // Whichever of the two waits longer stays on this thread, with no hop to another one and back
                 // on its way: the pulled page's apply (the server answers the next pull from a page it read
                 // ahead), while the request waits on another thread.
@@ -446,10 +454,7 @@ public struct SyncSession: Sendable {
                 (outgoing, awaited) = (next.outgoing, next.answer)
                 behind = nil
             } else {
-                let prepared =
-                    try aheads.take(following: pushed, coding: transport.requestCoding) ?? prepare(after: pushed)
-                outgoing = try start(
-                    prepared, pull: prepared.outgoing.hasMore ? nil : pulled, heartbeat: nil, leases: &leases)
+                outgoing = try startNext(after: pushed, aheads: &aheads, pulled: pulled, leases: &leases)
             }
             // (Not behind a request refused as out of order already: it is sent again, and a request sent
             // behind it now would overtake it as well.)
@@ -458,12 +463,8 @@ public struct SyncSession: Sendable {
             {
                 // The request goes out first, then the one behind it, each on a request thread.
                 if awaited == nil { awaited = send(outgoing, on: requests) }
-                let cursor = outgoing.page.cursor
-                let prepared =
-                    try aheads.take(following: cursor, coding: transport.requestCoding) ?? prepare(after: cursor)
-                let next = try start(
-                    prepared, pull: prepared.outgoing.hasMore ? nil : pulled, heartbeat: nil, leases: &leases,
-                    behind: true)
+                let next = try startNext(
+                    after: outgoing.page.cursor, aheads: &aheads, pulled: pulled, leases: &leases, behind: true)
                 behind = Behind(outgoing: next, answer: send(next, on: requests))
             }
             applying = Pending(on: applyQueue, apply)
@@ -498,6 +499,18 @@ public struct SyncSession: Sendable {
                 throw error
             }
         }
+    }
+
+    /// Starts the request that pushes the page after `cursor`: the one read ahead if it follows `cursor`
+    /// (a failed read is read again here, and its error thrown), else read now. Only the last page of the
+    /// push pulls (from `pulled`).
+    private func startNext(
+        after cursor: FeedCursor, aheads: inout ReadAheads, pulled: FeedCursor, leases: inout Leases,
+        behind: Bool = false
+    ) throws -> Outgoing {
+        let prepared = try aheads.take(following: cursor, coding: transport.requestCoding) ?? prepare(after: cursor)
+        return try start(
+            prepared, pull: prepared.outgoing.hasMore ? nil : pulled, heartbeat: nil, leases: &leases, behind: behind)
     }
 
     /// A push sent while the one before it is unanswered, and its answer to come.

@@ -37,13 +37,48 @@ public struct Field: Sendable, Hashable {
     public var type: FieldType
     /// A value must be present when the record is created.
     public var required: Bool
-    /// For `.reference` fields: the collection the id points into.
+    /// For `.reference` fields: the collection the id points into (in the same scope).
     public var references: String?
+    /// For integer and timestamp fields: the values a record may carry. Timestamps default to the 48 bits
+    /// of milliseconds a stamp holds (years 1970 to 10889).
+    public var range: ClosedRange<Int64>?
+    /// For text fields: the values a record may carry (nil: any text).
+    public var allowed: Set<String>?
 
-    public init(_ name: String, _ type: FieldType, required: Bool = false, references: String? = nil) {
+    /// The longest text a field holds, in UTF-8 bytes (a family's notes, a long address).
+    public static let maxTextBytes = 4096
+
+    public init(
+        _ name: String, _ type: FieldType, required: Bool = false, references: String? = nil,
+        range: ClosedRange<Int64>? = nil, allowed: Set<String>? = nil
+    ) {
         self.name = name
         self.type = type
         self.required = required
         self.references = references
+        self.range = range ?? (type == .timestamp ? 0...((1 << 48) - 1) : nil)
+        self.allowed = allowed
+    }
+
+    /// Why `value` cannot be this field's (a sentence for a refusal), or nil when it fits. NULL fits (the
+    /// required fields are checked on the record).
+    public func problem(with value: Value) -> String? {
+        guard type.accepts(value) else { return "a \(type.rawValue) field cannot hold \(value.kindDescription)" }
+        switch value {
+        case .integer(let number):
+            if let range, !range.contains(number) {
+                return "\(number) is outside \(range.lowerBound)…\(range.upperBound)"
+            }
+        case .text(let text):
+            if text.utf8.count > Self.maxTextBytes { return "a text of more than \(Self.maxTextBytes) bytes" }
+            if let allowed, !allowed.contains(text) {
+                return "'\(text.prefix(40))' is not one of \(allowed.sorted().joined(separator: ", "))"
+            }
+        case .real(let number) where !number.isFinite:
+            return "\(number): numbers must be finite"
+        default:
+            break
+        }
+        return nil
     }
 }

@@ -3,6 +3,9 @@ public enum DeliveryItem: String, Sendable, CaseIterable, Codable {
     case foodPack = "food_pack"
     case connectivityPack = "connectivity_pack"
     case internetRecharge = "internet_recharge"
+
+    /// Every item's code, as a record carries it.
+    public static let codes = Set(allCases.map(\.rawValue))
 }
 
 extension Schema {
@@ -22,7 +25,7 @@ extension Schema {
                 Field("reference", .text, required: true),
                 Field("head_name", .text, required: true),
                 Field("phone", .text),
-                Field("household_size", .integer),
+                Field("household_size", .integer, range: 1...100),
                 Field("district", .text),
                 Field("address", .text),
                 Field("notes", .text),
@@ -33,8 +36,8 @@ extension Schema {
             fields: [
                 Field("city", .text, required: true),
                 Field("family", .reference, required: true, references: "families"),
-                Field("item", .text, required: true),
-                Field("quantity", .integer, required: true),
+                Field("item", .text, required: true, allowed: DeliveryItem.codes),
+                Field("quantity", .integer, required: true, range: 1...1000),
                 Field("campaign", .text),
                 Field("delivered_at", .timestamp, required: true),
                 Field("volunteer", .text, required: true),
@@ -52,10 +55,10 @@ extension Schema {
         CollectionSchema(
             "entitlements", kind: .profile,
             fields: [
-                Field("item", .text, required: true),
+                Field("item", .text, required: true, allowed: DeliveryItem.codes),
                 Field("campaign", .text),
-                Field("max_per_family", .integer, required: true),
-                Field("window_days", .integer),
+                Field("max_per_family", .integer, required: true, range: 0...1000),
+                Field("window_days", .integer, range: 1...3650),
             ]),
     ])
 }

@@ -49,9 +49,11 @@ public struct SyncService: Sendable {
     /// Handles one sync request from an authenticated principal at server time `now` (Unix ms).
     ///
     /// Throws `.clockDrift` (with the offset the client must add) when a push comes from a client whose
-    /// clock is more than the drift bound away, or carries stamps too far ahead; `.outOfScope` for a
-    /// change outside the principal's scope or, from a device, stamped by another node; `.invalidBatch`
-    /// and the schema errors for a bad batch. A push is applied whole or not at all.
+    /// clock is more than the drift bound away, or carries stamps too far ahead; `.outOfScope` for a push
+    /// from a device stamped by another node (identity: the whole request); `.invalidBatch` for a malformed
+    /// batch. A record outside the principal's scope, with a value the schema does not allow, or naming a
+    /// record of another scope is refused on its own and named in the answer (`pushed.refused`); the rest of
+    /// the push is applied, in one transaction.
     /// `leaseChecked`: the caller already ran ``checkLease(_:principal:now:)`` for this request; otherwise
     /// a push moves the lease in the transaction that applies it. `streamed`: the push's records, already
     /// merging (see ``StreamedApply``; started with the same `now`), committed here once every check
@@ -79,9 +81,18 @@ public struct SyncService: Sendable {
                 let report =
                     try streamedReport
                     ?? replica.apply(
-                        push.batch, from: peer, sender: request.node, scope: principal.scope,
+                        push.batch, from: peer, sender: request.node, scope: principal.scope, fromClient: true,
                         pruneEchoBelow: pruneEchoBelow, serverClock: now, lease: lease)
-                response.pushed = .init(to: push.to, records: report.records, conflicts: report.conflicts)
+                response.pushed = .init(
+                    to: push.to, records: report.records, conflicts: report.conflicts, refused: report.refused)
+                if !report.refused.isEmpty {
+                    logger.warning(
+                        "records refused",
+                        metadata: [
+                            "sync.client": "\(request.node)", "sync.principal": "\(principal.name)",
+                            "sync.refused": "\(report.refused.count)", "sync.refused.first": "\(report.refused[0].code)",
+                        ])
+                }
             } catch let error as SyncError where error.code == .duplicateNode {
                 // Rolled back: record the finding in its own transaction, and refuse as ever.
                 try checkLease(request, principal: principal, now: now)
@@ -117,7 +128,12 @@ public struct SyncService: Sendable {
                     "A relayed status of node \(status.node) is for \(status.city ?? "no city"), outside this hub's "
                         + "scope. Nothing was applied.")
             }
-            try replica.recordRelayed(request.relayed, via: request.node)
+            let skipped = try replica.recordRelayed(request.relayed, via: request.node)
+            if skipped > 0 {
+                logger.warning(
+                    "relayed statuses skipped: not the hub's own devices",
+                    metadata: ["sync.client": "\(request.node)", "sync.skipped": "\(skipped)"])
+            }
         }
         if let heartbeat = request.heartbeat {
             // How wrong the device's own clock is: what we measure after its correction, plus the correction.
@@ -226,18 +242,33 @@ extension Replica {
                 DeviceStatus(
                     node: node, name: principal.name, role: principal.role.rawValue, city: principal.city,
                     heartbeat: heartbeat, clockOffsetMillis: clockOffsetMillis, lastSeenMillis: now)
-            ], via: nil)
+            ], via: nil as NodeID?)
     }
 
-    /// Saves statuses a hub relayed; an older status never replaces a newer one.
-    public func recordRelayed(_ statuses: [DeviceStatus], via hub: NodeID) throws {
-        try recordStatuses(statuses, via: hub.description)
+    /// Saves statuses a hub relayed; an older status never replaces a newer one. A hub speaks only for
+    /// devices it serves: a status is skipped (and counted in the result) when it names the hub itself, a
+    /// client that syncs here directly (it has a lease here), or a device whose status came from another
+    /// hub or for another city.
+    @discardableResult
+    public func recordRelayed(_ statuses: [DeviceStatus], via hub: NodeID) throws -> Int {
+        try recordStatuses(statuses, via: hub)
     }
 
-    private func recordStatuses(_ statuses: [DeviceStatus], via: String?) throws {
+    @discardableResult
+    private func recordStatuses(_ statuses: [DeviceStatus], via hub: NodeID?) throws -> Int {
+        let via = hub?.description
         do {
-            try writer.write { db in
+            return try writer.write { db in
+                var skipped = 0
                 for status in statuses {
+                    if let hub {
+                        let direct = try Int.fetchOne(
+                            db, sql: "SELECT 1 FROM _leases WHERE node = ?", arguments: [status.node.description])
+                        guard status.node != hub, status.node != nodeID, direct == nil else {
+                            skipped += 1
+                            continue
+                        }
+                    }
                     try db.execute(
                         sql: """
                             INSERT INTO _heartbeats(node, role, city, name, app, backlog, oldest_pending_ms, last_error,
@@ -248,14 +279,17 @@ extension Replica {
                                 oldest_pending_ms = excluded.oldest_pending_ms, last_error = excluded.last_error,
                                 clock_offset_ms = excluded.clock_offset_ms, last_seen_ms = excluded.last_seen_ms,
                                 via = excluded.via
-                            WHERE excluded.last_seen_ms >= _heartbeats.last_seen_ms
+                            WHERE excluded.last_seen_ms >= _heartbeats.last_seen_ms AND (excluded.via IS NULL
+                                OR (_heartbeats.via IS excluded.via AND _heartbeats.city IS excluded.city))
                             """,
                         arguments: [
                             status.node.description, status.role, status.city, status.name, status.heartbeat.app,
                             status.heartbeat.backlog, status.heartbeat.oldestPendingMillis, status.heartbeat.lastError,
                             status.clockOffsetMillis, status.lastSeenMillis, via,
                         ])
+                    if hub != nil, db.changesCount == 0 { skipped += 1 }
                 }
+                return skipped
             }
         } catch {
             throw Self.storageError(error)

@@ -6,6 +6,8 @@ public struct ApplyReport: Sendable, Equatable {
     public var conflicts: Int
     /// The feed's head after the apply.
     public var cursor: FeedCursor
+    /// Records not applied, and why (each also kept in `_refused`).
+    public var refused: [Refusal] = []
 }
 
 extension Replica {
@@ -29,6 +31,8 @@ extension Replica {
         // was within it of the sender's: twice the bound, or clock errors that each stay within it (a hub
         // a few minutes off, a device a few minutes off that hub) would block the relay.
         let now = session.checkedAt ?? session.now
+        let refusedBefore = session.refusals.count
+        session.refusals += plan.refusals
         if let own = plan.newestOwn { try session.clock.check(own.hlc, now: now) }
         if let newest = plan.newest {
             try session.clock.observe(newest.hlc, now: now, boundMillis: configuration.maxRelayedDriftMillis)
@@ -44,12 +48,29 @@ extension Replica {
                     let (a, b) = (group.records[$0].id, group.records[$1].id)
                     return a != b ? a < b : $0 < $1
                 } : Array(group.records.indices)
+            let refused = plan.refused[groupIndex]
             for index in order {
-                try apply(group.records[index], group: group, layout: layout, map: map, session: session)
+                if !refused.isEmpty, refused.contains(index) { continue }
+                do {
+                    try apply(group.records[index], group: group, layout: layout, map: map, session: session)
+                } catch let error as RefusedRecord {
+                    // Thrown before anything of the record was written: the batch goes on without it.
+                    session.refusals.append(error.refusal)
+                }
             }
         }
+        if session.refusals.count > refusedBefore {
+            guard session.refusals.count <= Refusal.maxPerAnswer else {
+                throw SyncError(
+                    .invalidBatch,
+                    "More than \(Refusal.maxPerAnswer) records of this push were refused; nothing was applied. The "
+                        + "first: \(session.refusals[0].detail)")
+            }
+            try session.keepRefused(session.refusals[refusedBefore...], batch: batch)
+        }
         return ApplyReport(
-            records: batch.recordCount, conflicts: session.conflicts, cursor: FeedCursor(session.sequence))
+            records: batch.recordCount, conflicts: session.conflicts, cursor: FeedCursor(session.sequence),
+            refused: session.refusals)
     }
 
     private func apply(

@@ -25,11 +25,14 @@ public struct PeerProgress: Sendable {
     public var pulled: FeedCursor?
     /// The lease the server acknowledged with this answer (it becomes current unless a newer one is pending).
     public var lease: UInt64?
+    /// Records of this node the server refused in this answer: set aside (see `Replica.setAside`).
+    public var refused: [Refusal]
 
-    public init(pushed: FeedCursor? = nil, pulled: FeedCursor? = nil, lease: UInt64? = nil) {
+    public init(pushed: FeedCursor? = nil, pulled: FeedCursor? = nil, lease: UInt64? = nil, refused: [Refusal] = []) {
         self.pushed = pushed
         self.pulled = pulled
         self.lease = lease
+        self.refused = refused
     }
 }
 
@@ -84,7 +87,10 @@ extension Replica {
     /// peer leaves them out (no echo), and saves `progress`, all in one transaction.
     ///
     /// - `scope`: when set (a device's or hub's city), every record must lie in that scope, as sent and
-    ///   as stored here; otherwise the whole batch is refused with `.outOfScope` and nothing changes.
+    ///   as stored here; one that does not is refused on its own (``ApplyReport/refused``).
+    /// - `fromClient`: a server's apply of what a client pushed: a new profile must carry its required
+    ///   fields and references must stay in their record's scope, or that record is refused. Records a node
+    ///   refuses are kept in `_refused`, whatever the source.
     /// - `pruneEchoBelow`: echo ranges ending at or below this sequence are dropped (no reader needs them).
     /// - `sender`: the node that sent the batch. Its own stamps are held to the drift bound; the stamps
     ///   it relays (a hub's devices', a server's page) to ``ReplicaConfiguration/maxRelayedDriftMillis``.
@@ -98,18 +104,17 @@ extension Replica {
     @discardableResult
     public func apply(
         _ batch: ChangeBatch, from peer: String, sender: NodeID? = nil, scope: String? = nil,
-        pruneEchoBelow: Int64? = nil, serverClock: Int64? = nil, lease: LeaseMove? = nil,
-        progress: PeerProgress = .init()
+        fromClient: Bool = false, pruneEchoBelow: Int64? = nil, serverClock: Int64? = nil,
+        lease: LeaseMove? = nil, progress: PeerProgress = .init()
     ) throws -> ApplyReport {
-        let plan = try BatchPlan(batch, layouts: layouts, schema: schema, sender: sender)
+        let plan = try BatchPlan(batch, layouts: layouts, schema: schema, sender: sender, scope: scope)
         return try withSession { session in
             if let serverClock { session.checkedAt = UInt64(max(0, serverClock)) }
             if let lease { try Self.requireLease(session.db, lease) }
-            if let scope {
-                try checkSentScope(batch, plan: plan, scope: scope)
-                // Stored records are checked where the merge reads them anyway (no extra lookup).
-                session.scope = scope
-            }
+            // Stored records are checked where the merge reads them anyway (no extra lookup).
+            session.scope = scope
+            session.fromClient = fromClient
+            session.source = peer
             let before = session.sequence
             let report = try merge(batch, plan: plan, session: session)
             try settle(session, peer: peer, since: before, pruneEchoBelow: pruneEchoBelow, progress: progress)
@@ -123,6 +128,9 @@ extension Replica {
         _ session: WriteSession, peer: String, since before: Int64, pruneEchoBelow: Int64?, progress: PeerProgress
     ) throws {
         let db = session.db
+        if !progress.refused.isEmpty {
+            try setAside(progress.refused, peer: peer, db: db, now: Int64(clamping: session.now))
+        }
         if session.sequence > before {
             try recordEcho(db, peer: peer, range: (before + 1)...session.sequence)
         }
@@ -210,25 +218,6 @@ extension Replica {
         prune.bind(peer, at: 1)
         prune.bind(sequence, at: 2)
         try prune.run()
-    }
-
-    /// Refuses the batch unless every record it sends lies in `scope` (stored records: see `WriteSession`).
-    func checkSentScope(_ batch: ChangeBatch, plan: BatchPlan, scope: String) throws {
-        for (groupIndex, group) in batch.collections.enumerated() {
-            let layout = layouts[plan.layoutIndex[groupIndex]]
-            guard let scopeField = layout.collection.scopeField else {
-                throw SyncError(
-                    .outOfScope,
-                    "'\(group.name)' is written by the admin only; a \(scope) token cannot change it "
-                        + "(record \(group.records.first?.id ?? "?")). Nothing of the batch was applied.")
-            }
-            guard let scopeCell = group.fields.firstIndex(of: scopeField) else { continue }
-            for record in group.records {
-                for cell in record.cells where cell.field == scopeCell && cell.value != .text(scope) {
-                    throw WriteSession.outOfScope(layout, id: record.id, value: cell.value, scope: scope)
-                }
-            }
-        }
     }
 
     /// Changes written here after `position` (an upper bound of what a push still has to send), and the

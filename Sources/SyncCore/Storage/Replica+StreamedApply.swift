@@ -108,14 +108,15 @@ extension Replica {
         try withSession { session in
             session.checkedAt = UInt64(max(0, serverClock))
             session.scope = scope
+            session.fromClient = true
+            session.source = peer
             let before = session.sequence
             var records = 0
             while true {
                 switch try next() {
                 case .chunk(let group):
                     let batch = ChangeBatch([group])
-                    let plan = try BatchPlan(batch, layouts: layouts, schema: schema, sender: sender)
-                    if let scope { try checkSentScope(batch, plan: plan, scope: scope) }
+                    let plan = try BatchPlan(batch, layouts: layouts, schema: schema, sender: sender, scope: scope)
                     records += try merge(batch, plan: plan, session: session).records
                 case .finish(let tail):
                     guard records == tail.records else {
@@ -126,7 +127,8 @@ extension Replica {
                         session, peer: peer, since: before, pruneEchoBelow: tail.pruneEchoBelow,
                         progress: PeerProgress())
                     return ApplyReport(
-                        records: records, conflicts: session.conflicts, cursor: FeedCursor(session.sequence))
+                        records: records, conflicts: session.conflicts, cursor: FeedCursor(session.sequence),
+                        refused: session.refusals)
                 case .abort:
                     throw SyncError(.storage, "A streamed push was aborted; rolled back.")
                 }

@@ -121,6 +121,28 @@ enum ReplicaMigrations {
             // The move of a request sent while the one before it is unanswered (see `SyncRequest.Lease`).
             try db.execute(sql: "ALTER TABLE _peers ADD COLUMN lease_then INTEGER")
         }
+        migrator.registerMigration("7-refused") { db in
+            // Records this node would not apply from a client, or that its server would not take from it
+            // (see `Refusal`): kept for the admin, one row per version of a record (its stamp).
+            try db.execute(
+                sql: """
+                    CREATE TABLE _refused (
+                        id INTEGER PRIMARY KEY,
+                        collection TEXT NOT NULL,
+                        record_id TEXT NOT NULL,
+                        code TEXT NOT NULL,
+                        field TEXT,
+                        detail TEXT NOT NULL,
+                        record TEXT,
+                        hlc INTEGER NOT NULL,
+                        node INTEGER NOT NULL,
+                        source TEXT,
+                        at_ms INTEGER NOT NULL,
+                        status TEXT NOT NULL DEFAULT 'open',
+                        UNIQUE (collection, record_id, hlc, node)
+                    )
+                    """)
+        }
         return migrator
     }
 

@@ -150,6 +150,10 @@ public final class ReplicaTransaction {
                 .invalidValue, "'\(layout.name).\(field.name)' is \(field.type.rawValue), not \(value.kindDescription)."
             )
         }
+        // The rules every node applies to what it receives hold for what it writes itself.
+        if let problem = field.problem(with: coerced) {
+            throw SyncError(.invalidValue, "'\(layout.name).\(field.name)': \(problem).")
+        }
         return coerced
     }
 }

@@ -9,7 +9,7 @@ final class StatementCache: @unchecked Sendable {
     struct Key: Hashable {
         enum Kind: UInt8 {
             case current, updateProfile, insertProfile, ensureRow, selectExtra, updateExtra, insertFact, insertLocalFact
-            case exists, history, metaRead, metaWrite
+            case exists, history, metaRead, metaWrite, referenceScope
             case echoExtend, echoInsert, echoPrune, peerEnsure, peerPushed, peerPulled
         }
 

@@ -51,6 +51,8 @@ final class TableLayout: Sendable {
     }
 
     var name: String { collection.name }
+    /// Whether a field names a record of another collection (checked on what clients send).
+    var hasReferences: Bool { collection.fields.contains { $0.references != nil } }
     var table: String { quote(collection.name) }
     /// The smallest and largest rowid (two subqueries: SQLite answers a lone min() or max() from the
     /// B-tree's edge, not both at once). Built once: the feed runs it for every page.

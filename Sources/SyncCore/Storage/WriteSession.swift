@@ -13,6 +13,13 @@ final class WriteSession {
     /// When set (a device's or hub's push), every record merged must already lie in this scope if it
     /// exists here, and a new one must carry its scope field.
     var scope: String?
+    /// Records come from a client (a server's apply): a new profile must carry its required fields, and
+    /// references must stay in the record's scope. Refused records throw ``RefusedRecord``.
+    var fromClient = false
+    /// The records refused so far in this transaction (by the plan and by the merge).
+    var refusals: [Refusal] = []
+    /// Who sent the batch (a peer key), kept with its refused records.
+    var source: String?
     /// Added to the wall clock: see ``Replica/setClockOffset(_:)``.
     let clockOffset: Int64
     /// This node's id, read with the clock.
@@ -99,15 +106,26 @@ final class WriteSession {
         var active = true
         defer { if active { current.reset() } }
         let exists = try current.step()
-        if let scope, let register = layout.scopeRegister {
-            if exists {
-                let stored = current.value(Int32(register))
-                if stored != .text(scope) { throw Self.outOfScope(layout, id: id, value: stored, scope: scope) }
-            } else if !cells.contains(where: { $0.register == register }) {
-                throw SyncError(
-                    .outOfScope,
-                    "Record \(id) of '\(layout.name)' is new here and carries no \(layout.collection.scopeField ?? "scope"): "
-                        + "its scope cannot be checked. Nothing of the batch was applied.")
+        var recordScope: Value?
+        if let register = layout.scopeRegister {
+            recordScope =
+                exists ? current.value(Int32(register)) : cells.first(where: { $0.register == register })?.value
+        }
+        if let scope, layout.scopeRegister != nil {
+            if exists, recordScope != .text(scope) {
+                throw Self.outOfScope(layout, id: id, value: recordScope ?? .null, scope: scope)
+            } else if !exists, recordScope == nil {
+                throw RefusedRecord(
+                    refusal: Refusal(
+                        collection: layout.name, id: id, code: .outOfScope, field: layout.collection.scopeField,
+                        detail: "Record \(id) of '\(layout.name)' is new here and carries no "
+                            + "\(layout.collection.scopeField ?? "scope"): its scope cannot be checked."))
+            }
+        }
+        if fromClient {
+            if !exists { try requireFields(layout, id: id, cells: cells) }
+            for cell in cells {
+                try checkReference(layout, id: id, register: cell.register, value: cell.value, scope: recordScope)
             }
         }
         var stamps =
@@ -183,6 +201,13 @@ final class WriteSession {
             lookup.bind(id, at: 1)
             let stored: Value = try lookup.step() ? lookup.value(0) : .null
             lookup.reset()
+            if stored == .null {
+                throw RefusedRecord(
+                    refusal: Refusal(
+                        collection: layout.name, id: id, code: .outOfScope, field: field,
+                        detail: "Record \(id) of '\(layout.name)' is new here and carries no \(field): its scope "
+                            + "cannot be checked."))
+            }
             if stored != .text(scope) { throw Self.outOfScope(layout, id: id, value: stored, scope: scope) }
         }
         let ensure = try cached(layout, .ensureRow) { layout.ensureRowSQL }
@@ -264,6 +289,13 @@ final class WriteSession {
     /// Inserts a fact received from another node (set union: an id already here is left alone).
     /// `map` gives each of `fields` its register, or -1 for a field this schema does not know.
     func insertRemoteFact(_ layout: TableLayout, record: RecordChange, fields: [String], map: [Int]) throws {
+        if fromClient, layout.hasReferences {
+            let scopeRegister = layout.scopeRegister
+            let scope = record.cells.first { scopeRegister != nil && map[$0.field] == scopeRegister }?.value
+            for cell in record.cells where map[cell.field] >= 0 {
+                try checkReference(layout, id: record.id, register: map[cell.field], value: cell.value, scope: scope)
+            }
+        }
         let statement = try cached(layout, .insertFact) { layout.insertFactSQL(ignoringDuplicates: true) }
         let count = Int32(layout.registers.count)
         statement.bind(record.id, at: 1)
@@ -314,11 +346,58 @@ final class WriteSession {
         try insert.run()
     }
 
-    static func outOfScope(_ layout: TableLayout, id: String, value: Value, scope: String) -> SyncError {
-        SyncError(
-            .outOfScope,
-            "Record \(id) of '\(layout.name)' belongs to \(layout.collection.scopeField ?? "scope") '\(value)', "
-                + "outside this token's scope ('\(scope)'). Nothing of the batch was applied.")
+    /// The refusal of a record stored here in another scope than the sender's (another city's record, or
+    /// one that moved away).
+    static func outOfScope(_ layout: TableLayout, id: String, value: Value, scope: String) -> RefusedRecord {
+        RefusedRecord(
+            refusal: Refusal(
+                collection: layout.name, id: id, code: .outOfScope, field: layout.collection.scopeField,
+                detail: "Record \(id) of '\(layout.name)' belongs to \(layout.collection.scopeField ?? "scope") "
+                    + "'\(value)' here, outside this token's scope ('\(scope)')."))
+    }
+
+    /// Refuses a new profile record that lacks one of its required fields (a client sends a new record
+    /// whole; one without its reference or head of household would break every reader).
+    private func requireFields(_ layout: TableLayout, id: String, cells: [(register: Int, value: Value, stamp: Stamp)])
+        throws
+    {
+        var filled: UInt64 = 0
+        for cell in cells where cell.value != .null { filled |= 1 << UInt64(cell.register) }
+        // A tombstone of a record never seen here needs nothing else.
+        if filled & (1 << UInt64(layout.deletedIndex)) != 0 { return }
+        let missing = layout.requiredMask & ~filled
+        guard missing != 0 else { return }
+        let name = layout.collection.fields[missing.trailingZeroBitCount].name
+        throw RefusedRecord(
+            refusal: Refusal(
+                collection: layout.name, id: id, code: .invalidValue, field: name,
+                detail: "Record \(id) of '\(layout.name)' is new here and lacks its required field '\(name)'."))
+    }
+
+    /// Refuses a reference (a delivery's family, a void's delivery, `merged_into`) to a record stored here
+    /// in another scope than the record's own. A reference to a record not known here is kept (it may
+    /// arrive later; the report lists it as dangling until it does).
+    private func checkReference(_ layout: TableLayout, id: String, register: Int, value: Value, scope: Value?) throws {
+        guard register < layout.collection.fields.count, case .text(let target) = value,
+            let collection = layout.collection.fields[register].references,
+            let targetLayout = try? replica.layout(collection),
+            let targetScope = targetLayout.collection.scopeField
+        else { return }
+        let lookup = try cached(targetLayout, .referenceScope) {
+            "SELECT \(quote(targetScope)) FROM \(targetLayout.table) WHERE \"id\" = ?1"
+        }
+        lookup.bind(target, at: 1)
+        // (`.some`/`.none`: a bare nil would be `Value.null`, which is a nil literal too.)
+        let stored: Value? = try lookup.step() ? .some(lookup.value(0)) : .none
+        lookup.reset()
+        guard let stored, stored != scope ?? .null else { return }
+        let field = layout.collection.fields[register].name
+        throw RefusedRecord(
+            refusal: Refusal(
+                collection: layout.name, id: id, code: .badReference, field: field,
+                detail: "Record \(id) of '\(layout.name)' names \(collection) \(target) in '\(field)', which belongs to "
+                    + "\(stored.kindDescription) here, not to \((scope ?? .null).kindDescription): references stay "
+                    + "within one \(targetScope)."))
     }
 
     // MARK: History

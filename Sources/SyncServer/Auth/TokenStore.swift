@@ -143,26 +143,43 @@ struct TokenStore: Sendable {
         return record.revokedMillis == nil ? .valid(record) : .revoked
     }
 
-    /// Binds a device or hub token to the node that first syncs with it; returns the bound node.
-    func bind(_ id: String, node: NodeID) throws -> String {
+    /// The node a token is bound to, if it is.
+    func boundNode(_ id: String) throws -> String? {
         try guarded {
-            try database.write { db in
-                try db.execute(
-                    sql: "UPDATE _tokens SET node = ? WHERE id = ? AND node IS NULL", arguments: [node.description, id])
-                return try String.fetchOne(db, sql: "SELECT node FROM _tokens WHERE id = ?", arguments: [id]) ?? ""
+            try database.read { db in
+                try String.fetchOne(db, sql: "SELECT node FROM _tokens WHERE id = ?", arguments: [id])
             }
         }
     }
 
-    /// Moves a token bound to `old` (found duplicated) to `new`; returns the bound node (unchanged when
-    /// another request moved it first).
-    func rebind(_ id: String, from old: NodeID, to new: NodeID) throws -> String {
+    /// Binds a device or hub token to the node that first syncs with it; returns the bound node, or nil
+    /// when another token holds `node` already (a node id belongs to one token: DESIGN.md §8).
+    func bind(_ id: String, node: NodeID) throws -> String? {
         try guarded {
             try database.write { db in
                 try db.execute(
-                    sql: "UPDATE _tokens SET node = ? WHERE id = ? AND node = ?",
+                    sql: """
+                        UPDATE _tokens SET node = ?1 WHERE id = ?2 AND node IS NULL
+                            AND NOT EXISTS (SELECT 1 FROM _tokens WHERE node = ?1 AND id != ?2)
+                        """,
+                    arguments: [node.description, id])
+                return try String.fetchOne(db, sql: "SELECT node FROM _tokens WHERE id = ?", arguments: [id])
+            }
+        }
+    }
+
+    /// Moves a token bound to `old` (found duplicated) to `new`, unless another token holds `new`; returns
+    /// the bound node (unchanged when another request moved it first).
+    func rebind(_ id: String, from old: NodeID, to new: NodeID) throws -> String? {
+        try guarded {
+            try database.write { db in
+                try db.execute(
+                    sql: """
+                        UPDATE _tokens SET node = ?1 WHERE id = ?2 AND node = ?3
+                            AND NOT EXISTS (SELECT 1 FROM _tokens WHERE node = ?1 AND id != ?2)
+                        """,
                     arguments: [new.description, id, old.description])
-                return try String.fetchOne(db, sql: "SELECT node FROM _tokens WHERE id = ?", arguments: [id]) ?? ""
+                return try String.fetchOne(db, sql: "SELECT node FROM _tokens WHERE id = ?", arguments: [id])
             }
         }
     }

@@ -21,12 +21,14 @@ struct HTTPProblem: Error {
         let title: String
         switch error.code {
         case .invalidBatch: (status, title) = (.badRequest, "Malformed request")
-        case .unknownCollection, .unknownField, .invalidValue, .immutableFact, .duplicate, .deleted, .schema:
+        case .unknownCollection, .unknownField, .invalidValue, .immutableFact, .duplicate, .deleted, .schema,
+            .badReference:
             (status, title) = (.unprocessableContent, "Invalid change")
         case .outOfScope: (status, title) = (.forbidden, "Outside this token's scope")
         case .tooLarge: (status, title) = (.contentTooLarge, "Body too large")
         case .clockDrift: (status, title) = (.conflict, "Clock out of bounds")
         case .duplicateNode: (status, title) = (.conflict, "Duplicated node id")
+        case .nodeTaken: (status, title) = (.forbidden, "Node id taken")
         case .outOfOrder: (status, title) = (.conflict, "Request out of order")
         case .notFound: (status, title) = (.notFound, "Not found")
         case .storage:

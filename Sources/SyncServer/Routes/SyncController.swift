@@ -166,14 +166,25 @@ struct SyncController: Sendable {
     }
 
     /// A device or hub token belongs to the node of its first sync (a write only then), and moves to the
-    /// new id of that node once, when this server found the old one duplicated (logged as a warning).
+    /// new id of that node once, when this server found the old one duplicated (logged as a warning). A
+    /// node id this server knows already (another token's, or seen in its data: every pulled page shows
+    /// node ids) is never bound to a fresh token: that request is refused as `node-taken` and logged.
     private func checkNode(_ token: TokenRecord, _ message: SyncRequest, logger: Logger) throws {
         guard token.role != .admin else { return }
         let node = message.node
-        var bound = try token.node ?? tokens.bind(token.id, node: node)
+        // A request sent beside the first one (the push window) finds the token bound since it was read.
+        var bound = try token.node ?? tokens.boundNode(token.id)
+        if bound == nil {
+            // nil after the bind: another token holds the node.
+            guard try !service.replica.hasSeen(node), let now = try tokens.bind(token.id, node: node) else {
+                throw nodeTaken(token, node, logger: logger)
+            }
+            bound = now
+        }
         if bound != node.description, let old = message.rekeyedFrom, old.description == bound,
             try service.replica.isDuplicated(old)
         {
+            guard try !service.replica.hasSeen(node) else { throw nodeTaken(token, node, logger: logger) }
             bound = try tokens.rebind(token.id, from: old, to: node)
             logger.warning(
                 "token moved to a new node id (its old one was duplicated)",
@@ -182,11 +193,23 @@ struct SyncController: Sendable {
         guard bound == node.description else {
             throw HTTPProblem(
                 .forbidden, "wrong-node", "Token bound to another node",
-                "This token belongs to node \(bound); this request comes from node \(node). "
+                "This token belongs to node \(bound ?? "?"); this request comes from node \(node). "
                     + "Each device enrols with its own token"
                     + (message.rekeyedFrom != nil
                         ? " (another copy of this device already moved the token to its new node id)." : "."))
         }
+    }
+
+    /// The refusal of a node id that belongs to another device, logged for the admin.
+    private func nodeTaken(_ token: TokenRecord, _ node: NodeID, logger: Logger) -> HTTPProblem {
+        logger.warning(
+            "token refused a node id known from another device",
+            metadata: ["sync.token": "\(token.name)", "sync.client": "\(node)"])
+        return HTTPProblem(
+            .forbidden, SyncError.Code.nodeTaken.rawValue, "Node id taken",
+            "Node \(node) belongs to another device known to this server; a token binds only to a node id of its "
+                + "own. Nothing was applied. A client that meets this takes a new node id (its pending writes move "
+                + "to it) and syncs again.")
     }
 
     /// Handles a sync request and encodes its answer (blocking: SQLite).

@@ -1,0 +1,71 @@
+/// A record a node would not apply, and why: a refusal about data (DESIGN.md §8).
+///
+/// Such a refusal covers the one record: the rest of its batch is applied, the record is named in the
+/// answer, and both ends keep it aside for the admin, so no node's sync stays blocked by it. Refusals
+/// about identity (token, node, lease) refuse the whole request instead, and are errors, not refusals.
+public struct Refusal: Sendable, Hashable {
+    public var collection: String
+    public var id: String
+    /// `.outOfScope` (another city's record, or one that moved away), `.badReference` (it names a record
+    /// of another scope), `.invalidValue` (a value the schema does not allow, or a required field missing).
+    public var code: SyncError.Code
+    /// The field at fault, when one is.
+    public var field: String?
+    /// A sentence for the admin and the volunteer.
+    public var detail: String
+
+    public init(collection: String, id: String, code: SyncError.Code, field: String? = nil, detail: String) {
+        self.collection = collection
+        self.id = id
+        self.code = code
+        self.field = field
+        self.detail = detail
+    }
+
+    /// The most refusals one answer names; past it, the rest of the batch is refused whole (a client that
+    /// sends that many bad records is broken or hostile).
+    public static let maxPerAnswer = 1000
+}
+
+/// A record's refusal, thrown inside a merge before anything of that record was written, and caught by
+/// the merge loop, which records it and goes on with the next record.
+struct RefusedRecord: Error {
+    var refusal: Refusal
+}
+
+extension Refusal {
+    /// `{"collection":…,"id":…,"code":…,"field":…,"detail":…}` (`field` only when there is one).
+    package func encode(into writer: inout JSONWriter) {
+        writer.raw("{\"collection\":")
+        writer.string(collection)
+        writer.raw(",\"id\":")
+        writer.string(id)
+        writer.raw(",\"code\":")
+        writer.string(code.rawValue)
+        if let field {
+            writer.raw(",\"field\":")
+            writer.string(field)
+        }
+        writer.raw(",\"detail\":")
+        writer.string(detail)
+        writer.byte(UInt8(ascii: "}"))
+    }
+
+    package static func decode(_ reader: inout JSONReader) throws(SyncError) -> Refusal {
+        var refusal = Refusal(collection: "", id: "", code: .invalidValue, detail: "")
+        try reader.object("a refused record") { (reader, key) throws(SyncError) in
+            switch key {
+            case "collection": refusal.collection = String(try reader.string("a collection name").prefix(64))
+            case "id": refusal.id = String(try reader.string("a record id").prefix(64))
+            case "code": refusal.code = SyncError.Code(String(try reader.string("a refusal code").prefix(64)))
+            case "field": refusal.field = reader.null() ? nil : String(try reader.string("a field name").prefix(64))
+            case "detail": refusal.detail = String(try reader.string("a reason").prefix(1000))
+            default: try reader.skip()
+            }
+        }
+        guard !refusal.collection.isEmpty, BatchPlan.isValidID(refusal.id) else {
+            throw SyncError(.invalidBatch, "Invalid body: a refused record needs \"collection\" and a valid \"id\".")
+        }
+        return refusal
+    }
+}

@@ -1,0 +1,148 @@
+import GRDB
+
+/// A refused record as kept in `_refused`, for the admin (the report, `field admin refused`) and the
+/// volunteer (`field status`).
+public struct RefusedEntry: Sendable, Equatable {
+    public var id: Int64
+    public var refusal: Refusal
+    /// The record's fields as they were sent (or, on the node that wrote it, as it had them), as JSON.
+    public var record: String?
+    /// Who sent it: a peer key (`client:<node>`), or the server that refused this node's push.
+    public var source: String?
+    public var atMillis: Int64
+    /// `open`, or `dropped` once the admin has dealt with it.
+    public var status: String
+}
+
+extension WriteSession {
+    /// Keeps the refused records of `batch` in `_refused`, each once per version (a push sent again
+    /// refuses the same records again: no new rows).
+    func keepRefused(_ refusals: ArraySlice<Refusal>, batch: ChangeBatch) throws {
+        var wanted: [String: Set<String>] = [:]
+        for refusal in refusals { wanted[refusal.collection, default: []].insert(refusal.id) }
+        var found: [String: (record: RecordChange, fields: [String])] = [:]
+        for group in batch.collections {
+            guard let ids = wanted[group.name] else { continue }
+            for record in group.records where ids.contains(record.id) {
+                found[group.name + "\u{0}" + record.id] = (record, group.fields)
+            }
+        }
+        let insert = try SQLStatement(
+            cached: db,
+            """
+            INSERT OR IGNORE INTO _refused(collection, record_id, code, field, detail, record, hlc, node, source, at_ms)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+            """)
+        for refusal in refusals {
+            let entry = found[refusal.collection + "\u{0}" + refusal.id]
+            var json = JSONWriter(capacity: 256)
+            if let entry {
+                json.byte(UInt8(ascii: "{"))
+                for (index, cell) in entry.record.cells.enumerated() {
+                    if index > 0 { json.byte(UInt8(ascii: ",")) }
+                    json.string(entry.fields[cell.field])
+                    json.byte(UInt8(ascii: ":"))
+                    json.value(cell.value)
+                }
+                json.byte(UInt8(ascii: "}"))
+            }
+            try Replica.insertRefused(
+                insert, refusal, record: entry == nil ? nil : String(decoding: json.bytes, as: UTF8.self),
+                stamp: entry?.record.stamp, source: source, now: Int64(clamping: now))
+        }
+    }
+}
+
+extension Replica {
+    fileprivate static func insertRefused(
+        _ insert: SQLStatement, _ refusal: Refusal, record: String?, stamp: Stamp?, source: String?, now: Int64
+    ) throws {
+        insert.bind(refusal.collection, at: 1)
+        insert.bind(refusal.id, at: 2)
+        insert.bind(refusal.code.rawValue, at: 3)
+        insert.bind(refusal.field.map(Value.text) ?? .null, at: 4)
+        insert.bind(refusal.detail, at: 5)
+        insert.bind(record.map(Value.text) ?? .null, at: 6)
+        insert.bind(stamp?.hlc.storage ?? 0, at: 7)
+        insert.bind(stamp?.node.rawValue ?? 0, at: 8)
+        insert.bind(source.map(Value.text) ?? .null, at: 9)
+        insert.bind(now, at: 10)
+        try insert.run()
+    }
+
+    /// Sets aside this node's records that `peer` refused (named in its answer): each is kept in
+    /// `_refused` as this node had it and taken out of the live tables, so that nothing goes on editing
+    /// or counting it, and nothing sends it again. Runs in the transaction that saves the answer's progress.
+    func setAside(_ refusals: [Refusal], peer: String, db: Database, now: Int64) throws {
+        let insert = try SQLStatement(
+            cached: db,
+            """
+            INSERT OR IGNORE INTO _refused(collection, record_id, code, field, detail, record, hlc, node, source, at_ms)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+            """)
+        for refusal in refusals {
+            guard let layout = try? layout(refusal.collection) else { continue }
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM \(layout.table) WHERE \"id\" = ?", arguments: [refusal.id])
+            else { continue }
+            var json = JSONWriter(capacity: 256)
+            json.byte(UInt8(ascii: "{"))
+            var first = true
+            for register in layout.registers where row.hasColumn(register) {
+                let value = Value(row[register] as DatabaseValue)
+                if value == .null { continue }
+                if !first { json.byte(UInt8(ascii: ",")) }
+                first = false
+                json.string(register)
+                json.byte(UInt8(ascii: ":"))
+                json.value(value)
+            }
+            json.byte(UInt8(ascii: "}"))
+            // A version of the row: its last change here.
+            let sequence = row.integer("_seq") ?? 0
+            try Self.insertRefused(
+                insert, refusal, record: String(decoding: json.bytes, as: UTF8.self),
+                stamp: Stamp(hlc: HLCTimestamp(storage: sequence), node: nodeID), source: peer, now: now)
+            try db.execute(sql: "DELETE FROM \(layout.table) WHERE \"id\" = ?", arguments: [refusal.id])
+        }
+    }
+
+    /// The refused records kept here, newest first (`status` nil: all).
+    public func refusedRecords(status: String? = "open", limit: Int = 10_000) throws -> [RefusedEntry] {
+        do {
+            return try read { db in
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT * FROM _refused WHERE ?1 IS NULL OR status = ?1 ORDER BY at_ms DESC, id DESC LIMIT ?2
+                        """,
+                    arguments: [status, limit]
+                ).map { row in
+                    RefusedEntry(
+                        id: row.integer("id") ?? 0,
+                        refusal: Refusal(
+                            collection: row.text("collection") ?? "?", id: row.text("record_id") ?? "?",
+                            code: SyncError.Code(row.text("code") ?? "?"), field: row.text("field"),
+                            detail: row.text("detail") ?? ""),
+                        record: row.text("record"), source: row.text("source"), atMillis: row.integer("at_ms") ?? 0,
+                        status: row.text("status") ?? "open")
+                }
+            }
+        } catch {
+            throw Self.storageError(error)
+        }
+    }
+
+    /// Marks a refused record as dealt with (it stays in the file, out of the open list); returns whether
+    /// it was open.
+    @discardableResult
+    public func dropRefused(_ id: Int64) throws -> Bool {
+        do {
+            return try writer.write { db in
+                try db.execute(sql: "UPDATE _refused SET status = 'dropped' WHERE id = ? AND status = 'open'", arguments: [id])
+                return db.changesCount > 0
+            }
+        } catch {
+            throw Self.storageError(error)
+        }
+    }
+}

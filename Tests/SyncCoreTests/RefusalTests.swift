@@ -1,0 +1,162 @@
+import Foundation
+import Testing
+
+import SyncCore
+
+/// What a dishonest client sends that a server refuses record by record, and the numbers it checks.
+@Suite("Refusals")
+struct RefusalTests {
+    let t0: UInt64 = 1_780_000_000_000
+
+    @Test func cursorsBeyondTwoToThe53AreNotCursors() {
+        #expect(FeedCursor("9223372036854775807") == nil)
+        #expect(FeedCursor("9007199254740993") == nil)
+        #expect(FeedCursor("0:9223372036854775807") == nil)
+        #expect(FeedCursor("9007199254740992") == FeedCursor(FeedCursor.maxPosition))
+        // The skip past echo ranges stops at the limit instead of trapping.
+        var ranges = SequenceRanges()
+        ranges.insert(1...FeedCursor.maxPosition)
+        #expect(FeedCursor(FeedCursor.maxPosition).skipping(ranges) == FeedCursor(FeedCursor.maxPosition))
+    }
+
+    @Test(arguments: [
+        "{\"app\":\"x\",\"clock_correction_ms\":-9223372036854775808}", "{\"app\":\"x\",\"backlog\":-1}",
+        "{\"app\":\"x\",\"oldest_pending_ms\":-5}", "{\"app\":\"x\",\"backlog\":9223372036854775807}",
+    ])
+    func heartbeatNumbersOutOfRangeAreRefused(_ heartbeat: String) {
+        let body = "{\"v\":1,\"node\":\"00000000000000aa\",\"clock\":1,\"heartbeat\":\(heartbeat)}"
+        #expect(throws: SyncError.self) { try SyncRequest(decoding: Array(body.utf8)) }
+    }
+
+    /// A server's replica with one family in Tunis and one in Sfax; returns it and the two ids.
+    func central() throws -> (Replica, tunis: String, sfax: String) {
+        let replica = try makeReplica(clock: ManualClock(t0))
+        let (tunis, sfax) = try replica.write { tx in
+            (
+                try tx.addFamily(NewFamily(city: "Tunis", reference: "T", headName: "T")),
+                try tx.addFamily(NewFamily(city: "Sfax", reference: "S", headName: "S"))
+            )
+        }
+        return (replica, tunis, sfax)
+    }
+
+    func delivery(_ id: String, family: String, city: String = "Tunis", node raw: Int64 = 9) -> RecordChange {
+        RecordChange(
+            id: id, stamp: stamp(t0, node: raw),
+            cells: [
+                Cell(field: 0, value: .text(city)), Cell(field: 1, value: .text(family)),
+                Cell(field: 2, value: "food_pack"), Cell(field: 3, value: 1), Cell(field: 5, value: .integer(Int64(t0))),
+                Cell(field: 6, value: "v"),
+            ])
+    }
+
+    @Test func referencesStayInTheirScope() throws {
+        let (server, tunis, sfax) = try central()
+        let batch = ChangeBatch([
+            CollectionChanges(
+                name: "deliveries", fields: deliveryFields,
+                records: [
+                    delivery("cross", family: sfax), delivery("own", family: tunis),
+                    delivery("dangling", family: "not-yet-here"),
+                ]),
+            CollectionChanges(
+                name: "families", fields: ["merged_into"],
+                records: [RecordChange(id: tunis, stamp: stamp(t0, node: 9), cells: [Cell(field: 0, value: .text(sfax))])]),
+        ])
+        for scope in ["Tunis", nil] as [String?] {
+            let report = try server.apply(batch, from: "client:9", scope: scope, fromClient: true)
+            #expect(Set(report.refused.map(\.id)) == ["cross", tunis], "\(scope ?? "admin"): \(report.refused)")
+            #expect(report.refused.allSatisfy { $0.code == .badReference })
+            #expect(Set(report.refused.compactMap(\.field)) == ["family", "merged_into"])
+        }
+        #expect(try server.record("deliveries", id: "own") != nil)
+        #expect(try server.record("deliveries", id: "dangling") != nil)
+        #expect(try server.record("deliveries", id: "cross") == nil)
+        #expect(try server.record("families", id: tunis)?["merged_into"] == .null)
+        // A void of another city's delivery is refused the same way.
+        let sfaxDelivery = try server.write { tx in
+            try tx.logDelivery(NewDelivery(city: "Sfax", family: sfax, item: .foodPack, deliveredAt: t0, volunteer: "s"))
+        }
+        let void = ChangeBatch([
+            CollectionChanges(
+                name: "delivery_voids", fields: ["city", "delivery", "reason", "volunteer", "voided_at"],
+                records: [
+                    RecordChange(
+                        id: "void-1", stamp: stamp(t0, node: 9),
+                        cells: [
+                            Cell(field: 0, value: "Tunis"), Cell(field: 1, value: .text(sfaxDelivery)),
+                            Cell(field: 2, value: "x"), Cell(field: 3, value: "v"), Cell(field: 4, value: .integer(Int64(t0))),
+                        ])
+                ])
+        ])
+        #expect(try server.apply(void, from: "client:9", scope: "Tunis", fromClient: true).refused.map(\.code) == [.badReference])
+    }
+
+    @Test func schemaRulesAreEnforcedOnReceivedRecords() throws {
+        let (server, tunis, _) = try central()
+        func withValue(_ id: String, field: Int, _ value: Value) -> RecordChange {
+            var record = delivery(id, family: tunis)
+            record.cells = record.cells.map { $0.field == field ? Cell(field: field, value: value) : $0 }
+            return record
+        }
+        let batch = ChangeBatch([
+            CollectionChanges(
+                name: "deliveries", fields: deliveryFields,
+                records: [
+                    withValue("zero", field: 3, 0), withValue("negative", field: 3, -1),
+                    withValue("max", field: 3, .integer(.max)), withValue("tent", field: 2, "tent"),
+                    withValue("far-future", field: 5, .integer(.max)), withValue("fine", field: 3, 2),
+                ]),
+            CollectionChanges(
+                name: "families", fields: ["city", "head_name", "household_size"],
+                records: [
+                    RecordChange(
+                        id: "no-reference", stamp: stamp(t0, node: 9),
+                        cells: [Cell(field: 0, value: "Tunis"), Cell(field: 1, value: "H"), Cell(field: 2, value: 3)]),
+                    RecordChange(id: tunis, stamp: stamp(t0 + 1, node: 9), cells: [Cell(field: 2, value: 0)]),
+                ]),
+        ])
+        let report = try server.apply(batch, from: "client:9", scope: "Tunis", fromClient: true)
+        #expect(
+            Set(report.refused.map(\.id)) == ["zero", "negative", "max", "tent", "far-future", "no-reference", tunis])
+        #expect(report.refused.allSatisfy { $0.code == .invalidValue })
+        #expect(try server.record("deliveries", id: "fine") != nil)
+        #expect(try server.record("families", id: tunis)?["household_size"] == .null)
+        // The same rules hold for what a node writes itself.
+        #expect(throws: SyncError.self) {
+            try server.write { tx in
+                try tx.insert(
+                    "deliveries",
+                    values: [
+                        "city": "Tunis", "family": .text(tunis), "item": "tent", "quantity": 1,
+                        "delivered_at": .integer(Int64(t0)), "volunteer": "v",
+                    ])
+            }
+        }
+    }
+
+    /// The client side: the records a server refused are set aside in the transaction that saves the
+    /// answer, and are not sent again.
+    @Test func aClientSetsItsRefusedRecordsAside() throws {
+        let device = try makeReplica(clock: ManualClock(t0))
+        let (family, delivery) = try device.write { tx in
+            let family = try tx.addFamily(NewFamily(city: "Tunis", reference: "R", headName: "H"))
+            let delivery = try tx.logDelivery(
+                NewDelivery(city: "Tunis", family: family, item: .foodPack, deliveredAt: t0, volunteer: "v"))
+            return (family, delivery)
+        }
+        let refusal = Refusal(collection: "deliveries", id: delivery, code: .badReference, field: "family", detail: "x")
+        let head = try device.headCursor()
+        try device.apply(ChangeBatch(), from: "upstream", progress: PeerProgress(pushed: head, refused: [refusal]))
+        #expect(try device.record("deliveries", id: delivery) == nil)
+        #expect(try device.record("families", id: family) != nil)
+        let kept = try device.refusedRecords()
+        #expect(kept.map(\.refusal) == [refusal])
+        #expect(kept.first?.record?.contains("food_pack") == true)
+        #expect(kept.first?.source == "upstream")
+        // On the wire: named in the acknowledgement, read back the same.
+        let response = SyncResponse(
+            node: node(1), clockMillis: 1, pushed: .init(to: head, records: 2, conflicts: 0, refused: [refusal]))
+        #expect(try SyncResponse(decoding: response.encoded()).pushed?.refused == [refusal])
+    }
+}
