@@ -332,6 +332,64 @@ struct HostileParticipantTests {
         #expect(try hubReplica.refusedRecords().count == 1)
     }
 
+    /// A family moved to another city leaves no editable copy in the old city, and an edit made there before
+    /// the news is refused alone, never wedging the hub.
+    @Test func aFamilyMovedAwayLeavesNoStaleCopyAndNoWedgedHub() throws {
+        let central = try Central()
+        defer { central.stop() }
+        let hubDB = central.directory.appendingPathComponent("hub.db").path
+        let hubToken = try issueToken(
+            db: central.db, role: "hub", city: "Tunis", name: "hub", directory: central.directory)
+        let deviceToken = try issueToken(db: hubDB, role: "device", city: "Tunis", name: "d", directory: central.directory)
+        let hub = try ServerProcess(
+            database: hubDB, arguments: ["--upstream", central.server.url, "--upstream-token-file", hubToken.file])
+        defer { hub.stop() }
+        let device = try TestDevice(
+            name: "d", city: "Tunis", directory: central.directory, server: hub.url, token: deviceToken.token)
+        func syncUpstream() throws {
+            let result = try run(Binaries.syncServer, ["sync-upstream", "--db", hubDB, "--json"])
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+        let moved = central.families["Tunis"]!
+        let staying = try central.admin.replica.write { tx in
+            try tx.addFamily(NewFamily(city: "Tunis", reference: "Tunis-2", headName: "Reste"))
+        }
+        try central.admin.sync()
+        try syncUpstream()
+        try device.sync()
+        #expect(try device.replica.record("families", id: moved) != nil)
+        // Offline, the volunteer edits the family; meanwhile the admin moves it to Sfax.
+        try device.replica.write { tx in try tx.editFamily(moved, ["phone": "0611"]) }
+        try central.admin.replica.write { tx in try tx.editFamily(moved, ["city": "Sfax"]) }
+        try central.admin.sync()
+        // The edit reaches the hub (which has not heard yet), then central, which refuses it alone.
+        try device.sync()
+        try syncUpstream()
+        try syncUpstream()
+        let hubReplica = try Replica(path: hubDB, logger: quietLogger)
+        #expect(try hubReplica.record("families", id: moved) == nil)
+        #expect(try hubReplica.record("families", id: staying) != nil)
+        try device.sync()
+        #expect(try device.replica.record("families", id: moved) == nil)
+        #expect(try device.replica.record("families", id: staying) != nil)
+        // Central kept the move and the admin sees the refused edit; the city goes on syncing.
+        let server = try central.replica
+        #expect(try server.record("families", id: moved)?["city"] == "Sfax")
+        #expect(try server.record("families", id: moved)?["phone"] != "0611")
+        #expect(try server.refusedRecords().map(\.refusal.id) == [moved])
+        try device.work(families: 1, deliveriesEach: 1)
+        try device.sync()
+        try syncUpstream()
+        #expect(try server.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM families WHERE city = 'Tunis'") } == 2)
+        // A family moved away without any edit in flight is dropped the same way.
+        try central.admin.replica.write { tx in try tx.editFamily(staying, ["city": "Sfax"]) }
+        try central.admin.sync()
+        try syncUpstream()
+        try device.sync()
+        #expect(try hubReplica.record("families", id: staying) == nil)
+        #expect(try device.replica.record("families", id: staying) == nil)
+    }
+
     /// A hub relays statuses only for devices it serves: not for a device of another city, nor for one that
     /// syncs with central itself.
     @Test func aHubCannotOverwriteOtherDevicesStatuses() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import SyncCore
 
 /// The built executables, beside the test bundle in the build folder.
 enum Binaries {
@@ -149,4 +150,11 @@ func temporaryDirectory() throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("fieldsync-e2e-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
+}
+
+/// The codes of the records a sync answer says were refused (empty when none were), or nil for a body
+/// that is not a sync answer.
+func refusedCodes(_ body: [UInt8]) -> [String]? {
+    guard let response = try? SyncResponse(decoding: body) else { return nil }
+    return response.pushed?.refused.map(\.code.rawValue) ?? []
 }

@@ -66,7 +66,10 @@ struct StreamedApplyTests {
                 replica: streamed, peer: Self.peer, sender: node(1), scope: nil, serverClock: Self.now)
             for chunk in chunks { stream.offer(chunk) }
             let report = try #require(stream.finish(lease: nil, pruneEchoBelow: nil, records: batch.recordCount))
-            let expected = try applied.apply(batch, from: Self.peer, sender: node(1), serverClock: Self.now)
+            // (A stream is a server's apply of a client's push: the same checks.)
+            let expected = try applied.apply(
+                batch, from: Self.peer, sender: node(1), fromClient: true, serverClock: Self.now)
+            #expect(report.refused == expected.refused, "seed \(seed)")
             #expect(report.records == expected.records, "seed \(seed)")
             #expect(report.conflicts == expected.conflicts, "seed \(seed)")
             #expect(try streamed.dump() == applied.dump(), "seed \(seed)")

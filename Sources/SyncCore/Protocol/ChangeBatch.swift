@@ -155,6 +155,27 @@ public struct FeedPage: Sendable {
     public var cursor: FeedCursor
     /// Whether changes remain after `cursor`.
     public var hasMore: Bool
+    /// Records that left the reader's scope within this page (a family moved to another city): the reader
+    /// keeps no copy of them (see `Replica.departures`). Only a scoped feed names them.
+    public var left: [RecordRef] = []
+
+    public init(batch: ChangeBatch, cursor: FeedCursor, hasMore: Bool, left: [RecordRef] = []) {
+        self.batch = batch
+        self.cursor = cursor
+        self.hasMore = hasMore
+        self.left = left
+    }
+}
+
+/// A record named by its collection and id.
+public struct RecordRef: Sendable, Hashable {
+    public var collection: String
+    public var id: String
+
+    public init(collection: String, id: String) {
+        self.collection = collection
+        self.id = id
+    }
 }
 
 /// Which changes a feed page carries.

@@ -145,10 +145,13 @@ public struct SyncResponse: Sendable {
         public var cursor: FeedCursor
         /// Whether more changes remain after `cursor`.
         public var more: Bool
-        public init(batch: ChangeBatch, cursor: FeedCursor, more: Bool) {
+        /// Records that left the client's scope: it deletes its copies (see ``FeedPage/left``).
+        public var left: [RecordRef]
+        public init(batch: ChangeBatch, cursor: FeedCursor, more: Bool, left: [RecordRef] = []) {
             self.batch = batch
             self.cursor = cursor
             self.more = more
+            self.left = left
         }
     }
 }
@@ -414,6 +417,22 @@ extension SyncResponse {
             writer.cursor(pull.cursor)
             writer.raw(pull.more ? ",\"more\":true,\"batch\":" : ",\"more\":false,\"batch\":")
             WireBatch.encode(pull.batch, into: &writer)
+            if !pull.left.isEmpty {
+                // {"families":["id",…]}: grouped, each collection named once.
+                writer.raw(",\"left\":{")
+                let groups = Dictionary(grouping: pull.left, by: \.collection).sorted { $0.key < $1.key }
+                for (index, group) in groups.enumerated() {
+                    if index > 0 { writer.byte(UInt8(ascii: ",")) }
+                    writer.string(group.key)
+                    writer.raw(":[")
+                    for (position, ref) in group.value.enumerated() {
+                        if position > 0 { writer.byte(UInt8(ascii: ",")) }
+                        writer.string(ref.id)
+                    }
+                    writer.byte(UInt8(ascii: "]"))
+                }
+                writer.byte(UInt8(ascii: "}"))
+            }
             writer.byte(UInt8(ascii: "}"))
         }
         return writer.bytes
@@ -495,6 +514,16 @@ extension SyncResponse {
                     case "cursor": page.cursor = try SyncRequest.cursor(&reader)
                     case "more": page.more = try reader.bool("true or false")
                     case "batch": page.batch = try WireBatch.decode(&reader)
+                    case "left":
+                        try reader.object("records that left the scope, by collection") { (reader, name) throws(SyncError) in
+                            try reader.array("record ids") { (reader) throws(SyncError) in
+                                let id = try reader.string("a record id")
+                                guard BatchPlan.isValidID(id), page.left.count < WireBatch.maxRecords else {
+                                    throw reader.error(expected: "a valid record id")
+                                }
+                                page.left.append(RecordRef(collection: name, id: id))
+                            }
+                        }
                     default: try reader.skip()
                     }
                 }

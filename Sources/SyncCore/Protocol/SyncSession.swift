@@ -414,7 +414,8 @@ public struct SyncSession: Sendable {
             let refused = response.pushed?.refused ?? []
             summary.refused += refused.count
             let saved = PeerProgress(
-                pushed: pushedTo, pulled: page?.cursor, lease: acknowledgedLease, refused: refused)
+                pushed: pushedTo, pulled: page?.cursor, lease: acknowledgedLease, refused: refused,
+                left: page?.left ?? [])
             let apply = { @Sendable in try replica.apply(batch, from: peer, sender: sender, progress: saved) }
             guard !done else {
                 let report = try apply()

@@ -217,7 +217,8 @@ public struct SyncService: Sendable {
         var limit = min(pull.limit, maxPullRecords)
         while true {
             let page = try replica.changes(since: pull.cursor, limit: limit, filter: filter)
-            let result = SyncResponse.PullPage(batch: page.batch, cursor: page.cursor, more: page.hasMore)
+            let result = SyncResponse.PullPage(
+                batch: page.batch, cursor: page.cursor, more: page.hasMore, left: page.left)
             // A byte budget: halve the page until its encoding fits (a page of one record always goes).
             if let budget = pull.budget, limit > 1, page.batch.recordCount > 1 {
                 var writer = JSONWriter(capacity: budget + 1024)

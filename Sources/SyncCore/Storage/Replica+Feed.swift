@@ -8,6 +8,7 @@ extension Replica {
     /// go on. Pass the returned cursor to the next call; persist it only after the page is applied.
     public func changes(since cursor: FeedCursor, limit: Int = 1000, filter: FeedFilter = .all) throws -> FeedPage {
         let limit = min(max(limit, 1), Self.maxFeedLimit)
+        let requested = cursor
         return try read { db in
             var filter = filter
             if let peer = filter.excludingEchoOf {
@@ -28,7 +29,30 @@ extension Replica {
                 page = try Self.readFeed(db, layouts: self.layouts, since: page.cursor, limit: limit, filter: filter)
                 skipped += 1
             }
+            if let scope = filter.scope {
+                page.left = try departures(db, scope: scope, after: requested.position, through: page.cursor.position)
+            }
             return page
+        }
+    }
+
+    /// The records that left `scope` at a sequence in (`after`, `through`] and are not back in it now.
+    private func departures(_ db: Database, scope: String, after: Int64, through: Int64) throws -> [RecordRef] {
+        let select = try SQLStatement(
+            cached: db, "SELECT collection, record_id FROM _departures WHERE scope = ?1 AND seq > ?2 AND seq <= ?3")
+        select.bind(scope, at: 1)
+        select.bind(after, at: 2)
+        select.bind(through, at: 3)
+        var found: [RecordRef] = []
+        while try select.step() {
+            found.append(RecordRef(collection: select.text(0) ?? "", id: select.text(1) ?? ""))
+        }
+        select.reset()
+        return try found.filter { ref in
+            guard let layout = try? layout(ref.collection), let field = layout.collection.scopeField else { return false }
+            let now = try DatabaseValue.fetchOne(
+                db, sql: "SELECT \(quote(field)) FROM \(layout.table) WHERE \"id\" = ?", arguments: [ref.id])
+            return now.map(Value.init) != .text(scope)
         }
     }
 

@@ -27,12 +27,18 @@ public struct PeerProgress: Sendable {
     public var lease: UInt64?
     /// Records of this node the server refused in this answer: set aside (see `Replica.setAside`).
     public var refused: [Refusal]
+    /// Records that left this node's scope in the pulled page: deleted here (see `Replica.forget`).
+    public var left: [RecordRef]
 
-    public init(pushed: FeedCursor? = nil, pulled: FeedCursor? = nil, lease: UInt64? = nil, refused: [Refusal] = []) {
+    public init(
+        pushed: FeedCursor? = nil, pulled: FeedCursor? = nil, lease: UInt64? = nil, refused: [Refusal] = [],
+        left: [RecordRef] = []
+    ) {
         self.pushed = pushed
         self.pulled = pulled
         self.lease = lease
         self.refused = refused
+        self.left = left
     }
 }
 
@@ -129,8 +135,10 @@ extension Replica {
     ) throws {
         let db = session.db
         if !progress.refused.isEmpty {
-            try setAside(progress.refused, peer: peer, db: db, now: Int64(clamping: session.now))
+            try setAside(progress.refused, peer: peer, session: session)
         }
+        // After the page's merge: an edit made before the move, in the same page, goes with the record.
+        if !progress.left.isEmpty { try forget(progress.left, session: session) }
         if session.sequence > before {
             try recordEcho(db, peer: peer, range: (before + 1)...session.sequence)
         }

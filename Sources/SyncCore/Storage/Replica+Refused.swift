@@ -73,7 +73,11 @@ extension Replica {
     /// Sets aside this node's records that `peer` refused (named in its answer): each is kept in
     /// `_refused` as this node had it and taken out of the live tables, so that nothing goes on editing
     /// or counting it, and nothing sends it again. Runs in the transaction that saves the answer's progress.
-    func setAside(_ refusals: [Refusal], peer: String, db: Database, now: Int64) throws {
+    /// Each is noted as a departure from its scope too, so that this node's own clients (a hub's devices,
+    /// the one that made it among them) drop their copies.
+    func setAside(_ refusals: [Refusal], peer: String, session: WriteSession) throws {
+        let db = session.db
+        let now = Int64(clamping: session.now)
         let insert = try SQLStatement(
             cached: db,
             """
@@ -103,6 +107,9 @@ extension Replica {
                 insert, refusal, record: String(decoding: json.bytes, as: UTF8.self),
                 stamp: Stamp(hlc: HLCTimestamp(storage: sequence), node: nodeID), source: peer, now: now)
             try db.execute(sql: "DELETE FROM \(layout.table) WHERE \"id\" = ?", arguments: [refusal.id])
+            if let field = layout.collection.scopeField, let scope = row.text(field) {
+                try session.recordDeparture(refusal.collection, id: refusal.id, from: scope)
+            }
         }
     }
 
@@ -143,6 +150,25 @@ extension Replica {
             }
         } catch {
             throw Self.storageError(error)
+        }
+    }
+}
+
+extension Replica {
+    /// Deletes this node's copies of records that left its scope (its server said so), and notes each
+    /// departure in its own feed, so that this node's own clients (a hub's devices) delete theirs.
+    ///
+    /// Nothing of them is kept: the record belongs to another city now, whose volunteers hold it, and a
+    /// device holds only its city's families. An edit made here before the news is refused by the server
+    /// (out of scope) and set aside like any refused record.
+    func forget(_ left: [RecordRef], session: WriteSession) throws {
+        for ref in left {
+            guard let layout = try? layout(ref.collection), let field = layout.collection.scopeField else { continue }
+            let scope = try String.fetchOne(
+                session.db, sql: "SELECT \(quote(field)) FROM \(layout.table) WHERE \"id\" = ?", arguments: [ref.id])
+            guard let scope else { continue }
+            try session.db.execute(sql: "DELETE FROM \(layout.table) WHERE \"id\" = ?", arguments: [ref.id])
+            try session.recordDeparture(ref.collection, id: ref.id, from: scope)
         }
     }
 }

@@ -156,11 +156,19 @@ final class WriteSession {
                 break
             }
         }
+        // A record leaving its scope (the admin moves a family): the old scope's readers are told.
+        var departedFrom: Value?
+        if exists, let register = layout.scopeRegister, mask & (1 << UInt64(register)) != 0,
+            let cell = cells.first(where: { $0.register == register }), recordScope != cell.value
+        {
+            departedFrom = recordScope
+        }
         current.reset()
         active = false
         for entry in kept { try recordHistory(entry) }
         guard mask != 0 else { return false }
         let sequence = nextSequence()
+        if case .text(let scope)? = departedFrom { try recordDeparture(layout.name, id: id, from: scope) }
         for cell in cells where mask & (1 << UInt64(cell.register)) != 0 {
             stamps.entries[cell.register] = RegisterStamps.Entry(stamp: cell.stamp, sequence: sequence)
         }
@@ -398,6 +406,17 @@ final class WriteSession {
                 detail: "Record \(id) of '\(layout.name)' names \(collection) \(target) in '\(field)', which belongs to "
                     + "\(stored.kindDescription) here, not to \((scope ?? .null).kindDescription): references stay "
                     + "within one \(targetScope)."))
+    }
+
+    /// Notes that a record left `scope`, at a sequence of its own after the change that moved it.
+    func recordDeparture(_ collection: String, id: String, from scope: String) throws {
+        let insert = try SQLStatement(
+            cached: db, "INSERT INTO _departures(seq, collection, record_id, scope) VALUES (?1, ?2, ?3, ?4)")
+        insert.bind(nextSequence(), at: 1)
+        insert.bind(collection, at: 2)
+        insert.bind(id, at: 3)
+        insert.bind(scope, at: 4)
+        try insert.run()
     }
 
     // MARK: History
