@@ -3,7 +3,12 @@ import SyncCore
 
 /// The built executables, beside the test bundle in the build folder.
 enum Binaries {
+    /// `FIELDSYNC_BINARIES=DIR` runs the end-to-end tests against other builds (an older release's, to see
+    /// a new test fail before its fix).
     static let directory: URL = {
+        if let override = ProcessInfo.processInfo.environment["FIELDSYNC_BINARIES"] {
+            return URL(fileURLWithPath: override)
+        }
         var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         while url.path != "/" {
             url.deleteLastPathComponent()
