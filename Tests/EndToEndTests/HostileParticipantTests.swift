@@ -251,6 +251,19 @@ struct HostileParticipantTests {
         let next = try device.sync()
         #expect(next.pushed == 2 && next.refused == 0)
         #expect(try server.refusedRecords().count == 2)
+        // The volunteer and the admin see them, with the reason; the admin drops one once dealt with.
+        let status = try run(Binaries.field, ["status", "--db", central.directory.appendingPathComponent("cheat.db").path])
+        #expect(status.status == 0 && status.stdout.contains("refused:     2 records"), "\(status.stdout)\(status.stderr)")
+        let report = try run(Binaries.field, ["report", "--db", central.db])
+        #expect(report.stdout.contains("== Refused records: kept aside, not applied (2) =="), "\(report.stdout)")
+        let listed = try run(Binaries.field, ["admin", "refused", "list", "--json", "--db", central.db])
+        let numbers = try #require(
+            JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]]
+        ).compactMap { $0["number"] as? Int }
+        #expect(numbers.count == 2)
+        #expect(try run(Binaries.field, ["admin", "refused", "drop", "\(numbers[0])", "--db", central.db]).status == 0)
+        #expect(try run(Binaries.field, ["admin", "refused", "drop", "\(numbers[0])", "--db", central.db]).status != 0)
+        #expect(try server.refusedRecords().count == 1)
         // Values the schema does not allow, sent raw: refused one by one; a good record beside them stays.
         let token = try issueToken(db: central.db, role: "device", city: "Tunis", name: "raw", directory: central.directory)
         let node = NodeID.random()

@@ -26,8 +26,9 @@ struct ReportCommand: ParsableCommand {
 
 struct AdminCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "admin", abstract: "Admin changes: merge duplicate families, entitlement rules.",
-        subcommands: [MergeFamily.self, Rule.self])
+        commandName: "admin",
+        abstract: "Admin changes: merge duplicate families, entitlement rules, refused records.",
+        subcommands: [MergeFamily.self, Rule.self, RefusedCommand.self])
 
     struct MergeFamily: ParsableCommand {
         static let configuration = CommandConfiguration(

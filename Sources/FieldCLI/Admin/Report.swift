@@ -80,6 +80,8 @@ struct Report {
     var duplicates: [Duplicate] = []
     var conflicts: [Conflict] = []
     var devices: [DeviceHealth] = []
+    /// Records refused record by record, still open (see `field admin refused`).
+    var refused: [RefusedEntry] = []
 
     /// Devices silent for longer than this are stale. Default 3 days.
     static let staleAfterMillis: Int64 = 3 * 86_400_000
@@ -100,6 +102,7 @@ struct Report {
                 lostAt: Int64(entry.stamp.hlc.millis), lostBy: entry.stamp.node.description,
                 keptAt: Int64(entry.winner.hlc.millis), keptBy: entry.winner.node.description)
         }
+        refused = try replica.refusedRecords()
         devices = try replica.read { db in
             // Every value here came from a client (a relayed status): shown as it is, never trusted to fit.
             try Row.fetchAll(db, sql: "SELECT * FROM _heartbeats ORDER BY last_seen_ms").map { row in

@@ -53,6 +53,11 @@ enum ReportText {
                 })
         }
         Printer.line("")
+        Printer.line("== Refused records: kept aside, not applied (\(report.refused.count)) ==")
+        for entry in report.refused {
+            Printer.line("#\(entry.id) \(entry.refusal.collection)/\(entry.refusal.id) from \(entry.source ?? "-"): \(entry.refusal.detail)")
+        }
+        Printer.line("")
         Printer.line("== Devices and hubs (last sync) ==")
         if !report.devices.isEmpty {
             Printer.table(
@@ -106,6 +111,7 @@ enum ReportJSON {
                     "kept_by": $0.keptBy,
                 ] as [String: Any]
             },
+            "refused": report.refused.map(RefusedJSON.object),
             "devices": report.devices.map {
                 [
                     "node": $0.node, "name": $0.name, "role": $0.role, "city": $0.city,

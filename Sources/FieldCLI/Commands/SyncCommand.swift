@@ -94,6 +94,7 @@ struct StatusCommand: ParsableCommand {
         let state = try operation { try device.replica.peerState("upstream") }
         let pending = try operation { try device.replica.pendingSummary(since: state.pushed.position) }
         let offset = try operation { try device.replica.clockOffsetMillis() }
+        let refused = try operation { try device.replica.refusedRecords() }
         if output.json {
             Printer.json([
                 "server": device.server.map { $0 as Any } ?? NSNull(),
@@ -101,6 +102,7 @@ struct StatusCommand: ParsableCommand {
                 "node": device.replica.nodeID.description, "pending": pending.count,
                 "last_sync": state.lastSyncMillis.map { Printer.date($0) as Any } ?? NSNull(),
                 "last_error": state.lastError.map { $0 as Any } ?? NSNull(), "clock_offset_ms": offset,
+                "refused": refused.map(RefusedJSON.object),
             ])
             return
         }
@@ -111,5 +113,12 @@ struct StatusCommand: ParsableCommand {
         Printer.line("last sync:   \(state.lastSyncMillis.map { Printer.date($0) } ?? "never")")
         if let error = state.lastError { Printer.line("last error:  \(error)") }
         Printer.line("clock:       \(offset == 0 ? "right" : "corrected by \(offset / 1000) s")")
+        if !refused.isEmpty {
+            // Set aside, never sent again: the volunteer sees each and why.
+            Printer.line("refused:     \(refused.count) records the server would not take (kept here, not sent again)")
+            for entry in refused.prefix(10) {
+                Printer.line("  \(entry.refusal.collection)/\(entry.refusal.id): \(entry.refusal.detail)")
+            }
+        }
     }
 }
