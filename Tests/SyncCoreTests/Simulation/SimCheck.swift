@@ -29,6 +29,7 @@ enum SimCheck {
             found.append("duplicate node ids remain after healing: \(ids.map(\.description))")
         }
         found += world.earlyViolations
+        found += try attackViolations(world)
         for write in world.writes {
             if let problem = try check(write, in: world) { found.append("lost write: \(problem)") }
         }
@@ -39,15 +40,72 @@ enum SimCheck {
         return found
     }
 
+    /// Every record an attack sent was refused and kept aside where it was refused (or, refused whole, is
+    /// nowhere); no record of one city at central carries a stamp of another city's participant; no
+    /// relayed status was forged.
+    private static func attackViolations(_ world: SimWorld) throws -> [String] {
+        var found: [String] = []
+        let nodes = 0..<world.scenario.nodeCount
+        var refused: Set<String> = []
+        for node in nodes {
+            for entry in try world.replica(node).refusedRecords(status: nil) {
+                refused.insert(entry.refusal.collection + "/" + entry.refusal.id)
+            }
+        }
+        for record in world.attacks {
+            if let target = record.target, world.moved.contains(target) { continue }
+            let key = record.collection + "/" + record.id
+            if record.keptAside {
+                if !refused.contains(key) { found.append("unrefused attack: \(record.attack) sent \(key), kept nowhere") }
+            } else {
+                for node in nodes where try world.replica(node).record(record.collection, id: record.id) != nil {
+                    found.append("forged write: \(record.attack) left \(key) live at n\(node)")
+                }
+            }
+        }
+        // Whose city each writer is.
+        var cityOf: [NodeID: String] = [SimAttack.deviceNode: SimScenario.cities[0], SimAttack.hubNode: SimScenario.cities[1]]
+        for node in 1..<world.scenario.nodeCount {
+            for id in world.lineage[node] { cityOf[id] = world.scenario.city(node) }
+        }
+        let central = world.replica(0)
+        for collection in ["families", "deliveries", "delivery_voids"] {
+            let rows = try central.read { db in
+                try Row.fetchAll(db, sql: "SELECT id, city FROM \(collection)").map {
+                    ($0["id"] as String, $0["city"] as String?)
+                }
+            }
+            for (id, city) in rows where !world.moved.contains(id) {
+                for (field, stamp) in try central.stamps(collection, id: id) {
+                    guard let writer = cityOf[stamp.node], writer != city else { continue }
+                    found.append("cross-city write: \(collection)/\(id) of \(city ?? "no city") has \(field) by a \(writer) node")
+                }
+            }
+        }
+        let forged = try central.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM _heartbeats WHERE name = 'forged'") ?? 0
+        }
+        if forged > 0 { found.append("forged status: \(forged) relayed statuses of another city's devices kept") }
+        return found
+    }
+
     private static func check(_ write: SimTrackedWrite, in world: SimWorld) throws -> String? {
         let central = world.replica(0)
         let label = "n\(write.node) \(write.collection)/\(write.id) \(write.field)=\(write.value)"
+        // Refused (a family that moved away, a delivery to it): kept aside where it was refused, not lost.
+        for node in 0..<world.scenario.nodeCount
+        where try world.replica(node).refusedRecords(status: nil).contains(where: { $0.refusal.id == write.id }) {
+            return nil
+        }
         if write.field == "*" {
             return try central.record(write.collection, id: write.id) == nil ? "\(label) missing at central" : nil
         }
         // Where the write was made (its own overwritten writes are kept there); central for a phone that
         // a restored backup replaced, which took its history with it.
-        let here = write.wiped || write.epoch != world.epochs[write.node] ? central : world.replica(write.node)
+        // A family the admin moved to the other city left the writer's replica: central holds it.
+        let here =
+            write.wiped || write.epoch != world.epochs[write.node] || world.moved.contains(write.id)
+            ? central : world.replica(write.node)
         guard let record = try here.record(write.collection, id: write.id) else { return "\(label) record missing" }
         if write.field == "_deleted" {
             return record["_deleted"]?.isNull ?? true ? "\(label): the record is not deleted" : nil

@@ -16,6 +16,10 @@ enum SimEvent: Hashable, Sendable, CustomStringConvertible {
     case crash(node: Int)
     /// Device `node` is replaced by a copy of device `from`'s database file (a restored backup).
     case restore(node: Int, from: Int)
+    /// A dishonest participant sends a request (see ``SimAttack``).
+    case attack(SimAttack)
+    /// The admin moves a family of central's to the other city (racing the volunteers' edits of it).
+    case move(pick: Int)
 
     var description: String {
         switch self {
@@ -27,6 +31,8 @@ enum SimEvent: Hashable, Sendable, CustomStringConvertible {
         case .tick(let millis): "tick \(millis) ms"
         case .crash(let node): "crash n\(node)"
         case .restore(let node, let from): "restore n\(node) from a backup of n\(from)"
+        case .attack(let attack): "\(attack)"
+        case .move(let pick): "admin moves family[\(pick)] to the other city"
         }
     }
 }

@@ -28,7 +28,8 @@ struct SimScenario {
         self.events = events
     }
 
-    init(seed: UInt64) {
+    /// `adversarial`: a dishonest device and hub send attacks, and the admin moves families between cities.
+    init(seed: UInt64, adversarial: Bool = false) {
         var random = SplitMix64(seed: seed)
         let devices = Int.random(in: 3...5, using: &random)
         // Two devices share the first city (one may be restored from the other's backup).
@@ -39,6 +40,12 @@ struct SimScenario {
         var tag = 0
         func device() -> Int { Int.random(in: 3..<nodes, using: &random) }
         for _ in 0..<Int.random(in: 20...45, using: &random) {
+            if adversarial, Int.random(in: 0..<100, using: &random) < 25 {
+                events.append(
+                    Int.random(in: 0..<5, using: &random) == 0
+                        ? .move(pick: Int.random(in: 0..<1000, using: &random)) : .attack(.random(using: &random)))
+                continue
+            }
             let roll = Int.random(in: 0..<100, using: &random)
             switch roll {
             case 42..<68:

@@ -35,6 +35,10 @@ final class SimWorld {
     private(set) var earlyViolations: [String] = []
     private(set) var faultsMet = 0
     private(set) var crashesMet = 0
+    /// What the attacks sent, to check at the end.
+    var attacks: [SimAttackRecord] = []
+    /// Families the admin moved to another city.
+    var moved: Set<String> = []
 
     init(_ scenario: SimScenario) throws {
         self.scenario = scenario
@@ -103,6 +107,8 @@ final class SimWorld {
             setClocks()
         case .crash(let node): try restart(node)
         case .restore(let node, let source): try restore(node, from: source)
+        case .attack(let attack): try self.attack(attack)
+        case .move(let pick): try move(pick)
         }
     }
 

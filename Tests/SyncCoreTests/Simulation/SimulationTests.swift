@@ -23,13 +23,25 @@ struct SimulationTests {
     static let shares = 8
 
     @Test(arguments: 0..<shares) func faultsCrashesClocksAndBackupsConverge(share: Int) throws {
+        try runSeeds(share: share, adversarial: false)
+    }
+
+    /// The same world with a dishonest device and hub sending attacks (foreign ids and references, bad and
+    /// extreme values, forged origins and statuses) and the admin moving families between cities: nothing
+    /// crashes, honest replicas converge, no city's record carries another city's writer, every attack's
+    /// record is refused and kept aside, and no honest sync stays refused after healing.
+    @Test(arguments: 0..<shares) func dishonestParticipantsAreRefusedAndHonestOnesConverge(share: Int) throws {
+        try runSeeds(share: share, adversarial: true)
+    }
+
+    private func runSeeds(share: Int, adversarial: Bool) throws {
         let started = ContinuousClock.now
         var totals = SimRun.Outcome(violations: [])
         var failures = 0
         var events = 0
         let seeds = Self.seeds.enumerated().filter { $0.offset % Self.shares == share }.map(\.element)
         for seed in seeds {
-            let scenario = SimScenario(seed: seed)
+            let scenario = SimScenario(seed: seed, adversarial: adversarial)
             events += scenario.events.count
             let outcome = SimRun.run(scenario)
             totals.faults += outcome.faults
@@ -47,13 +59,14 @@ struct SimulationTests {
                 \(shrunk.deviceCities)):
                 \(trace)
                 which fails with: \(result.violations.prefix(3).joined(separator: "; "))
-                replay: FIELDSYNC_SEED=\(seed) FIELDSYNC_SIM_TRACE=1 swift test -c release --filter SimulationTests
+                replay: FIELDSYNC_SEED=\(seed) FIELDSYNC_SIM_TRACE=1 swift test -c release --filter \
+                SimulationTests/\(adversarial ? "dishonestParticipants" : "faultsCrashes")
                 """)
         }
         guard !seeds.isEmpty else { return }
         let seconds = (ContinuousClock.now - started) / .seconds(1)
         print(
-            "simulation share \(share): \(seeds.count) seeds, \(events) events, \(totals.faults) network faults, "
+            "\(adversarial ? "adversarial " : "")simulation share \(share): \(seeds.count) seeds, \(events) events, \(totals.faults) network faults, "
                 + "\(totals.crashes) crashes, \(totals.restores) restored backups, \(failures) failing seeds, "
                 + String(format: "%.1f s", seconds))
         #expect(failures == 0)
