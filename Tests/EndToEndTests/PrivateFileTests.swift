@@ -15,10 +15,8 @@ struct PrivateFileTests {
     }
 
     /// Runs a command that should exit by itself; a process still running after `seconds` is killed
-    /// (status nil): a server that started when it should have refused.
-    static func runBriefly(_ executable: String, _ arguments: [String], seconds: Double = 20) throws -> (
-        status: Int32?, stderr: String
-    ) {
+    /// (status nil) after 20 s: a server that started when it should have refused.
+    static func runBriefly(_ executable: String, _ arguments: [String]) throws -> (status: Int32?, stderr: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -26,7 +24,7 @@ struct PrivateFileTests {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = err
         try process.run()
-        let deadline = Date().addingTimeInterval(seconds)
+        let deadline = Date().addingTimeInterval(20)
         while process.isRunning, Date() < deadline { usleep(20_000) }
         let timedOut = process.isRunning
         if timedOut { process.terminate() }
@@ -38,7 +36,9 @@ struct PrivateFileTests {
     /// Another application's SQLite file, and its tables.
     static func otherApplicationFile(_ path: String) throws -> DatabaseQueue {
         let queue = try DatabaseQueue(path: path)
-        try queue.write { db in try db.execute(sql: "CREATE TABLE contacts (name TEXT); INSERT INTO contacts VALUES ('x')") }
+        try queue.write { db in
+            try db.execute(sql: "CREATE TABLE contacts (name TEXT); INSERT INTO contacts VALUES ('x')")
+        }
         return queue
     }
 
@@ -54,7 +54,8 @@ struct PrivateFileTests {
         try "fs1_x".write(toFile: token, atomically: false, encoding: .utf8)
         chmod(token, 0o600)
         let enrolled = try run(
-            Binaries.field, ["init", "--server", "http://127.0.0.1:9", "--token-file", token, "--db", db, "--city", "T"])
+            Binaries.field,
+            ["init", "--server", "http://127.0.0.1:9", "--token-file", token, "--db", db, "--city", "T"])
         #expect(enrolled.status == 0, "\(enrolled.stderr)")
         // Copied with a permissive umask, or restored from a backup: 0644, with leftover WAL files.
         for suffix in ["", "-wal", "-shm"] {
@@ -93,7 +94,8 @@ struct PrivateFileTests {
         chmod(token, 0o644)
         let db2 = directory.appendingPathComponent("b.db").path
         let warned = try run(
-            Binaries.field, ["init", "--server", "http://127.0.0.1:9", "--token-file", link, "--db", db2, "--city", "T"])
+            Binaries.field,
+            ["init", "--server", "http://127.0.0.1:9", "--token-file", link, "--db", db2, "--city", "T"])
         #expect(warned.status == 0 && warned.stderr.contains("chmod 600 \(link)"), "\(warned.stderr)")
     }
 
@@ -166,6 +168,7 @@ struct PrivateFileTests {
         let issued = try run(
             Binaries.syncServer,
             ["token", "issue", "--db", central, "--role", "hub", "--city", "Tunis", "--name", "hub-tunis"])
+        #expect(try run(Binaries.syncServer, ["token", "list", "--db", hubDB]).status == 0)
         let file = directory.appendingPathComponent("hub.token").path
         // `token issue … > hub.token` with the usual umask.
         try issued.stdout.write(toFile: file, atomically: false, encoding: .utf8)

@@ -131,17 +131,17 @@ final class ServerProcess: @unchecked Sendable {
     deinit { stop() }
 }
 
-/// Issues a token on a server's replica file and writes it to a file; returns the token and the file.
+/// Issues a token on a server's replica file into a new file (`--out`, mode 0600); returns the token and
+/// the file.
 func issueToken(
     db: String, role: String, city: String?, name: String, directory: URL
 ) throws -> (token: String, file: String) {
-    var arguments = ["token", "issue", "--db", db, "--role", role, "--name", name]
+    let file = directory.appendingPathComponent("\(name).token").path
+    var arguments = ["token", "issue", "--db", db, "--role", role, "--name", name, "--out", file]
     if let city { arguments += ["--city", city] }
     let result = try run(Binaries.syncServer, arguments)
     guard result.status == 0 else { throw ServerProcess.ServerError.didNotStart(result.stderr) }
-    let token = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-    let file = directory.appendingPathComponent("\(name).token").path
-    try token.write(toFile: file, atomically: true, encoding: .utf8)
+    let token = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     return (token, file)
 }
 
