@@ -43,9 +43,9 @@ serve() {
 }
 
 say "Central: an embedded SQLite store"
-"$SERVER" token issue --db central.db --role admin --name admin >admin.token 2>/dev/null
-"$SERVER" token issue --db central.db --role hub --city Tunis --name hub-tunis >hub-tunis.token 2>/dev/null
-"$SERVER" token issue --db central.db --role hub --city Sfax --name hub-sfax >hub-sfax.token 2>/dev/null
+"$SERVER" token issue --db central.db --role admin --name admin --out admin.token 2>/dev/null
+"$SERVER" token issue --db central.db --role hub --city Tunis --name hub-tunis --out hub-tunis.token 2>/dev/null
+"$SERVER" token issue --db central.db --role hub --city Sfax --name hub-sfax --out hub-sfax.token 2>/dev/null
 serve central --db central.db
 CENTRAL=$URL
 echo "central at $CENTRAL"
@@ -53,8 +53,8 @@ echo "central at $CENTRAL"
 say "Two city hubs, syncing with central nightly (and now, on demand)"
 for city in Tunis Sfax; do
     lower=$(echo "$city" | tr 'A-Z' 'a-z')
-    "$SERVER" token issue --db "hub-$lower.db" --role device --city "$city" --name "$lower-1" >"$lower-1.token" 2>/dev/null
-    "$SERVER" token issue --db "hub-$lower.db" --role device --city "$city" --name "$lower-2" >"$lower-2.token" 2>/dev/null
+    "$SERVER" token issue --db "hub-$lower.db" --role device --city "$city" --name "$lower-1" --out "$lower-1.token" 2>/dev/null
+    "$SERVER" token issue --db "hub-$lower.db" --role device --city "$city" --name "$lower-2" --out "$lower-2.token" 2>/dev/null
 done
 serve hub-tunis --db hub-tunis.db --upstream "$CENTRAL" --upstream-token-file hub-tunis.token --sync-at 02:00
 HUB_TUNIS=$URL

@@ -30,7 +30,7 @@ struct FieldCommand: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch let error as CLIError {
-            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+            Printer.note("error: \(error.message)")  // it may quote a record, or a server's answer
             Foundation.exit(1)
         } catch {
             let code = exitCode(for: error)

@@ -10,7 +10,7 @@ struct ServerCommand: AsyncParsableCommand {
         abstract: "Serves a FieldSync replica over HTTP (central store or city hub).",
         discussion: """
             Examples:
-              sync-server token issue --db central.db --role hub --city Tunis --name hub-tunis > hub.token
+              sync-server token issue --db central.db --role hub --city Tunis --name hub-tunis --out hub.token
               sync-server serve --db central.db --port 8080
               sync-server serve --db hub.db --port 8081 --upstream http://central:8080 \\
                   --upstream-token-file hub.token --sync-at 02:00

@@ -177,6 +177,7 @@ struct AuthorizationTests {
         server = try ServerProcess(database: db)
         #expect(try Self.send(server, revokedCaller, "GET", "/v1/session").status == 401)
         #expect(try Self.send(server, callers[0], "GET", "/v1/session").status == 200)
+        server.stop()  // the whole log, not what has been read of it so far
         #expect(!server.logText.contains("fs1_"))
     }
 }

@@ -20,6 +20,9 @@ struct DemoTests {
         process.arguments = [Self.repository.appendingPathComponent("scripts/demo.sh").path]
         var environment = ProcessInfo.processInfo.environment
         environment["FIELDSYNC_BIN"] = Binaries.directory.path
+        // Every process the demo starts inherits this mark: the check below finds ours, and no other.
+        let mark = "FIELDSYNC_TEST_RUN=\(UUID().uuidString)"
+        environment["FIELDSYNC_TEST_RUN"] = String(mark.dropFirst("FIELDSYNC_TEST_RUN=".count))
         environment["DEMO_OUT"] = out.path
         process.environment = environment
         let output = Pipe()
@@ -31,9 +34,8 @@ struct DemoTests {
         process.waitUntilExit()
         #expect(process.terminationStatus == 0, "\(text.suffix(2000))")
         #expect(Date().timeIntervalSince(started) < 120)
-        // Everything the demo started is stopped.
-        let leftovers = try run("/usr/bin/pgrep", ["-f", "serve --port 0 --log-level warning"])
-        #expect(leftovers.stdout.isEmpty)
+        // Everything the demo started is stopped (not: no demo of anyone else's runs on this machine).
+        #expect(processes(marked: mark).isEmpty)
 
         func json(_ name: String) throws -> [String: Any] {
             try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent(name))) as? [String: Any]
@@ -104,5 +106,15 @@ struct DemoTests {
             })
         let breachRows = try readCSV("breaches.csv")
         #expect(breachRows.count == 2 && Set(breachRows.compactMap { $0["volunteer"] }) == ["Amina", "Youssef"])
+    }
+}
+
+/// The running processes whose environment holds `mark` (`NAME=value`): those a test started with it, and
+/// their children. Only this user's processes can be read, and only ours carry the mark.
+func processes(marked mark: String) -> [Int32] {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return names.compactMap(Int32.init).filter { pid in
+        guard let environment = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }
+        return environment.split(separator: 0).contains { $0.elementsEqual(mark.utf8) }
     }
 }

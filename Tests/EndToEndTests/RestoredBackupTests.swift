@@ -31,7 +31,8 @@ struct RestoredBackupTests {
         let summary = try copy.sync()
         #expect(summary.newNodeID != nil && copy.replica.nodeID != shared)
         #expect(try copy.replica.previousNodeID() == shared)
-        #expect(server.logText.contains("token moved to a new node id"))
+        // Logged by the server as it answered, read here by another thread: waited for.
+        #expect(server.waitForLog("token moved to a new node id"))
         // The original's token is the copy's now: 403 wrong-node, visibly, before anything is applied.
         #expect {
             try original.sync()

@@ -61,17 +61,36 @@ final class ServerProcess: @unchecked Sendable {
     let database: String
     private let log = LogBuffer()
 
-    /// What the server wrote on stderr.
+    /// What the server wrote on stderr, read on another thread as it comes.
     final class LogBuffer: @unchecked Sendable {
-        // @unchecked: `text` is only touched under `lock`.
+        // @unchecked: `bytes` and `ended` are only touched under `lock`.
         private let lock = NSLock()
-        private var text = ""
-        func append(_ more: String) { lock.withLock { text += more } }
-        var value: String { lock.withLock { text } }
+        private var bytes = Data()
+        private var ended = false
+        func append(_ more: Data) { lock.withLock { bytes += more } }
+        func end() { lock.withLock { ended = true } }
+        var value: String { lock.withLock { String(decoding: bytes, as: UTF8.self) } }
+        /// Waits until stderr is read to its end (once the server has exited), for at most `seconds`.
+        func waitForEnd(seconds: Double = 10) {
+            let deadline = Date().addingTimeInterval(seconds)
+            while !lock.withLock({ ended }), Date() < deadline { usleep(10_000) }
+        }
     }
 
     var url: String { "http://127.0.0.1:\(port)" }
+    /// What the server logged so far: a line it wrote a moment ago may not be here yet (see
+    /// ``waitForLog(_:seconds:)``); after ``stop()`` or ``crash()``, everything.
     var logText: String { log.value }
+
+    /// Waits until the log holds `text`, for at most `seconds`; whether it does.
+    func waitForLog(_ text: String, seconds: Double = 20) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !log.value.contains(text) {
+            if Date() > deadline { return false }
+            usleep(10_000)
+        }
+        return true
+    }
 
     /// Starts `sync-server serve` on `port` (0: a free one) with `durability`; `launcher` (a command and its
     /// arguments, like a shell that sets limits and `exec`s) runs it when given.
@@ -96,7 +115,12 @@ final class ServerProcess: @unchecked Sendable {
         let log = self.log
         err.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
-            if !data.isEmpty { log.append(String(decoding: data, as: UTF8.self)) }
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                log.end()
+            } else {
+                log.append(data)
+            }
         }
         // The first stdout line names the port.
         var line = Data()
@@ -111,6 +135,8 @@ final class ServerProcess: @unchecked Sendable {
             let port = Int(text[range.upperBound...].prefix { $0.isNumber })
         else {
             process.terminate()
+            process.waitUntilExit()
+            log.waitForEnd()
             throw ServerError.didNotStart(text + log.value)
         }
         self.port = port
@@ -125,6 +151,7 @@ final class ServerProcess: @unchecked Sendable {
         while process.isRunning, Date() < deadline { usleep(20_000) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
+        log.waitForEnd()
     }
 
     /// Kills the server with SIGKILL (a crash: no shutdown, no checkpoint) and waits for it to die.
@@ -132,22 +159,23 @@ final class ServerProcess: @unchecked Sendable {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
+        log.waitForEnd()
     }
 
     deinit { stop() }
 }
 
-/// Issues a token on a server's replica file and writes it to a file; returns the token and the file.
+/// Issues a token on a server's replica file into a new file (`--out`, mode 0600); returns the token and
+/// the file.
 func issueToken(
     db: String, role: String, city: String?, name: String, directory: URL
 ) throws -> (token: String, file: String) {
-    var arguments = ["token", "issue", "--db", db, "--role", role, "--name", name]
+    let file = directory.appendingPathComponent("\(name).token").path
+    var arguments = ["token", "issue", "--db", db, "--role", role, "--name", name, "--out", file]
     if let city { arguments += ["--city", city] }
     let result = try run(Binaries.syncServer, arguments)
     guard result.status == 0 else { throw ServerProcess.ServerError.didNotStart(result.stderr) }
-    let token = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-    let file = directory.appendingPathComponent("\(name).token").path
-    try token.write(toFile: file, atomically: true, encoding: .utf8)
+    let token = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     return (token, file)
 }
 

@@ -144,11 +144,16 @@ struct ExportCommand: ParsableCommand {
             Examples:
               field export deliveries --csv deliveries.csv --db central.db
               field export breaches --csv breaches.csv --bom --db central.db   # --bom: for spreadsheets
+              field export families --csv families.csv --raw-csv --db central.db   # for scripts
+            A value that starts with = + - @ (or a tab or carriage return) and is not a plain number gets a
+            leading ' so that a spreadsheet shows it rather than runs it as a formula; --raw-csv keeps it as is.
             """)
     @OptionGroup var device: DeviceOptions
     @Argument(help: "deliveries, families or breaches.") var what: String
     @Option(help: "The CSV file to write.") var csv: String
     @Flag(help: "Start with a UTF-8 byte order mark (Excel then reads Arabic and accents right).") var bom = false
+    @Flag(help: "Keep values that start with = + - @ as they are (for scripts; a spreadsheet would run them).")
+    var rawCsv = false
 
     func validate() throws {
         guard ["deliveries", "families", "breaches"].contains(what) else {
@@ -160,7 +165,7 @@ struct ExportCommand: ParsableCommand {
         let device = try device.open()
         let report = try operation { try Report(device.replica, now: Int64(SystemClock().nowMillis())) }
         let (header, rows) = try operation { try ReportCSV.table(what, report: report, replica: device.replica) }
-        try operation { try CSV.write(CSV.document(header: header, rows: rows, bom: bom), to: csv) }
+        try operation { try CSV.write(CSV.document(header: header, rows: rows, bom: bom, raw: rawCsv), to: csv) }
         Printer.line("wrote \(rows.count) \(what) to \(csv)")
     }
 }

@@ -31,20 +31,20 @@ struct InitCommand: ParsableCommand {
     }
 
     func run() throws {
-        let token = try operation { () throws -> String in
-            guard let data = FileManager.default.contents(atPath: tokenFile) else {
+        // The bits of the file read (a link followed), not of a link to it.
+        let (token, mode) = try operation { () throws -> (String, mode_t) in
+            guard let file = try? PrivateFile.read(tokenFile) else {
                 throw CLIError(
                     "Cannot read the token file \(tokenFile). Ask your hub operator for this device's token.")
             }
-            let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let token = String(decoding: file.data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             guard !token.isEmpty, !token.contains(where: \.isWhitespace) else {
                 throw CLIError("\(tokenFile) does not hold a token (one line, no spaces).")
             }
-            return token
+            return (token, file.mode)
         }
-        if let mode = try? FileManager.default.attributesOfItem(atPath: tokenFile)[.posixPermissions] as? Int,
-            mode & 0o077 != 0
-        {
+        // Warned, not refused: the token is copied into the replica (0600), and the file can go.
+        if mode & 0o077 != 0 {
             Printer.note(
                 "note: \(tokenFile) can be read by other users of this machine; the token is now kept in the "
                     + "replica (mode 0600), so delete the file, or run 'chmod 600 \(tokenFile)'.")

@@ -8,9 +8,33 @@ enum CSV {
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
-    static func document(header: [String], rows: [[String]], bom: Bool) -> Data {
+    /// `text` as a spreadsheet shows it rather than runs it (OWASP, CSV injection): a value that starts with
+    /// = + - @, a tab or a carriage return gets a leading `'`.
+    ///
+    /// Plain numbers (`-12`, `3.5`) are left as they are: no spreadsheet runs one, so our own numeric columns
+    /// stay numbers (negative ones too). The rule looks at the value, not at where it came from: one place
+    /// decides for every column, a new one included, and a record's text can never pass as one of ours.
+    static func neutralised(_ text: String) -> String {
+        guard let first = text.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first),
+            !isPlainNumber(text)
+        else { return text }
+        return "'" + text
+    }
+
+    /// An optional minus sign, digits, and an optional fraction: `-12`, `3.5`.
+    static func isPlainNumber(_ text: String) -> Bool {
+        let parts = (text.hasPrefix("-") ? text.dropFirst() : Substring(text))
+            .split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count <= 2 && parts.allSatisfy { !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } }
+    }
+
+    /// The header and rows as a CSV document; every row value neutralised (``neutralised(_:)``) unless `raw`.
+    static func document(header: [String], rows: [[String]], bom: Bool, raw: Bool = false) -> Data {
         var text = bom ? "\u{FEFF}" : ""
-        for row in [header] + rows { text += row.map(field).joined(separator: ",") + "\r\n" }
+        text += header.map(field).joined(separator: ",") + "\r\n"
+        for row in rows {
+            text += row.map { field(raw ? $0 : neutralised($0)) }.joined(separator: ",") + "\r\n"
+        }
         return Data(text.utf8)
     }
 

@@ -26,13 +26,14 @@ public final class Replica: Sendable {
 
     /// Opens (creating if needed, with mode 0600) the replica at `path`.
     ///
-    /// Throws `.corruptReplica` when the file is not a FieldSync replica or is damaged, `.storage` when it
-    /// cannot be opened.
+    /// An existing file that others may read is tightened to 0600, with its WAL files; a symbolic link is
+    /// refused (see ``PrivateFile/prepareReplica(_:create:)``). Throws `.corruptReplica` when the file is not
+    /// a FieldSync replica or is damaged, `.storage` when it cannot be opened.
     public convenience init(
         path: String, schema: Schema = .fieldSync, configuration: ReplicaConfiguration = .init(),
         logger: Logger = Logger(label: "fieldsync.replica")
     ) throws {
-        try Self.createPrivateFile(path)
+        try PrivateFile.prepareReplicaFiles(path)
         let writer: DatabasePool
         do {
             writer = try DatabasePool(path: path, configuration: Self.grdbConfiguration(configuration))
@@ -40,9 +41,8 @@ public final class Replica: Sendable {
             throw Self.openError(error, path: path)
         }
         try self.init(writer: writer, path: path, schema: schema, configuration: configuration, logger: logger)
-        for suffix in ["-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
-            chmod(path + suffix, 0o600)
-        }
+        // SQLite gives its WAL files the database's mode; made sure of, without following a link.
+        for suffix in ["-wal", "-shm"] { try PrivateFile.prepareReplica(path + suffix, create: false) }
     }
 
     /// An in-memory replica (tests, benchmarks): nothing survives it.
@@ -100,15 +100,6 @@ public final class Replica: Sendable {
             try db.execute(sql: "PRAGMA foreign_keys = OFF")
         }
         return config
-    }
-
-    /// Creates the file with mode 0600 before SQLite opens it; SQLite gives its WAL files the same mode.
-    static func createPrivateFile(_ path: String) throws {
-        let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            throw SyncError(.storage, "Cannot open the replica file \(path): \(String(cString: strerror(errno))).")
-        }
-        close(fd)
     }
 
     static func openError(_ error: any Error, path: String) -> SyncError {

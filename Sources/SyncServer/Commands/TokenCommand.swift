@@ -10,10 +10,12 @@ struct TokenCommand: ParsableCommand {
 
     struct Issue: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Issue a token and print it once (only its SHA-256 hash is stored).",
+            abstract: "Issue a token and print it once, or write it to a new file (only its SHA-256 hash is stored).",
             discussion: """
+                With --out, the token goes to a new file of mode 0600 (not to a shell redirect, which leaves it
+                readable by every user of the machine; a hub refuses such a file).
                 Examples:
-                  sync-server token issue --db central.db --role hub --city Tunis --name hub-tunis > hub.token
+                  sync-server token issue --db central.db --role hub --city Tunis --name hub-tunis --out hub.token
                   sync-server token issue --db hub.db --role device --city Tunis --name amina-phone
                   sync-server token issue --db central.db --role admin --name admin
                 """)
@@ -22,6 +24,8 @@ struct TokenCommand: ParsableCommand {
         @Option(help: "device, hub or admin.") var role: String
         @Option(help: "The city a device or hub token is limited to.") var city: String?
         @Option(help: "A label: the volunteer, the device, the hub.") var name: String
+        @Option(help: "Write the token to this new file (mode 0600; refused if anything is there) instead of stdout.")
+        var out: String?
 
         func validate() throws {
             guard let role = Principal.Role(rawValue: role) else {
@@ -39,14 +43,29 @@ struct TokenCommand: ParsableCommand {
         func run() throws {
             do {
                 let store = try TokenStore(replica: try Replica(path: database.db))
-                let issued = try store.issue(
-                    role: Principal.Role(rawValue: role)!, city: city, name: name,
-                    now: Int64(clamping: SystemClock().nowMillis()))
-                print(issued.token)
+                func issue() throws -> (token: String, record: TokenRecord) {
+                    try store.issue(
+                        role: Principal.Role(rawValue: role)!, city: city, name: name,
+                        now: Int64(clamping: SystemClock().nowMillis()))
+                }
+                var id = ""
+                if let out {
+                    // The file first: a token is issued only once it has a private place to go.
+                    try PrivateFile.create(out) {
+                        let issued = try issue()
+                        id = issued.record.id
+                        return Data((issued.token + "\n").utf8)
+                    }
+                } else {
+                    let issued = try issue()
+                    id = issued.record.id
+                    print(issued.token)
+                }
                 FileHandle.standardError.write(
                     Data(
-                        ("issued \(issued.record.id) (\(role)\(city.map { ", \($0)" } ?? ""), \(name)): "
-                            + "keep the token secret; it is not shown again\n").utf8))
+                        ("issued \(id) (\(role)\(city.map { ", \($0)" } ?? ""), \(name))"
+                            + (out.map { ": written to \($0) (mode 0600)" } ?? "")
+                            + ": keep the token secret; it is not shown again\n").utf8))
             } catch let error as SyncError {
                 throw fail(error.message)
             }

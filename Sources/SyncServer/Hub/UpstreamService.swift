@@ -55,11 +55,22 @@ struct UpstreamService: Service {
         }
     }
 
+    /// The hub's token for its upstream; refused when other users of the machine may read the file (with
+    /// them, anyone logged in could sync as the hub: its whole city, both ways).
     static func readToken(_ path: String) throws -> String {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        let file: (data: Data, mode: mode_t)
+        do {
+            file = try PrivateFile.read(path)
+        } catch {
             throw SyncError(.notFound, "Cannot read the upstream token file \(path).")
         }
-        let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard file.mode & 0o077 == 0 else {
+            throw SyncError(
+                .invalidValue,
+                "The upstream token file \(path) can be read by other users of this machine (mode "
+                    + "\(String(file.mode, radix: 8))). Make it private, then start again: chmod 600 \(path)")
+        }
+        let token = String(decoding: file.data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard !token.isEmpty, !token.contains(where: \.isWhitespace) else {
             throw SyncError(.invalidValue, "The upstream token file \(path) does not hold a token.")
         }
