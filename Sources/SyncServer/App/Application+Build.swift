@@ -29,9 +29,18 @@ func buildApplication(
     if let upstream = configuration.upstream, upstream.schedule != .manual {
         services.append(UpstreamService(replica: replica, upstream: upstream, metrics: metrics, logger: logger))
     }
+    // Every connection gets a guard of its own, all sharing one registry of open connections.
+    let connections = ConnectionRegistry(
+        maxConnections: configuration.maxConnections, maxPerAddress: configuration.maxConnectionsPerAddress)
+    let limits = ConnectionGuard.Limits(
+        maxInFlight: configuration.maxRequestsInFlight,
+        stallTimeout: .milliseconds(Int64(configuration.bodyTimeoutSeconds * 1000)))
     return Application(
         router: router,
-        server: .http1(configuration: .init(idleTimeout: .seconds(configuration.idleTimeoutSeconds))),
+        server: .http1(
+            configuration: .init(
+                additionalChannelHandlers: [ConnectionGuard(registry: connections, limits: limits, metrics: metrics)],
+                idleTimeout: .seconds(configuration.idleTimeoutSeconds))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         services: services,
         onServerRunning: { channel in
