@@ -136,4 +136,32 @@ struct ResourceBoundsTests {
         // The newest idle connections keep their place: the oldest made room for the newer ones.
         #expect(idle.last?.isClosedByServer == false)
     }
+
+    @Test func aFloodOfFailedAuthenticationsGets429() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (server, device, token, _) = try Self.start(directory)
+        defer { server.stop() }
+        // One address sends 150 requests with a wrong token, one after the other on one connection.
+        let connection = try RawConnection(port: server.port, readTimeout: 5, source: "127.0.0.2")
+        var statuses: [Int] = []
+        var last: (status: Int, headers: String, body: [UInt8])?
+        for index in 0..<150 {
+            let wrong = "fs1_" + String(format: "%048x", index)
+            connection.send("GET /v1/session HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(wrong)\r\n\r\n")
+            last = connection.readResponse()
+            statuses.append(last?.status ?? 0)
+        }
+        let counts = Dictionary(grouping: statuses, by: { $0 }).mapValues(\.count)
+        print("150 failed authentications from one address: \(counts)")
+        #expect(statuses.prefix(100).allSatisfy { $0 == 401 })
+        #expect(statuses.suffix(45).allSatisfy { $0 == 429 })
+        let problem = try #require(last.flatMap { Problem(decoding: $0.body) })
+        #expect(problem.code == "auth-failures")
+        #expect(last?.headers.lowercased().contains("retry-after: 1") == true)
+        // Even a valid token from that address waits; other addresses are not affected.
+        connection.send("GET /v1/session HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n\r\n")
+        #expect(connection.readResponse()?.status == 429)
+        #expect(try Self.timedSync(device) < 10)
+    }
 }

@@ -20,6 +20,10 @@ func buildApplication(
     let controller = SyncController(
         service: service, tokens: tokens,
         limiter: RateLimiter(perSecond: configuration.ratePerSecond, burst: configuration.rateBurst),
+        failures: configuration.maxAuthFailuresPerMinute > 0
+            ? RateLimiter(
+                perSecond: Double(configuration.maxAuthFailuresPerMinute) / 60,
+                burst: Double(configuration.maxAuthFailuresPerMinute)) : nil,
         metrics: metrics, configuration: configuration)
     let router = Router(context: ServerContext.self)
     router.add(middleware: ProblemMiddleware(metrics: metrics))

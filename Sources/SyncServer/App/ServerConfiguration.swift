@@ -31,6 +31,9 @@ struct ServerConfiguration: Sendable {
     var maxConnectionsPerAddress = 32
     /// Requests a connection may have unanswered (pipelined) at most; one more closes it. Default 16.
     var maxRequestsInFlight = 16
+    /// Failed authentications one client address may make a minute (bursts of as many); past them its
+    /// requests get 429 before their token is checked. 0: no limit. Default 100.
+    var maxAuthFailuresPerMinute = 100
     /// `full` on central and devices (an acknowledged write survives power loss). Default full.
     var durability: ReplicaConfiguration.Durability = .full
     /// Hub mode: the upstream server to sync with, and when.

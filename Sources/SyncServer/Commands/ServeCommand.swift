@@ -34,6 +34,8 @@ struct ServeCommand: AsyncParsableCommand {
     var maxConnections: Int?
     @Option(help: "Open connections from one client address (IPv6: a /64) at most; 0: no limit.")
     var maxConnectionsPerAddress = 32
+    @Option(help: "Failed authentications a minute from one client address before it gets 429; 0: no limit.")
+    var maxAuthFailures = 100
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535, found \(port).") }
@@ -60,6 +62,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard maxConnectionsPerAddress >= 0 else {
             throw ValidationError("--max-connections-per-address must be 0 (no limit) or more.")
         }
+        guard maxAuthFailures >= 0 else { throw ValidationError("--max-auth-failures must be 0 (no limit) or more.") }
         if upstream != nil, upstreamTokenFile == nil {
             throw ValidationError("--upstream needs --upstream-token-file (the hub's token for the upstream server).")
         }
@@ -112,6 +115,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.rateBurst = max(rateLimit * 4, 20)
         if let maxConnections { configuration.maxConnections = maxConnections }
         configuration.maxConnectionsPerAddress = maxConnectionsPerAddress
+        configuration.maxAuthFailuresPerMinute = maxAuthFailures
         if let upstream, let upstreamTokenFile {
             let tokenPath = URL(fileURLWithPath: upstreamTokenFile).standardizedFileURL.path
             configuration.upstream = UpstreamConfiguration(

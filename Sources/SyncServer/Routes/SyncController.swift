@@ -10,6 +10,8 @@ struct SyncController: Sendable {
     let service: SyncService
     let tokens: TokenStore
     let limiter: RateLimiter
+    /// Failed authentications per client address (nil: no limit).
+    let failures: RateLimiter?
     let metrics: ServerMetrics
     let configuration: ServerConfiguration
     let readAhead = ReadAhead()
@@ -24,7 +26,8 @@ struct SyncController: Sendable {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
         }
-        let v1 = router.group("v1").add(middleware: AuthMiddleware(tokens: tokens, limiter: limiter))
+        let v1 = router.group("v1").add(
+            middleware: AuthMiddleware(tokens: tokens, limiter: limiter, failures: failures))
         v1.get("session") { request, context in try await session(request, context: context) }
         v1.post("sync") { request, context in try await sync(request, context: context) }
     }
