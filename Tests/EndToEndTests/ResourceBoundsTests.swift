@@ -164,4 +164,23 @@ struct ResourceBoundsTests {
         #expect(connection.readResponse()?.status == 429)
         #expect(try Self.timedSync(device) < 10)
     }
+
+    @Test func aChunkSizeOfTwentyHexDigitsGets400() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (server, device, token, _) = try Self.start(directory)
+        defer { server.stop() }
+        let connection = try RawConnection(port: server.port, readTimeout: 5)
+        connection.send(
+            "POST /v1/sync HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n"
+                + "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + "FFFFFFFFFFFFFFFFFFFF\r\n{\"v\":1}\r\n0\r\n\r\n")
+        let response = connection.readResponse()
+        #expect(response?.status == 400)
+        let problem = try #require(response.flatMap { Problem(decoding: $0.body) })
+        #expect(problem.code == "malformed-http")
+        // Nothing after a broken frame can be read: the connection closes.
+        #expect(connection.readResponse() == nil)
+        #expect(try Self.timedSync(device) < 10)
+    }
 }
