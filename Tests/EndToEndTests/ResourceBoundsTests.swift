@@ -183,4 +183,41 @@ struct ResourceBoundsTests {
         #expect(connection.readResponse() == nil)
         #expect(try Self.timedSync(device) < 10)
     }
+
+    @Test func oneTokensDecompressionIsBudgeted() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // 256 KiB decompressed at most per body, 64 KiB a second per token: bursts of 512 KiB.
+        let (server, device, _, _) = try Self.start(
+            directory,
+            arguments: [
+                "--max-body-bytes", "65536", "--max-decompressed-bytes", "262144",
+                "--max-decompressed-bytes-per-second", "65536",
+            ])
+        defer { server.stop() }
+        let heavy = try issueToken(
+            db: server.database, role: "device", city: "Tunis", name: "heavy", directory: directory)
+        let transport = CurlTransport(
+            configuration: ClientConfiguration(serverURL: server.url, token: ""), logger: quietLogger)
+        // Bodies that decompress to 200 KiB of spaces (refused as JSON, but decompressed first).
+        let body = Gzip.compress([UInt8](repeating: 0x20, count: 200 << 10))
+        var statuses: [Int] = []
+        var retryAfter: Double?
+        for _ in 0..<6 {
+            let result = try transport.raw(
+                method: "POST", path: "/v1/sync",
+                headers: [
+                    "Content-Type: application/json", "Content-Encoding: gzip", "Authorization: Bearer \(heavy.token)",
+                ],
+                body: body)
+            statuses.append(result.status)
+            if result.status == 429 { retryAfter = result.retryAfterSeconds }
+        }
+        print("6 bodies of 200 KiB decompressed from one token within 64 KiB/s: \(statuses)")
+        #expect(statuses.prefix(3).allSatisfy { $0 == 400 })
+        #expect(statuses.suffix(3).allSatisfy { $0 == 429 })
+        #expect((retryAfter ?? 0) >= 1)
+        // Another token's syncs go on.
+        #expect(try Self.timedSync(device) < 10)
+    }
 }

@@ -24,6 +24,10 @@ func buildApplication(
             ? RateLimiter(
                 perSecond: Double(configuration.maxAuthFailuresPerMinute) / 60,
                 burst: Double(configuration.maxAuthFailuresPerMinute)) : nil,
+        decompression: configuration.maxDecompressedBytesPerSecond > 0
+            ? RateLimiter(
+                perSecond: Double(configuration.maxDecompressedBytesPerSecond),
+                burst: 2 * Double(configuration.maxDecompressedBytes)) : nil,
         metrics: metrics, configuration: configuration)
     let router = Router(context: ServerContext.self)
     router.add(middleware: ProblemMiddleware(metrics: metrics))

@@ -34,6 +34,9 @@ struct ServerConfiguration: Sendable {
     /// Failed authentications one client address may make a minute (bursts of as many); past them its
     /// requests get 429 before their token is checked. 0: no limit. Default 100.
     var maxAuthFailuresPerMinute = 100
+    /// Bytes per second a token's request bodies may decompress to (an uncompressed body counts its size),
+    /// sustained, with bursts of twice `maxDecompressedBytes`; past it, 429. 0: no limit. Default 32 MiB.
+    var maxDecompressedBytesPerSecond = 32 << 20
     /// `full` on central and devices (an acknowledged write survives power loss). Default full.
     var durability: ReplicaConfiguration.Durability = .full
     /// Hub mode: the upstream server to sync with, and when.

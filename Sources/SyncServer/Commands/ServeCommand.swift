@@ -36,6 +36,8 @@ struct ServeCommand: AsyncParsableCommand {
     var maxConnectionsPerAddress = 32
     @Option(help: "Failed authentications a minute from one client address before it gets 429; 0: no limit.")
     var maxAuthFailures = 100
+    @Option(help: "Bytes a second a token's bodies may decompress to (bursts: 2 × the maximum); 0: no limit.")
+    var maxDecompressedBytesPerSecond = 32 << 20
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535, found \(port).") }
@@ -63,6 +65,9 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--max-connections-per-address must be 0 (no limit) or more.")
         }
         guard maxAuthFailures >= 0 else { throw ValidationError("--max-auth-failures must be 0 (no limit) or more.") }
+        guard maxDecompressedBytesPerSecond >= 0 else {
+            throw ValidationError("--max-decompressed-bytes-per-second must be 0 (no limit) or more.")
+        }
         if upstream != nil, upstreamTokenFile == nil {
             throw ValidationError("--upstream needs --upstream-token-file (the hub's token for the upstream server).")
         }
@@ -116,6 +121,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let maxConnections { configuration.maxConnections = maxConnections }
         configuration.maxConnectionsPerAddress = maxConnectionsPerAddress
         configuration.maxAuthFailuresPerMinute = maxAuthFailures
+        configuration.maxDecompressedBytesPerSecond = maxDecompressedBytesPerSecond
         if let upstream, let upstreamTokenFile {
             let tokenPath = URL(fileURLWithPath: upstreamTokenFile).standardizedFileURL.path
             configuration.upstream = UpstreamConfiguration(

@@ -41,6 +41,17 @@ extension SyncController {
         }
     }
 
+    /// A token whose bodies decompressed to more than its budget (bytes a second, with a burst) gets 429
+    /// until the budget refills: one token's bodies cannot keep the blocking threads from others' syncs.
+    func checkDecompressionBudget(_ token: TokenRecord) throws {
+        guard let decompression, let wait = decompression.wait(token.id) else { return }
+        throw HTTPProblem(
+            .tooManyRequests, "decompression-budget", "Too many bytes to decompress",
+            "This token's request bodies decompressed to more than \(Int(decompression.perSecond)) bytes a "
+                + "second. Retry after the delay.",
+            headers: [.retryAfter: String(max(1, Int(wait.rounded(.up))))])
+    }
+
     /// The body must be JSON (`application/json`, any parameters); a missing Content-Type is taken as JSON.
     func checkContentType(_ request: Request) throws {
         guard let type = request.headers[.contentType], type != "application/json" else { return }

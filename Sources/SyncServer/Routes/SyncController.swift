@@ -12,6 +12,8 @@ struct SyncController: Sendable {
     let limiter: RateLimiter
     /// Failed authentications per client address (nil: no limit).
     let failures: RateLimiter?
+    /// Bytes decompressed per token (nil: no limit).
+    let decompression: RateLimiter?
     let metrics: ServerMetrics
     let configuration: ServerConfiguration
     let readAhead = ReadAhead()
@@ -64,6 +66,7 @@ struct SyncController: Sendable {
         let started = ContinuousClock.now
         guard let token = context.token else { throw AuthMiddleware.unauthorized("missing") }
         try checkContentType(request)
+        try checkDecompressionBudget(token)
         let raw = try await readBody(request)
         let principal = token.principal
         let coding = responseCoding(request)
@@ -74,6 +77,7 @@ struct SyncController: Sendable {
         let logger = context.logger
         let step: Step = try await blocking {
             let body = try controller.decodeBody(raw, encoding: encoding)
+            controller.decompression?.spend(token.id, Double(body.count))
             let now = controller.now()
             // A large push merges while it decodes (on the merge thread); rolled back unless it commits.
             let streaming = StreamSlot()
