@@ -9,10 +9,25 @@ import Foundation
 final class RawConnection {
     private let socket: Int32
 
-    /// Connects to 127.0.0.1:`port`; every read gives up after `readTimeout` seconds.
-    init(port: Int, readTimeout: Double = 30) throws {
+    /// Connects to 127.0.0.1:`port`, from the loopback address `source` when given (any of 127.0.0.0/8,
+    /// to stand for another client); every read gives up after `readTimeout` seconds.
+    init(port: Int, readTimeout: Double = 30, source: String? = nil) throws {
         socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socket >= 0 else { throw RawError.failed("socket: \(errno)") }
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(source)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard bound == 0 else {
+                close(socket)
+                throw RawError.failed("bind \(source): \(errno)")
+            }
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -47,7 +62,26 @@ final class RawConnection {
         return true
     }
 
+    @discardableResult
     func send(_ text: String) -> Bool { send(Array(text.utf8)) }
+
+    /// Sends what the socket takes now without waiting; returns the number of bytes taken.
+    func sendNow(_ bytes: [UInt8]) -> Int {
+        let count = bytes.withUnsafeBytes {
+            Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
+        }
+        return max(0, count)
+    }
+
+    /// Reads whatever has arrived (without waiting) and tells whether the server has closed the connection.
+    var isClosedByServer: Bool {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if count > 0 { continue }
+            return count == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)
+        }
+    }
 
     /// Whether the server has answered something (without blocking).
     var hasAnswer: Bool {

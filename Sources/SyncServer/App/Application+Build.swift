@@ -20,6 +20,14 @@ func buildApplication(
     let controller = SyncController(
         service: service, tokens: tokens,
         limiter: RateLimiter(perSecond: configuration.ratePerSecond, burst: configuration.rateBurst),
+        failures: configuration.maxAuthFailuresPerMinute > 0
+            ? RateLimiter(
+                perSecond: Double(configuration.maxAuthFailuresPerMinute) / 60,
+                burst: Double(configuration.maxAuthFailuresPerMinute)) : nil,
+        decompression: configuration.maxDecompressedBytesPerSecond > 0
+            ? RateLimiter(
+                perSecond: Double(configuration.maxDecompressedBytesPerSecond),
+                burst: 2 * Double(configuration.maxDecompressedBytes)) : nil,
         metrics: metrics, configuration: configuration)
     let router = Router(context: ServerContext.self)
     router.add(middleware: ProblemMiddleware(metrics: metrics))
@@ -29,9 +37,18 @@ func buildApplication(
     if let upstream = configuration.upstream, upstream.schedule != .manual {
         services.append(UpstreamService(replica: replica, upstream: upstream, metrics: metrics, logger: logger))
     }
+    // Every connection gets a guard of its own, all sharing one registry of open connections.
+    let connections = ConnectionRegistry(
+        maxConnections: configuration.maxConnections, maxPerAddress: configuration.maxConnectionsPerAddress)
+    let limits = ConnectionGuard.Limits(
+        maxInFlight: configuration.maxRequestsInFlight,
+        stallTimeout: .milliseconds(Int64(configuration.bodyTimeoutSeconds * 1000)))
     return Application(
         router: router,
-        server: .http1(configuration: .init(idleTimeout: .seconds(configuration.idleTimeoutSeconds))),
+        server: .http1(
+            configuration: .init(
+                additionalChannelHandlers: [ConnectionGuard(registry: connections, limits: limits, metrics: metrics)],
+                idleTimeout: .seconds(configuration.idleTimeoutSeconds))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         services: services,
         onServerRunning: { channel in

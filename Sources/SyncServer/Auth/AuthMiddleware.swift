@@ -3,18 +3,35 @@ import Hummingbird
 import SyncCore
 
 /// Checks the bearer token of every `/v1` request, then its rate.
+///
+/// A client address whose requests failed authentication more than `failures.burst` times (its bucket
+/// refills at `failures.perSecond`) gets 429 before its token is even hashed, until the bucket refills.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = ServerContext
     let tokens: TokenStore
     let limiter: RateLimiter
+    /// Failed authentications per client address; nil: no limit.
+    let failures: RateLimiter?
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        guard let header = request.headers[.authorization] else { throw Self.unauthorized("missing") }
+        let address = context.client?.description
+        if let failures, let address, let wait = failures.wait(address) {
+            throw HTTPProblem(
+                .tooManyRequests, "auth-failures", "Too many failed authentications",
+                "Requests from this address failed authentication more than \(Int(failures.burst)) times in a "
+                    + "minute. Retry after the delay with a valid token.",
+                headers: [.retryAfter: String(max(1, Int(wait.rounded(.up))))])
+        }
+        func refuse(_ why: String) -> HTTPProblem {
+            if let failures, let address { failures.spend(address, 1) }
+            return Self.unauthorized(why)
+        }
+        guard let header = request.headers[.authorization] else { throw refuse("missing") }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty, parts[1].count <= 256 else {
-            throw Self.unauthorized("malformed")
+            throw refuse("malformed")
         }
         // Spaces and tabs around the token are not part of it (trimmed without Foundation: every request).
         let presented = Self.trimmed(parts[1])
@@ -26,8 +43,8 @@ struct AuthMiddleware: RouterMiddleware {
             verdict = try await blocking { try store.authenticate(presented) }
         }
         switch verdict {
-        case .unknown: throw Self.unauthorized("unknown")
-        case .revoked: throw Self.unauthorized("revoked")
+        case .unknown: throw refuse("unknown")
+        case .revoked: throw refuse("revoked")
         case .valid(let record):
             if let wait = limiter.take(record.id) {
                 throw HTTPProblem(

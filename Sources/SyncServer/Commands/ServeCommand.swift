@@ -27,9 +27,17 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "SQLite durability: full (default; survives power loss), normal.") var durability = "full"
     @Option(help: "Largest request body in bytes (compressed).") var maxBodyBytes = 8 << 20
     @Option(help: "Largest request body in bytes once decompressed.") var maxDecompressedBytes = 64 << 20
-    @Option(help: "Seconds a client may take to send its request body (a slower one gets 408).")
+    @Option(help: "Seconds a client may take to send its body (a slower one gets 408) or leave its answer unread.")
     var bodyTimeout: Double = 30
     @Option(help: "Requests per second per token.") var rateLimit: Double = 50
+    @Option(help: "Open connections at most (default: the descriptor limit less 128, at most 4096).")
+    var maxConnections: Int?
+    @Option(help: "Open connections from one client address (IPv6: a /64) at most; 0: no limit.")
+    var maxConnectionsPerAddress = 32
+    @Option(help: "Failed authentications a minute from one client address before it gets 429; 0: no limit.")
+    var maxAuthFailures = 100
+    @Option(help: "Bytes a second a token's bodies may decompress to (bursts: 2 × the maximum); 0: no limit.")
+    var maxDecompressedBytesPerSecond = 32 << 20
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535, found \(port).") }
@@ -44,6 +52,22 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--body-timeout must be 1…3600 seconds, found \(bodyTimeout).")
         }
         guard rateLimit > 0 else { throw ValidationError("--rate-limit must be positive.") }
+        let descriptors = ServerConfiguration.descriptorLimit()
+        if let maxConnections,
+            maxConnections < 1 || maxConnections > descriptors - ServerConfiguration.reservedDescriptors
+        {
+            throw ValidationError(
+                "--max-connections must be 1…\(descriptors - ServerConfiguration.reservedDescriptors), found "
+                    + "\(maxConnections): this process may open \(descriptors) descriptors (ulimit -n) and keeps "
+                    + "\(ServerConfiguration.reservedDescriptors) for its files. Raise the limit or lower the option.")
+        }
+        guard maxConnectionsPerAddress >= 0 else {
+            throw ValidationError("--max-connections-per-address must be 0 (no limit) or more.")
+        }
+        guard maxAuthFailures >= 0 else { throw ValidationError("--max-auth-failures must be 0 (no limit) or more.") }
+        guard maxDecompressedBytesPerSecond >= 0 else {
+            throw ValidationError("--max-decompressed-bytes-per-second must be 0 (no limit) or more.")
+        }
         if upstream != nil, upstreamTokenFile == nil {
             throw ValidationError("--upstream needs --upstream-token-file (the hub's token for the upstream server).")
         }
@@ -94,6 +118,10 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.bodyTimeoutSeconds = bodyTimeout
         configuration.ratePerSecond = rateLimit
         configuration.rateBurst = max(rateLimit * 4, 20)
+        if let maxConnections { configuration.maxConnections = maxConnections }
+        configuration.maxConnectionsPerAddress = maxConnectionsPerAddress
+        configuration.maxAuthFailuresPerMinute = maxAuthFailures
+        configuration.maxDecompressedBytesPerSecond = maxDecompressedBytesPerSecond
         if let upstream, let upstreamTokenFile {
             let tokenPath = URL(fileURLWithPath: upstreamTokenFile).standardizedFileURL.path
             configuration.upstream = UpstreamConfiguration(

@@ -33,6 +33,12 @@ struct ServerMetrics: Sendable {
         Counter(label: "fieldsync_errors_total", dimensions: [("type", code)]).increment()
     }
 
+    /// A connection the server closed to keep within its bounds: `over-capacity`, `evicted-idle`,
+    /// `pipelined`, `stalled`.
+    func connectionClosed(_ reason: String) {
+        Counter(label: "fieldsync_connections_closed_total", dimensions: [("reason", reason)]).increment()
+    }
+
     func upstream(success: Bool) {
         Counter(label: "fieldsync_upstream_syncs_total", dimensions: [("result", success ? "ok" : "failed")])
             .increment()

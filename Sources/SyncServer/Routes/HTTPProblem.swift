@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 import SyncCore
 
 /// An error the server answers with an RFC 9457 problem document.
@@ -72,6 +73,15 @@ struct ProblemMiddleware: RouterMiddleware {
             }
             metrics.error(problem.problem.code)
             return problem.response()
+        } catch let error as HTTPParserError {
+            // A body that breaks HTTP's framing (a chunk size of 20 hex digits): nothing after it can be
+            // read, so the connection closes once this is sent.
+            metrics.error("malformed-http")
+            return HTTPProblem(
+                .badRequest, "malformed-http", "Malformed HTTP",
+                "The request breaks HTTP/1.1 framing (\(error)).", headers: [.connection: "close"]
+            )
+            .response()
         } catch is NIOTooManyBytesError {
             metrics.error("too-large")
             return HTTPProblem(.contentTooLarge, "too-large", "Body too large", "The request body is over the limit.")

@@ -10,6 +10,10 @@ struct SyncController: Sendable {
     let service: SyncService
     let tokens: TokenStore
     let limiter: RateLimiter
+    /// Failed authentications per client address (nil: no limit).
+    let failures: RateLimiter?
+    /// Bytes decompressed per token (nil: no limit).
+    let decompression: RateLimiter?
     let metrics: ServerMetrics
     let configuration: ServerConfiguration
     let readAhead = ReadAhead()
@@ -24,7 +28,8 @@ struct SyncController: Sendable {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
         }
-        let v1 = router.group("v1").add(middleware: AuthMiddleware(tokens: tokens, limiter: limiter))
+        let v1 = router.group("v1").add(
+            middleware: AuthMiddleware(tokens: tokens, limiter: limiter, failures: failures))
         v1.get("session") { request, context in try await session(request, context: context) }
         v1.post("sync") { request, context in try await sync(request, context: context) }
     }
@@ -61,6 +66,7 @@ struct SyncController: Sendable {
         let started = ContinuousClock.now
         guard let token = context.token else { throw AuthMiddleware.unauthorized("missing") }
         try checkContentType(request)
+        try checkDecompressionBudget(token)
         let raw = try await readBody(request)
         let principal = token.principal
         let coding = responseCoding(request)
@@ -71,6 +77,7 @@ struct SyncController: Sendable {
         let logger = context.logger
         let step: Step = try await blocking {
             let body = try controller.decodeBody(raw, encoding: encoding)
+            controller.decompression?.spend(token.id, Double(body.count))
             let now = controller.now()
             // A large push merges while it decodes (on the merge thread); rolled back unless it commits.
             let streaming = StreamSlot()
@@ -301,76 +308,6 @@ struct SyncController: Sendable {
         ContentCoding.preferred(accepting: request.headers[.acceptEncoding])
     }
 
-    // MARK: Bodies
-
-    /// Collects the body within the size limit and the time limit (a client sending one byte a second
-    /// gets 408, and its connection closes).
-    private func readBody(_ request: Request) async throws -> ByteBuffer {
-        let limit = configuration.maxBodyBytes
-        let timeout = configuration.bodyTimeoutSeconds
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
-            throw HTTPProblem(
-                .contentTooLarge, "too-large", "Body too large",
-                "The request body is \(length) bytes; the limit is \(limit). Send smaller batches.")
-        }
-        let body = request.body
-        return try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
-            group.addTask {
-                do {
-                    return try await body.collect(upTo: limit)
-                } catch is NIOTooManyBytesError {
-                    throw HTTPProblem(
-                        .contentTooLarge, "too-large", "Body too large",
-                        "The request body is over \(limit) bytes. Send smaller batches.")
-                }
-            }
-            group.addTask {
-                try await Task.sleep(for: .seconds(timeout))
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let buffer = first else {
-                throw HTTPProblem(
-                    .requestTimeout, "timeout", "Request too slow",
-                    "The request body did not arrive within \(Int(timeout)) s.", headers: [.connection: "close"])
-            }
-            return buffer
-        }
-    }
-
-    /// The body must be JSON (`application/json`, any parameters); a missing Content-Type is taken as JSON.
-    private func checkContentType(_ request: Request) throws {
-        guard let type = request.headers[.contentType], type != "application/json" else { return }
-        let media = type.split(separator: ";", maxSplits: 1).first.map {
-            $0.trimmingCharacters(in: .whitespaces).lowercased()
-        }
-        guard media == "application/json" else {
-            throw HTTPProblem(
-                .unsupportedMediaType, "unsupported-media-type", "Unsupported media type",
-                "The body must be application/json, found \(type.prefix(60)).")
-        }
-    }
-
-    private func decodeBody(_ buffer: ByteBuffer, encoding: String?) throws -> [UInt8] {
-        guard let coding = ContentCoding(header: encoding) else {
-            throw HTTPProblem(
-                .unsupportedMediaType, "unsupported-encoding", "Unsupported content encoding",
-                "Content-Encoding '\(encoding?.prefix(40) ?? "")' is not supported; use zstd, gzip or none.",
-                headers: [.acceptEncoding: ContentCoding.accepted])
-        }
-        do {
-            // Straight from the receive buffer: no copy of the body before it is decompressed.
-            let limit = configuration.maxDecompressedBytes
-            return try buffer.withUnsafeReadableBytes { bytes in
-                Result { () throws(SyncError) in try coding.decompress(bytes, limit: limit) }
-            }.get()
-        } catch  where error.code == .tooLarge {
-            throw HTTPProblem(error, serverClock: now())
-        } catch {
-            throw HTTPProblem(.badRequest, "invalid-encoding", "Bad compressed body", error.message)
-        }
-    }
-
     /// A JSON response, compressed when the client accepts it and it is worth it.
     private func json(_ bytes: [UInt8], request: Request?) -> Response {
         var headers: HTTPFields = [
@@ -387,7 +324,7 @@ struct SyncController: Sendable {
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
-    private func now() -> Int64 { Int64(clamping: SystemClock().nowMillis()) }
+    func now() -> Int64 { Int64(clamping: SystemClock().nowMillis()) }
 }
 
 /// The stream of one request's push, started at its first chunk (or declined for good).
