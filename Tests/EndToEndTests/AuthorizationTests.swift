@@ -146,7 +146,8 @@ struct AuthorizationTests {
                 let editResult = try Self.send(
                     server, caller, "POST", "/v1/sync", body: Self.push(edit, node: caller.node))
                 #expect(editResult.status == 200, "\(caller.label) edit in \(city)")
-                #expect(refusedCodes(editResult.body) == (own ? [] : ["out-of-scope"]), "\(caller.label) edit in \(city)")
+                #expect(
+                    refusedCodes(editResult.body) == (own ? [] : ["out-of-scope"]), "\(caller.label) edit in \(city)")
             }
             // Entitlement rules are the admin's.
             let stamp = Stamp(hlc: HLCTimestamp(millis: SystemClock().nowMillis(), counter: 0), node: caller.node)
@@ -161,7 +162,9 @@ struct AuthorizationTests {
             ])
             let ruleResult = try Self.send(server, caller, "POST", "/v1/sync", body: Self.push(rule, node: caller.node))
             #expect(ruleResult.status == 200, "\(caller.label) rule")
-            #expect(refusedCodes(ruleResult.body) == (caller.role == .admin ? [] : ["out-of-scope"]), "\(caller.label) rule")
+            #expect(
+                refusedCodes(ruleResult.body) == (caller.role == .admin ? [] : ["out-of-scope"]), "\(caller.label) rule"
+            )
             // A device token is bound to the node that first used it.
             if caller.role == .device {
                 let other = NodeID.random()

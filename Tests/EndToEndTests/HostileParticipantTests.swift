@@ -45,6 +45,28 @@ struct HostileParticipantTests {
         }
 
         var replica: Replica { get throws { try Replica(path: db, logger: quietLogger) } }
+
+        /// A Tunis hub syncing with central, and a device "d" enrolled with it.
+        func tunisHub() throws -> (Hub, TestDevice) {
+            let hubDB = directory.appendingPathComponent("hub.db").path
+            let hubToken = try issueToken(db: db, role: "hub", city: "Tunis", name: "hub", directory: directory)
+            let deviceToken = try issueToken(db: hubDB, role: "device", city: "Tunis", name: "d", directory: directory)
+            let server = try ServerProcess(
+                database: hubDB, arguments: ["--upstream", self.server.url, "--upstream-token-file", hubToken.file])
+            let device = try TestDevice(
+                name: "d", city: "Tunis", directory: directory, server: server.url, token: deviceToken.token)
+            return (Hub(server: server, db: hubDB), device)
+        }
+    }
+
+    struct Hub {
+        let server: ServerProcess
+        let db: String
+
+        /// The hub's nightly sync, now.
+        func syncUpstream() throws -> CommandResult {
+            try run(Binaries.syncServer, ["sync-upstream", "--db", db, "--json"])
+        }
     }
 
     /// POSTs a raw body with a token; returns the status and the body.
@@ -88,7 +110,8 @@ struct HostileParticipantTests {
         defer { central.stop() }
         let device = try central.device("d", city: "Tunis")
         try device.sync()
-        let token = try issueToken(db: central.db, role: "device", city: "Tunis", name: "x", directory: central.directory)
+        let token = try issueToken(
+            db: central.db, role: "device", city: "Tunis", name: "x", directory: central.directory)
         let node = device.replica.nodeID
         let now = SystemClock().nowMillis()
         let head = "{\"v\":1,\"node\":\"\(node)\",\"clock\":\(now)"
@@ -138,9 +161,18 @@ struct HostileParticipantTests {
         }
         for arguments in [
             ["report", "--db", central.db], ["report", "--db", central.db, "--json"],
-            ["export", "deliveries", "--csv", central.directory.appendingPathComponent("d.csv").path, "--db", central.db],
-            ["export", "families", "--csv", central.directory.appendingPathComponent("f.csv").path, "--db", central.db],
-            ["export", "breaches", "--csv", central.directory.appendingPathComponent("b.csv").path, "--db", central.db],
+            [
+                "export", "deliveries", "--csv", central.directory.appendingPathComponent("d.csv").path, "--db",
+                central.db,
+            ],
+            [
+                "export", "families", "--csv", central.directory.appendingPathComponent("f.csv").path, "--db",
+                central.db,
+            ],
+            [
+                "export", "breaches", "--csv", central.directory.appendingPathComponent("b.csv").path, "--db",
+                central.db,
+            ],
             ["admin", "rule", "list", "--db", central.db],
         ] {
             let result = try run(Binaries.field, arguments)
@@ -181,15 +213,20 @@ struct HostileParticipantTests {
                     records: [
                         RecordChange(
                             id: "relayed-1",
-                            stamp: Stamp(hlc: HLCTimestamp(millis: SystemClock().nowMillis(), counter: 0), node: relayedNode),
-                            cells: [Cell(field: 0, value: "Tunis"), Cell(field: 1, value: "R"), Cell(field: 2, value: "H")])
+                            stamp: Stamp(
+                                hlc: HLCTimestamp(millis: SystemClock().nowMillis(), counter: 0), node: relayedNode),
+                            cells: [
+                                Cell(field: 0, value: "Tunis"), Cell(field: 1, value: "R"), Cell(field: 2, value: "H"),
+                            ])
                     ])
             ]))
         let another = try issueToken(
             db: central.db, role: "device", city: "Tunis", name: "another", directory: central.directory)
         let second = try Self.post(
             central.server.url, token: another.token,
-            Self.push(node: relayedNode, "families", id: "forged-2", [("city", "Tunis"), ("reference", "G"), ("head_name", "G")]))
+            Self.push(
+                node: relayedNode, "families", id: "forged-2",
+                [("city", "Tunis"), ("reference", "G"), ("head_name", "G")]))
         #expect(second.status == 403, "\(second.body)")
         // An honest device enrolled again with a new token takes a new id by itself and syncs.
         let renewed = try issueToken(
@@ -252,8 +289,10 @@ struct HostileParticipantTests {
         #expect(next.pushed == 2 && next.refused == 0)
         #expect(try server.refusedRecords().count == 2)
         // The volunteer and the admin see them, with the reason; the admin drops one once dealt with.
-        let status = try run(Binaries.field, ["status", "--db", central.directory.appendingPathComponent("cheat.db").path])
-        #expect(status.status == 0 && status.stdout.contains("refused:     2 records"), "\(status.stdout)\(status.stderr)")
+        let status = try run(
+            Binaries.field, ["status", "--db", central.directory.appendingPathComponent("cheat.db").path])
+        #expect(
+            status.status == 0 && status.stdout.contains("refused:     2 records"), "\(status.stdout)\(status.stderr)")
         let report = try run(Binaries.field, ["report", "--db", central.db])
         #expect(report.stdout.contains("== Refused records: kept aside, not applied (2) =="), "\(report.stdout)")
         let listed = try run(Binaries.field, ["admin", "refused", "list", "--json", "--db", central.db])
@@ -265,14 +304,16 @@ struct HostileParticipantTests {
         #expect(try run(Binaries.field, ["admin", "refused", "drop", "\(numbers[0])", "--db", central.db]).status != 0)
         #expect(try server.refusedRecords().count == 1)
         // Values the schema does not allow, sent raw: refused one by one; a good record beside them stays.
-        let token = try issueToken(db: central.db, role: "device", city: "Tunis", name: "raw", directory: central.directory)
+        let token = try issueToken(
+            db: central.db, role: "device", city: "Tunis", name: "raw", directory: central.directory)
         let node = NodeID.random()
         let now = SystemClock().nowMillis()
         let batch = ChangeBatch([
             CollectionChanges(
                 name: "deliveries", fields: ["city", "family", "item", "quantity", "delivered_at", "volunteer"],
                 records: [
-                    ("neg", "food_pack", -1), ("tent", "tent", 1), ("huge", "food_pack", Int64.max), ("ok", "food_pack", 2),
+                    ("neg", "food_pack", -1), ("tent", "tent", 1), ("huge", "food_pack", Int64.max),
+                    ("ok", "food_pack", 2),
                 ].enumerated().map { index, spec in
                     RecordChange(
                         id: spec.0, stamp: Stamp(hlc: HLCTimestamp(millis: now, counter: UInt16(index)), node: node),
@@ -307,18 +348,10 @@ struct HostileParticipantTests {
     @Test func aRefusedRecordNoLongerWedgesTheHub() throws {
         let central = try Central()
         defer { central.stop() }
-        let hubDB = central.directory.appendingPathComponent("hub.db").path
-        let hubToken = try issueToken(
-            db: central.db, role: "hub", city: "Tunis", name: "hub", directory: central.directory)
-        let deviceToken = try issueToken(db: hubDB, role: "device", city: "Tunis", name: "d", directory: central.directory)
-        let hub = try ServerProcess(
-            database: hubDB, arguments: ["--upstream", central.server.url, "--upstream-token-file", hubToken.file])
-        defer { hub.stop() }
-        let device = try TestDevice(
-            name: "d", city: "Tunis", directory: central.directory, server: hub.url, token: deviceToken.token)
-        func syncUpstream() throws -> CommandResult {
-            try run(Binaries.syncServer, ["sync-upstream", "--db", hubDB, "--json"])
-        }
+        let (hub, device) = try central.tunisHub()
+        defer { hub.server.stop() }
+        let hubDB = hub.db
+        func syncUpstream() throws -> CommandResult { try hub.syncUpstream() }
         #expect(try syncUpstream().status == 0)
         try device.sync()
         // The device registers a "new" family under the id of Sfax's: the hub cannot tell.
@@ -337,7 +370,9 @@ struct HostileParticipantTests {
         let second = try syncUpstream()
         #expect(second.status == 0, "\(second.stderr)")
         let server = try central.replica
-        #expect(try server.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM families WHERE city = 'Tunis'") } == 4)
+        #expect(
+            try server.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM families WHERE city = 'Tunis'") }
+                == 4)
         #expect(try server.record("families", id: central.families["Sfax"]!)?["city"] == .text("Sfax"))
         #expect(try server.refusedRecords().map(\.refusal.id) == [central.families["Sfax"]!])
         let hubReplica = try Replica(path: hubDB, logger: quietLogger)
@@ -350,17 +385,11 @@ struct HostileParticipantTests {
     @Test func aFamilyMovedAwayLeavesNoStaleCopyAndNoWedgedHub() throws {
         let central = try Central()
         defer { central.stop() }
-        let hubDB = central.directory.appendingPathComponent("hub.db").path
-        let hubToken = try issueToken(
-            db: central.db, role: "hub", city: "Tunis", name: "hub", directory: central.directory)
-        let deviceToken = try issueToken(db: hubDB, role: "device", city: "Tunis", name: "d", directory: central.directory)
-        let hub = try ServerProcess(
-            database: hubDB, arguments: ["--upstream", central.server.url, "--upstream-token-file", hubToken.file])
-        defer { hub.stop() }
-        let device = try TestDevice(
-            name: "d", city: "Tunis", directory: central.directory, server: hub.url, token: deviceToken.token)
+        let (hub, device) = try central.tunisHub()
+        defer { hub.server.stop() }
+        let hubDB = hub.db
         func syncUpstream() throws {
-            let result = try run(Binaries.syncServer, ["sync-upstream", "--db", hubDB, "--json"])
+            let result = try hub.syncUpstream()
             #expect(result.status == 0, "\(result.stderr)")
         }
         let moved = central.families["Tunis"]!
@@ -393,7 +422,9 @@ struct HostileParticipantTests {
         try device.work(families: 1, deliveriesEach: 1)
         try device.sync()
         try syncUpstream()
-        #expect(try server.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM families WHERE city = 'Tunis'") } == 2)
+        #expect(
+            try server.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM families WHERE city = 'Tunis'") }
+                == 2)
         // A family moved away without any edit in flight is dropped the same way.
         try central.admin.replica.write { tx in try tx.editFamily(staying, ["city": "Sfax"]) }
         try central.admin.sync()

@@ -1,7 +1,6 @@
 import Foundation
-import Testing
-
 import SyncCore
+import Testing
 
 /// What a dishonest client sends that a server refuses record by record, and the numbers it checks.
 @Suite("Refusals")
@@ -45,7 +44,8 @@ struct RefusalTests {
             id: id, stamp: stamp(t0, node: raw),
             cells: [
                 Cell(field: 0, value: .text(city)), Cell(field: 1, value: .text(family)),
-                Cell(field: 2, value: "food_pack"), Cell(field: 3, value: 1), Cell(field: 5, value: .integer(Int64(t0))),
+                Cell(field: 2, value: "food_pack"), Cell(field: 3, value: 1),
+                Cell(field: 5, value: .integer(Int64(t0))),
                 Cell(field: 6, value: "v"),
             ])
     }
@@ -61,7 +61,9 @@ struct RefusalTests {
                 ]),
             CollectionChanges(
                 name: "families", fields: ["merged_into"],
-                records: [RecordChange(id: tunis, stamp: stamp(t0, node: 9), cells: [Cell(field: 0, value: .text(sfax))])]),
+                records: [
+                    RecordChange(id: tunis, stamp: stamp(t0, node: 9), cells: [Cell(field: 0, value: .text(sfax))])
+                ]),
         ])
         for scope in ["Tunis", nil] as [String?] {
             let report = try server.apply(batch, from: "client:9", scope: scope, fromClient: true)
@@ -75,7 +77,8 @@ struct RefusalTests {
         #expect(try server.record("families", id: tunis)?["merged_into"] == .null)
         // A void of another city's delivery is refused the same way.
         let sfaxDelivery = try server.write { tx in
-            try tx.logDelivery(NewDelivery(city: "Sfax", family: sfax, item: .foodPack, deliveredAt: t0, volunteer: "s"))
+            try tx.logDelivery(
+                NewDelivery(city: "Sfax", family: sfax, item: .foodPack, deliveredAt: t0, volunteer: "s"))
         }
         let void = ChangeBatch([
             CollectionChanges(
@@ -85,11 +88,15 @@ struct RefusalTests {
                         id: "void-1", stamp: stamp(t0, node: 9),
                         cells: [
                             Cell(field: 0, value: "Tunis"), Cell(field: 1, value: .text(sfaxDelivery)),
-                            Cell(field: 2, value: "x"), Cell(field: 3, value: "v"), Cell(field: 4, value: .integer(Int64(t0))),
+                            Cell(field: 2, value: "x"), Cell(field: 3, value: "v"),
+                            Cell(field: 4, value: .integer(Int64(t0))),
                         ])
                 ])
         ])
-        #expect(try server.apply(void, from: "client:9", scope: "Tunis", fromClient: true).refused.map(\.code) == [.badReference])
+        #expect(
+            try server.apply(void, from: "client:9", scope: "Tunis", fromClient: true).refused.map(\.code) == [
+                .badReference
+            ])
     }
 
     @Test func schemaRulesAreEnforcedOnReceivedRecords() throws {

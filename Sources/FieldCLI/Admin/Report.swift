@@ -185,7 +185,9 @@ struct Report {
                 db, sql: "SELECT item, campaign, max_per_family, window_days FROM entitlements WHERE _deleted IS NULL"
             ).compactMap { row -> (item: String, campaign: String?, max: Int, window: Int?)? in
                 guard let item = row.text("item"), let max = row.integer("max_per_family") else { return nil }
-                return (item, row.text("campaign"), Int(clamping: max), row.integer("window_days").map(Int.init(clamping:)))
+                return (
+                    item, row.text("campaign"), Int(clamping: max), row.integer("window_days").map(Int.init(clamping:))
+                )
             }
         }
         var breaches: [Breach] = []

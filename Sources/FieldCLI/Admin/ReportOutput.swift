@@ -55,7 +55,9 @@ enum ReportText {
         Printer.line("")
         Printer.line("== Refused records: kept aside, not applied (\(report.refused.count)) ==")
         for entry in report.refused {
-            Printer.line("#\(entry.id) \(entry.refusal.collection)/\(entry.refusal.id) from \(entry.source ?? "-"): \(entry.refusal.detail)")
+            Printer.line(
+                "#\(entry.id) \(entry.refusal.collection)/\(entry.refusal.id) from \(entry.source ?? "-"): \(entry.refusal.detail)"
+            )
         }
         Printer.line("")
         Printer.line("== Devices and hubs (last sync) ==")

@@ -66,7 +66,8 @@ struct BatchPlan {
             for (position, record) in group.records.enumerated() {
                 var refusal = try Self.validate(record, group: group, layout: layout, map: map, newest: &newest)
                 if refusal == nil, let scope {
-                    refusal = Self.scopeRefusal(record, group: group, layout: layout, scopeCell: scopeCell, scope: scope)
+                    refusal = Self.scopeRefusal(
+                        record, group: group, layout: layout, scopeCell: scopeCell, scope: scope)
                 }
                 if let refusal {
                     refused.insert(position)
@@ -166,7 +167,8 @@ struct BatchPlan {
                 }
                 if case .real(let number) = cells[index].value, !number.isFinite, refusal == nil {
                     refusal = refuse(
-                        group.fields[field], "The \(where_) sets '\(group.fields[field])' to \(number): numbers must be finite.")
+                        group.fields[field],
+                        "The \(where_) sets '\(group.fields[field])' to \(number): numbers must be finite.")
                 }
                 let register = map[field]
                 if register < 0 {
@@ -200,7 +202,8 @@ struct BatchPlan {
                 {
                     refusal = refuse(
                         TableLayout.deletedRegister,
-                        "The \(where_) sets '_deleted' to \(cells[index].value.kindDescription): a tombstone is always 1.")
+                        "The \(where_) sets '_deleted' to \(cells[index].value.kindDescription): a tombstone is always 1."
+                    )
                 }
                 if case .null = cells[index].value { continue }
                 filled |= bit

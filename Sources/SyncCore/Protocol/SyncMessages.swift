@@ -515,7 +515,8 @@ extension SyncResponse {
                     case "more": page.more = try reader.bool("true or false")
                     case "batch": page.batch = try WireBatch.decode(&reader)
                     case "left":
-                        try reader.object("records that left the scope, by collection") { (reader, name) throws(SyncError) in
+                        try reader.object("records that left the scope, by collection") {
+                            (reader, name) throws(SyncError) in
                             try reader.array("record ids") { (reader) throws(SyncError) in
                                 let id = try reader.string("a record id")
                                 guard BatchPlan.isValidID(id), page.left.count < WireBatch.maxRecords else {

@@ -90,7 +90,8 @@ public struct SyncService: Sendable {
                         "records refused",
                         metadata: [
                             "sync.client": "\(request.node)", "sync.principal": "\(principal.name)",
-                            "sync.refused": "\(report.refused.count)", "sync.refused.first": "\(report.refused[0].code)",
+                            "sync.refused": "\(report.refused.count)",
+                            "sync.refused.first": "\(report.refused[0].code)",
                         ])
                 }
             } catch let error as SyncError where error.code == .duplicateNode {

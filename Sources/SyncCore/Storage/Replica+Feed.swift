@@ -49,7 +49,9 @@ extension Replica {
         }
         select.reset()
         return try found.filter { ref in
-            guard let layout = try? layout(ref.collection), let field = layout.collection.scopeField else { return false }
+            guard let layout = try? layout(ref.collection), let field = layout.collection.scopeField else {
+                return false
+            }
             let now = try DatabaseValue.fetchOne(
                 db, sql: "SELECT \(quote(field)) FROM \(layout.table) WHERE \"id\" = ?", arguments: [ref.id])
             return now.map(Value.init) != .text(scope)

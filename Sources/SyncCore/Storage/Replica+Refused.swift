@@ -27,12 +27,7 @@ extension WriteSession {
                 found[group.name + "\u{0}" + record.id] = (record, group.fields)
             }
         }
-        let insert = try SQLStatement(
-            cached: db,
-            """
-            INSERT OR IGNORE INTO _refused(collection, record_id, code, field, detail, record, hlc, node, source, at_ms)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-            """)
+        let insert = try SQLStatement(cached: db, Replica.insertRefusedSQL)
         for refusal in refusals {
             let entry = found[refusal.collection + "\u{0}" + refusal.id]
             var json = JSONWriter(capacity: 256)
@@ -54,6 +49,12 @@ extension WriteSession {
 }
 
 extension Replica {
+    /// One refused record, once per version (its stamp): a push sent again adds no row.
+    fileprivate static let insertRefusedSQL = """
+        INSERT OR IGNORE INTO _refused(collection, record_id, code, field, detail, record, hlc, node, source, at_ms)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+        """
+
     fileprivate static func insertRefused(
         _ insert: SQLStatement, _ refusal: Refusal, record: String?, stamp: Stamp?, source: String?, now: Int64
     ) throws {
@@ -78,15 +79,12 @@ extension Replica {
     func setAside(_ refusals: [Refusal], peer: String, session: WriteSession) throws {
         let db = session.db
         let now = Int64(clamping: session.now)
-        let insert = try SQLStatement(
-            cached: db,
-            """
-            INSERT OR IGNORE INTO _refused(collection, record_id, code, field, detail, record, hlc, node, source, at_ms)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-            """)
+        let insert = try SQLStatement(cached: db, Replica.insertRefusedSQL)
         for refusal in refusals {
             guard let layout = try? layout(refusal.collection) else { continue }
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM \(layout.table) WHERE \"id\" = ?", arguments: [refusal.id])
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT * FROM \(layout.table) WHERE \"id\" = ?", arguments: [refusal.id])
             else { continue }
             var json = JSONWriter(capacity: 256)
             json.byte(UInt8(ascii: "{"))
@@ -145,7 +143,8 @@ extension Replica {
     public func dropRefused(_ id: Int64) throws -> Bool {
         do {
             return try writer.write { db in
-                try db.execute(sql: "UPDATE _refused SET status = 'dropped' WHERE id = ? AND status = 'open'", arguments: [id])
+                try db.execute(
+                    sql: "UPDATE _refused SET status = 'dropped' WHERE id = ? AND status = 'open'", arguments: [id])
                 return db.changesCount > 0
             }
         } catch {

@@ -366,7 +366,9 @@ final class WriteSession {
 
     /// Refuses a new profile record that lacks one of its required fields (a client sends a new record
     /// whole; one without its reference or head of household would break every reader).
-    private func requireFields(_ layout: TableLayout, id: String, cells: [(register: Int, value: Value, stamp: Stamp)])
+    private func requireFields(
+        _ layout: TableLayout, id: String, cells: [(register: Int, value: Value, stamp: Stamp)]
+    )
         throws
     {
         var filled: UInt64 = 0
@@ -403,7 +405,8 @@ final class WriteSession {
         throw RefusedRecord(
             refusal: Refusal(
                 collection: layout.name, id: id, code: .badReference, field: field,
-                detail: "Record \(id) of '\(layout.name)' names \(collection) \(target) in '\(field)', which belongs to "
+                detail:
+                    "Record \(id) of '\(layout.name)' names \(collection) \(target) in '\(field)', which belongs to "
                     + "\(stored.kindDescription) here, not to \((scope ?? .null).kindDescription): references stay "
                     + "within one \(targetScope)."))
     }

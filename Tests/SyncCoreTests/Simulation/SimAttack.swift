@@ -171,7 +171,9 @@ extension SimWorld {
             let families = try ids("families", at: 1, city: home, other: false)
             let id = "mallory-bad-\(tag)"
             if kind == 3 {
-                _ = push("families", id: id, [("city", .text(home)), ("head_name", "H")], node: device, to: 1, as: malloryDevice)
+                _ = push(
+                    "families", id: id, [("city", .text(home)), ("head_name", "H")], node: device, to: 1,
+                    as: malloryDevice)
                 return expect("families", id)
             }
             var values = delivery(id, family: families.first ?? "none")

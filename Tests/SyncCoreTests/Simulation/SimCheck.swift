@@ -56,7 +56,9 @@ enum SimCheck {
             if let target = record.target, world.moved.contains(target) { continue }
             let key = record.collection + "/" + record.id
             if record.keptAside {
-                if !refused.contains(key) { found.append("unrefused attack: \(record.attack) sent \(key), kept nowhere") }
+                if !refused.contains(key) {
+                    found.append("unrefused attack: \(record.attack) sent \(key), kept nowhere")
+                }
             } else {
                 for node in nodes where try world.replica(node).record(record.collection, id: record.id) != nil {
                     found.append("forged write: \(record.attack) left \(key) live at n\(node)")
@@ -64,7 +66,9 @@ enum SimCheck {
             }
         }
         // Whose city each writer is.
-        var cityOf: [NodeID: String] = [SimAttack.deviceNode: SimScenario.cities[0], SimAttack.hubNode: SimScenario.cities[1]]
+        var cityOf: [NodeID: String] = [
+            SimAttack.deviceNode: SimScenario.cities[0], SimAttack.hubNode: SimScenario.cities[1],
+        ]
         for node in 1..<world.scenario.nodeCount {
             for id in world.lineage[node] { cityOf[id] = world.scenario.city(node) }
         }
@@ -78,7 +82,9 @@ enum SimCheck {
             for (id, city) in rows where !world.moved.contains(id) {
                 for (field, stamp) in try central.stamps(collection, id: id) {
                     guard let writer = cityOf[stamp.node], writer != city else { continue }
-                    found.append("cross-city write: \(collection)/\(id) of \(city ?? "no city") has \(field) by a \(writer) node")
+                    found.append(
+                        "cross-city write: \(collection)/\(id) of \(city ?? "no city") has \(field) by a \(writer) node"
+                    )
                 }
             }
         }
