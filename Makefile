@@ -3,7 +3,8 @@
 #   make test   the whole test suite (release mode: the property tests run thousands of seeded cases), then
 #               scripts/schemathesis.sh (the real server against docs/openapi.yaml; creates .venv if missing)
 #   make bench  every benchmark suite, ratios against baselines measured in the same run
-#   make fuzz   libFuzzer on the protocol decoders (FUZZ_RUNS executions, default 2,000,000)
+#   make fuzz   libFuzzer on the protocol decoders (FUZZ_RUNS executions, default 2,000,000), then mutated
+#               whole HTTP requests against the release server (FUZZ_HTTP_RUNS, default 1,000,000)
 #   make lint   swift format lint
 
 SWIFT ?= swift
@@ -25,6 +26,7 @@ bench:
 
 fuzz:
 	bash scripts/fuzz/run.sh
+	bash scripts/fuzz/http.sh
 
 lint:
 	$(SWIFT) format lint --strict -r Sources Tests

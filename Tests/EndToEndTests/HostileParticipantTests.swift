@@ -378,6 +378,12 @@ struct HostileParticipantTests {
         let hubReplica = try Replica(path: hubDB, logger: quietLogger)
         #expect(try hubReplica.record("families", id: central.families["Sfax"]!) == nil)
         #expect(try hubReplica.refusedRecords().count == 1)
+        // The hub passes the refusal back: the device that made the record sets it aside with the reason.
+        try device.sync()
+        #expect(try device.replica.record("families", id: central.families["Sfax"]!) == nil)
+        let kept = try device.replica.refusedRecords()
+        #expect(kept.map(\.refusal.code) == [.outOfScope], "\(kept)")
+        #expect(kept.first?.refusal.detail.contains("Sfax") == true, "\(kept)")
     }
 
     /// A family moved to another city leaves no editable copy in the old city, and an edit made there before

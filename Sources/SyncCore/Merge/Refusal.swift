@@ -34,6 +34,29 @@ struct RefusedRecord: Error {
 }
 
 extension Refusal {
+    /// `,"refused":[…]` when `refusals` is not empty (an answer without refusals carries no key).
+    package static func encode(_ refusals: [Refusal], into writer: inout JSONWriter) {
+        guard !refusals.isEmpty else { return }
+        writer.raw(",\"refused\":[")
+        for (index, refusal) in refusals.enumerated() {
+            if index > 0 { writer.byte(UInt8(ascii: ",")) }
+            refusal.encode(into: &writer)
+        }
+        writer.byte(UInt8(ascii: "]"))
+    }
+
+    /// An array of at most `max` refused records.
+    package static func decodeList(_ reader: inout JSONReader, max: Int = maxPerAnswer) throws(SyncError) -> [Refusal] {
+        var refusals: [Refusal] = []
+        try reader.array("an array of refused records") { (reader) throws(SyncError) in
+            guard refusals.count < max else {
+                throw reader.error(expected: "at most \(max) refused records")
+            }
+            refusals.append(try Refusal.decode(&reader))
+        }
+        return refusals
+    }
+
     /// `{"collection":…,"id":…,"code":…,"field":…,"detail":…}` (`field` only when there is one).
     package func encode(into writer: inout JSONWriter) {
         writer.raw("{\"collection\":")

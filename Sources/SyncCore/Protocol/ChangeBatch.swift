@@ -158,12 +158,18 @@ public struct FeedPage: Sendable {
     /// Records that left the reader's scope within this page (a family moved to another city): the reader
     /// keeps no copy of them (see `Replica.departures`). Only a scoped feed names them.
     public var left: [RecordRef] = []
+    /// Of those, the ones that left because this node's server refused them, and why: the reader sets
+    /// its copy aside with the reason (the device that made the record learns why).
+    public var refused: [Refusal] = []
 
-    public init(batch: ChangeBatch, cursor: FeedCursor, hasMore: Bool, left: [RecordRef] = []) {
+    public init(
+        batch: ChangeBatch, cursor: FeedCursor, hasMore: Bool, left: [RecordRef] = [], refused: [Refusal] = []
+    ) {
         self.batch = batch
         self.cursor = cursor
         self.hasMore = hasMore
         self.left = left
+        self.refused = refused
     }
 }
 

@@ -147,11 +147,16 @@ public struct SyncResponse: Sendable {
         public var more: Bool
         /// Records that left the client's scope: it deletes its copies (see ``FeedPage/left``).
         public var left: [RecordRef]
-        public init(batch: ChangeBatch, cursor: FeedCursor, more: Bool, left: [RecordRef] = []) {
+        /// Of those, the ones the server's own server refused, and why: the client sets them aside.
+        public var refused: [Refusal]
+        public init(
+            batch: ChangeBatch, cursor: FeedCursor, more: Bool, left: [RecordRef] = [], refused: [Refusal] = []
+        ) {
             self.batch = batch
             self.cursor = cursor
             self.more = more
             self.left = left
+            self.refused = refused
         }
     }
 }
@@ -402,14 +407,7 @@ extension SyncResponse {
             writer.int(Int64(pushed.records))
             writer.raw(",\"conflicts\":")
             writer.int(Int64(pushed.conflicts))
-            if !pushed.refused.isEmpty {
-                writer.raw(",\"refused\":[")
-                for (index, refusal) in pushed.refused.enumerated() {
-                    if index > 0 { writer.byte(UInt8(ascii: ",")) }
-                    refusal.encode(into: &writer)
-                }
-                writer.byte(UInt8(ascii: "]"))
-            }
+            Refusal.encode(pushed.refused, into: &writer)
             writer.byte(UInt8(ascii: "}"))
         }
         if let pull {
@@ -433,6 +431,7 @@ extension SyncResponse {
                 }
                 writer.byte(UInt8(ascii: "}"))
             }
+            Refusal.encode(pull.refused, into: &writer)
             writer.byte(UInt8(ascii: "}"))
         }
         return writer.bytes
@@ -496,13 +495,7 @@ extension SyncResponse {
                     case "to": ack.to = try SyncRequest.cursor(&reader)
                     case "records": ack.records = Int(try reader.int("a record count"))
                     case "conflicts": ack.conflicts = Int(try reader.int("a conflict count"))
-                    case "refused":
-                        try reader.array("an array of refused records") { (reader) throws(SyncError) in
-                            guard ack.refused.count < Refusal.maxPerAnswer else {
-                                throw reader.error(expected: "at most \(Refusal.maxPerAnswer) refused records")
-                            }
-                            ack.refused.append(try Refusal.decode(&reader))
-                        }
+                    case "refused": ack.refused = try Refusal.decodeList(&reader)
                     default: try reader.skip()
                     }
                 }
@@ -525,6 +518,7 @@ extension SyncResponse {
                                 page.left.append(RecordRef(collection: name, id: id))
                             }
                         }
+                    case "refused": page.refused = try Refusal.decodeList(&reader, max: Replica.maxDeparturesPerPage)
                     default: try reader.skip()
                     }
                 }

@@ -411,7 +411,9 @@ public struct SyncSession: Sendable {
             leases.acknowledge(acknowledgedLease)
             let batch = page?.batch ?? ChangeBatch()
             let (replica, peer, sender) = (self.replica, self.peer, response.node)
-            let refused = response.pushed?.refused ?? []
+            // This node's records its server refused now, and those its server's own server refused (they
+            // come back as departures with their reason): all set aside when the answer is saved.
+            let refused = (response.pushed?.refused ?? []) + (page?.refused ?? [])
             summary.refused += refused.count
             let saved = PeerProgress(
                 pushed: pushedTo, pulled: page?.cursor, lease: acknowledgedLease, refused: refused,

@@ -219,7 +219,7 @@ public struct SyncService: Sendable {
         while true {
             let page = try replica.changes(since: pull.cursor, limit: limit, filter: filter)
             let result = SyncResponse.PullPage(
-                batch: page.batch, cursor: page.cursor, more: page.hasMore, left: page.left)
+                batch: page.batch, cursor: page.cursor, more: page.hasMore, left: page.left, refused: page.refused)
             // A byte budget: halve the page until its encoding fits (a page of one record always goes).
             if let budget = pull.budget, limit > 1, page.batch.recordCount > 1 {
                 var writer = JSONWriter(capacity: budget + 1024)

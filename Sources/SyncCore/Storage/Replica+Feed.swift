@@ -30,25 +30,51 @@ extension Replica {
                 skipped += 1
             }
             if let scope = filter.scope {
-                page.left = try departures(db, scope: scope, after: requested.position, through: page.cursor.position)
+                let (gone, cut) = try departures(
+                    db, scope: scope, after: requested.position, through: page.cursor.position)
+                if let cut {
+                    // The page ends at its last departure (the records after it come again: a merge is idempotent).
+                    page.cursor = FeedCursor(base: requested.base, position: cut)
+                    page.hasMore = true
+                }
+                page.left = gone.map(\.ref)
+                page.refused = gone.compactMap(\.refusal)
             }
             return page
         }
     }
 
-    /// The records that left `scope` at a sequence in (`after`, `through`] and are not back in it now.
-    private func departures(_ db: Database, scope: String, after: Int64, through: Int64) throws -> [RecordRef] {
+    /// The records that left `scope` at a sequence in (`after`, `through`] and are not back in it now, each
+    /// with its refusal when it left because it was refused; `cut`: the sequence the page must end at when
+    /// there were more than a page names.
+    private func departures(
+        _ db: Database, scope: String, after: Int64, through: Int64
+    ) throws -> (gone: [(ref: RecordRef, refusal: Refusal?)], cut: Int64?) {
         let select = try SQLStatement(
-            cached: db, "SELECT collection, record_id FROM _departures WHERE scope = ?1 AND seq > ?2 AND seq <= ?3")
+            cached: db,
+            """
+            SELECT collection, record_id, code, field, detail, seq FROM _departures
+            WHERE scope = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4
+            """)
         select.bind(scope, at: 1)
         select.bind(after, at: 2)
         select.bind(through, at: 3)
-        var found: [RecordRef] = []
+        select.bind(Int64(Self.maxDeparturesPerPage), at: 4)
+        var found: [(ref: RecordRef, refusal: Refusal?)] = []
+        var last: Int64 = 0
         while try select.step() {
-            found.append(RecordRef(collection: select.text(0) ?? "", id: select.text(1) ?? ""))
+            let ref = RecordRef(collection: select.text(0) ?? "", id: select.text(1) ?? "")
+            let refusal = select.text(2).map {
+                Refusal(
+                    collection: ref.collection, id: ref.id, code: SyncError.Code($0), field: select.text(3),
+                    detail: select.text(4) ?? "")
+            }
+            found.append((ref, refusal))
+            last = select.int64(5)
         }
         select.reset()
-        return try found.filter { ref in
+        let cut = found.count == Self.maxDeparturesPerPage ? last : nil
+        let gone = try found.filter { ref, _ in
             guard let layout = try? layout(ref.collection), let field = layout.collection.scopeField else {
                 return false
             }
@@ -56,7 +82,11 @@ extension Replica {
                 db, sql: "SELECT \(quote(field)) FROM \(layout.table) WHERE \"id\" = ?", arguments: [ref.id])
             return now.map(Value.init) != .text(scope)
         }
+        return (gone, cut)
     }
+
+    /// The most departures one page names (an admin who moves a whole association moves thousands).
+    public static let maxDeparturesPerPage = 5000
 
     /// How many filtered-out pages one call reads past before it returns an empty page with `hasMore`.
     static let maxSkippedPages = 256

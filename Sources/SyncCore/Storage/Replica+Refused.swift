@@ -106,7 +106,7 @@ extension Replica {
                 stamp: Stamp(hlc: HLCTimestamp(storage: sequence), node: nodeID), source: peer, now: now)
             try db.execute(sql: "DELETE FROM \(layout.table) WHERE \"id\" = ?", arguments: [refusal.id])
             if let field = layout.collection.scopeField, let scope = row.text(field) {
-                try session.recordDeparture(refusal.collection, id: refusal.id, from: scope)
+                try session.recordDeparture(refusal.collection, id: refusal.id, from: scope, refusal: refusal)
             }
         }
     }

@@ -144,15 +144,19 @@ enum ReplicaMigrations {
                     """)
         }
         migrator.registerMigration("8-departures") { db in
-            // Records that left a scope (a family moved city), at the sequence of the move: a scoped feed
-            // names them to the readers of the old scope, which keep no copy.
+            // Records that left a scope (a family moved city, or a record this node's server refused), at the
+            // sequence of the move: a scoped feed names them to the readers of the old scope, which keep no
+            // live copy; a refusal's code, field and detail go with it.
             try db.execute(
                 sql: """
                     CREATE TABLE _departures (
                         seq INTEGER PRIMARY KEY,
                         collection TEXT NOT NULL,
                         record_id TEXT NOT NULL,
-                        scope TEXT NOT NULL
+                        scope TEXT NOT NULL,
+                        code TEXT,
+                        field TEXT,
+                        detail TEXT
                     );
                     CREATE INDEX _departures_by_scope ON _departures(scope, seq);
                     """)

@@ -411,14 +411,22 @@ final class WriteSession {
                     + "within one \(targetScope)."))
     }
 
-    /// Notes that a record left `scope`, at a sequence of its own after the change that moved it.
-    func recordDeparture(_ collection: String, id: String, from scope: String) throws {
+    /// Notes that a record left `scope`, at a sequence of its own after the change that moved it, or
+    /// because this node's server refused it (`refusal`: passed on to the readers of that scope).
+    func recordDeparture(_ collection: String, id: String, from scope: String, refusal: Refusal? = nil) throws {
         let insert = try SQLStatement(
-            cached: db, "INSERT INTO _departures(seq, collection, record_id, scope) VALUES (?1, ?2, ?3, ?4)")
+            cached: db,
+            """
+            INSERT INTO _departures(seq, collection, record_id, scope, code, field, detail)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+            """)
         insert.bind(nextSequence(), at: 1)
         insert.bind(collection, at: 2)
         insert.bind(id, at: 3)
         insert.bind(scope, at: 4)
+        insert.bind(refusal.map { .text($0.code.rawValue) } ?? Value.null, at: 5)
+        insert.bind(refusal?.field.map(Value.text) ?? .null, at: 6)
+        insert.bind(refusal.map { .text($0.detail) } ?? Value.null, at: 7)
         try insert.run()
     }
 
