@@ -20,6 +20,7 @@ sources=(
     "$core"/Protocol/{ChangeBatch,DeviceStatus,Gzip,HistoryEntry+Wire,JSONReader,JSONWriter,Problem,SequenceRanges,Zstd,ContentCoding}.swift
     "$core"/Protocol/{SyncMessages,WireBatch}.swift
     "$core"/Clock/*.swift "$core"/Errors/*.swift "$core"/Schema/Value.swift "$core"/Storage/HistoryEntry.swift
+    "$core"/Merge/Refusal.swift
     scripts/fuzz/FuzzDecoder.swift scripts/fuzz/Seeds.swift
 )
 binary="$out/fuzz-decoder"

@@ -98,10 +98,7 @@ struct BatchPlan {
     }
 
     /// Record ids: 1 to 64 printable ASCII characters, no spaces.
-    static func isValidID(_ id: String) -> Bool {
-        let bytes = id.utf8
-        return !bytes.isEmpty && bytes.count <= maxIDLength && bytes.allSatisfy { $0 > 32 && $0 < 127 }
-    }
+    static func isValidID(_ id: String) -> Bool { RecordRef.isValidID(id) }
 
     /// Why a record pushed by a principal of `scope` lies outside it, or nil when it does not: it sets its
     /// scope field to another value, or its collection has none (the admin's). A stored record's scope is

@@ -86,7 +86,7 @@ extension Refusal {
             default: try reader.skip()
             }
         }
-        guard !refusal.collection.isEmpty, BatchPlan.isValidID(refusal.id) else {
+        guard !refusal.collection.isEmpty, RecordRef.isValidID(refusal.id) else {
             throw SyncError(.invalidBatch, "Invalid body: a refused record needs \"collection\" and a valid \"id\".")
         }
         return refusal

@@ -162,6 +162,9 @@ public struct FeedPage: Sendable {
     /// its copy aside with the reason (the device that made the record learns why).
     public var refused: [Refusal] = []
 
+    /// The most departures one page names (an admin who moves a whole association moves thousands).
+    public static let maxLeft = 5000
+
     public init(
         batch: ChangeBatch, cursor: FeedCursor, hasMore: Bool, left: [RecordRef] = [], refused: [Refusal] = []
     ) {
@@ -177,6 +180,12 @@ public struct FeedPage: Sendable {
 public struct RecordRef: Sendable, Hashable {
     public var collection: String
     public var id: String
+
+    /// Record ids: 1 to 64 printable ASCII characters, no spaces.
+    public static func isValidID(_ id: String) -> Bool {
+        let bytes = id.utf8
+        return !bytes.isEmpty && bytes.count <= 64 && bytes.allSatisfy { $0 > 32 && $0 < 127 }
+    }
 
     public init(collection: String, id: String) {
         self.collection = collection

@@ -418,14 +418,20 @@ extension SyncResponse {
             if !pull.left.isEmpty {
                 // {"families":["id",…]}: grouped, each collection named once.
                 writer.raw(",\"left\":{")
-                let groups = Dictionary(grouping: pull.left, by: \.collection).sorted { $0.key < $1.key }
-                for (index, group) in groups.enumerated() {
+                // Collections in the order they first appear: a decoded page encodes back the same.
+                var order: [String] = []
+                var ids: [String: [String]] = [:]
+                for ref in pull.left {
+                    if ids[ref.collection] == nil { order.append(ref.collection) }
+                    ids[ref.collection, default: []].append(ref.id)
+                }
+                for (index, collection) in order.enumerated() {
                     if index > 0 { writer.byte(UInt8(ascii: ",")) }
-                    writer.string(group.key)
+                    writer.string(collection)
                     writer.raw(":[")
-                    for (position, ref) in group.value.enumerated() {
+                    for (position, id) in (ids[collection] ?? []).enumerated() {
                         if position > 0 { writer.byte(UInt8(ascii: ",")) }
-                        writer.string(ref.id)
+                        writer.string(id)
                     }
                     writer.byte(UInt8(ascii: "]"))
                 }
@@ -512,13 +518,13 @@ extension SyncResponse {
                             (reader, name) throws(SyncError) in
                             try reader.array("record ids") { (reader) throws(SyncError) in
                                 let id = try reader.string("a record id")
-                                guard BatchPlan.isValidID(id), page.left.count < WireBatch.maxRecords else {
+                                guard RecordRef.isValidID(id), page.left.count < FeedPage.maxLeft else {
                                     throw reader.error(expected: "a valid record id")
                                 }
                                 page.left.append(RecordRef(collection: name, id: id))
                             }
                         }
-                    case "refused": page.refused = try Refusal.decodeList(&reader, max: Replica.maxDeparturesPerPage)
+                    case "refused": page.refused = try Refusal.decodeList(&reader, max: FeedPage.maxLeft)
                     default: try reader.skip()
                     }
                 }

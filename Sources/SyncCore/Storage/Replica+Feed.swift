@@ -59,7 +59,7 @@ extension Replica {
         select.bind(scope, at: 1)
         select.bind(after, at: 2)
         select.bind(through, at: 3)
-        select.bind(Int64(Self.maxDeparturesPerPage), at: 4)
+        select.bind(Int64(FeedPage.maxLeft), at: 4)
         var found: [(ref: RecordRef, refusal: Refusal?)] = []
         var last: Int64 = 0
         while try select.step() {
@@ -73,7 +73,7 @@ extension Replica {
             last = select.int64(5)
         }
         select.reset()
-        let cut = found.count == Self.maxDeparturesPerPage ? last : nil
+        let cut = found.count == FeedPage.maxLeft ? last : nil
         let gone = try found.filter { ref, _ in
             guard let layout = try? layout(ref.collection), let field = layout.collection.scopeField else {
                 return false
@@ -84,9 +84,6 @@ extension Replica {
         }
         return (gone, cut)
     }
-
-    /// The most departures one page names (an admin who moves a whole association moves thousands).
-    public static let maxDeparturesPerPage = 5000
 
     /// How many filtered-out pages one call reads past before it returns an empty page with `hasMore`.
     static let maxSkippedPages = 256
