@@ -73,6 +73,12 @@ struct RefusalTests {
         }
         #expect(try server.record("deliveries", id: "own") != nil)
         #expect(try server.record("deliveries", id: "dangling") != nil)
+        // Kept, and reported until the family arrives.
+        #expect(
+            try server.danglingReferences()
+                == [
+                    DanglingReference(collection: "deliveries", id: "dangling", field: "family", target: "not-yet-here")
+                ])
         #expect(try server.record("deliveries", id: "cross") == nil)
         #expect(try server.record("families", id: tunis)?["merged_into"] == .null)
         // A void of another city's delivery is refused the same way.

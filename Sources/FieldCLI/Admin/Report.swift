@@ -82,6 +82,8 @@ struct Report {
     var devices: [DeviceHealth] = []
     /// Records refused record by record, still open (see `field admin refused`).
     var refused: [RefusedEntry] = []
+    /// References to records this replica does not hold (a delivery of a family never received).
+    var dangling: [DanglingReference] = []
 
     /// Devices silent for longer than this are stale. Default 3 days.
     static let staleAfterMillis: Int64 = 3 * 86_400_000
@@ -103,6 +105,7 @@ struct Report {
                 keptAt: Int64(entry.winner.hlc.millis), keptBy: entry.winner.node.description)
         }
         refused = try replica.refusedRecords()
+        dangling = try replica.danglingReferences()
         devices = try replica.read { db in
             // Every value here came from a client (a relayed status): shown as it is, never trusted to fit.
             try Row.fetchAll(db, sql: "SELECT * FROM _heartbeats ORDER BY last_seen_ms").map { row in

@@ -60,6 +60,11 @@ enum ReportText {
             )
         }
         Printer.line("")
+        Printer.line("== References to records never received (\(report.dangling.count)) ==")
+        for reference in report.dangling {
+            Printer.line("\(reference.collection)/\(reference.id): \(reference.field) names \(reference.target)")
+        }
+        Printer.line("")
         Printer.line("== Devices and hubs (last sync) ==")
         if !report.devices.isEmpty {
             Printer.table(
@@ -114,6 +119,9 @@ enum ReportJSON {
                 ] as [String: Any]
             },
             "refused": report.refused.map(RefusedJSON.object),
+            "dangling": report.dangling.map {
+                ["collection": $0.collection, "id": $0.id, "field": $0.field, "target": $0.target]
+            },
             "devices": report.devices.map {
                 [
                     "node": $0.node, "name": $0.name, "role": $0.role, "city": $0.city,

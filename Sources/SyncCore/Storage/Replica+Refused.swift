@@ -171,3 +171,55 @@ extension Replica {
         }
     }
 }
+
+/// A record naming, in a reference field, a record this replica does not hold.
+public struct DanglingReference: Sendable, Equatable {
+    public var collection: String
+    public var id: String
+    public var field: String
+    public var target: String
+
+    public init(collection: String, id: String, field: String, target: String) {
+        self.collection = collection
+        self.id = id
+        self.field = field
+        self.target = target
+    }
+}
+
+extension Replica {
+    /// The references that name no record here: kept when they arrived (the record named may come
+    /// later, through another node), reported until it does (a tombstoned record still counts as held).
+    public func danglingReferences(limit: Int = 1000) throws -> [DanglingReference] {
+        do {
+            return try read { db in
+                var found: [DanglingReference] = []
+                for layout in layouts {
+                    for field in layout.collection.fields {
+                        guard let target = field.references, let targetLayout = try? self.layout(target) else {
+                            continue
+                        }
+                        let rows = try Row.fetchAll(
+                            db,
+                            sql: """
+                                SELECT r."id" AS id, r.\(quote(field.name)) AS target FROM \(layout.table) r
+                                WHERE r.\(quote(field.name)) IS NOT NULL AND NOT EXISTS
+                                    (SELECT 1 FROM \(targetLayout.table) t WHERE t."id" = r.\(quote(field.name)))
+                                ORDER BY r."id" LIMIT ?
+                                """, arguments: [limit - found.count])
+                        for row in rows {
+                            found.append(
+                                DanglingReference(
+                                    collection: layout.name, id: row.text("id") ?? "?", field: field.name,
+                                    target: row.text("target") ?? "?"))
+                        }
+                        if found.count >= limit { return found }
+                    }
+                }
+                return found
+            }
+        } catch {
+            throw Self.storageError(error)
+        }
+    }
+}
