@@ -81,6 +81,12 @@ struct RefusalTests {
                 ])
         #expect(try server.record("deliveries", id: "cross") == nil)
         #expect(try server.record("families", id: tunis)?["merged_into"] == .null)
+        // The admin accepts the cross-city delivery after all: written here, no longer open.
+        let cross = try #require(try server.refusedRecords().first { $0.refusal.id == "cross" })
+        #expect(try server.acceptRefused(cross.id) == RecordRef(collection: "deliveries", id: "cross"))
+        #expect(try server.record("deliveries", id: "cross")?["family"] == .text(sfax))
+        #expect(try !server.refusedRecords().contains { $0.refusal.id == "cross" })
+        #expect(throws: SyncError.self) { try server.acceptRefused(cross.id) }
         // A void of another city's delivery is refused the same way.
         let sfaxDelivery = try server.write { tx in
             try tx.logDelivery(
@@ -135,6 +141,10 @@ struct RefusalTests {
         #expect(report.refused.allSatisfy { $0.code == .invalidValue })
         #expect(try server.record("deliveries", id: "fine") != nil)
         #expect(try server.record("families", id: tunis)?["household_size"] == .null)
+        // Accepting a record the rules refuse fails, and it stays open.
+        let tent = try #require(try server.refusedRecords().first { $0.refusal.id == "tent" })
+        #expect(throws: SyncError.self) { try server.acceptRefused(tent.id) }
+        #expect(try server.refusedRecords().contains { $0.refusal.id == "tent" })
         // The same rules hold for what a node writes itself.
         #expect(throws: SyncError.self) {
             try server.write { tx in

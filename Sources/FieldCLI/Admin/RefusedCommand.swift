@@ -6,15 +6,17 @@ import SyncCore
 struct RefusedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "refused",
-        abstract: "Records refused record by record (another city's, a bad reference, a bad value): list, drop.",
+        abstract: "Records refused one by one (another city's, a bad reference, a bad value): list, accept, drop.",
         discussion: """
             A server applies the valid records of a push and keeps each refused one here with the reason;
-            a device keeps the ones its server refused. Nothing refused is lost; drop one once it is dealt with.
+            a device keeps the ones its server refused. Nothing refused is lost: accept one after all (it is
+            written here, as the admin's write, and syncs out), or drop it once it is dealt with.
             Examples:
               field admin refused list --db central.db
-              field admin refused drop 12 --db central.db
+              field admin refused accept 12 --db central.db
+              field admin refused drop 13 --db central.db
             """,
-        subcommands: [List.self, Drop.self])
+        subcommands: [List.self, Accept.self, Drop.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The refused records still open, newest first.")
@@ -36,6 +38,24 @@ struct RefusedCommand: ParsableCommand {
                     ]
                 })
             for entry in entries { Printer.line("#\(entry.id): \(entry.refusal.detail)") }
+        }
+    }
+
+    struct Accept: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a refused record here after all (the schema's rules still apply).")
+        @OptionGroup var device: DeviceOptions
+        @Argument(help: "The number `list` shows.") var number: Int64
+
+        func validate() throws {
+            guard number > 0 else { throw ValidationError("The number is the one 'list' shows (1 or more).") }
+        }
+
+        func run() throws {
+            let device = try device.open()
+            let ref = try operation { try device.replica.acceptRefused(number) }
+            Printer.line(
+                "accepted #\(number): \(ref.collection)/\(ref.id) written here; it syncs out with the next sync")
         }
     }
 

@@ -223,3 +223,45 @@ extension Replica {
         }
     }
 }
+
+extension Replica {
+    /// The admin accepts refused record `number` after all: its fields as kept are written here as a
+    /// local write (stamped by this node, checked by the schema's rules like any write, not by the scope
+    /// and reference checks a client's push meets: the admin decides), and it syncs out from here. A fact
+    /// is inserted under its id; a profile is created, or its fields set when the record exists.
+    /// Throws `.notFound` for a number that is not open, and the write's error (the row stays open) for
+    /// values the rules refuse.
+    @discardableResult
+    public func acceptRefused(_ number: Int64) throws -> RecordRef {
+        let entry = try refusedRecords(status: "open").first { $0.id == number }
+        guard let entry, let text = entry.record else {
+            throw SyncError(.notFound, "No open refused record #\(number) with its fields: 'field admin refused list'.")
+        }
+        var values: [String: Value] = [:]
+        var reader = JSONReader(Array(text.utf8))
+        try reader.object("a refused record's fields") { (reader, key) throws(SyncError) in
+            values[key] = try reader.value("a field value")
+        }
+        let ref = RecordRef(collection: entry.refusal.collection, id: entry.refusal.id)
+        let layout = try layout(ref.collection)
+        // Fields this version knows; an empty value sets nothing.
+        values = values.filter { layout.collection.fieldIndex[$0.key] != nil && !$0.value.isNull }
+        try write { tx in
+            if !layout.isProfile {
+                try tx.insert(ref.collection, id: ref.id, values: values)
+            } else if try record(ref.collection, id: ref.id, db: tx.session.db) {
+                try tx.update(ref.collection, id: ref.id, values: values)
+            } else {
+                try tx.create(ref.collection, id: ref.id, values: values)
+            }
+            try tx.session.db.execute(
+                sql: "UPDATE _refused SET status = 'accepted' WHERE id = ?", arguments: [number])
+        }
+        return ref
+    }
+
+    private func record(_ collection: String, id: String, db: Database) throws -> Bool {
+        let layout = try layout(collection)
+        return try Int.fetchOne(db, sql: "SELECT 1 FROM \(layout.table) WHERE \"id\" = ?", arguments: [id]) != nil
+    }
+}
