@@ -302,7 +302,8 @@ struct HostileParticipantTests {
         #expect(numbers.count == 2)
         #expect(try run(Binaries.field, ["admin", "refused", "drop", "\(numbers[0])", "--db", central.db]).status == 0)
         #expect(try run(Binaries.field, ["admin", "refused", "drop", "\(numbers[0])", "--db", central.db]).status != 0)
-        #expect(try run(Binaries.field, ["admin", "refused", "accept", "\(numbers[0])", "--db", central.db]).status != 0)
+        #expect(
+            try run(Binaries.field, ["admin", "refused", "accept", "\(numbers[0])", "--db", central.db]).status != 0)
         #expect(try server.refusedRecords().count == 1)
         // Values the schema does not allow, sent raw: refused one by one; a good record beside them stays.
         let token = try issueToken(
