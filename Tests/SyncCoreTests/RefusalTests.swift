@@ -158,6 +158,39 @@ struct RefusalTests {
         }
     }
 
+    /// A client cannot fill the server's disk with refusals: past the bound of open ones, its pushes that
+    /// refuse more are refused whole until the admin deals with them.
+    @Test func openRefusalsPerClientAreBounded() throws {
+        let (server, tunis, _) = try central()
+        var sent = 0
+        func push(_ count: Int) throws -> ApplyReport {
+            let records = (0..<count).map { index in
+                var record = delivery("bad-\(sent + index)", family: tunis)
+                record.cells[3] = Cell(field: 3, value: -1)
+                return record
+            }
+            sent += count
+            return try server.apply(
+                ChangeBatch([CollectionChanges(name: "deliveries", fields: deliveryFields, records: records)]),
+                from: "client:9", scope: "Tunis", fromClient: true)
+        }
+        for _ in 0..<(Refusal.maxOpenPerSource / Refusal.maxPerAnswer) {
+            #expect(try push(Refusal.maxPerAnswer).refused.count == Refusal.maxPerAnswer)
+        }
+        #expect { try push(1) } throws: { ($0 as? SyncError)?.code == .tooLarge }
+        // Another client is not held back, and once the admin drops some the client goes on.
+        #expect(
+            try server.apply(
+                ChangeBatch([
+                    CollectionChanges(
+                        name: "deliveries", fields: deliveryFields,
+                        records: [delivery("other", family: tunis)])
+                ]), from: "client:8", scope: "Tunis", fromClient: true
+            ).refused.isEmpty)
+        try server.dropRefused(try #require(try server.refusedRecords(limit: 1).first).id)
+        #expect(try push(1).refused.count == 1)
+    }
+
     /// The client side: the records a server refused are set aside in the transaction that saves the
     /// answer, and are not sent again.
     @Test func aClientSetsItsRefusedRecordsAside() throws {

@@ -25,6 +25,10 @@ public struct Refusal: Sendable, Hashable {
     /// The most refusals one answer names; past it, the rest of the batch is refused whole (a client that
     /// sends that many bad records is broken or hostile).
     public static let maxPerAnswer = 1000
+
+    /// The most refused records a server keeps open from one client: past it, that client's pushes that
+    /// refuse more are refused whole (`too-large`) until the admin deals with them.
+    public static let maxOpenPerSource = 10_000
 }
 
 /// A record's refusal, thrown inside a merge before anything of that record was written, and caught by

@@ -18,6 +18,18 @@ extension WriteSession {
     /// Keeps the refused records of `batch` in `_refused`, each once per version (a push sent again
     /// refuses the same records again: no new rows).
     func keepRefused(_ refusals: ArraySlice<Refusal>, batch: ChangeBatch) throws {
+        // A client cannot fill the disk with refusals: past a bound of open ones, its pushes are refused whole
+        // until the admin deals with them.
+        let waiting =
+            try Int.fetchOne(
+                db, sql: "SELECT count(*) FROM _refused WHERE source IS ? AND status = 'open'", arguments: [source])
+            ?? 0
+        guard waiting + refusals.count <= Refusal.maxOpenPerSource else {
+            throw SyncError(
+                .tooLarge,
+                "\(waiting) refused records of this client wait for the admin (at most \(Refusal.maxOpenPerSource)); "
+                    + "nothing of this push was applied. The admin lists them with 'field admin refused list'.")
+        }
         var wanted: [String: Set<String>] = [:]
         for refusal in refusals { wanted[refusal.collection, default: []].insert(refusal.id) }
         var found: [String: (record: RecordChange, fields: [String])] = [:]

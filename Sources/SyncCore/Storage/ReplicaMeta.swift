@@ -140,7 +140,8 @@ enum ReplicaMigrations {
                         at_ms INTEGER NOT NULL,
                         status TEXT NOT NULL DEFAULT 'open',
                         UNIQUE (collection, record_id, hlc, node)
-                    )
+                    );
+                    CREATE INDEX _refused_by_source ON _refused(source, status);
                     """)
         }
         migrator.registerMigration("8-departures") { db in
