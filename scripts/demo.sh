@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 if [ -n "${FIELDSYNC_BIN:-}" ]; then
     BIN="$FIELDSYNC_BIN"
 else
-    swift build -c release >/dev/null
+    swift build -c release
     BIN="$(swift build -c release --show-bin-path)"
 fi
 SERVER="$BIN/sync-server"

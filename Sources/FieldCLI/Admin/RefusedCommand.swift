@@ -41,39 +41,41 @@ struct RefusedCommand: ParsableCommand {
         }
     }
 
-    struct Accept: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Write a refused record here after all (the schema's rules still apply).")
-        @OptionGroup var device: DeviceOptions
+    /// The refused record a command acts on.
+    struct Number: ParsableArguments {
         @Argument(help: "The number `list` shows.") var number: Int64
 
         func validate() throws {
             guard number > 0 else { throw ValidationError("The number is the one 'list' shows (1 or more).") }
         }
+    }
+
+    struct Accept: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a refused record here after all (the schema's rules still apply).")
+        @OptionGroup var device: DeviceOptions
+        @OptionGroup var refused: Number
 
         func run() throws {
             let device = try device.open()
-            let ref = try operation { try device.replica.acceptRefused(number) }
+            let ref = try operation { try device.replica.acceptRefused(refused.number) }
             Printer.line(
-                "accepted #\(number): \(ref.collection)/\(ref.id) written here; it syncs out with the next sync")
+                "accepted #\(refused.number): \(ref.collection)/\(ref.id) written here; it syncs out with the next sync"
+            )
         }
     }
 
     struct Drop: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Mark a refused record as dealt with.")
         @OptionGroup var device: DeviceOptions
-        @Argument(help: "The number `list` shows.") var number: Int64
-
-        func validate() throws {
-            guard number > 0 else { throw ValidationError("The number is the one 'list' shows (1 or more).") }
-        }
+        @OptionGroup var refused: Number
 
         func run() throws {
             let device = try device.open()
-            guard try operation({ try device.replica.dropRefused(number) }) else {
-                throw CLIError("No open refused record #\(number): 'field admin refused list' shows them.")
+            guard try operation({ try device.replica.dropRefused(refused.number) }) else {
+                throw CLIError("No open refused record #\(refused.number): 'field admin refused list' shows them.")
             }
-            Printer.line("dropped #\(number)")
+            Printer.line("dropped #\(refused.number)")
         }
     }
 }
