@@ -178,6 +178,10 @@ struct RefusalTests {
             #expect(try push(Refusal.maxPerAnswer).refused.count == Refusal.maxPerAnswer)
         }
         #expect { try push(1) } throws: { ($0 as? SyncError)?.code == .tooLarge }
+        // A push sent again (its answer lost) adds no row: it is not refused for the bound.
+        sent -= Refusal.maxPerAnswer + 1
+        #expect(try push(Refusal.maxPerAnswer).refused.count == Refusal.maxPerAnswer)
+        sent += 1
         // Another client is not held back, and once the admin drops some the client goes on.
         #expect(
             try server.apply(

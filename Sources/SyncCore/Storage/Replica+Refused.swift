@@ -18,18 +18,6 @@ extension WriteSession {
     /// Keeps the refused records of `batch` in `_refused`, each once per version (a push sent again
     /// refuses the same records again: no new rows).
     func keepRefused(_ refusals: ArraySlice<Refusal>, batch: ChangeBatch) throws {
-        // A client cannot fill the disk with refusals: past a bound of open ones, its pushes are refused whole
-        // until the admin deals with them.
-        let waiting =
-            try Int.fetchOne(
-                db, sql: "SELECT count(*) FROM _refused WHERE source IS ? AND status = 'open'", arguments: [source])
-            ?? 0
-        guard waiting + refusals.count <= Refusal.maxOpenPerSource else {
-            throw SyncError(
-                .tooLarge,
-                "\(waiting) refused records of this client wait for the admin (at most \(Refusal.maxOpenPerSource)); "
-                    + "nothing of this push was applied. The admin lists them with 'field admin refused list'.")
-        }
         var wanted: [String: Set<String>] = [:]
         for refusal in refusals { wanted[refusal.collection, default: []].insert(refusal.id) }
         var found: [String: (record: RecordChange, fields: [String])] = [:]
@@ -56,6 +44,19 @@ extension WriteSession {
             try Replica.insertRefused(
                 insert, refusal, record: entry == nil ? nil : String(decoding: json.bytes, as: UTF8.self),
                 stamp: entry?.record.stamp, source: source, now: Int64(clamping: now))
+        }
+        // A client cannot fill the disk with refusals: past a bound of open ones, a push that adds more is
+        // refused whole until the admin deals with them (counted after the insert: a push sent again adds none).
+        let waiting =
+            try Int.fetchOne(
+                db, sql: "SELECT count(*) FROM _refused WHERE source IS ? AND status = 'open'", arguments: [source])
+            ?? 0
+        guard waiting <= Refusal.maxOpenPerSource else {
+            throw SyncError(
+                .tooLarge,
+                "\(waiting) refused records of this client would wait for the admin (at most "
+                    + "\(Refusal.maxOpenPerSource)); nothing of this push was applied. The admin lists them with "
+                    + "'field admin refused list'.")
         }
     }
 }

@@ -182,11 +182,19 @@ struct SyncController: Sendable {
         // A request sent beside the first one (the push window) finds the token bound since it was read.
         var bound = try token.node ?? tokens.boundNode(token.id)
         if bound == nil {
-            // nil after the bind: another token holds the node.
-            guard try !service.replica.hasSeen(node), let now = try tokens.bind(token.id, node: node) else {
-                throw nodeTaken(token, node, logger: logger)
+            if try service.replica.hasSeen(node) {
+                // Seen because its twin request bound the token and wrote in between: that is this device.
+                guard try tokens.boundNode(token.id) == node.description else {
+                    throw nodeTaken(token, node, logger: logger)
+                }
+                bound = node.description
+            } else {
+                // nil after the bind: another token holds the node.
+                guard let now = try tokens.bind(token.id, node: node) else {
+                    throw nodeTaken(token, node, logger: logger)
+                }
+                bound = now
             }
-            bound = now
         }
         if bound != node.description, let old = message.rekeyedFrom, old.description == bound,
             try service.replica.isDuplicated(old)
