@@ -139,6 +139,8 @@ struct RefusalTests {
         #expect(
             Set(report.refused.map(\.id)) == ["zero", "negative", "max", "tent", "far-future", "no-reference", tunis])
         #expect(report.refused.allSatisfy { $0.code == .invalidValue })
+        // Only the edit of a family the server holds in the sender's city leaves the record standing.
+        #expect(report.refused.filter(\.stays).map(\.id) == [tunis])
         #expect(try server.record("deliveries", id: "fine") != nil)
         #expect(try server.record("families", id: tunis)?["household_size"] == .null)
         // Accepting a record the rules refuse fails, and it stays open.
@@ -210,7 +212,14 @@ struct RefusalTests {
         try device.apply(ChangeBatch(), from: "upstream", progress: PeerProgress(pushed: head, refused: [refusal]))
         #expect(try device.record("deliveries", id: delivery) == nil)
         #expect(try device.record("families", id: family) != nil)
-        let kept = try device.refusedRecords()
+        // A refused change of a record the server keeps: the record stays here, the change is kept aside.
+        let edit = Refusal(
+            collection: "families", id: family, code: .invalidValue, field: "household_size", detail: "y", stays: true)
+        try device.write { tx in try tx.editFamily(family, ["phone": "0611"]) }
+        try device.apply(ChangeBatch(), from: "upstream", progress: PeerProgress(pushed: head, refused: [edit]))
+        #expect(try device.record("families", id: family)?["phone"] == "0611")
+        #expect(try device.refusedRecords().count == 2)
+        let kept = try device.refusedRecords().filter { $0.refusal.collection == "deliveries" }
         #expect(kept.map(\.refusal) == [refusal])
         #expect(kept.first?.record?.contains("food_pack") == true)
         #expect(kept.first?.source == "upstream")
@@ -218,5 +227,8 @@ struct RefusalTests {
         let response = SyncResponse(
             node: node(1), clockMillis: 1, pushed: .init(to: head, records: 2, conflicts: 0, refused: [refusal]))
         #expect(try SyncResponse(decoding: response.encoded()).pushed?.refused == [refusal])
+        let staying = SyncResponse(
+            node: node(1), clockMillis: 1, pushed: .init(to: head, records: 1, conflicts: 0, refused: [edit]))
+        #expect(try SyncResponse(decoding: staying.encoded()).pushed?.refused == [edit])
     }
 }

@@ -13,13 +13,20 @@ public struct Refusal: Sendable, Hashable {
     public var field: String?
     /// A sentence for the admin and the volunteer.
     public var detail: String
+    /// The server holds this record in the sender's scope: only this change of it was refused, so the
+    /// sender keeps its copy (and a copy of the refused change aside) instead of dropping the record.
+    public var stays: Bool
 
-    public init(collection: String, id: String, code: SyncError.Code, field: String? = nil, detail: String) {
+    public init(
+        collection: String, id: String, code: SyncError.Code, field: String? = nil, detail: String,
+        stays: Bool = false
+    ) {
         self.collection = collection
         self.id = id
         self.code = code
         self.field = field
         self.detail = detail
+        self.stays = stays
     }
 
     /// The most refusals one answer names; past it, the rest of the batch is refused whole (a client that
@@ -75,6 +82,7 @@ extension Refusal {
         }
         writer.raw(",\"detail\":")
         writer.string(detail)
+        if stays { writer.raw(",\"stays\":true") }
         writer.byte(UInt8(ascii: "}"))
     }
 
@@ -87,6 +95,7 @@ extension Refusal {
             case "code": refusal.code = SyncError.Code(String(try reader.string("a refusal code").prefix(64)))
             case "field": refusal.field = reader.null() ? nil : String(try reader.string("a field name").prefix(64))
             case "detail": refusal.detail = String(try reader.string("a reason").prefix(1000))
+            case "stays": refusal.stays = try reader.bool("true or false")
             default: try reader.skip()
             }
         }

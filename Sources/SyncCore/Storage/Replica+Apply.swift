@@ -60,6 +60,10 @@ extension Replica {
             }
         }
         if session.refusals.count > refusedBefore {
+            // A refused change of a profile the server holds in the sender's scope: the record stays.
+            for index in refusedBefore..<session.refusals.count {
+                session.refusals[index].stays = try session.holds(session.refusals[index])
+            }
             guard session.refusals.count <= Refusal.maxPerAnswer else {
                 throw SyncError(
                     .invalidBatch,

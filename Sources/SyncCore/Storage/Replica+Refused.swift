@@ -61,6 +61,19 @@ extension WriteSession {
     }
 }
 
+extension WriteSession {
+    /// Whether this replica holds `refusal`'s record as a profile in this session's scope (any scope for an
+    /// admin's push): only a change of it was refused.
+    func holds(_ refusal: Refusal) throws -> Bool {
+        guard let layout = try? replica.layout(refusal.collection), layout.isProfile else { return false }
+        let stored = try Row.fetchOne(
+            db, sql: "SELECT * FROM \(layout.table) WHERE \"id\" = ?", arguments: [refusal.id])
+        guard let stored else { return false }
+        guard let scope, let field = layout.collection.scopeField else { return true }
+        return stored.text(field) == scope
+    }
+}
+
 extension Replica {
     /// One refused record, once per version (its stamp): a push sent again adds no row.
     fileprivate static let insertRefusedSQL = """
@@ -95,6 +108,7 @@ extension Replica {
         let insert = try SQLStatement(cached: db, Replica.insertRefusedSQL)
         for refusal in refusals {
             guard let layout = try? layout(refusal.collection) else { continue }
+            // Only a change was refused: the record stays; a copy of it as it is here is kept aside.
             guard
                 let row = try Row.fetchOne(
                     db, sql: "SELECT * FROM \(layout.table) WHERE \"id\" = ?", arguments: [refusal.id])
@@ -117,6 +131,7 @@ extension Replica {
             try Self.insertRefused(
                 insert, refusal, record: String(decoding: json.bytes, as: UTF8.self),
                 stamp: Stamp(hlc: HLCTimestamp(storage: sequence), node: nodeID), source: peer, now: now)
+            if refusal.stays { continue }
             try db.execute(sql: "DELETE FROM \(layout.table) WHERE \"id\" = ?", arguments: [refusal.id])
             if let field = layout.collection.scopeField, let scope = row.text(field) {
                 try session.recordDeparture(refusal.collection, id: refusal.id, from: scope, refusal: refusal)
