@@ -160,6 +160,28 @@ struct RefusalTests {
         }
     }
 
+    /// A record that left this node's scope is deleted here, but a change of it not yet sent is kept aside,
+    /// not lost.
+    @Test func aDepartureKeepsAChangeNotYetSent() throws {
+        let device = try makeReplica(clock: ManualClock(t0))
+        let (edited, untouched) = try device.write { tx in
+            (
+                try tx.addFamily(NewFamily(city: "Tunis", reference: "E", headName: "E")),
+                try tx.addFamily(NewFamily(city: "Tunis", reference: "U", headName: "U"))
+            )
+        }
+        let head = try device.headCursor()
+        try device.apply(ChangeBatch(), from: "upstream", progress: PeerProgress(pushed: head))
+        try device.write { tx in try tx.editFamily(edited, ["phone": "0611"]) }
+        let left = [RecordRef(collection: "families", id: edited), RecordRef(collection: "families", id: untouched)]
+        try device.apply(ChangeBatch(), from: "upstream", progress: PeerProgress(left: left))
+        #expect(try device.record("families", id: edited) == nil)
+        #expect(try device.record("families", id: untouched) == nil)
+        let kept = try device.refusedRecords()
+        #expect(kept.map(\.refusal.id) == [edited])
+        #expect(kept.first?.record?.contains("0611") == true)
+    }
+
     /// A client cannot fill the server's disk with refusals: past the bound of open ones, its pushes that
     /// refuse more are refused whole until the admin deals with them.
     @Test func openRefusalsPerClientAreBounded() throws {

@@ -138,7 +138,11 @@ extension Replica {
             try setAside(progress.refused, peer: peer, session: session)
         }
         // After the page's merge: an edit made before the move, in the same page, goes with the record.
-        if !progress.left.isEmpty { try forget(progress.left, session: session) }
+        if !progress.left.isEmpty {
+            let saved = try String.fetchOne(db, sql: "SELECT pushed FROM _peers WHERE peer = ?", arguments: [peer])
+            let pushed = progress.pushed ?? saved.flatMap(FeedCursor.init) ?? .start
+            try forget(progress.left, pushed: pushed.base, peer: peer, session: session)
+        }
         if session.sequence > before {
             try recordEcho(db, peer: peer, range: (before + 1)...session.sequence)
         }

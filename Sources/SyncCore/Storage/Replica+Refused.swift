@@ -188,14 +188,48 @@ extension Replica {
     /// Nothing of them is kept: the record belongs to another city now, whose volunteers hold it, and a
     /// device holds only its city's families. An edit made here before the news is refused by the server
     /// (out of scope) and set aside like any refused record.
-    func forget(_ left: [RecordRef], session: WriteSession) throws {
+    ///
+    /// A copy that holds a change of this node's not yet sent (`pushed`: the acknowledged push position) is
+    /// kept in `_refused` first: that change never reaches a server that would refuse it, and is not lost.
+    func forget(_ left: [RecordRef], pushed: Int64, peer: String, session: WriteSession) throws {
         for ref in left {
             guard let layout = try? layout(ref.collection), let field = layout.collection.scopeField else { continue }
-            let scope = try String.fetchOne(
-                session.db, sql: "SELECT \(quote(field)) FROM \(layout.table) WHERE \"id\" = ?", arguments: [ref.id])
-            guard let scope else { continue }
+            let row = try Row.fetchOne(
+                session.db, sql: "SELECT * FROM \(layout.table) WHERE \"id\" = ?", arguments: [ref.id])
+            guard let row, let scope = row.text(field) else { continue }
+            if try Self.hasUnsentChange(row, layout: layout, pushed: pushed, session: session) {
+                try setAside(
+                    [
+                        Refusal(
+                            collection: ref.collection, id: ref.id, code: .outOfScope, field: field,
+                            detail: "Record \(ref.id) of '\(ref.collection)' left \(scope) (the admin moved it) before "
+                                + "this device's change of it was sent; the change is kept here for the admin.")
+                    ], peer: peer, session: session)
+                continue
+            }
             try session.db.execute(sql: "DELETE FROM \(layout.table) WHERE \"id\" = ?", arguments: [ref.id])
             try session.recordDeparture(ref.collection, id: ref.id, from: scope)
+        }
+    }
+
+    /// Whether `row` holds a write of this node after the push position `pushed` (not sent yet).
+    private static func hasUnsentChange(
+        _ row: Row, layout: TableLayout, pushed: Int64, session: WriteSession
+    )
+        throws -> Bool
+    {
+        guard (row.integer("_seq") ?? 0) > pushed else { return false }
+        guard layout.isProfile else {
+            return row.integer("_node").flatMap(NodeID.init(rawValue:)).map(session.isOwn) ?? false
+        }
+        guard case .blob(let data) = (row["_stamps"] as DatabaseValue).storage else { return false }
+        let stamps = try data.withUnsafeBytes {
+            try RegisterStamps(
+                decoding: $0, registerForSlot: layout.registerForSlot, count: layout.registers.count)
+        }
+        return stamps.entries.contains { entry in
+            guard let entry else { return false }
+            return entry.sequence > pushed && session.isOwn(entry.stamp.node)
         }
     }
 }
