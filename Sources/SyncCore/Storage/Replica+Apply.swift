@@ -22,7 +22,11 @@ extension Replica {
     public func apply(_ batch: ChangeBatch) throws -> ApplyReport {
         let plan = try BatchPlan(batch, layouts: layouts, schema: schema)
         // A stamp too far ahead throws inside the transaction, which rolls back: nothing moves.
-        return try withSession { session in try merge(batch, plan: plan, session: session) }
+        return try withSession { session in
+            var report = try merge(batch, plan: plan, session: session)
+            report.refused = try session.markStaying()
+            return report
+        }
     }
 
     func merge(_ batch: ChangeBatch, plan: BatchPlan, session: WriteSession) throws -> ApplyReport {
@@ -60,10 +64,6 @@ extension Replica {
             }
         }
         if session.refusals.count > refusedBefore {
-            // A refused change of a profile the server holds in the sender's scope: the record stays.
-            for index in refusedBefore..<session.refusals.count {
-                session.refusals[index].stays = try session.holds(session.refusals[index])
-            }
             guard session.refusals.count <= Refusal.maxPerAnswer else {
                 throw SyncError(
                     .invalidBatch,

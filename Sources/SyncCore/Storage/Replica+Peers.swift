@@ -122,7 +122,8 @@ extension Replica {
             session.fromClient = fromClient
             session.source = peer
             let before = session.sequence
-            let report = try merge(batch, plan: plan, session: session)
+            var report = try merge(batch, plan: plan, session: session)
+            report.refused = try session.markStaying()
             try settle(session, peer: peer, since: before, pruneEchoBelow: pruneEchoBelow, progress: progress)
             return report
         }

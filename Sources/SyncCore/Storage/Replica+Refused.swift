@@ -62,6 +62,13 @@ extension WriteSession {
 }
 
 extension WriteSession {
+    /// Marks the refusals of records this replica holds in the sender's scope once the whole push is
+    /// merged (another record of the push may have created one), and returns them all.
+    func markStaying() throws -> [Refusal] {
+        for index in refusals.indices { refusals[index].stays = try holds(refusals[index]) }
+        return refusals
+    }
+
     /// Whether this replica holds `refusal`'s record as a profile in this session's scope (any scope for an
     /// admin's push): only a change of it was refused.
     func holds(_ refusal: Refusal) throws -> Bool {

@@ -128,7 +128,7 @@ extension Replica {
                         progress: PeerProgress())
                     return ApplyReport(
                         records: records, conflicts: session.conflicts, cursor: FeedCursor(session.sequence),
-                        refused: session.refusals)
+                        refused: try session.markStaying())
                 case .abort:
                     throw SyncError(.storage, "A streamed push was aborted; rolled back.")
                 }
