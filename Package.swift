@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "SyncCore", targets: ["SyncCore"]),
+        .library(name: "FieldDomain", targets: ["FieldDomain"]),
         .library(name: "SyncClient", targets: ["SyncClient"]),
         .executable(name: "sync-server", targets: ["SyncServer"]),
         .executable(name: "field", targets: ["FieldCLI"]),
@@ -50,6 +51,13 @@ let package = Package(
             ]
         ),
         .target(
+            name: "FieldDomain",
+            dependencies: [
+                "SyncCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .target(
             name: "SyncClient",
             dependencies: [
                 "SyncCore",
@@ -61,6 +69,7 @@ let package = Package(
             name: "SyncServer",
             dependencies: [
                 "SyncCore",
+                "FieldDomain",
                 "SyncClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -81,6 +90,7 @@ let package = Package(
             name: "FieldCLI",
             dependencies: [
                 "SyncCore",
+                "FieldDomain",
                 "SyncClient",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -91,6 +101,7 @@ let package = Package(
             name: "FieldBench",
             dependencies: [
                 "SyncCore",
+                "FieldDomain",
                 "SyncClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -102,7 +113,16 @@ let package = Package(
             name: "SyncCoreTests",
             dependencies: [
                 "SyncCore",
+                "FieldDomain",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .testTarget(
+            name: "FieldDomainTests",
+            dependencies: [
+                "FieldDomain",
+                "SyncCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -110,6 +130,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "SyncCore",
+                "FieldDomain",
                 "SyncClient",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

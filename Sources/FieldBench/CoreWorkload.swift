@@ -1,3 +1,4 @@
+import FieldDomain
 import Foundation
 import GRDB
 import SyncCore
@@ -33,9 +34,11 @@ struct CoreWorkload {
         var configuration = ReplicaConfiguration()
         configuration.durability = .full
         let source = try Replica(
-            path: directory.appendingPathComponent("source.sqlite").path, configuration: configuration)
+            path: directory.appendingPathComponent("source.sqlite").path, schema: .fieldSync,
+            configuration: configuration)
         let target = try Replica(
-            path: directory.appendingPathComponent("target.sqlite").path, configuration: configuration)
+            path: directory.appendingPathComponent("target.sqlite").path, schema: .fieldSync,
+            configuration: configuration)
         let plain = try DatabasePool(
             path: directory.appendingPathComponent("plain.sqlite").path,
             configuration: Replica.grdbConfiguration(configuration))

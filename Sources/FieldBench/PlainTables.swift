@@ -1,3 +1,4 @@
+import FieldDomain
 import GRDB
 import SyncCore
 

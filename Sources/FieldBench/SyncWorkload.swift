@@ -1,3 +1,4 @@
+import FieldDomain
 import Foundation
 import GRDB
 import SyncCore
@@ -14,7 +15,7 @@ struct SyncWorkload {
     static func replica(_ path: String, durability: ReplicaConfiguration.Durability = .full) throws -> Replica {
         var configuration = ReplicaConfiguration()
         configuration.durability = durability
-        return try Replica(path: path, configuration: configuration, logger: benchLogger)
+        return try Replica(path: path, schema: .fieldSync, configuration: configuration, logger: benchLogger)
     }
 
     /// Logs `count` deliveries to families drawn from a pool of `count / 8`, 1,000 per transaction.

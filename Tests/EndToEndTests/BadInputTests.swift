@@ -1,3 +1,4 @@
+import FieldDomain
 import Foundation
 import SyncClient
 import SyncCore
@@ -114,7 +115,7 @@ struct BadInputTests {
             Case(name: "oversize body", body: [UInt8](repeating: 0x20, count: 9 << 20), status: 413, code: "too-large"),
             Case(name: "unknown route", body: [], method: "GET", path: "/v1/nothing", status: 404, code: "not-found"),
         ]
-        let before = try Replica(path: db, logger: quietLogger)
+        let before = try Replica(path: db, schema: .fieldSync, logger: quietLogger)
         let dumpBefore = try before.dump()
         let headBefore = try before.headCursor()
         let transport = CurlTransport(
@@ -221,7 +222,7 @@ struct BadInputTests {
                 200, "invalid-value"
             ),
         ]
-        let before = try Replica(path: db, logger: quietLogger)
+        let before = try Replica(path: db, schema: .fieldSync, logger: quietLogger)
         let dumpBefore = try before.dump()
         let headBefore = try before.headCursor()
         let transport = CurlTransport(

@@ -1,3 +1,4 @@
+import FieldDomain
 import Foundation
 import SyncCore
 import Testing
@@ -40,7 +41,7 @@ struct CrashTests {
     ) throws -> Int {
         var configuration = ReplicaConfiguration()
         configuration.durability = .normal
-        let replica = try Replica(path: path, configuration: configuration, logger: quietLogger)
+        let replica = try Replica(path: path, schema: .fieldSync, configuration: configuration, logger: quietLogger)
         let earlier = try replica.read { db in try String.fetchAll(db, sql: "SELECT id FROM families ORDER BY id") }
         let edited = earlier.isEmpty ? [] : (0..<edits).map { _ in earlier.randomElement(using: &generator)! }
         return try replica.write { tx in
@@ -195,7 +196,7 @@ struct CrashTests {
         }
         // Every value and every stamp: the writer's replica is the truth.
         let dumps = try ([devices[0], central, devices[1]]).map {
-            try Replica(path: $0, logger: quietLogger).dump()
+            try Replica(path: $0, schema: .fieldSync, logger: quietLogger).dump()
         }
         #expect(dumps[1] == dumps[0], "seed \(Self.seed): central differs from the writer")
         #expect(dumps[2] == dumps[0], "seed \(Self.seed): the reader differs from the writer")

@@ -1,3 +1,4 @@
+import FieldDomain
 import Foundation
 import Logging
 import SyncClient
@@ -18,7 +19,8 @@ struct TestDevice {
         var configuration = ReplicaConfiguration()
         configuration.durability = .normal
         replica = try Replica(
-            path: directory.appendingPathComponent("\(name).db").path, configuration: configuration, logger: quietLogger
+            path: directory.appendingPathComponent("\(name).db").path, schema: .fieldSync, configuration: configuration,
+            logger: quietLogger
         )
         var client = ClientConfiguration(serverURL: server, token: token)
         client.attempts = attempts

@@ -1,3 +1,4 @@
+import FieldDomain
 import Foundation
 import GRDB
 import SyncClient
@@ -63,7 +64,7 @@ struct DiskFullTests {
     static func log(_ path: String, deliveries: Int, tag: String) throws {
         var configuration = ReplicaConfiguration()
         configuration.durability = .normal
-        let replica = try Replica(path: path, configuration: configuration, logger: quietLogger)
+        let replica = try Replica(path: path, schema: .fieldSync, configuration: configuration, logger: quietLogger)
         try replica.write { tx in
             let family = try tx.addFamily(NewFamily(city: "Tunis", reference: "DF-\(tag)", headName: "عائلة \(tag)"))
             for d in 0..<deliveries {
@@ -210,7 +211,9 @@ struct DiskFullTests {
         #expect(freed.status == 0, "\(space): \(freed.stderr)")
         #expect(try Self.deliveries(reader) == aminaRows)
         server.stop()
-        let dumps = try [central, amina, reader].map { try Replica(path: $0, logger: quietLogger).dump() }
+        let dumps = try [central, amina, reader].map {
+            try Replica(path: $0, schema: .fieldSync, logger: quietLogger).dump()
+        }
         #expect(dumps[0] == dumps[1] && dumps[2] == dumps[1])
         #expect(try ReplicaFile.integrity(central) == "ok" && ReplicaFile.integrity(reader) == "ok")
         print(

@@ -1,3 +1,4 @@
+import FieldDomain
 import Foundation
 import SyncClient
 import SyncCore
@@ -64,7 +65,7 @@ struct FaultTests {
         // Through the proxy no more: one clean sync each, then all three hold exactly the same.
         proxy.cutting = false
         guard syncToEnd(writer), syncToEnd(reader) else { return }
-        let central = try Replica(path: db, logger: quietLogger)
+        let central = try Replica(path: db, schema: .fieldSync, logger: quietLogger)
         #expect(try central.dump() == writer.replica.dump(), "seed \(Self.seed)")
         #expect(try reader.replica.dump() == writer.replica.dump(), "seed \(Self.seed)")
         #expect(try central.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM deliveries") } == logged)

@@ -1,3 +1,4 @@
+import FieldDomain
 import Foundation
 import SyncCore
 import Testing
@@ -22,7 +23,7 @@ struct FieldCLITests {
         }
 
         func dump() throws -> String {
-            try Replica(path: db, logger: quietLogger).dump()
+            try Replica(path: db, schema: .fieldSync, logger: quietLogger).dump()
         }
     }
 

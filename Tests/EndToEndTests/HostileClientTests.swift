@@ -1,3 +1,4 @@
+import FieldDomain
 import Foundation
 import SyncClient
 import SyncCore
@@ -132,7 +133,7 @@ struct HostileClientTests {
         #expect(after.peak < 256 << 10)
         // The server is unharmed: its replica checks, the attacker's next request waits for its bucket,
         // the legit device syncs again.
-        let replica = try Replica(path: db, logger: quietLogger)
+        let replica = try Replica(path: db, schema: .fieldSync, logger: quietLogger)
         #expect(try replica.integrityCheck() == "ok")
         try device.work(families: 1, deliveriesEach: 1)
         #expect(try device.sync().pushed == 2)

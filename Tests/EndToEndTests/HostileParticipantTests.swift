@@ -1,3 +1,4 @@
+import FieldDomain
 import Foundation
 import GRDB
 import SyncClient
@@ -44,7 +45,7 @@ struct HostileParticipantTests {
             return try TestDevice(name: name, city: city, directory: directory, server: server.url, token: token.token)
         }
 
-        var replica: Replica { get throws { try Replica(path: db, logger: quietLogger) } }
+        var replica: Replica { get throws { try Replica(path: db, schema: .fieldSync, logger: quietLogger) } }
 
         /// A Tunis hub syncing with central, and a device "d" enrolled with it.
         func tunisHub() throws -> (Hub, TestDevice) {
@@ -377,7 +378,7 @@ struct HostileParticipantTests {
                 == 4)
         #expect(try server.record("families", id: central.families["Sfax"]!)?["city"] == .text("Sfax"))
         #expect(try server.refusedRecords().map(\.refusal.id) == [central.families["Sfax"]!])
-        let hubReplica = try Replica(path: hubDB, logger: quietLogger)
+        let hubReplica = try Replica(path: hubDB, schema: .fieldSync, logger: quietLogger)
         #expect(try hubReplica.record("families", id: central.families["Sfax"]!) == nil)
         #expect(try hubReplica.refusedRecords().count == 1)
         // The hub passes the refusal back: the device that made the record sets it aside with the reason.
@@ -416,7 +417,7 @@ struct HostileParticipantTests {
         try device.sync()
         try syncUpstream()
         try syncUpstream()
-        let hubReplica = try Replica(path: hubDB, logger: quietLogger)
+        let hubReplica = try Replica(path: hubDB, schema: .fieldSync, logger: quietLogger)
         #expect(try hubReplica.record("families", id: moved) == nil)
         #expect(try hubReplica.record("families", id: staying) != nil)
         try device.sync()

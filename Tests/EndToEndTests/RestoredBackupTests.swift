@@ -1,3 +1,4 @@
+import FieldDomain
 import Foundation
 import SyncClient
 import SyncCore
@@ -49,7 +50,7 @@ struct RestoredBackupTests {
         #expect(Set([shared, copy.replica.nodeID, enrolled.replica.nodeID]).count == 3)
         try copy.sync()
         #expect(try enrolled.count("families") == 4 && copy.count("families") == 4)
-        let hub = try Replica(path: database, logger: quietLogger)
+        let hub = try Replica(path: database, schema: .fieldSync, logger: quietLogger)
         #expect(try hub.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM families") } == 4)
         #expect(try hub.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM deliveries") } == 4)
     }

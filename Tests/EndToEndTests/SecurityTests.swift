@@ -1,3 +1,4 @@
+import FieldDomain
 import Foundation
 import SyncClient
 import SyncCore
@@ -145,7 +146,8 @@ struct SecurityTests {
                 .status == 200)
 
         // Cross-city paths the authorization matrix leaves out, with the Sfax hub's token (bound to `node`).
-        #expect(try Replica(path: central, logger: quietLogger).record("families", id: tunisID) != nil)
+        #expect(
+            try Replica(path: central, schema: .fieldSync, logger: quietLogger).record("families", id: tunisID) != nil)
         for (label, body) in [
             ("tombstone", Self.family(tunisID, fields: ["_deleted"], values: [1], node: node)),
             ("move to sfax", Self.family(tunisID, fields: ["city"], values: ["Sfax"], node: node)),
@@ -156,7 +158,9 @@ struct SecurityTests {
             #expect(result.status == 200, "\(label)")
             #expect(refusedCodes(result.body) == ["out-of-scope"], "\(label)")
         }
-        #expect(try Replica(path: central, logger: quietLogger).record("families", id: tunisID)?["city"] == "Tunis")
+        #expect(
+            try Replica(path: central, schema: .fieldSync, logger: quietLogger).record("families", id: tunisID)?["city"]
+                == "Tunis")
 
         // The replica files of the running servers, their WAL and SHM files, and the device's are 0600.
         for path in [central, hubDB] {
@@ -182,7 +186,8 @@ struct SecurityTests {
         #expect(
             try send("relayed conflict", centralServer, sfaxHub.token, "POST", "/v1/sync", body: relay.encoded())
                 .status == 200)
-        let history = try Replica(path: central, logger: quietLogger).history(collection: "families", recordID: tunisID)
+        let history = try Replica(path: central, schema: .fieldSync, logger: quietLogger).history(
+            collection: "families", recordID: tunisID)
         #expect(!history.contains { $0.value == "forged" })
         relay.conflicts = []
         relay.relayed = [

@@ -1,3 +1,4 @@
+import FieldDomain
 import Foundation
 import SyncClient
 import SyncCore
@@ -53,7 +54,7 @@ struct TopologyTests {
         for city in hubs.keys { try syncUpstream(city) }
         for device in devices { try device.sync() }
         for city in hubs.keys { try syncUpstream(city) }
-        let centralReplica = try Replica(path: centralDB, logger: quietLogger)
+        let centralReplica = try Replica(path: centralDB, schema: .fieldSync, logger: quietLogger)
         let expectedFamilies = devices.indices.reduce(0) { $0 + 15 + $1 }
         #expect(
             try centralReplica.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM families") }
@@ -62,7 +63,7 @@ struct TopologyTests {
             try centralReplica.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM deliveries") }
                 == expectedFamilies * 3)
         for (city, hub) in hubs {
-            let hubReplica = try Replica(path: hub.db, logger: quietLogger)
+            let hubReplica = try Replica(path: hub.db, schema: .fieldSync, logger: quietLogger)
             let hubDump = try hubReplica.dump()
             for device in devices where device.city == city {
                 // Every replica of a city ends with the same rows; none holds another city's.

@@ -1,3 +1,4 @@
+import FieldDomain
 import Foundation
 import SyncClient
 import SyncCore
@@ -115,7 +116,7 @@ struct WrongClockTests {
 
         // Everyone holds the same, and the conflicts went to the edits that really came last.
         let dumps = try [central, rania.db, ahead.db, behind.db].map { path in
-            try Replica(path: path, logger: quietLogger).dump()
+            try Replica(path: path, schema: .fieldSync, logger: quietLogger).dump()
         }
         #expect(Set(dumps).count == 1, "replicas differ")
         let family = try rania.json(["family", "show", "TUN-1"])
@@ -189,7 +190,8 @@ struct WrongClockTests {
             "\(stamps.map { $0 - started }) ms after the start")
         server.stop()
         #expect(
-            try Replica(path: central, logger: quietLogger).dump() == Replica(path: dina.db, logger: quietLogger).dump()
+            try Replica(path: central, schema: .fieldSync, logger: quietLogger).dump()
+                == Replica(path: dina.db, schema: .fieldSync, logger: quietLogger).dump()
         )
         let report = try run(Binaries.field, ["report", "--db", central, "--json"])
         let object = try JSONSerialization.jsonObject(with: Data(report.stdout.utf8)) as? [String: Any] ?? [:]

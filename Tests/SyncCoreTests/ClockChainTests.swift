@@ -1,3 +1,4 @@
+import FieldDomain
 import Logging
 import SyncCore
 import Testing
@@ -38,7 +39,8 @@ struct ClockChainTests {
 
         func syncHub() throws -> SyncSummary {
             try makeSession(
-                hub, LoopbackTransport(service: centralService, principal: Principal(role: .hub, city: "Oran", name: "h"))
+                hub,
+                LoopbackTransport(service: centralService, principal: Principal(role: .hub, city: "Oran", name: "h"))
             ).run()
         }
     }
@@ -105,15 +107,20 @@ struct ClockChainTests {
         let deviceNode = node(0x4445_5600)
         func batch(_ id: String, ahead: UInt64, node: NodeID) -> ChangeBatch {
             let at = clock.nowMillis() + ahead
-            return familyBatch(id, ["city": "Oran"], stamp: Stamp(hlc: HLCTimestamp(millis: at, counter: 0), node: node))
+            return familyBatch(
+                id, ["city": "Oran"], stamp: Stamp(hlc: HLCTimestamp(millis: at, counter: 0), node: node))
         }
         // A hub's own stamp: the bound. Its device's: twice the bound.
-        #expect { try central.apply(batch("F1", ahead: 6 * Self.minute, node: hubNode), from: "h", sender: hubNode) } throws: {
+        #expect {
+            try central.apply(batch("F1", ahead: 6 * Self.minute, node: hubNode), from: "h", sender: hubNode)
+        } throws: {
             ($0 as? SyncError)?.code == .clockDrift
         }
         try central.apply(batch("F2", ahead: 9 * Self.minute, node: deviceNode), from: "h", sender: hubNode)
         let before = try central.lastTimestamp()
-        #expect { try central.apply(batch("F3", ahead: 11 * Self.minute, node: deviceNode), from: "h", sender: hubNode) } throws: {
+        #expect {
+            try central.apply(batch("F3", ahead: 11 * Self.minute, node: deviceNode), from: "h", sender: hubNode)
+        } throws: {
             ($0 as? SyncError)?.code == .clockDrift && ($0 as? SyncError)?.clockOffsetMillis == Int64(11 * Self.minute)
         }
         #expect(try central.lastTimestamp() == before)

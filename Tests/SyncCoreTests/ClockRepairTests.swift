@@ -1,3 +1,4 @@
+import FieldDomain
 import Logging
 import SyncCore
 import Testing

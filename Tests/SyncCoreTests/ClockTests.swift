@@ -1,3 +1,4 @@
+import FieldDomain
 import Foundation
 import SyncCore
 import Testing
@@ -76,7 +77,9 @@ struct ClockTests {
         try clock.observe(HLCTimestamp(millis: 1_480_000, counter: 9), now: 1_000_000)
         #expect(clock.last == HLCTimestamp(millis: 1_480_000, counter: 9))
         // One millisecond further is beyond the bound again: refused, and the clock stays.
-        #expect(throws: SyncError.self) { try clock.observe(HLCTimestamp(millis: 1_480_001, counter: 0), now: 1_000_000) }
+        #expect(throws: SyncError.self) {
+            try clock.observe(HLCTimestamp(millis: 1_480_001, counter: 0), now: 1_000_000)
+        }
         #expect(clock.last == HLCTimestamp(millis: 1_480_000, counter: 9))
     }
 

@@ -1,3 +1,4 @@
+import FieldDomain
 import Foundation
 import SyncCore
 import Testing

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FieldDomain
 import Foundation
 import SyncClient
 import SyncCore
@@ -55,7 +56,8 @@ struct InitCommand: ParsableCommand {
             try FileManager.default.createDirectory(
                 atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             let replica = try Replica(
-                path: path, configuration: DeviceClock.replicaConfiguration(), logger: Device.quietLogger)
+                path: path, schema: .fieldSync, configuration: DeviceClock.replicaConfiguration(),
+                logger: Device.quietLogger)
             try replica.saveSettings([
                 Device.Key.server: server, Device.Key.token: token, Device.Key.caFile: caFile,
                 Device.Key.city: city, Device.Key.volunteer: volunteer,

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FieldDomain
 import Foundation
 import Logging
 import SyncCore
@@ -24,7 +25,8 @@ struct DeviceOptions: ParsableArguments {
             }
             return try Device(
                 replica: Replica(
-                    path: path, configuration: DeviceClock.replicaConfiguration(), logger: Device.quietLogger))
+                    path: path, schema: .fieldSync, configuration: DeviceClock.replicaConfiguration(),
+                    logger: Device.quietLogger))
         }
     }
 }

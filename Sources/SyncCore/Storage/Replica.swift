@@ -30,7 +30,7 @@ public final class Replica: Sendable {
     /// refused (see ``PrivateFile/prepareReplica(_:create:)``). Throws `.corruptReplica` when the file is not
     /// a FieldSync replica or is damaged, `.storage` when it cannot be opened.
     public convenience init(
-        path: String, schema: Schema = .fieldSync, configuration: ReplicaConfiguration = .init(),
+        path: String, schema: Schema, configuration: ReplicaConfiguration = .init(),
         logger: Logger = Logger(label: "fieldsync.replica")
     ) throws {
         try PrivateFile.prepareReplicaFiles(path)
@@ -47,7 +47,7 @@ public final class Replica: Sendable {
 
     /// An in-memory replica (tests, benchmarks): nothing survives it.
     public convenience init(
-        inMemory schema: Schema = .fieldSync, configuration: ReplicaConfiguration = .init(),
+        inMemory schema: Schema, configuration: ReplicaConfiguration = .init(),
         logger: Logger = Logger(label: "fieldsync.replica")
     ) throws {
         let writer = try DatabaseQueue(configuration: Self.grdbConfiguration(configuration))

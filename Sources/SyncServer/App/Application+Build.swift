@@ -1,3 +1,4 @@
+import FieldDomain
 import Foundation
 import Hummingbird
 import Logging
@@ -14,7 +15,8 @@ func buildApplication(
 ) throws -> some ApplicationProtocol {
     var replicaConfiguration = ReplicaConfiguration()
     replicaConfiguration.durability = configuration.durability
-    let replica = try Replica(path: configuration.databasePath, configuration: replicaConfiguration, logger: logger)
+    let replica = try Replica(
+        path: configuration.databasePath, schema: .fieldSync, configuration: replicaConfiguration, logger: logger)
     let tokens = try TokenStore(replica: replica)
     let service = SyncService(replica: replica, logger: logger)
     let controller = SyncController(

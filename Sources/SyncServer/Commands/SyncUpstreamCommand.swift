@@ -1,4 +1,5 @@
 import ArgumentParser
+import FieldDomain
 import Foundation
 import SyncClient
 import SyncCore
@@ -32,7 +33,7 @@ struct SyncUpstreamCommand: AsyncParsableCommand {
             guard FileManager.default.fileExists(atPath: database.db) else {
                 throw SyncError(.notFound, "No replica at \(database.db).")
             }
-            let replica = try Replica(path: database.db, logger: logger)
+            let replica = try Replica(path: database.db, schema: .fieldSync, logger: logger)
             let target: UpstreamConfiguration
             if let upstream, let upstreamTokenFile {
                 target = UpstreamConfiguration(

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FieldDomain
 import Foundation
 import SyncCore
 
@@ -42,7 +43,7 @@ struct TokenCommand: ParsableCommand {
 
         func run() throws {
             do {
-                let store = try TokenStore(replica: try Replica(path: database.db))
+                let store = try TokenStore(replica: try Replica(path: database.db, schema: .fieldSync))
                 func issue() throws -> (token: String, record: TokenRecord) {
                     try store.issue(
                         role: Principal.Role(rawValue: role)!, city: city, name: name,
@@ -79,7 +80,7 @@ struct TokenCommand: ParsableCommand {
 
         func run() throws {
             do {
-                let records = try TokenStore(replica: try Replica(path: database.db)).list()
+                let records = try TokenStore(replica: try Replica(path: database.db, schema: .fieldSync)).list()
                 if json {
                     var writer = JSONWriter()
                     writer.byte(UInt8(ascii: "["))
@@ -124,7 +125,7 @@ struct TokenCommand: ParsableCommand {
 
         func run() throws {
             do {
-                let revoked = try TokenStore(replica: try Replica(path: database.db))
+                let revoked = try TokenStore(replica: try Replica(path: database.db, schema: .fieldSync))
                     .revoke(token, now: Int64(clamping: SystemClock().nowMillis()))
                 guard !revoked.isEmpty else { throw fail("No active token with id or name '\(token)'.") }
                 for record in revoked { print("revoked \(record.id) (\(record.role.rawValue), \(record.name))") }

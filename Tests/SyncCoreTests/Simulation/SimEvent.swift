@@ -1,3 +1,5 @@
+import FieldDomain
+
 /// One step of a simulated run. A run is a list of events drawn from a seed; it replays exactly, and the
 /// shrinker removes events from it, so every event must make sense (or do nothing) whatever came before.
 enum SimEvent: Hashable, Sendable, CustomStringConvertible {

@@ -1,3 +1,4 @@
+import FieldDomain
 import SyncCore
 
 /// The nodes of a simulated run and its events, drawn from a seed.

@@ -1,3 +1,4 @@
+import FieldDomain
 import Foundation
 import GRDB
 import Logging
@@ -83,7 +84,7 @@ final class SimWorld {
         configuration.random = { random.next() }
         let crashes = self.crashes
         configuration.applyWillCommit = { peer in try crashes.willCommit(peer: peer) }
-        return try Replica(path: path(node), configuration: configuration, logger: Self.quiet)
+        return try Replica(path: path(node), schema: .fieldSync, configuration: configuration, logger: Self.quiet)
     }
 
     /// The server `node` syncs with: central for a hub, its city's hub for a device.

@@ -1,3 +1,5 @@
+public import SyncCore
+
 /// The items a delivery can hand out.
 public enum DeliveryItem: String, Sendable, CaseIterable, Codable {
     case foodPack = "food_pack"

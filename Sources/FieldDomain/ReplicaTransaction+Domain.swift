@@ -1,3 +1,5 @@
+public import SyncCore
+
 /// A delivery to log: a fact, never edited (a mistake is voided by a new fact).
 public struct NewDelivery: Sendable, Hashable {
     public var city: String
@@ -53,10 +55,6 @@ public struct NewFamily: Sendable, Hashable {
     }
 }
 
-extension Value {
-    init(_ text: String?) { self = text.map(Value.text) ?? .null }
-}
-
 extension ReplicaTransaction {
     /// Logs a delivery and returns its id. Throws `.invalidValue` for a quantity below 1.
     @discardableResult
@@ -64,15 +62,15 @@ extension ReplicaTransaction {
         guard delivery.quantity > 0 else {
             throw SyncError(.invalidValue, "A delivery's quantity must be at least 1 (got \(delivery.quantity)).")
         }
-        let layout = try replica.layout("deliveries")
-        // Field order of Schema.fieldSync's deliveries.
-        return try insertFact(
-            layout, id: nil,
-            values: [
-                .text(delivery.city), .text(delivery.family), .text(delivery.item.rawValue),
-                .integer(Int64(delivery.quantity)), Value(delivery.campaign),
-                .integer(Int64(clamping: delivery.deliveredAt)), .text(delivery.volunteer), Value(delivery.note),
-            ])
+        var values: [String: Value] = [
+            "city": .text(delivery.city), "family": .text(delivery.family), "item": .text(delivery.item.rawValue),
+            "quantity": .integer(Int64(delivery.quantity)),
+            "delivered_at": .integer(Int64(clamping: delivery.deliveredAt)),
+            "volunteer": .text(delivery.volunteer),
+        ]
+        values["campaign"] = delivery.campaign.map(Value.text)
+        values["note"] = delivery.note.map(Value.text)
+        return try insert("deliveries", values: values)
     }
 
     /// Voids a delivery (a new fact naming it and why) and returns the void's id.

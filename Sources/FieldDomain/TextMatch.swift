@@ -1,10 +1,10 @@
 import Foundation
 
 /// Matching names and phones as people write them: French accents, Arabic letter variants, spacing.
-enum TextMatch {
+public enum TextMatch {
     /// Lowercased, without accents, Arabic diacritics or tatweel, with Arabic letter variants unified
     /// (أ إ آ ٱ → ا, ى ئ → ي, ة → ه, ؤ → و) and runs of spaces collapsed.
-    static func normalize(_ text: String) -> String {
+    public static func normalize(_ text: String) -> String {
         let folded = text.folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: nil)
         var scalars = String.UnicodeScalarView()
         var lastWasSpace = true
@@ -33,7 +33,7 @@ enum TextMatch {
     }
 
     /// The last 8 digits of a phone number (local numbers with or without the country code match).
-    static func phoneKey(_ phone: String) -> String? {
+    public static func phoneKey(_ phone: String) -> String? {
         let digits = phone.unicodeScalars.compactMap { scalar -> Character? in
             guard let digit = Int(String(scalar)), (0...9).contains(digit) else { return nil }
             return Character(String(digit))
@@ -43,7 +43,7 @@ enum TextMatch {
     }
 
     /// Whether two normalized names are near-identical: equal, or within 2 edits for names of 6+ letters.
-    static func similar(_ a: String, _ b: String) -> Bool {
+    public static func similar(_ a: String, _ b: String) -> Bool {
         if a == b { return true }
         let (x, y) = (Array(a), Array(b))
         guard min(x.count, y.count) >= 6, abs(x.count - y.count) <= 2 else { return false }
