@@ -4,20 +4,24 @@ public import SyncCore
 public struct NewDelivery: Sendable, Hashable {
     public var city: String
     public var family: String
-    public var item: DeliveryItem
+    /// An item code of the catalogue.
+    public var item: String
     public var quantity: Int
     public var campaign: String?
     /// When it was handed over, by the device's clock (Unix ms).
     public var deliveredAt: UInt64
     public var volunteer: String
     public var note: String?
+    /// The volunteer's association.
+    public var association: String?
 
     public init(
-        city: String, family: String, item: DeliveryItem, quantity: Int = 1, campaign: String? = nil,
-        deliveredAt: UInt64, volunteer: String, note: String? = nil
+        city: String, family: String, item: String, quantity: Int = 1, campaign: String? = nil,
+        deliveredAt: UInt64, volunteer: String, note: String? = nil, association: String? = nil
     ) {
         self.city = city
         self.family = family
+        self.association = association
         self.item = item
         self.quantity = quantity
         self.campaign = campaign
@@ -25,6 +29,22 @@ public struct NewDelivery: Sendable, Hashable {
         self.volunteer = volunteer
         self.note = note
     }
+
+    public init(
+        city: String, family: String, item: DeliveryItem, quantity: Int = 1, campaign: String? = nil,
+        deliveredAt: UInt64, volunteer: String, note: String? = nil
+    ) {
+        self.init(
+            city: city, family: family, item: item.rawValue, quantity: quantity, campaign: campaign,
+            deliveredAt: deliveredAt, volunteer: volunteer, note: note)
+    }
+}
+
+/// The codes of the built-in items (``Item/builtIn``), for tests and benchmarks.
+public enum DeliveryItem: String, Sendable, CaseIterable {
+    case foodPack = "food_pack"
+    case connectivityPack = "connectivity_pack"
+    case internetRecharge = "internet_recharge"
 }
 
 /// A family to register.
@@ -63,13 +83,14 @@ extension ReplicaTransaction {
             throw SyncError(.invalidValue, "A delivery's quantity must be at least 1 (got \(delivery.quantity)).")
         }
         var values: [String: Value] = [
-            "city": .text(delivery.city), "family": .text(delivery.family), "item": .text(delivery.item.rawValue),
+            "city": .text(delivery.city), "family": .text(delivery.family), "item": .text(delivery.item),
             "quantity": .integer(Int64(delivery.quantity)),
             "delivered_at": .integer(Int64(clamping: delivery.deliveredAt)),
             "volunteer": .text(delivery.volunteer),
         ]
         values["campaign"] = delivery.campaign.map(Value.text)
         values["note"] = delivery.note.map(Value.text)
+        values["association"] = delivery.association.map(Value.text)
         return try insert("deliveries", values: values)
     }
 

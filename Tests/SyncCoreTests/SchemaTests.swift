@@ -46,7 +46,7 @@ struct SchemaTests {
         let schema = Schema.fieldSync
         #expect(
             schema.collections.map(\.name) == [
-                "associations", "families", "deliveries", "delivery_voids", "entitlements",
+                "associations", "families", "deliveries", "delivery_voids", "entitlements", "items", "campaigns",
             ])
         #expect(schema["deliveries"]?.kind == .fact)
         #expect(schema["families"]?.scopeField == "city")

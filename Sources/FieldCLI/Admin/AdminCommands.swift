@@ -28,8 +28,11 @@ struct ReportCommand: ParsableCommand {
 struct AdminCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "admin",
-        abstract: "Admin changes: merge duplicate families, entitlement rules, refused records.",
-        subcommands: [MergeFamily.self, Rule.self, RefusedCommand.self])
+        abstract: "Admin changes: the catalogue, campaigns, associations, rules, merges, refused records.",
+        subcommands: [
+            MergeFamily.self, Rule.self, ItemCommand.self, CampaignCommand.self, AssociationCommand.self,
+            RefusedCommand.self,
+        ])
 
     struct MergeFamily: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -44,21 +47,16 @@ struct AdminCommand: ParsableCommand {
             let device = try device.open()
             let dup = try operation { try device.requireFamily(duplicate) }
             let keep = try operation { try device.requireFamily(into) }
-            guard let dupID = dup["id"]?.textValue, let keepID = keep["id"]?.textValue, dupID != keepID else {
-                throw CLIError("A family cannot be merged into itself.")
+            let target = try operation {
+                try FamilyMerge.target(
+                    duplicate: dup, keep: keep, groups: DeliveryLedger(device.replica).familyGroups())
             }
-            guard dup["city"] == keep["city"] else {
-                throw CLIError(
-                    "The two families are in different cities (\(dup["city"] ?? .null), \(keep["city"] ?? .null)).")
-            }
-            if keep["merged_into"]?.textValue != nil {
-                throw CLIError("\(into) is itself merged into another family: merge into that one.")
-            }
+            let dupID = dup["id"]?.textValue ?? duplicate
             try operation {
-                try device.replica.write { tx in try tx.editFamily(dupID, ["merged_into": .text(keepID)]) }
+                try device.replica.write { tx in try tx.editFamily(dupID, ["merged_into": .text(target)]) }
             }
-            Printer.line(
-                "merged \(dup["reference"]?.description ?? dupID) into \(keep["reference"]?.description ?? keepID)")
+            let kept = target == keep["id"]?.textValue ? keep["reference"]?.description ?? target : target
+            Printer.line("merged \(dup["reference"]?.description ?? dupID) into \(kept)")
         }
     }
 
@@ -72,67 +70,55 @@ struct AdminCommand: ParsableCommand {
                 discussion:
                     "Example:\n  field admin rule set --item food_pack --campaign 2026-winter --max 1 --db admin.db")
             @OptionGroup var device: DeviceOptions
-            @Option(help: "food_pack, connectivity_pack or internet_recharge.") var item: String
-            @Option(help: "The campaign it applies to (default: every campaign).") var campaign: String?
+            @Option(help: "The item's code in the catalogue.") var item: String
+            @Option(help: "The campaign it applies to (default: each campaign, counted within each).") var campaign:
+                String?
             @Option(help: "The most a family may receive.") var max: Int
             @Option(help: "Counted over this many days (default: the whole campaign).") var windowDays: Int?
 
             func validate() throws {
-                guard DeliveryItem(rawValue: item) != nil else {
-                    throw ValidationError(
-                        "--item must be one of \(DeliveryItem.allCases.map(\.rawValue).joined(separator: ", ")).")
-                }
                 guard max >= 0 else { throw ValidationError("--max must be 0 or more.") }
                 if let windowDays, windowDays < 1 { throw ValidationError("--window-days must be at least 1.") }
             }
 
             func run() throws {
                 let device = try device.open()
-                // One rule per item and campaign: its id says which.
-                let id = "rule-\(item)-\(campaign ?? "any")".replacingOccurrences(of: " ", with: "_")
-                try operation {
+                let id = try operation {
                     try device.replica.write { tx in
-                        var values: [String: Value] = ["item": .text(item), "max_per_family": .integer(Int64(max))]
-                        values["campaign"] = campaign.map(Value.text) ?? .null
-                        values["window_days"] = windowDays.map { .integer(Int64($0)) } ?? .null
-                        if try device.replica.record("entitlements", id: id) != nil {
-                            try tx.update("entitlements", id: id, values: values)
-                        } else {
-                            _ = try tx.create("entitlements", id: id, values: values)
-                        }
+                        try tx.setRule(item: item, campaign: campaign, max: max, windowDays: windowDays)
                     }
                 }
-                Printer.line("rule \(id): at most \(max) \(item) per family\(campaign.map { " in \($0)" } ?? "")")
+                Printer.line(
+                    "rule \(id): at most \(max) \(item) per family \(campaign.map { "in \($0)" } ?? "in each campaign")"
+                )
             }
         }
 
         struct List: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "List the entitlement rules.")
+            static let configuration = CommandConfiguration(
+                abstract: "List the entitlement rules: the admin's, and each campaign's count per family.")
             @OptionGroup var device: DeviceOptions
             @OptionGroup var output: OutputOptions
 
             func run() throws {
                 let device = try device.open()
                 let rules = try operation {
-                    try device.replica.read { db in
-                        try Row.fetchAll(
-                            db,
-                            sql:
-                                "SELECT id, item, campaign, max_per_family, window_days FROM entitlements WHERE _deleted IS NULL ORDER BY id"
-                        ).map { row -> [String: String] in
-                            [
-                                "id": row.text("id") ?? "", "item": row.text("item") ?? "",
-                                "campaign": row.text("campaign") ?? "",
-                                "max_per_family": row.text("max_per_family") ?? "",
-                                "window_days": row.text("window_days") ?? "",
-                            ]
-                        }
-                    }
+                    try EntitlementRule.all(in: device.replica.records, catalogue: Catalogue(device.replica.records))
                 }
-                if output.json { return Printer.json(rules) }
+                if output.json {
+                    return Printer.json(
+                        rules.map {
+                            [
+                                "id": $0.id, "item": $0.item, "campaign": $0.campaign as Any? ?? NSNull(),
+                                "max_per_family": $0.max, "window_days": $0.windowDays as Any? ?? NSNull(),
+                            ]
+                        })
+                }
                 Printer.table(
                     ["RULE", "ITEM", "CAMPAIGN", "MAX", "WINDOW (DAYS)"],
-                    rules.map { [$0["id"]!, $0["item"]!, $0["campaign"]!, $0["max_per_family"]!, $0["window_days"]!] })
+                    rules.map {
+                        [$0.id, $0.item, $0.campaign ?? "(each)", String($0.max), $0.windowDays.map(String.init) ?? ""]
+                    })
             }
         }
     }

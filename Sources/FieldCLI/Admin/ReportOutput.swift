@@ -1,3 +1,4 @@
+import FieldDomain
 import Foundation
 import GRDB
 import SyncCore
@@ -146,30 +147,25 @@ enum ReportJSON {
 
 /// The CSV exports.
 enum ReportCSV {
+    /// A domain table as text: times as dates, nulls empty.
+    static func strings(_ table: ExportTable) -> (header: [String], rows: [[String]]) {
+        (
+            table.header,
+            table.rows.map { row in
+                row.enumerated().map { column, value in
+                    if table.timeColumns.contains(column), let millis = value.integerValue {
+                        return Printer.date(millis)
+                    }
+                    return value.isNull ? "" : value.description
+                }
+            }
+        )
+    }
+
     static func table(_ what: String, report: Report, replica: Replica) throws -> (header: [String], rows: [[String]]) {
         switch what {
         case "families":
-            let rows = try replica.read { db in
-                try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT id, city, reference, head_name, phone, household_size, district, address, association,
-                               merged_into, notes FROM families WHERE _deleted IS NULL ORDER BY city, reference
-                        """
-                ).map { row in
-                    (0..<11).map { index -> String in
-                        let value = Value(row[index] as DatabaseValue)
-                        return value.isNull ? "" : value.description
-                    }
-                }
-            }
-            return (
-                [
-                    "id", "city", "reference", "head_name", "phone", "household_size", "district", "address",
-                    "association",
-                    "merged_into", "notes",
-                ], rows
-            )
+            return strings(try Exports.families(replica))
         case "breaches":
             return (
                 [
@@ -186,30 +182,7 @@ enum ReportCSV {
                 }
             )
         default:
-            let deliveries = try replica.read { db in
-                try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT d.id, d.city, d.family, f.reference, d.item, d.quantity, d.campaign, d.delivered_at, d.volunteer,
-                               d.note, (SELECT reason FROM delivery_voids v WHERE v.delivery = d.id LIMIT 1) AS voided
-                        FROM deliveries d LEFT JOIN families f ON f.id = d.family ORDER BY d.delivered_at, d.id
-                        """
-                ).map { row -> [String] in
-                    [
-                        row.text("id") ?? "", row.text("city") ?? "", row.text("family") ?? "",
-                        row.text("reference") ?? "", row.text("item") ?? "", row.text("quantity") ?? "",
-                        row.text("campaign") ?? "", row.integer("delivered_at").map(Printer.date) ?? "",
-                        row.text("volunteer") ?? "", row.text("note") ?? "", row.text("voided") ?? "",
-                    ]
-                }
-            }
-            return (
-                [
-                    "id", "city", "family", "family_reference", "item", "quantity", "campaign", "delivered_at",
-                    "volunteer", "note", "voided_reason",
-                ],
-                deliveries
-            )
+            return strings(try Exports.deliveries(replica))
         }
     }
 }

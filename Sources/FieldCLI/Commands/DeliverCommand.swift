@@ -20,18 +20,13 @@ struct DeliverCommand: ParsableCommand {
     @OptionGroup var device: DeviceOptions
     @OptionGroup var output: OutputOptions
     @Option(help: "The family's reference or id.") var family: String
-    @Option(help: "food_pack, connectivity_pack or internet_recharge.") var item: String
+    @Option(help: "The item's code in the catalogue (`field catalogue` lists them), e.g. food_pack.") var item: String
     @Option(name: .customLong("qty"), help: "How many (1 or more).") var quantity = 1
-    @Option(help: "The campaign or phase, e.g. 2026-winter.") var campaign: String?
+    @Option(help: "The campaign's code, e.g. phase-1 (`field catalogue` lists the open ones).") var campaign: String?
     @Option(help: "A note.") var note: String?
     @Option(help: "Log it even if it breaks a rule; the reason is kept.") var override: String?
 
     func validate() throws {
-        guard DeliveryItem(rawValue: item) != nil else {
-            throw ValidationError(
-                "--item must be one of \(DeliveryItem.allCases.map(\.rawValue).joined(separator: ", ")); found '\(item)'."
-            )
-        }
         guard quantity >= 1 else { throw ValidationError("--qty must be at least 1, found \(quantity).") }
         if let override, override.trimmingCharacters(in: .whitespaces).isEmpty {
             throw ValidationError("--override needs a reason.")
@@ -43,39 +38,28 @@ struct DeliverCommand: ParsableCommand {
         let city = try device.requireCity()
         let record = try operation { try device.requireFamily(family) }
         let familyID = record["id"]?.textValue ?? family
-        let item = DeliveryItem(rawValue: self.item)!
-        let now = SystemClock().nowMillis()
-        let breaches = try operation {
-            try DeliveryIndex(device).breaches(
-                family: familyID, item: item, campaign: campaign, quantity: quantity, now: now)
-        }
-        if !breaches.isEmpty, override == nil {
-            for breach in breaches {
-                Printer.note(
-                    "Rule: at most \(breach.rule.max) \(item.rawValue) per family\(breach.rule.campaign.map { " in \($0)" } ?? "")\(breach.rule.windowDays.map { " within \($0) days" } ?? "")."
-                )
-            }
-            Printer.note("Already delivered to \(record["reference"]?.description ?? familyID):")
-            DeliveryIndex.print(breaches.flatMap(\.evidence), evidence: true)
-            throw CLIError("Not logged: this would break the rule. If it is justified, add --override \"reason\".")
-        }
         var noteText = note
         if let override { noteText = [note, "override: \(override)"].compactMap { $0 }.joined(separator: " — ") }
-        let id = try operation {
-            try device.replica.write { tx in
-                try tx.logDelivery(
-                    NewDelivery(
-                        city: city, family: familyID, item: item, quantity: quantity, campaign: campaign,
-                        deliveredAt: now, volunteer: device.volunteer, note: noteText))
-            }
+        let delivery = NewDelivery(
+            city: city, family: familyID, item: item, quantity: quantity, campaign: campaign,
+            deliveredAt: SystemClock().nowMillis(), volunteer: device.volunteer, note: noteText,
+            association: device.association)
+        let ledger = DeliveryLedger(device.replica)
+        let verdict = try operation { try ledger.verdict(for: delivery) }
+        if !verdict.breaches.isEmpty, override == nil {
+            for breach in verdict.breaches { Printer.note("Rule: \(breach.rule.sentence).") }
+            Printer.note("Already delivered to \(record["reference"]?.description ?? familyID):")
+            DeliveryIndex.print(verdict.evidence, evidence: true)
+            throw CLIError("Not logged: this would break the rule. If it is justified, add --override \"reason\".")
         }
+        let id = try operation { try device.replica.write { tx in try tx.logDelivery(delivery) } }
         if output.json {
             Printer.json([
-                "id": id, "family": familyID, "item": item.rawValue, "quantity": quantity, "override": override != nil,
+                "id": id, "family": familyID, "counted_for": verdict.family, "item": item, "quantity": quantity,
+                "override": override != nil,
             ])
         } else {
-            Printer.line(
-                "logged \(quantity) \(item.rawValue) for \(record["reference"]?.description ?? familyID) (\(id))")
+            Printer.line("logged \(quantity) \(item) for \(record["reference"]?.description ?? familyID) (\(id))")
         }
     }
 }
@@ -109,84 +93,17 @@ struct VoidCommand: ParsableCommand {
     }
 }
 
-/// Deliveries of this device's replica, and the entitlement rules it knows.
-struct DeliveryIndex {
-    let device: Device
-
-    init(_ device: Device) {
-        self.device = device
+/// How the CLI shows deliveries.
+enum DeliveryIndex {
+    static func json(_ delivery: LedgerDelivery) -> [String: Any] {
+        [
+            "id": delivery.id, "family": delivery.family, "item": delivery.item, "quantity": delivery.quantity,
+            "campaign": delivery.campaign as Any? ?? NSNull(), "delivered_at": delivery.deliveredAt,
+            "volunteer": delivery.volunteer, "note": delivery.note as Any? ?? NSNull(),
+        ]
     }
 
-    struct Rule: Sendable {
-        var max: Int
-        var campaign: String?
-        var windowDays: Int?
-    }
-
-    struct Breach {
-        var rule: Rule
-        var evidence: [[String: Value]]
-    }
-
-    /// Non-voided deliveries to a family (and to families merged into it), oldest first.
-    func deliveries(family: String) throws -> [[String: Value]] {
-        try device.replica.read { db in
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT d.id, d.item, d.quantity, d.campaign, d.delivered_at, d.volunteer, d.note, d.family
-                    FROM deliveries d
-                    WHERE (d.family = ? OR d.family IN (SELECT id FROM families WHERE merged_into = ?))
-                      AND d.id NOT IN (SELECT delivery FROM delivery_voids)
-                    ORDER BY d.delivered_at
-                    """, arguments: [family, family])
-            return rows.map { row in
-                var values: [String: Value] = [:]
-                for column in row.columnNames { values[column] = Value(row[column] as DatabaseValue) }
-                return values
-            }
-        }
-    }
-
-    /// The rules this delivery would break, each with the deliveries that count against it.
-    func breaches(family: String, item: DeliveryItem, campaign: String?, quantity: Int, now: UInt64) throws -> [Breach]
-    {
-        let rules = try device.replica.read { db in
-            try Row.fetchAll(
-                db,
-                sql:
-                    "SELECT campaign, max_per_family, window_days FROM entitlements WHERE item = ? AND _deleted IS NULL",
-                arguments: [item.rawValue]
-            ).map { row in
-                Rule(
-                    max: Int(clamping: row.integer("max_per_family") ?? 0), campaign: row.text("campaign"),
-                    windowDays: row.integer("window_days").map(Int.init(clamping:)))
-            }
-        }
-        let past = try deliveries(family: family).filter { $0["item"] == .text(item.rawValue) }
-        var breaches: [Breach] = []
-        for rule in rules {
-            if let ruleCampaign = rule.campaign, ruleCampaign != campaign { continue }
-            let counted = past.filter { delivery in
-                if let ruleCampaign = rule.campaign, delivery["campaign"] != .text(ruleCampaign) { return false }
-                if let days = rule.windowDays, let at = delivery["delivered_at"]?.integerValue {
-                    return Int64(now) - at < Int64(days) * 86_400_000
-                }
-                return true
-            }
-            let total = counted.reduce(0) { $0 + Int($1["quantity"]?.integerValue ?? 1) }
-            if total + quantity > rule.max { breaches.append(Breach(rule: rule, evidence: counted)) }
-        }
-        return breaches
-    }
-
-    static func json(_ delivery: [String: Value]) -> [String: Any] {
-        var object: [String: Any] = [:]
-        for (key, value) in delivery { object[key] = Printer.jsonValue(value) }
-        return object
-    }
-
-    static func print(_ deliveries: [[String: Value]], evidence: Bool = false) {
+    static func print(_ deliveries: [LedgerDelivery], evidence: Bool = false) {
         guard !deliveries.isEmpty else {
             return evidence ? Printer.note("no deliveries") : Printer.line("no deliveries")
         }
@@ -194,9 +111,8 @@ struct DeliveryIndex {
             ["WHEN", "ITEM", "QTY", "CAMPAIGN", "VOLUNTEER", "DELIVERY"],
             deliveries.map { delivery in
                 [
-                    Printer.date(delivery["delivered_at"]?.integerValue ?? 0), delivery["item"]?.description ?? "",
-                    delivery["quantity"]?.description ?? "", delivery["campaign"]?.textValue ?? "",
-                    delivery["volunteer"]?.description ?? "", delivery["id"]?.description ?? "",
+                    Printer.date(delivery.deliveredAt), delivery.item, String(delivery.quantity),
+                    delivery.campaign ?? "", delivery.volunteer, delivery.id,
                 ]
             }, evidence: evidence)
     }

@@ -124,7 +124,11 @@ struct FamilyCommand: ParsableCommand {
 
         func run() throws {
             let (device, record, id) = try device.openFamily(family)
-            let deliveries = try operation { try DeliveryIndex(device).deliveries(family: id) }
+            let ledger = DeliveryLedger(device.replica)
+            let deliveries = try operation {
+                let groups = try ledger.familyGroups()
+                return try ledger.deliveries(of: groups.members(of: groups.root(id)))
+            }
             if output.json {
                 var object = FamilyIndex.json(record)
                 object["deliveries"] = deliveries.map(DeliveryIndex.json)

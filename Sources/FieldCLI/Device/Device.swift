@@ -12,6 +12,7 @@ struct Device {
         static let token = "token"
         static let city = "city"
         static let volunteer = "volunteer"
+        static let association = "association"
         static let role = "role"
         static let caFile = "ca_file"
     }
@@ -21,6 +22,8 @@ struct Device {
     var server: String? { (try? replica.setting(Key.server)) ?? nil }
     var city: String? { (try? replica.setting(Key.city)) ?? nil }
     var role: String { ((try? replica.setting(Key.role)) ?? nil) ?? "device" }
+    /// The volunteer's association (set at `field init --association`), kept on each delivery.
+    var association: String? { (try? replica.setting(Key.association)) ?? nil }
     var volunteer: String { ((try? replica.setting(Key.volunteer)) ?? nil) ?? "volunteer" }
 
     /// The city this device works in, or a clear error.

@@ -2,8 +2,10 @@
 public struct Schema: Sendable {
     public let collections: [CollectionSchema]
     private let byName: [String: Int]
+    /// The domain's rules on values (see ``RecordRules``); nil for a schema that has none.
+    public let rules: (any RecordRules)?
 
-    public init(_ collections: [CollectionSchema]) throws(SyncError) {
+    public init(_ collections: [CollectionSchema], rules: (any RecordRules)? = nil) throws(SyncError) {
         for collection in collections { try collection.validate() }
         var byName: [String: Int] = [:]
         for (index, collection) in collections.enumerated() {
@@ -13,6 +15,7 @@ public struct Schema: Sendable {
         }
         self.collections = collections
         self.byName = byName
+        self.rules = rules
     }
 
     public subscript(name: String) -> CollectionSchema? {

@@ -4,17 +4,41 @@ extension Replica {
     /// The current fields of a record (known fields, and `_deleted` for profiles), or nil if absent.
     public func record(_ collection: String, id: String) throws -> [String: Value]? {
         let layout = try layout(collection)
-        return try read { db in
-            let statement = try SQLStatement(db, layout.selectSQL + " WHERE \"id\" = ?1")
-            statement.bind(id, at: 1)
-            guard try statement.step() else { return nil }
-            var values: [String: Value] = [:]
-            for (index, register) in layout.registers.enumerated() {
-                values[register] = statement.value(layout.feedValueColumn(index))
-            }
-            for (name, extra) in try ExtraFields.decode(statement.text(2)) { values[name] = extra.v }
-            return values
+        return try read { db in try Self.record(db, layout, id: id) }
+    }
+
+    /// A record's current fields, read on `db`.
+    static func record(_ db: Database, _ layout: TableLayout, id: String) throws -> [String: Value]? {
+        let statement = try SQLStatement(cached: db, layout.selectSQL + " WHERE \"id\" = ?1")
+        statement.bind(id, at: 1)
+        defer { statement.reset() }
+        guard try statement.step() else { return nil }
+        return try values(statement, layout)
+    }
+
+    /// The fields of the row a `selectSQL` statement stands on.
+    private static func values(_ statement: SQLStatement, _ layout: TableLayout) throws -> [String: Value] {
+        var values: [String: Value] = [:]
+        for (index, register) in layout.registers.enumerated() {
+            values[register] = statement.value(layout.feedValueColumn(index))
         }
+        for (name, extra) in try ExtraFields.decode(statement.text(2)) { values[name] = extra.v }
+        return values
+    }
+
+    /// Records not deleted, in id order, up to `limit`, read on `db`.
+    static func records(
+        _ db: Database, _ layout: TableLayout, limit: Int
+    ) throws -> [(
+        id: String, values: [String: Value]
+    )] {
+        let live = layout.isProfile ? " WHERE \"_deleted\" IS NULL" : ""
+        let statement = try SQLStatement(cached: db, layout.selectSQL + live + " ORDER BY \"id\" LIMIT ?1")
+        statement.bind(Int64(limit), at: 1)
+        defer { statement.reset() }
+        var rows: [(id: String, values: [String: Value])] = []
+        while try statement.step() { rows.append((statement.text(0) ?? "", try values(statement, layout))) }
+        return rows
     }
 
     /// The stamp of each register of a profile record (nil entries for registers never written).
@@ -69,5 +93,41 @@ extension Value {
         case .string(let text): self = .text(text)
         case .null, .blob: self = .null
         }
+    }
+}
+
+/// The records a write session sees (its own writes included), for the schema's rules.
+struct TransactionRecords: RecordSource {
+    let session: WriteSession
+
+    func record(_ collection: String, id: String) throws -> [String: Value]? {
+        let layout = try session.replica.layout(collection)
+        guard let values = try Replica.record(session.db, layout, id: id), values["_deleted"] != .integer(1) else {
+            return nil
+        }
+        return values
+    }
+
+    func records(_ collection: String, limit: Int) throws -> [(id: String, values: [String: Value])] {
+        try Replica.records(session.db, try session.replica.layout(collection), limit: limit)
+    }
+}
+
+extension Replica {
+    /// Reads records for rules and reports, outside a write (a snapshot per call).
+    public var records: any RecordSource { ReplicaRecords(replica: self) }
+}
+
+private struct ReplicaRecords: RecordSource {
+    let replica: Replica
+
+    func record(_ collection: String, id: String) throws -> [String: Value]? {
+        guard let values = try replica.record(collection, id: id), values["_deleted"] != .integer(1) else { return nil }
+        return values
+    }
+
+    func records(_ collection: String, limit: Int) throws -> [(id: String, values: [String: Value])] {
+        let layout = try replica.layout(collection)
+        return try replica.read { db in try Replica.records(db, layout, limit: limit) }
     }
 }

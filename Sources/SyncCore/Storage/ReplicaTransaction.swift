@@ -163,6 +163,9 @@ extension Replica {
     /// (with `.full` durability). Throws, and writes nothing, if any write throws.
     @discardableResult
     public func write<T>(_ body: (ReplicaTransaction) throws -> T) throws -> T {
-        try withSession { session in try body(ReplicaTransaction(session: session)) }
+        try withSession { session in
+            session.isLocal = true
+            return try body(ReplicaTransaction(session: session))
+        }
     }
 }

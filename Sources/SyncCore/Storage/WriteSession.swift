@@ -16,6 +16,8 @@ final class WriteSession {
     /// Records come from a client (a server's apply): a new profile must carry its required fields, and
     /// references must stay in the record's scope. Refused records throw ``RefusedRecord``.
     var fromClient = false
+    /// Local writes (a volunteer's or the admin's): checked against the schema's rules as a client's are.
+    var isLocal = false
     /// The records refused so far in this transaction (by the plan and by the merge).
     var refusals: [Refusal] = []
     /// Who sent the batch (a peer key), kept with its refused records.
@@ -163,7 +165,23 @@ final class WriteSession {
         {
             departedFrom = recordScope
         }
-        current.reset()
+        if mask != 0, mask & (1 << UInt64(layout.deletedIndex)) == 0, let rules = ruleCheck(layout) {
+            var values: [String: Value] = [:]
+            if exists {
+                for register in layout.collection.fields.indices {
+                    values[layout.registers[register]] = current.value(Int32(register))
+                }
+            }
+            var changed = Set<String>()
+            for cell in cells where mask & (1 << UInt64(cell.register)) != 0 {
+                values[layout.registers[cell.register]] = cell.value
+                changed.insert(layout.registers[cell.register])
+            }
+            current.reset()
+            active = false
+            try check(rules, layout, id: id, values: values, changed: changed, isNew: !exists)
+        }
+        if active { current.reset() }
         active = false
         for entry in kept { try recordHistory(entry) }
         guard mask != 0 else { return false }
@@ -276,6 +294,11 @@ final class WriteSession {
         _ layout: TableLayout, id: String, stamp: Stamp, values: some Sequence<(register: Int, value: Value)>,
         extras: [String: ExtraCell], local: Bool
     ) throws -> Bool {
+        if let rules = ruleCheck(layout) {
+            var fields: [String: Value] = [:]
+            for cell in values { fields[layout.registers[cell.register]] = cell.value }
+            try check(rules, layout, id: id, values: fields, changed: Set(fields.keys), isNew: true)
+        }
         let statement = try cached(layout, local ? .insertLocalFact : .insertFact) {
             layout.insertFactSQL(ignoringDuplicates: !local)
         }
@@ -303,6 +326,13 @@ final class WriteSession {
             for cell in record.cells where map[cell.field] >= 0 {
                 try checkReference(layout, id: record.id, register: map[cell.field], value: cell.value, scope: scope)
             }
+        }
+        if let rules = ruleCheck(layout) {
+            var fields: [String: Value] = [:]
+            for cell in record.cells where map[cell.field] >= 0 {
+                fields[layout.registers[map[cell.field]]] = cell.value
+            }
+            try check(rules, layout, id: record.id, values: fields, changed: Set(fields.keys), isNew: true)
         }
         let statement = try cached(layout, .insertFact) { layout.insertFactSQL(ignoringDuplicates: true) }
         let count = Int32(layout.registers.count)
@@ -409,6 +439,32 @@ final class WriteSession {
                     "Record \(id) of '\(layout.name)' names \(collection) \(target) in '\(field)', which belongs to "
                     + "\(stored.kindDescription) here, not to \((scope ?? .null).kindDescription): references stay "
                     + "within one \(targetScope)."))
+    }
+
+    /// The schema's rules when they check this collection and this write is one they check (a local
+    /// write, or a client's record at a server).
+    private func ruleCheck(_ layout: TableLayout) -> (any RecordRules)? {
+        guard fromClient || isLocal, let rules = replica.schema.rules, rules.collections.contains(layout.name) else {
+            return nil
+        }
+        return rules
+    }
+
+    /// Applies the rules to a record about to be written: a client's record is refused on its own
+    /// (``RefusedRecord``), a local write throws the problem as a `SyncError`.
+    private func check(
+        _ rules: any RecordRules, _ layout: TableLayout, id: String, values: [String: Value], changed: Set<String>,
+        isNew: Bool
+    ) throws {
+        let record = CheckedRecord(
+            collection: layout.name, id: id, values: values, changed: changed, isNew: isNew, isLocal: !fromClient)
+        guard let problem = try rules.problem(with: record, in: TransactionRecords(session: self)) else { return }
+        if fromClient {
+            throw RefusedRecord(
+                refusal: Refusal(
+                    collection: layout.name, id: id, code: problem.code, field: problem.field, detail: problem.detail))
+        }
+        throw SyncError(problem.code, problem.detail)
     }
 
     /// Notes that a record left `scope`, at a sequence of its own after the change that moved it, or
