@@ -247,4 +247,30 @@ struct WireTests {
         ranges.insert(1...2)
         #expect(ranges.contains(1) && ranges.contains(40) && !ranges.contains(3) && !ranges.contains(41))
     }
+
+    /// docs/protocol.md, section 5: a record id the Swift client makes is, in 26 Crockford base32
+    /// characters, 48 bits of the creating stamp's milliseconds, bits 62–23 of the node id, the stamp's
+    /// 16-bit counter and 24 random bits; the page's Python formula, followed literally, gives the same text.
+    @Test func recordIDsCarryMillisNodeBitsCounterAndRandomBits() throws {
+        let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
+        var generator = SeededGenerator(seed: baseSeed &+ 11)
+        for _ in 0..<1000 {
+            let node = NodeID.random(using: &generator)
+            let millis = UInt64.random(in: 0...HLCTimestamp.maxMillis, using: &generator)
+            let counter = UInt16.random(in: 0...UInt16.max, using: &generator)
+            let id = RecordID.make(
+                stamp: Stamp(hlc: HLCTimestamp(millis: millis, counter: counter), node: node), using: &generator)
+            #expect(id.utf8.count == 26 && RecordRef.isValidID(id))
+            var value: UInt128 = 0
+            for byte in id.utf8 { value = value << 5 | UInt128(try #require(alphabet.firstIndex(of: byte))) }
+            let node40 = UInt64(node.rawValue) >> 23  // the 40 most significant of the node id's 63 bits
+            #expect(value >> 80 == UInt128(millis))
+            #expect((value >> 40) & 0xFF_FFFF_FFFF == UInt128(node40))
+            #expect((value >> 24) & 0xFFFF == UInt128(counter))
+            let random = value & 0xFF_FFFF
+            let formula = UInt128(millis) << 80 | UInt128(node40) << 40 | UInt128(counter) << 24 | random
+            let text = (0..<26).map { alphabet[Int((formula >> (125 - 5 * $0)) & 31)] }
+            #expect(String(decoding: text, as: UTF8.self) == id)
+        }
+    }
 }
