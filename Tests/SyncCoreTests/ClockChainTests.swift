@@ -38,7 +38,8 @@ struct ClockChainTests {
 
         func syncHub() throws -> SyncSummary {
             try makeSession(
-                hub, LoopbackTransport(service: centralService, principal: Principal(role: .hub, city: "Oran", name: "h"))
+                hub,
+                LoopbackTransport(service: centralService, principal: Principal(role: .hub, city: "Oran", name: "h"))
             ).run()
         }
     }
@@ -105,15 +106,20 @@ struct ClockChainTests {
         let deviceNode = node(0x4445_5600)
         func batch(_ id: String, ahead: UInt64, node: NodeID) -> ChangeBatch {
             let at = clock.nowMillis() + ahead
-            return familyBatch(id, ["city": "Oran"], stamp: Stamp(hlc: HLCTimestamp(millis: at, counter: 0), node: node))
+            return familyBatch(
+                id, ["city": "Oran"], stamp: Stamp(hlc: HLCTimestamp(millis: at, counter: 0), node: node))
         }
         // A hub's own stamp: the bound. Its device's: twice the bound.
-        #expect { try central.apply(batch("F1", ahead: 6 * Self.minute, node: hubNode), from: "h", sender: hubNode) } throws: {
+        #expect {
+            try central.apply(batch("F1", ahead: 6 * Self.minute, node: hubNode), from: "h", sender: hubNode)
+        } throws: {
             ($0 as? SyncError)?.code == .clockDrift
         }
         try central.apply(batch("F2", ahead: 9 * Self.minute, node: deviceNode), from: "h", sender: hubNode)
         let before = try central.lastTimestamp()
-        #expect { try central.apply(batch("F3", ahead: 11 * Self.minute, node: deviceNode), from: "h", sender: hubNode) } throws: {
+        #expect {
+            try central.apply(batch("F3", ahead: 11 * Self.minute, node: deviceNode), from: "h", sender: hubNode)
+        } throws: {
             ($0 as? SyncError)?.code == .clockDrift && ($0 as? SyncError)?.clockOffsetMillis == Int64(11 * Self.minute)
         }
         #expect(try central.lastTimestamp() == before)
@@ -124,5 +130,30 @@ struct ClockChainTests {
             ($0 as? SyncError)?.code == .clockDrift
         }
         try central.apply(batch("F5", ahead: 8 * Self.minute, node: deviceNode))
+    }
+
+    /// A relayed stamp more than twice the bound ahead is another node's: the hub cannot repair it, so
+    /// its sync stops at the first refusal (`relayed-stamps-ahead`) instead of repairing its own stamps
+    /// three times for nothing (before the cause, it sent 7 requests).
+    @Test func aRelayedStampBeyondTwiceTheBoundStopsTheSyncAtOnce() throws {
+        let chain = try Chain()
+        // The hub's clock is 8 min ahead when one of its devices pushes a family 11 min ahead of central
+        // (3 min ahead of the hub: it takes it); then the hub's clock is set right.
+        chain.hubClock.advance(8 * Self.minute)
+        let deviceNode = node(0x4445_5600)
+        let at = chain.centralClock.nowMillis() + 11 * Self.minute
+        try chain.hub.apply(
+            familyBatch(
+                "F1", ["city": "Oran", "reference": "R1", "head_name": "H1"],
+                stamp: Stamp(hlc: HLCTimestamp(millis: at, counter: 0), node: deviceNode)),
+            from: SyncService.peerKey(client: deviceNode), sender: deviceNode)
+        chain.hubClock.set(chain.centralClock.nowMillis())
+        let transport = LoopbackTransport(
+            service: chain.centralService, principal: Principal(role: .hub, city: "Oran", name: "h"))
+        #expect { try makeSession(chain.hub, transport).run() } throws: {
+            ($0 as? Problem)?.clockDriftCause == .relayedStampsAhead
+        }
+        #expect(transport.exchanges == 1)
+        #expect(try chain.central.record("families", id: "F1") == nil)
     }
 }

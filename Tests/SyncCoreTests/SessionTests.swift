@@ -47,10 +47,7 @@ final class LoopbackTransport: SyncTransport {
         } catch let error as SyncError
             where error.code == .clockDrift || error.code == .duplicateNode || error.code == .outOfOrder
         {
-            throw Problem(
-                code: error.code.rawValue, title: "conflict", status: 409, detail: error.message,
-                offsetMillis: error.clockOffsetMillis,
-                serverClockMillis: error.code == .clockDrift ? now : nil)
+            throw Problem(error, status: 409, title: "conflict", serverClockMillis: now)
         }
         let bytes = response.encoded()
         let dropResponse = faults.withLock { state -> Bool in

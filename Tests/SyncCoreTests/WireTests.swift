@@ -273,4 +273,22 @@ struct WireTests {
             #expect(String(decoding: text, as: UTF8.self) == id)
         }
     }
+
+    /// `cause` is additive (docs/protocol.md, section 13): a problem with it round-trips; one without it (an
+    /// older server) decodes with none; a cause this version does not know is kept as it came.
+    @Test func theClockDriftCauseIsAdditive() throws {
+        let error = SyncError(.clockDrift, "off", clockOffsetMillis: -5, clockDriftCause: .stampsAhead)
+        let problem = Problem(error, status: 409, title: "t", serverClockMillis: 7)
+        #expect(problem.cause == "stamps-ahead" && problem.clockDriftCause == .stampsAhead)
+        #expect(problem.offsetMillis == -5 && problem.serverClockMillis == 7)
+        #expect(String(decoding: problem.encoded(), as: UTF8.self).contains(#""cause":"stamps-ahead""#))
+        #expect(Problem(decoding: problem.encoded()) == problem)
+        let old = #"{"type":"urn:fieldsync:problem:clock-drift","title":"t","status":409,"detail":"d","offset_ms":-5}"#
+        let decoded = try #require(Problem(decoding: Array(old.utf8)))
+        #expect(decoded.cause == nil && decoded.clockDriftCause == nil && decoded.offsetMillis == -5)
+        let newer = #"{"type":"urn:fieldsync:problem:clock-drift","title":"t","status":409,"detail":"d","cause":"x-y"}"#
+        #expect(Problem(decoding: Array(newer.utf8))?.clockDriftCause == ClockDriftCause("x-y"))
+        // Other problems carry none.
+        #expect(Problem(SyncError(.duplicateNode, "x"), status: 409, title: "t", serverClockMillis: 7).cause == nil)
+    }
 }
