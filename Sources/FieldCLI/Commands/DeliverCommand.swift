@@ -43,7 +43,8 @@ struct DeliverCommand: ParsableCommand {
         let record = try operation { try device.requireFamily(family) }
         let familyID = record["id"]?.textValue ?? family
         let item = DeliveryItem(rawValue: self.item)!
-        let now = SystemClock().nowMillis()
+        // The device's corrected clock, as its stamps: a clock repair then moves `delivered_at` with them.
+        let now = try operation { try device.replica.correctedNowMillis() }
         let breaches = try operation {
             try DeliveryIndex(device).breaches(
                 family: familyID, item: item, campaign: campaign, quantity: quantity, now: now)
@@ -99,9 +100,9 @@ struct VoidCommand: ParsableCommand {
                 "No delivery '\(delivery)' on this device. `field family show REF` lists a family's deliveries.")
         }
         let id = try operation {
-            try device.replica.write { tx in
-                try tx.voidDelivery(
-                    delivery, city: city, reason: reason, volunteer: device.volunteer, at: SystemClock().nowMillis())
+            let now = try device.replica.correctedNowMillis()
+            return try device.replica.write { tx in
+                try tx.voidDelivery(delivery, city: city, reason: reason, volunteer: device.volunteer, at: now)
             }
         }
         Printer.line("voided delivery \(delivery) (\(id))")
