@@ -253,4 +253,80 @@ struct BadInputTests {
         try device.sync()
         #expect(try before.dump() == device.replica.dump())
     }
+
+    /// A `clock-drift` problem says what is off, `cause`, as the server decided it (docs/protocol.md,
+    /// section 13): a client written from the documents alone then knows whether to correct its clock or
+    /// only its stamps. Before, the body had no `cause`, and a client that added `offset_ms` to a right
+    /// clock (old stamps, corrected clock) was refused the other way, for ever.
+    @Test func clockDriftSaysWhetherTheClockOrTheStampsAreOff() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let db = directory.appendingPathComponent("central.db").path
+        let device = try issueToken(db: db, role: "device", city: "Tunis", name: "d", directory: directory)
+        let hub = try issueToken(db: db, role: "hub", city: "Tunis", name: "h", directory: directory)
+        let server = try ServerProcess(database: db)
+        defer { server.stop() }
+        let transport = CurlTransport(
+            configuration: ClientConfiguration(serverURL: server.url, token: ""), logger: quietLogger)
+        let (deviceNode, hubNode, hubsDevice) = (
+            NodeID(rawValue: 0x1111)!, NodeID(rawValue: 0x2222)!, NodeID(rawValue: 0x3333)!
+        )
+        let now = SystemClock().nowMillis()
+        let (minute, year): (UInt64, UInt64) = (60_000, 365 * 86_400_000)
+        func push(_ node: NodeID, clock: UInt64, stampedBy writer: NodeID? = nil, at millis: UInt64) -> SyncRequest {
+            let stamp = Stamp(hlc: HLCTimestamp(millis: millis, counter: 0), node: writer ?? node)
+            let group = CollectionChanges(
+                name: "families", fields: ["city", "reference", "head_name"],
+                records: [
+                    RecordChange(
+                        id: "f-\(millis)", stamp: stamp,
+                        cells: [Cell(field: 0, value: "Tunis"), Cell(field: 1, value: "R"), Cell(field: 2, value: "H")])
+                ])
+            return SyncRequest(
+                node: node, clockMillis: Int64(clock), push: .init(batch: ChangeBatch([group]), to: FeedCursor(1)))
+        }
+        func send(_ token: String, _ request: SyncRequest) throws -> (status: Int, body: [String: Any]) {
+            let result = try transport.raw(
+                method: "POST", path: "/v1/sync",
+                headers: ["Content-Type: application/json", "Authorization: Bearer \(token)"], body: request.encoded())
+            let body = try JSONSerialization.jsonObject(with: Data(result.body)) as? [String: Any] ?? [:]
+            return (result.status, body)
+        }
+        func number(_ value: Any?) -> Int64? { (value as? NSNumber)?.int64Value }
+        let cases: [(name: String, token: String, request: SyncRequest, cause: String, offset: Int64)] = [
+            (
+                "clock 2 h ahead", device.token, push(deviceNode, clock: now + 120 * minute, at: now), "clock-ahead",
+                -Int64(120 * minute)
+            ),
+            (
+                "clock a year behind", device.token, push(deviceNode, clock: now - year, at: now - year),
+                "clock-behind",
+                Int64(year)
+            ),
+            (
+                "right clock, a stamp an hour ahead", device.token, push(deviceNode, clock: now, at: now + 60 * minute),
+                "stamps-ahead", -Int64(60 * minute)
+            ),
+            (
+                "a hub relays a stamp 20 min ahead", hub.token,
+                push(hubNode, clock: now, stampedBy: hubsDevice, at: now + 20 * minute), "relayed-stamps-ahead",
+                -Int64(20 * minute)
+            ),
+        ]
+        for test in cases {
+            let (status, problem) = try send(test.token, test.request)
+            #expect(status == 409, "\(test.name): \(problem)")
+            #expect(problem["type"] as? String == "urn:fieldsync:problem:clock-drift", "\(test.name)")
+            #expect(problem["cause"] as? String == test.cause, "\(test.name): \(problem)")
+            // offset_ms: what to add to the refused stamps (within the time the test takes).
+            let offset = try #require(number(problem["offset_ms"]), "\(test.name)")
+            #expect(abs(offset - test.offset) < 60_000, "\(test.name): \(offset)")
+            #expect(abs((number(problem["server_clock"]) ?? 0) - Int64(now)) < 60_000, "\(test.name)")
+        }
+        // A request that pushes nothing is never refused for its clock: its answer tells the time.
+        let (status, answer) = try send(
+            device.token, SyncRequest(node: deviceNode, clockMillis: Int64(now - year), pull: .init(cursor: .start)))
+        #expect(status == 200, "\(answer)")
+        #expect(abs((number(answer["clock"]) ?? 0) - Int64(now)) < 60_000)
+    }
 }

@@ -52,6 +52,18 @@ struct WrongClockTests {
         }
     }
 
+    /// The `delivered_at` of a family's deliveries on a replica file.
+    static func deliveryTimes(_ path: String, family reference: String) throws -> [Int64] {
+        try ReplicaFile.open(path).read { db in
+            try Int64.fetchAll(
+                db,
+                sql: """
+                    SELECT d.delivered_at FROM deliveries d JOIN families f ON f.id = d.family
+                    WHERE f.reference = ? ORDER BY d.delivered_at
+                    """, arguments: [reference])
+        }
+    }
+
     @Test func aYearAheadAndAYearBehindRepairTheirStampsAndWinOnlyWhatTheyShould() throws {
         let started = Self.now()
         let directory = try temporaryDirectory()
@@ -133,6 +145,11 @@ struct WrongClockTests {
             #expect(
                 stamps.allSatisfy { $0 >= started - 60_000 && $0 <= finished + 60_000 },
                 "\(reference): \(stamps.map { $0 - started }) ms after the start")
+            // And so do the times the wrong clock wrote into them (read from the device's corrected clock).
+            let times = try Self.deliveryTimes(central, family: reference)
+            #expect(
+                times.count == 3 && times.allSatisfy { $0 >= started - 60_000 && $0 <= finished + 60_000 },
+                "\(reference): delivered_at \(times.map { $0 - started }) ms after the start")
         }
 
         // Central's devices view shows both wrong clocks, and Rania's as right.
@@ -188,6 +205,11 @@ struct WrongClockTests {
         #expect(
             stamps.count == 3 && stamps.allSatisfy { $0 >= started - 60_000 && $0 <= finished + 60_000 },
             "\(stamps.map { $0 - started }) ms after the start")
+        // Their stamps stayed, but the times read from the clock a year behind moved by the year.
+        let times = try Self.deliveryTimes(central, family: "TUN-D")
+        #expect(
+            times.count == 3 && times.allSatisfy { $0 >= started - 60_000 && $0 <= finished + 60_000 },
+            "delivered_at \(times.map { $0 - started }) ms after the start")
         server.stop()
         #expect(
             try Replica(path: central, schema: .fieldSync, logger: quietLogger).dump()

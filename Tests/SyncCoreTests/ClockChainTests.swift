@@ -132,4 +132,29 @@ struct ClockChainTests {
         }
         try central.apply(batch("F5", ahead: 8 * Self.minute, node: deviceNode))
     }
+
+    /// A relayed stamp more than twice the bound ahead is another node's: the hub cannot repair it, so
+    /// its sync stops at the first refusal (`relayed-stamps-ahead`) instead of repairing its own stamps
+    /// three times for nothing (before the cause, it sent 7 requests).
+    @Test func aRelayedStampBeyondTwiceTheBoundStopsTheSyncAtOnce() throws {
+        let chain = try Chain()
+        // The hub's clock is 8 min ahead when one of its devices pushes a family 11 min ahead of central
+        // (3 min ahead of the hub: it takes it); then the hub's clock is set right.
+        chain.hubClock.advance(8 * Self.minute)
+        let deviceNode = node(0x4445_5600)
+        let at = chain.centralClock.nowMillis() + 11 * Self.minute
+        try chain.hub.apply(
+            familyBatch(
+                "F1", ["city": "Oran", "reference": "R1", "head_name": "H1"],
+                stamp: Stamp(hlc: HLCTimestamp(millis: at, counter: 0), node: deviceNode)),
+            from: SyncService.peerKey(client: deviceNode), sender: deviceNode)
+        chain.hubClock.set(chain.centralClock.nowMillis())
+        let transport = LoopbackTransport(
+            service: chain.centralService, principal: Principal(role: .hub, city: "Oran", name: "h"))
+        #expect { try makeSession(chain.hub, transport).run() } throws: {
+            ($0 as? Problem)?.clockDriftCause == .relayedStampsAhead
+        }
+        #expect(transport.exchanges == 1)
+        #expect(try chain.central.record("families", id: "F1") == nil)
+    }
 }

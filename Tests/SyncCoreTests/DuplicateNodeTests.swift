@@ -180,4 +180,68 @@ struct DuplicateNodeTests {
         #expect(try device.stamps("families", id: ids[1])["city"]?.node == old)
         #expect(try device.stamps("families", id: ids[2])["city"]?.node == NodeID(rawValue: 77)!)
     }
+
+    /// docs/protocol.md, section 11: a refused push leaves the lease where it was (its move is in the
+    /// transaction that applies the push, rolled back with it); a request that pushes nothing has its
+    /// lease checked and moved first, so a refusal after that (here: a device relaying statuses) leaves
+    /// it moved. Either way the same pair, sent again, is accepted; a client that guesses instead (moves on
+    /// after a refused push, or draws a fresh move after a refused pull) presents a lease the server never
+    /// had, and loses its node id.
+    @Test func aRefusedRequestMovesTheLeaseOnlyIfItPushedNothing() throws {
+        let server = try makeReplica(clock: clock)
+        let service = SyncService(replica: server, logger: Logger(label: "s"))
+        let principal = Principal(role: .device, city: "Tunis", name: "d")
+        let now = Int64(clock.nowMillis())
+        func refusedPush(_ node: NodeID, _ lease: SyncRequest.Lease) {
+            // The device's clock an hour ahead: `clock-drift`.
+            var request = SyncRequest(
+                node: node, clockMillis: now + 3_600_000,
+                push: .init(
+                    batch: familyBatch(
+                        "F-\(node)", ["city": "Tunis", "reference": "R", "head_name": "H"],
+                        stamp: Stamp(hlc: HLCTimestamp(millis: UInt64(now), counter: 0), node: node)),
+                    to: FeedCursor(1)))
+            request.lease = lease
+            #expect { try service.handle(request, principal: principal, now: now) } throws: {
+                ($0 as? SyncError)?.code == .clockDrift
+            }
+        }
+        func refusedPull(_ node: NodeID, _ lease: SyncRequest.Lease) {
+            // A device may not relay statuses: `out-of-scope`, after the lease check.
+            var request = SyncRequest(node: node, clockMillis: now, pull: .init(cursor: .start))
+            request.lease = lease
+            request.relayed = [
+                DeviceStatus(
+                    node: NodeID(rawValue: 0x7777)!, name: "x", role: "device", city: "Tunis",
+                    heartbeat: Heartbeat(app: "x"), clockOffsetMillis: 0, lastSeenMillis: now)
+            ]
+            #expect { try service.handle(request, principal: principal, now: now) } throws: {
+                ($0 as? SyncError)?.code == .outOfScope
+            }
+        }
+        func start(_ raw: Int64) throws -> NodeID {
+            let node = NodeID(rawValue: raw)!
+            #expect(try server.checkLease(.init(previous: nil, next: 1), node: node, now: now) == .accepted)
+            return node
+        }
+        // A refused push did not move the lease: moving on from its `next` is a copy's lease.
+        let guessedPush = try start(0xA1)
+        refusedPush(guessedPush, .init(previous: 1, next: 2))
+        #expect(try server.checkLease(.init(previous: 2, next: 3), node: guessedPush, now: now) == .duplicate)
+        // The same pair again (alone, then moving on) is accepted.
+        let settledPush = try start(0xA2)
+        refusedPush(settledPush, .init(previous: 1, next: 2))
+        #expect(try server.checkLease(.init(previous: 1, next: 2), node: settledPush, now: now) == .accepted)
+        #expect(try server.checkLease(.init(previous: 2, next: 3), node: settledPush, now: now) == .accepted)
+        // A refused request that pushed nothing did move it: a fresh move from the old lease is a copy's.
+        let guessedPull = try start(0xB1)
+        refusedPull(guessedPull, .init(previous: 1, next: 2))
+        #expect(try server.checkLease(.init(previous: 1, next: 4), node: guessedPull, now: now) == .duplicate)
+        // The same pair again is accepted (a move already made), and the chain goes on from it.
+        let settledPull = try start(0xB2)
+        refusedPull(settledPull, .init(previous: 1, next: 2))
+        #expect(try server.checkLease(.init(previous: 1, next: 2), node: settledPull, now: now) == .accepted)
+        #expect(try server.checkLease(.init(previous: 2, next: 3), node: settledPull, now: now) == .accepted)
+        #expect(try !server.isDuplicated(settledPush) && !server.isDuplicated(settledPull))
+    }
 }

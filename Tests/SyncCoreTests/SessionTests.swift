@@ -48,10 +48,7 @@ final class LoopbackTransport: SyncTransport {
         } catch let error as SyncError
             where error.code == .clockDrift || error.code == .duplicateNode || error.code == .outOfOrder
         {
-            throw Problem(
-                code: error.code.rawValue, title: "conflict", status: 409, detail: error.message,
-                offsetMillis: error.clockOffsetMillis,
-                serverClockMillis: error.code == .clockDrift ? now : nil)
+            throw Problem(error, status: 409, title: "conflict", serverClockMillis: now)
         }
         let bytes = response.encoded()
         let dropResponse = faults.withLock { state -> Bool in
@@ -274,5 +271,34 @@ struct SessionTests {
         }
         #expect(try server.dump() == before)
         #expect(try server.refusedRecords().count == 2)
+    }
+
+    /// A push sent again (its answer lost) is acknowledged like the first one: `records` counts every
+    /// record of the batch again, `conflicts` counts nothing new, and nothing changes at the server
+    /// (docs/protocol.md, section 18).
+    @Test func aResentPushIsCountedAgainAndChangesNothing() throws {
+        let clock = ManualClock()
+        let server = try makeReplica(clock: clock)
+        let device = try makeReplica(clock: clock)
+        let service = SyncService(replica: server, logger: Logger(label: "s"))
+        let principal = Principal(role: .device, city: "Tunis", name: "d")
+        let family = try logWork(device, city: "Tunis", families: 2, deliveriesEach: 2, tag: "r")[0]
+        // And one record the server refuses (another city): counted too.
+        try logWork(device, city: "Sfax", families: 1, deliveriesEach: 0, tag: "s")
+        let page = try device.changes(since: .start, limit: 100)
+        var request = SyncRequest(
+            node: device.nodeID, clockMillis: Int64(clock.nowMillis()), push: .init(batch: page.batch, to: page.cursor))
+        request.lease = .init(previous: nil, next: 42)
+        let first = try service.handle(request, principal: principal, now: Int64(clock.nowMillis()))
+        let dump = try server.dump()
+        let history = try server.history()
+        let second = try service.handle(request, principal: principal, now: Int64(clock.nowMillis()))
+        #expect(first.pushed?.records == 7 && second.pushed?.records == 7)
+        #expect(first.pushed?.refused.count == 1 && second.pushed?.refused.count == 1)
+        #expect(second.pushed?.conflicts == 0 && second.pushed?.to == page.cursor)
+        #expect(try server.dump() == dump)
+        #expect(try server.history() == history)
+        #expect(try server.refusedRecords().count == 1)
+        #expect(try server.record("families", id: family) != nil)
     }
 }

@@ -247,4 +247,48 @@ struct WireTests {
         ranges.insert(1...2)
         #expect(ranges.contains(1) && ranges.contains(40) && !ranges.contains(3) && !ranges.contains(41))
     }
+
+    /// docs/protocol.md, section 5: a record id the Swift client makes is, in 26 Crockford base32
+    /// characters, 48 bits of the creating stamp's milliseconds, bits 62–23 of the node id, the stamp's
+    /// 16-bit counter and 24 random bits; the page's Python formula, followed literally, gives the same text.
+    @Test func recordIDsCarryMillisNodeBitsCounterAndRandomBits() throws {
+        let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
+        var generator = SeededGenerator(seed: baseSeed &+ 11)
+        for _ in 0..<1000 {
+            let node = NodeID.random(using: &generator)
+            let millis = UInt64.random(in: 0...HLCTimestamp.maxMillis, using: &generator)
+            let counter = UInt16.random(in: 0...UInt16.max, using: &generator)
+            let id = RecordID.make(
+                stamp: Stamp(hlc: HLCTimestamp(millis: millis, counter: counter), node: node), using: &generator)
+            #expect(id.utf8.count == 26 && RecordRef.isValidID(id))
+            var value: UInt128 = 0
+            for byte in id.utf8 { value = value << 5 | UInt128(try #require(alphabet.firstIndex(of: byte))) }
+            let node40 = UInt64(node.rawValue) >> 23  // the 40 most significant of the node id's 63 bits
+            #expect(value >> 80 == UInt128(millis))
+            #expect((value >> 40) & 0xFF_FFFF_FFFF == UInt128(node40))
+            #expect((value >> 24) & 0xFFFF == UInt128(counter))
+            let random = value & 0xFF_FFFF
+            let formula = UInt128(millis) << 80 | UInt128(node40) << 40 | UInt128(counter) << 24 | random
+            let text = (0..<26).map { alphabet[Int((formula >> (125 - 5 * $0)) & 31)] }
+            #expect(String(decoding: text, as: UTF8.self) == id)
+        }
+    }
+
+    /// `cause` is additive (docs/protocol.md, section 13): a problem with it round-trips; one without it (an
+    /// older server) decodes with none; a cause this version does not know is kept as it came.
+    @Test func theClockDriftCauseIsAdditive() throws {
+        let error = SyncError(.clockDrift, "off", clockOffsetMillis: -5, clockDriftCause: .stampsAhead)
+        let problem = Problem(error, status: 409, title: "t", serverClockMillis: 7)
+        #expect(problem.cause == "stamps-ahead" && problem.clockDriftCause == .stampsAhead)
+        #expect(problem.offsetMillis == -5 && problem.serverClockMillis == 7)
+        #expect(String(decoding: problem.encoded(), as: UTF8.self).contains(#""cause":"stamps-ahead""#))
+        #expect(Problem(decoding: problem.encoded()) == problem)
+        let old = #"{"type":"urn:fieldsync:problem:clock-drift","title":"t","status":409,"detail":"d","offset_ms":-5}"#
+        let decoded = try #require(Problem(decoding: Array(old.utf8)))
+        #expect(decoded.cause == nil && decoded.clockDriftCause == nil && decoded.offsetMillis == -5)
+        let newer = #"{"type":"urn:fieldsync:problem:clock-drift","title":"t","status":409,"detail":"d","cause":"x-y"}"#
+        #expect(Problem(decoding: Array(newer.utf8))?.clockDriftCause == ClockDriftCause("x-y"))
+        // Other problems carry none.
+        #expect(Problem(SyncError(.duplicateNode, "x"), status: 409, title: "t", serverClockMillis: 7).cause == nil)
+    }
 }

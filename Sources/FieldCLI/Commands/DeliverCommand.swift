@@ -40,9 +40,11 @@ struct DeliverCommand: ParsableCommand {
         let familyID = record["id"]?.textValue ?? family
         var noteText = note
         if let override { noteText = [note, "override: \(override)"].compactMap { $0 }.joined(separator: " — ") }
+        // The device's corrected clock, as its stamps: a clock repair then moves `delivered_at` with them.
+        let now = try operation { try device.replica.correctedNowMillis() }
         let delivery = NewDelivery(
             city: city, family: familyID, item: item, quantity: quantity, campaign: campaign,
-            deliveredAt: SystemClock().nowMillis(), volunteer: device.volunteer, note: noteText,
+            deliveredAt: now, volunteer: device.volunteer, note: noteText,
             association: device.association)
         let ledger = DeliveryLedger(device.replica)
         let verdict = try operation { try ledger.verdict(for: delivery) }
@@ -84,9 +86,9 @@ struct VoidCommand: ParsableCommand {
                 "No delivery '\(delivery)' on this device. `field family show REF` lists a family's deliveries.")
         }
         let id = try operation {
-            try device.replica.write { tx in
-                try tx.voidDelivery(
-                    delivery, city: city, reason: reason, volunteer: device.volunteer, at: SystemClock().nowMillis())
+            let now = try device.replica.correctedNowMillis()
+            return try device.replica.write { tx in
+                try tx.voidDelivery(delivery, city: city, reason: reason, volunteer: device.volunteer, at: now)
             }
         }
         Printer.line("voided delivery \(delivery) (\(id))")

@@ -53,14 +53,18 @@ public struct SyncError: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// For `.clockDrift`: how far ahead of the receiver the offending stamp is, in milliseconds.
     public var clockOffsetMillis: Int64?
+    /// For `.clockDrift`: what the receiver found off, the sender's clock or its stamps.
+    public var clockDriftCause: ClockDriftCause?
     public var underlying: (any Error & Sendable)?
 
     public init(
-        _ code: Code, _ message: String, clockOffsetMillis: Int64? = nil, underlying: (any Error & Sendable)? = nil
+        _ code: Code, _ message: String, clockOffsetMillis: Int64? = nil, clockDriftCause: ClockDriftCause? = nil,
+        underlying: (any Error & Sendable)? = nil
     ) {
         self.code = code
         self.message = message
         self.clockOffsetMillis = clockOffsetMillis
+        self.clockDriftCause = clockDriftCause
         self.underlying = underlying
     }
 

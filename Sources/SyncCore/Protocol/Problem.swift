@@ -9,10 +9,13 @@ public struct Problem: Sendable, Equatable, Error {
     public var offsetMillis: Int64?
     /// For clock problems: the server's clock (Unix ms).
     public var serverClockMillis: Int64?
+    /// For clock problems: what the server found off, the client's clock or its stamps (see
+    /// ``ClockDriftCause``); nil from a server that predates it.
+    public var cause: String?
 
     public init(
         code: String, title: String, status: Int, detail: String, offsetMillis: Int64? = nil,
-        serverClockMillis: Int64? = nil
+        serverClockMillis: Int64? = nil, cause: String? = nil
     ) {
         self.type = Self.typePrefix + code
         self.title = title
@@ -20,7 +23,22 @@ public struct Problem: Sendable, Equatable, Error {
         self.detail = detail
         self.offsetMillis = offsetMillis
         self.serverClockMillis = serverClockMillis
+        self.cause = cause
     }
+
+    /// The problem document of a SyncCore error: its code and message, its offset, and for `.clockDrift`
+    /// its cause and `serverClockMillis`. The status and title are the caller's (the server's one mapping).
+    public init(_ error: SyncError, status: Int, title: String, serverClockMillis: Int64) {
+        let drift = error.code == .clockDrift
+        self.init(
+            code: error.code.rawValue, title: title, status: status, detail: error.message,
+            offsetMillis: error.clockOffsetMillis, serverClockMillis: drift ? serverClockMillis : nil,
+            cause: drift ? error.clockDriftCause?.rawValue : nil)
+    }
+
+    /// ``cause`` as a value to branch on (one this version does not know compares equal to none of the
+    /// known ones).
+    public var clockDriftCause: ClockDriftCause? { cause.map(ClockDriftCause.init) }
 
     public static let typePrefix = "urn:fieldsync:problem:"
 
@@ -39,6 +57,10 @@ public struct Problem: Sendable, Equatable, Error {
         writer.int(Int64(status))
         writer.raw(",\"detail\":")
         writer.string(detail)
+        if let cause {
+            writer.raw(",\"cause\":")
+            writer.string(cause)
+        }
         if let offsetMillis {
             writer.raw(",\"offset_ms\":")
             writer.int(offsetMillis)
@@ -63,6 +85,7 @@ public struct Problem: Sendable, Equatable, Error {
                 case "title": problem.title = try reader.string("a title")
                 case "status": problem.status = Int(try reader.int("a status"))
                 case "detail": problem.detail = try reader.string("a detail")
+                case "cause": problem.cause = reader.null() ? nil : String(try reader.string("a cause").prefix(64))
                 case "offset_ms": problem.offsetMillis = try reader.int("an offset")
                 case "server_clock": problem.serverClockMillis = try reader.int("a clock")
                 default: try reader.skip()

@@ -77,7 +77,8 @@ public struct SyncSession: Sendable {
     /// server returned, or a `SyncError` from this replica. Positions already saved stay saved.
     ///
     /// Every request moves this node's lease with the server (``SyncRequest/Lease``), saved before it
-    /// leaves. A `clock-drift` answer repairs the pending stamps (up to three times); a `duplicate-node`
+    /// leaves. A `clock-drift` answer repairs the pending stamps as its cause says (up to three times; at
+    /// once not at all for a relayed stamp, which is another node's); a `duplicate-node`
     /// or `node-taken` answer makes this replica take a new node id once (``Replica/takeNewNodeID(_:)``) and go on.
     @discardableResult
     public func run(progress: (SyncSummary) -> Void = { _ in }) throws -> SyncSummary {
@@ -602,9 +603,18 @@ public struct SyncSession: Sendable {
         logger.notice("clock corrected", metadata: ["sync.clock.offset_ms": "\(corrected)"])
     }
 
-    /// The server refused our stamps: correct the clock, move the pending stamps, and try again.
+    /// The server refused our stamps: act on what it found off (``ClockDriftCause``), move the pending
+    /// stamps, and try again; throws the problem when nothing here can make the next request pass.
     private func repairClock(_ problem: Problem, pushed: FeedCursor, summary: inout SyncSummary) throws {
-        if let server = problem.serverClockMillis {
+        // A cause this version does not know is no cause: the rules of a server that sends none.
+        let cause = problem.clockDriftCause.flatMap { cause in
+            [ClockDriftCause.clockAhead, .clockBehind, .stampsAhead, .relayedStampsAhead].contains(cause) ? cause : nil
+        }
+        // Another node's stamp, relayed: nothing of ours to repair (decision record 0006).
+        if cause == .relayedStampsAhead { throw problem }
+        // The clock is corrected, unless the server found it right (a clock set right since the stamps were
+        // made: moved by the offset, it would be wrong the other way, and the next request refused).
+        if cause != .stampsAhead, let server = problem.serverClockMillis {
             let offset = try clockOffset()
             let now = Int64(clamping: Replica.corrected(replica.configuration.clock.nowMillis(), by: offset))
             try learnClock(server: server, sentAt: now, receivedAt: now)
@@ -616,7 +626,10 @@ public struct SyncSession: Sendable {
         logger.notice(
             "pending stamps repaired",
             metadata: ["sync.clock.repair_ms": "\(offset)", "sync.clock.repaired": "\(moved)"])
-        if moved == 0, problem.serverClockMillis == nil { throw problem }
+        // Nothing moved: only a corrected clock can make the next request pass.
+        let clockCorrected =
+            cause == .clockAhead || cause == .clockBehind || (cause == nil && problem.serverClockMillis != nil)
+        if moved == 0, !clockCorrected { throw problem }
     }
 
     private func pendingHeartbeat(_ state: PeerState) throws -> Heartbeat {

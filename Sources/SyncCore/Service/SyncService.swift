@@ -48,8 +48,9 @@ public struct SyncService: Sendable {
 
     /// Handles one sync request from an authenticated principal at server time `now` (Unix ms).
     ///
-    /// Throws `.clockDrift` (with the offset the client must add) when a push comes from a client whose
-    /// clock is more than the drift bound away, or carries stamps too far ahead; `.outOfScope` for a push
+    /// Throws `.clockDrift` (with the offset the client must add, and what is off: ``ClockDriftCause``) when
+    /// a push comes from a client whose clock is more than the drift bound away, or carries stamps too far
+    /// ahead; `.outOfScope` for a push
     /// from a device stamped by another node (identity: the whole request); `.invalidBatch` for a malformed
     /// batch. A record outside the principal's scope, with a value the schema does not allow, or naming a
     /// record of another scope is refused on its own and named in the answer (`pushed.refused`); the rest of
@@ -177,7 +178,7 @@ public struct SyncService: Sendable {
                 + (millis < 0 ? "ahead of" : "behind") + " the server's (limit "
                 + "\(TimeSpan.describe(millis: replica.configuration.maxClockDriftMillis))). Correct the clock by "
                 + "offset_ms and repair the pending stamps, then sync again; nothing was applied.",
-            clockOffsetMillis: millis)
+            clockOffsetMillis: millis, clockDriftCause: millis < 0 ? .clockAhead : .clockBehind)
     }
 
     /// A device pushes only what it wrote; nobody pushes as the server itself.

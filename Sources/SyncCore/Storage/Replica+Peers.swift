@@ -272,6 +272,13 @@ extension Replica {
         }
     }
 
+    /// This node's wall clock plus its correction (Unix ms): what its stamps are taken on. A time value a
+    /// write puts into a record (a delivery's `delivered_at`) is read from it too, so that a clock repair
+    /// moves it with the stamps (docs/protocol.md, section 13).
+    public func correctedNowMillis() throws -> UInt64 {
+        Self.corrected(configuration.clock.nowMillis(), by: try clockOffsetMillis())
+    }
+
     static func corrected(_ now: UInt64, by offset: Int64) -> UInt64 {
         offset >= 0 ? now &+ UInt64(offset) : now - min(now, offset.magnitude)
     }
@@ -286,6 +293,11 @@ extension Replica {
     /// beyond the drift bound of the corrected clock; with a clock behind, those that stay within it once
     /// moved. A stamp made before the clock went wrong stays: its write may already be on the server (an
     /// answer lost), and a copy under another stamp would never reach this node again (no echo).
+    ///
+    /// The time values the wrong clock wrote into this node's pending facts (their `timestamp` fields: a
+    /// delivery's `delivered_at`) move by `offsetMillis` too, chosen by the same test on the value itself:
+    /// a fact written after the clock jumped back keeps its stamp (the clock never goes back), not its
+    /// time. A profile's time values are dates a person chose: they stay.
     @discardableResult
     public func repairPendingStamps(since cursor: FeedCursor, offsetMillis: Int64) throws -> Int {
         guard offsetMillis != 0 else { return 0 }
@@ -366,6 +378,18 @@ extension Replica {
                         return true
                     }
                 } else {
+                    let limit = Int64(clamping: session.now &+ configuration.maxClockDriftMillis)
+                    for field in layout.collection.fields where field.type == .timestamp {
+                        let column = quote(field.name)
+                        let range = field.range ?? 0...((1 << 48) - 1)
+                        try db.execute(
+                            sql: """
+                                UPDATE \(layout.table) SET \(column) = min(max(\(column) + ?1, ?2), ?3)
+                                WHERE "_node" = ?4 AND "_seq" > ?5
+                                    AND \(offsetMillis < 0 ? "\(column) > ?6" : "\(column) + ?1 <= ?6")
+                                """,
+                            arguments: [offsetMillis, range.lowerBound, range.upperBound, me, cursor.position, limit])
+                    }
                     try db.execute(
                         sql: """
                             UPDATE \(layout.table) SET "_hlc" = min(max(0, min("_hlc" + ?1, ?2)) + ?6, ?2)

@@ -39,9 +39,7 @@ struct HTTPProblem: Error {
         default: (status, title) = (.internalServerError, "Server error")
         }
         self.status = status
-        self.problem = Problem(
-            code: error.code.rawValue, title: title, status: status.code, detail: error.message,
-            offsetMillis: error.clockOffsetMillis, serverClockMillis: error.code == .clockDrift ? serverClock : nil)
+        self.problem = Problem(error, status: status.code, title: title, serverClockMillis: serverClock)
         if status.code == 507 { headers[.retryAfter] = "60" }
     }
 

@@ -88,9 +88,7 @@ final class SimTransport: SyncTransport {
         } catch let error as SyncError {
             // What the HTTP server answers: a problem document (409 for clocks and duplicated nodes).
             let status = error.code == .clockDrift || error.code == .duplicateNode ? 409 : 422
-            throw Problem(
-                code: error.code.rawValue, title: error.code.rawValue, status: status, detail: error.message,
-                offsetMillis: error.clockOffsetMillis, serverClockMillis: error.code == .clockDrift ? now : nil)
+            throw Problem(error, status: status, title: error.code.rawValue, serverClockMillis: now)
         }
     }
 }
