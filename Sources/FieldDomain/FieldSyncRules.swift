@@ -11,10 +11,13 @@ public import SyncCore
 /// - campaigns: `items` parses and names items of the catalogue; it ends after it starts.
 /// - entitlements: the item is in the catalogue; once campaigns are set up, the campaign (if any) exists.
 /// - items: the id is an item code.
+/// - distinct_families: two different families.
 public struct FieldSyncRules: RecordRules {
     public init() {}
 
-    public let collections: Set<String> = ["deliveries", "families", "campaigns", "entitlements", "items"]
+    public let collections: Set<String> = [
+        "deliveries", "families", "campaigns", "entitlements", "items", "distinct_families",
+    ]
 
     public func problem(with record: CheckedRecord, in store: any RecordSource) throws -> RecordProblem? {
         switch record.collection {
@@ -22,6 +25,9 @@ public struct FieldSyncRules: RecordRules {
         case "families": try family(record, store)
         case "campaigns": try campaign(record, store)
         case "entitlements": try entitlement(record, store)
+        case "distinct_families":
+            record["family"] == record["other"]
+                ? RecordProblem(field: "other", "A family is not distinct from itself.") : nil
         case "items":
             Item.isValidCode(record.id)
                 ? nil

@@ -41,6 +41,17 @@ extension ReplicaTransaction {
         return id
     }
 
+    /// Notes that two families of `city` are not the same: duplicate matching never pairs them again.
+    public func markDistinct(_ family: String, _ other: String, city: String, note: String? = nil) throws {
+        let (a, b) = family < other ? (family, other) : (other, family)
+        try upsert(
+            "distinct_families",
+            id: a.utf8.count + b.utf8.count < 64 ? "\(a)+\(b)" : "d-\(a.prefix(30))\(b.prefix(30))",
+            values: [
+                "city": .text(city), "family": .text(a), "other": .text(b), "note": note.map(Value.text) ?? .null,
+            ])
+    }
+
     private func upsert(_ collection: String, id: String, values: [String: Value]) throws {
         do {
             try update(collection, id: id, values: values)
@@ -82,5 +93,17 @@ public enum FamilyMerge {
                     + "\(keep["city"]?.textValue ?? "?")).")
         }
         return root
+    }
+}
+
+extension FamilyMerge {
+    /// The pairs of families the admin marked as different (`distinct_families`), as unordered pairs.
+    public static func distinctPairs(_ store: any RecordSource) throws -> Set<Set<String>> {
+        Set(
+            try store.records("distinct_families", limit: 1_000_000).compactMap { row -> Set<String>? in
+                guard case .text(let a) = row.values["family"] ?? .null, case .text(let b) = row.values["other"] ?? .null
+                else { return nil }
+                return [a, b]
+            })
     }
 }

@@ -224,9 +224,10 @@ public struct Report {
                 )
             }
         }
+        let distinct = try FamilyMerge.distinctPairs(replica.records)
         var result: [Duplicate] = []
         for (city, members) in Dictionary(grouping: families, by: \.city).sorted(by: { $0.key < $1.key }) {
-            var reported: Set<Set<String>> = []
+            var reported = distinct
             func add(
                 _ group: [(id: String, city: String, reference: String, head: String, phone: String)], _ reason: String
             ) {

@@ -78,5 +78,15 @@ extension Schema {
                     Field("ends_at", .timestamp, required: true),
                     Field("items", .text, required: true),
                 ]),
+            // Two families the admin found are not the same (duplicate matching never pairs them again).
+            // The id is the two family ids, sorted, joined by '+'.
+            CollectionSchema(
+                "distinct_families", kind: .profile, scope: "city",
+                fields: [
+                    Field("city", .text, required: true),
+                    Field("family", .reference, required: true, references: "families"),
+                    Field("other", .reference, required: true, references: "families"),
+                    Field("note", .text),
+                ]),
         ], rules: FieldSyncRules())
 }

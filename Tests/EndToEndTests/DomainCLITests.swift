@@ -114,4 +114,32 @@ struct DomainCLITests {
         let report = try setup.admin(["report", "--json"])
         #expect(report.status == 0 && !report.stdout.contains("\"refused\":[{"), "\(report.stdout)")
     }
+
+    @Test func familiesMarkedDifferentAreNeverPairedAgainAndTheCatalogueIsShown() throws {
+        let setup = try Self.setUp()
+        defer { stop(setup) }
+        for (reference, head) in [("TUN-1", "Fatma Ben Ali"), ("TUN-2", "Mohamed Ben Ali")] {
+            let added = try setup.cli.field([
+                "family", "add", "--reference", reference, "--head", head, "--phone", "+216 98 123 456", "--force",
+            ])
+            #expect(added.status == 0, "\(added.stderr)")
+        }
+        try setup.syncBoth()
+        try setup.syncBoth()
+        func duplicates() throws -> Int {
+            let report = try setup.admin(["report", "--json"])
+            let object = try JSONSerialization.jsonObject(with: Data(report.stdout.utf8)) as? [String: Any]
+            return (object?["duplicates"] as? [Any])?.count ?? -1
+        }
+        #expect(try duplicates() == 1)
+        let marked = try setup.admin(["admin", "not-duplicate", "TUN-1", "TUN-2", "--note", "brothers"])
+        #expect(marked.status == 0, "\(marked.stderr)")
+        #expect(try duplicates() == 0)
+        try setup.syncBoth()
+        let catalogue = try setup.cli.field(["catalogue", "--json"])
+        let object = try JSONSerialization.jsonObject(with: Data(catalogue.stdout.utf8)) as? [String: Any]
+        let items = (object?["items"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String }
+        #expect(items == ["connectivity_pack", "food_pack", "internet_recharge"], "\(catalogue.stdout)")
+        #expect(object?["campaigns_set_up"] as? Bool == false)
+    }
 }

@@ -30,7 +30,8 @@ struct AdminCommand: ParsableCommand {
         commandName: "admin",
         abstract: "Admin changes: the catalogue, campaigns, associations, rules, merges, refused records.",
         subcommands: [
-            MergeFamily.self, Rule.self, ItemCommand.self, CampaignCommand.self, AssociationCommand.self,
+            MergeFamily.self, NotDuplicate.self, Rule.self, ItemCommand.self, CampaignCommand.self,
+            AssociationCommand.self,
             RefusedCommand.self,
         ])
 
@@ -57,6 +58,35 @@ struct AdminCommand: ParsableCommand {
             }
             let kept = target == keep["id"]?.textValue ? keep["reference"]?.description ?? target : target
             Printer.line("merged \(dup["reference"]?.description ?? dupID) into \(kept)")
+        }
+    }
+
+    struct NotDuplicate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "not-duplicate",
+            abstract: "Mark two families as different families: the report never pairs them again.",
+            discussion:
+                "Example:\n  field admin not-duplicate FES-0012 FES-0417 --note \"cousins, two households\" --db central.db"
+        )
+        @OptionGroup var device: DeviceOptions
+        @Argument(help: "A family (reference or id).") var family: String
+        @Argument(help: "The other family (reference or id).") var other: String
+        @Option(help: "Why (kept with the mark).") var note: String?
+
+        func run() throws {
+            let device = try device.open()
+            let first = try operation { try device.requireFamily(family) }
+            let second = try operation { try device.requireFamily(other) }
+            guard let a = first["id"]?.textValue, let b = second["id"]?.textValue, a != b else {
+                throw CLIError("Give two different families.")
+            }
+            guard case .text(let city) = first["city"] ?? .null, first["city"] == second["city"] else {
+                throw CLIError("The two families are in different cities: they cannot be duplicates anyway.")
+            }
+            try operation { try device.replica.write { tx in try tx.markDistinct(a, b, city: city, note: note) } }
+            Printer.line(
+                "\(first["reference"]?.description ?? a) and \(second["reference"]?.description ?? b) are different families"
+            )
         }
     }
 

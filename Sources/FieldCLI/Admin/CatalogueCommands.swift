@@ -124,3 +124,49 @@ enum CampaignDays {
         return Int64(date.timeIntervalSince1970 * 1000)
     }
 }
+
+struct CatalogueCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "catalogue",
+        abstract: "The items this device may hand out and the campaigns open today (from the admin, by sync).",
+        discussion: "Examples:\n  field catalogue\n  field catalogue --json")
+    @OptionGroup var device: DeviceOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let device = try device.open()
+        let catalogue = try operation { try Catalogue(device.replica.records) }
+        let now = Int64(try operation { try device.replica.correctedNowMillis() })
+        let open = catalogue.openCampaigns(at: now)
+        if output.json {
+            return Printer.json([
+                "items": catalogue.activeItems.map {
+                    [
+                        "code": $0.code, "name_fr": $0.nameFR, "name_ar": $0.nameAR as Any? ?? NSNull(),
+                        "name_en": $0.nameEN as Any? ?? NSNull(), "unit": $0.unit as Any? ?? NSNull(),
+                    ]
+                },
+                "open_campaigns": open.map {
+                    [
+                        "code": $0.code, "name": $0.name, "ends": FieldSyncRules.day($0.endsAt),
+                        "items": Campaign.formatItems($0.items),
+                    ]
+                },
+                "campaigns_set_up": !catalogue.campaigns.isEmpty,
+            ])
+        }
+        Printer.table(
+            ["ITEM", "FRANÇAIS", "العربية", "ENGLISH"],
+            catalogue.activeItems.map { [$0.code, $0.nameFR, $0.nameAR ?? "", $0.nameEN ?? ""] })
+        Printer.line("")
+        if catalogue.campaigns.isEmpty {
+            Printer.line("No campaigns are set up: --campaign is free text.")
+        } else if open.isEmpty {
+            Printer.line("No campaign is open today: deliveries are refused until the admin opens one.")
+        } else {
+            Printer.table(
+                ["CAMPAIGN", "NAME", "UNTIL", "GIVES (MOST PER FAMILY)"],
+                open.map { [$0.code, $0.name, FieldSyncRules.day($0.endsAt), Campaign.formatItems($0.items)] })
+        }
+    }
+}
