@@ -19,7 +19,8 @@ struct FieldCommand: ParsableCommand {
             """,
         version: FieldSyncVersion.current,
         subcommands: [
-            InitCommand.self, FamilyCommand.self, CatalogueCommand.self, DeliverCommand.self, VoidCommand.self, HistoryCommand.self,
+            InitCommand.self, FamilyCommand.self, CatalogueCommand.self, DeliverCommand.self, VoidCommand.self,
+            HistoryCommand.self,
             SyncCommand.self, StatusCommand.self, ReportCommand.self, AdminCommand.self, ExportCommand.self,
         ]
     )

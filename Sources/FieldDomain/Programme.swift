@@ -101,8 +101,7 @@ extension FamilyMerge {
     public static func distinctPairs(_ store: any RecordSource) throws -> Set<Set<String>> {
         Set(
             try store.records("distinct_families", limit: 1_000_000).compactMap { row -> Set<String>? in
-                guard case .text(let a) = row.values["family"] ?? .null, case .text(let b) = row.values["other"] ?? .null
-                else { return nil }
+                guard let a = row.values["family"]?.textValue, let b = row.values["other"]?.textValue else { return nil }
                 return [a, b]
             })
     }
