@@ -101,7 +101,9 @@ extension FamilyMerge {
     public static func distinctPairs(_ store: any RecordSource) throws -> Set<Set<String>> {
         Set(
             try store.records("distinct_families", limit: 1_000_000).compactMap { row -> Set<String>? in
-                guard let a = row.values["family"]?.textValue, let b = row.values["other"]?.textValue else { return nil }
+                guard let a = row.values["family"]?.textValue, let b = row.values["other"]?.textValue else {
+                    return nil
+                }
                 return [a, b]
             })
     }
