@@ -5,6 +5,11 @@ import Testing
 /// Defects volunteers reported in `field`, each checked end to end the way they met it.
 @Suite("field CLI, reported defects", .serialized)
 struct FieldCLIReportedTests {
+    /// The JSON object a command printed on stdout (nil when it printed none).
+    static func stdoutObject(_ result: CommandResult) -> [String: Any]? {
+        (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8))) as? [String: Any]
+    }
+
     @Test func statusAndHeartbeatCountOnlyThisDevicesChangesNotYetAcknowledged() throws {
         let setup = try FieldCLITests.setUp()
         defer {
@@ -39,5 +44,65 @@ struct FieldCLIReportedTests {
         #expect(both["pushed"] as? Int == 1 && both["pulled"] as? Int == 5)
         #expect((try setup.fieldJSON(["status"]) as? [String: Any])?["pending"] as? Int == 0)
         #expect(try backlogAtTheHub() == [0])
+    }
+
+    @Test func aRefusalUnderJSONPrintsAnErrorObject() throws {
+        let setup = try FieldCLITests.setUp()
+        defer {
+            setup.server.stop()
+            try? FileManager.default.removeItem(at: setup.directory)
+        }
+        #expect(
+            try setup.field([
+                "family", "add", "--reference", "TUN-1", "--head", "Fatma Ben Ali", "--phone", "+216 98 123 456",
+            ]).status == 0)
+        let before = try setup.dump()
+        let duplicate = try setup.field([
+            "family", "add", "--reference", "TUN-9", "--head", "Fatma Ben Alí", "--phone", "98123456", "--json",
+        ])
+        #expect(duplicate.status == 1)
+        let refusal = try #require(Self.stdoutObject(duplicate), "stdout: \(duplicate.stdout)")
+        #expect((refusal["error"] as? String)?.contains("--force") == true)
+        let candidates = refusal["duplicates"] as? [[String: Any]] ?? []
+        #expect(candidates.map { $0["reference"] as? String } == ["TUN-1"])
+        #expect(candidates.first?["phone"] as? String == "+216 98 123 456")
+        #expect(try setup.dump() == before)
+        // A broken rule, with the deliveries that count against it.
+        let hub = setup.directory.appendingPathComponent("hub.db").path
+        let admin = try issueToken(db: hub, role: "admin", city: nil, name: "admin", directory: setup.directory)
+        let adminDB = setup.directory.appendingPathComponent("admin.db").path
+        let adminInit = ["init", "--server", setup.server.url, "--token-file", admin.file, "--db", adminDB]
+        #expect(try run(Binaries.field, adminInit).status == 0)
+        #expect(
+            try run(
+                Binaries.field,
+                ["admin", "rule", "set", "--item", "food_pack", "--campaign", "w", "--max", "1", "--db", adminDB]
+            ).status == 0)
+        #expect(try run(Binaries.field, ["sync", "--db", adminDB]).status == 0)
+        #expect(try setup.field(["sync"]).status == 0)
+        let deliver = ["deliver", "--family", "TUN-1", "--item", "food_pack", "--campaign", "w", "--json"]
+        #expect(try setup.field(deliver).status == 0)
+        let breach = try setup.field(deliver)
+        #expect(breach.status == 1)
+        let broken = try #require(Self.stdoutObject(breach), "stdout: \(breach.stdout)")
+        #expect((broken["error"] as? String)?.contains("--override") == true)
+        #expect((broken["evidence"] as? [[String: Any]])?.count == 1)
+        #expect((broken["rules"] as? [[String: Any]])?.first?["max"] as? Int == 1)
+        // Any other failure, and bad usage: an object with the error, and the exit code.
+        setup.server.stop()
+        let cases: [([String], Int32)] = [
+            (["family", "show", "TUN-404"], 1), (["deliver", "--family", "TUN-404", "--item", "food_pack"], 1),
+            (["sync"], 1), (["family", "add", "--reference", "TUN-2"], 2),
+            (["deliver", "--family", "TUN-1", "--item", "bread"], 2),
+        ]
+        for (arguments, code) in cases {
+            let result = try setup.field(arguments + ["--json"])
+            #expect(result.status == code, "\(arguments): \(result.stderr)")
+            #expect(
+                (Self.stdoutObject(result)?["error"] as? String)?.isEmpty == false, "\(arguments): \(result.stdout)")
+        }
+        // Help is not an error.
+        let help = try setup.field(["status", "--help", "--json"])
+        #expect(help.status == 0 && Self.stdoutObject(help) == nil)
     }
 }

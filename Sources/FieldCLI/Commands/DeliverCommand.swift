@@ -56,7 +56,16 @@ struct DeliverCommand: ParsableCommand {
             }
             Printer.note("Already delivered to \(record["reference"]?.description ?? familyID):")
             DeliveryIndex.print(breaches.flatMap(\.evidence), evidence: true)
-            throw CLIError("Not logged: this would break the rule. If it is justified, add --override \"reason\".")
+            let rules = breaches.map { breach -> [String: Value] in
+                [
+                    "item": .text(item.rawValue), "max": .integer(Int64(breach.rule.max)),
+                    "campaign": breach.rule.campaign.map(Value.text) ?? .null,
+                    "window_days": breach.rule.windowDays.map { .integer(Int64($0)) } ?? .null,
+                ]
+            }
+            throw CLIError(
+                "Not logged: this would break the rule. If it is justified, add --override \"reason\".",
+                records: ["rules": rules, "evidence": breaches.flatMap(\.evidence)])
         }
         var noteText = note
         if let override { noteText = [note, "override: \(override)"].compactMap { $0 }.joined(separator: " — ") }
