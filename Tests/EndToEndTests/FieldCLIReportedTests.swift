@@ -46,6 +46,47 @@ struct FieldCLIReportedTests {
         #expect(try backlogAtTheHub() == [0])
     }
 
+    @Test func referencesMatchInAnyCaseAndAnAmbiguousOneIsNamed() throws {
+        let setup = try FieldCLITests.setUp()
+        defer {
+            setup.server.stop()
+            try? FileManager.default.removeItem(at: setup.directory)
+        }
+        for (reference, head) in [("FÈS-00003", "Fatma"), ("CAS-00008", "Karim"), ("MEKNE\u{300}S-1", "Samir")] {
+            let added = try setup.field(["family", "add", "--reference", reference, "--head", head])
+            #expect(added.status == 0, "\(added.stderr)")
+        }
+        func shown(_ reference: String) throws -> String? {
+            let result = try setup.field(["family", "show", reference, "--json"])
+            guard result.status == 0 else { return nil }
+            let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+            return object?["reference"] as? String
+        }
+        for typed in ["FÈS-00003", "fès-00003", "Fès-00003", "FE\u{300}S-00003", "fes-00003", "FES 00003"] {
+            #expect(try shown(typed) == "FÈS-00003", "\(typed)")
+        }
+        #expect(try shown("cas-00008") == "CAS-00008")
+        #expect(try shown("mekn\u{E8}s-1") == "MEKNE\u{300}S-1")
+        let delivered = try setup.field(["deliver", "--family", "fès-00003", "--item", "food_pack"])
+        #expect(delivered.status == 0, "\(delivered.stderr)")
+        // Two references that differ only in case: the exact one wins; any other spelling names both.
+        #expect(try setup.field(["family", "add", "--reference", "ÉTÉ-1", "--head", "Amina"]).status == 0)
+        #expect(try setup.field(["family", "add", "--reference", "été-1", "--head", "Nadia", "--force"]).status == 0)
+        #expect(try shown("ÉTÉ-1") == "ÉTÉ-1")
+        #expect(try shown("été-1") == "été-1")
+        for typed in ["Été-1", "ete-1"] {
+            let ambiguous = try setup.field(["family", "show", typed])
+            #expect(ambiguous.status == 1, "\(typed)")
+            #expect(
+                ambiguous.stderr.contains("ÉTÉ-1") && ambiguous.stderr.contains("été-1")
+                    && ambiguous.stderr.contains("id"), "\(typed): \(ambiguous.stderr)")
+            let json = try setup.field(["family", "show", typed, "--json"])
+            let candidates = Self.stdoutObject(json)?["candidates"] as? [[String: Any]] ?? []
+            #expect(Set(candidates.compactMap { $0["reference"] as? String }) == ["ÉTÉ-1", "été-1"], "\(typed)")
+        }
+        #expect(try setup.field(["deliver", "--family", "Été-1", "--item", "food_pack"]).status == 1)
+    }
+
     @Test func aRefusalUnderJSONPrintsAnErrorObject() throws {
         let setup = try FieldCLITests.setUp()
         defer {
