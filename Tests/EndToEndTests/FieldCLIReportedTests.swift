@@ -87,6 +87,35 @@ struct FieldCLIReportedTests {
         #expect(try setup.field(["deliver", "--family", "Été-1", "--item", "food_pack"]).status == 1)
     }
 
+    @Test func initAgainWhileOfflineKeepsWhatItCannotRefresh() throws {
+        let setup = try FieldCLITests.setUp()
+        defer {
+            setup.server.stop()
+            try? FileManager.default.removeItem(at: setup.directory)
+        }
+        let token = setup.directory.appendingPathComponent("amina.token").path
+        setup.server.stop()
+        let again = try setup.field(["init", "--server", setup.server.url, "--token-file", token, "--json"])
+        #expect(again.status == 0, "\(again.stderr)")
+        let enrolled = Self.stdoutObject(again)
+        #expect(enrolled?["city"] as? String == "Tunis" && enrolled?["volunteer"] as? String == "amina")
+        #expect((try setup.fieldJSON(["status"]) as? [String: Any])?["city"] as? String == "Tunis")
+        #expect(try setup.field(["family", "add", "--reference", "TUN-1", "--head", "Fatma"]).status == 0)
+        let delivered = try setup.field(["deliver", "--family", "TUN-1", "--item", "food_pack"])
+        #expect(delivered.status == 0, "\(delivered.stderr)")
+        let shown = try #require(try setup.fieldJSON(["family", "show", "TUN-1"]) as? [String: Any])
+        let volunteers = (shown["deliveries"] as? [[String: Any]] ?? []).compactMap { $0["volunteer"] as? String }
+        #expect(volunteers == ["amina"])
+        // What is given is taken, online or not.
+        let renamed = try setup.field([
+            "init", "--server", setup.server.url, "--token-file", token, "--volunteer", "A.",
+        ])
+        #expect(renamed.status == 0, "\(renamed.stderr)")
+        let status = try #require(try setup.fieldJSON(["status"]) as? [String: Any])
+        #expect(status["city"] as? String == "Tunis")
+        #expect(try setup.field(["status"]).stdout.contains("volunteer:   A."))
+    }
+
     @Test func aRefusalUnderJSONPrintsAnErrorObject() throws {
         let setup = try FieldCLITests.setUp()
         defer {

@@ -9,7 +9,8 @@ struct InitCommand: ParsableCommand {
         abstract: "Enrol this device: create its replica and remember its server and token.",
         discussion: """
             The token is kept in the replica file (mode 0600). Works offline: the server is checked now if it
-            is reachable, otherwise at the first sync (give --city then).
+            is reachable, otherwise at the first sync (give --city then). Run again offline, it keeps the city
+            and volunteer it knew.
             Examples:
               field init --server https://hub.tunis.example.org --token-file amina.token
               field init --server http://127.0.0.1:8081 --token-file amina.token --db amina.db --city Tunis
@@ -56,10 +57,13 @@ struct InitCommand: ParsableCommand {
                 atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             let replica = try Replica(
                 path: path, configuration: DeviceClock.replicaConfiguration(), logger: Device.quietLogger)
-            try replica.saveSettings([
+            // A city or volunteer not given stays as it was (init run again offline cannot learn them now).
+            var settings: [String: String?] = [
                 Device.Key.server: server, Device.Key.token: token, Device.Key.caFile: caFile,
-                Device.Key.city: city, Device.Key.volunteer: volunteer,
-            ])
+            ]
+            if let city { settings[Device.Key.city] = city }
+            if let volunteer { settings[Device.Key.volunteer] = volunteer }
+            try replica.saveSettings(settings)
             return Device(replica: replica)
         }
         // Check the server now if it answers.
