@@ -2,6 +2,10 @@ import Foundation
 import SyncCore
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Defects volunteers reported in `field`, each checked end to end the way they met it.
 @Suite("field CLI, reported defects", .serialized)
 struct FieldCLIReportedTests {
@@ -174,5 +178,28 @@ struct FieldCLIReportedTests {
         // Help is not an error.
         let help = try setup.field(["status", "--help", "--json"])
         #expect(help.status == 0 && Self.stdoutObject(help) == nil)
+    }
+
+    @Test func initAgainstAClosedPortFallsBackToOfflineInitQuickly() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let closed = ClientErrorTests.silentPort()
+        close(closed.socket)
+        let token = directory.appendingPathComponent("amina.token")
+        try Data("fs1_unchecked-token\n".utf8).write(to: token)
+        chmod(token.path, 0o600)
+        let started = Date()
+        let result = try run(
+            Binaries.field,
+            [
+                "init", "--server", "http://127.0.0.1:\(closed.port)", "--token-file", token.path, "--city", "Tunis",
+                "--db", directory.appendingPathComponent("amina.db").path, "--json",
+            ])
+        let seconds = Date().timeIntervalSince(started)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(seconds < 2, "field init against a closed port took \(seconds) s")
+        let enrolled = try #require(Self.stdoutObject(result), "stdout: \(result.stdout)")
+        #expect((enrolled["checked"] as? String)?.contains("not reachable") == true)
+        #expect(enrolled["city"] as? String == "Tunis")
     }
 }

@@ -24,6 +24,15 @@ struct InitCommand: ParsableCommand {
     @Option(help: "The volunteer's name on deliveries (default: the token's name).") var volunteer: String?
     @Option(help: "CA certificates (PEM) to trust for the server's TLS.") var caFile: String?
 
+    /// The check is one short try, not a sync's retries over a slow link: init works offline, and the first
+    /// sync checks the server again. One attempt (a refused connection fails at once), 5 s to connect (an
+    /// unreachable host), 15 s in all.
+    static func check(_ configuration: inout ClientConfiguration) {
+        configuration.attempts = 1
+        configuration.connectTimeoutSeconds = 5
+        configuration.totalTimeoutSeconds = 15
+    }
+
     func validate() throws {
         guard let url = URL(string: server), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
             throw ValidationError("--server must be an http(s) URL like https://hub.example.org, found '\(server)'.")
@@ -69,7 +78,7 @@ struct InitCommand: ParsableCommand {
         // Check the server now if it answers.
         var checked = "not reachable now; it is checked at the first sync"
         do {
-            let result = try device.transport().send(method: "GET", path: "/v1/session")
+            let result = try device.transport(Self.check).send(method: "GET", path: "/v1/session")
             let session = try JSONSerialization.jsonObject(with: Data(result.body)) as? [String: Any] ?? [:]
             let serverCity = session["city"] as? String
             if let city, let serverCity, city != serverCity {

@@ -33,12 +33,14 @@ struct Device {
         return city
     }
 
-    func transport() throws -> CurlTransport {
+    /// The client for this device's server; `adjust` changes its configuration (retries, timeouts).
+    func transport(_ adjust: (inout ClientConfiguration) -> Void = { _ in }) throws -> CurlTransport {
         guard let server, let token = try replica.setting(Key.token) else {
             throw CLIError("This device is not enrolled with a server: field init --server URL --token-file FILE")
         }
         var configuration = ClientConfiguration(serverURL: server, token: token)
         configuration.caFile = try replica.setting(Key.caFile)
+        adjust(&configuration)
         return CurlTransport(configuration: configuration, logger: Self.quietLogger)
     }
 
