@@ -25,31 +25,69 @@ struct FieldCommand: ParsableCommand {
         ]
     )
 
-    /// Exit 2 on bad usage (ArgumentParser's default is 64), 1 on a failed operation.
+    /// Exit 2 on bad usage (ArgumentParser's default is 64), 1 on a failed operation. With `--json`, a
+    /// failure is also printed on stdout as a JSON object: `error` (the message), and the records that
+    /// explain it (``CLIError/records``).
     static func main() {
+        var command: any ParsableCommand
         do {
-            var command = try parseAsRoot()
+            command = try parseAsRoot()
+        } catch {
+            // Bad usage comes before there is a command to ask: `--json` among the arguments asks for JSON.
+            fail(error, json: CommandLine.arguments.dropFirst().contains("--json"))
+        }
+        do {
             try command.run()
-        } catch let error as CLIError {
+        } catch {
+            fail(error, json: wantsJSON(command))
+        }
+    }
+
+    static func fail(_ error: any Error, json: Bool) -> Never {
+        let code = exitCode(for: error)
+        if json, !code.isSuccess {  // not `--help`
+            Printer.json(jsonObject(error, usage: code == .validationFailure))
+        }
+        if let error = error as? CLIError {
             Printer.note("error: \(error.message)")  // it may quote a record, or a server's answer
             Foundation.exit(1)
-        } catch {
-            let code = exitCode(for: error)
-            if code == .validationFailure {
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-                Foundation.exit(2)
-            }
-            exit(withError: error)
         }
+        if code == .validationFailure {
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Foundation.exit(2)
+        }
+        exit(withError: error)
+    }
+
+    /// Whether `command` was given `--json` (it has ``OutputOptions``).
+    static func wantsJSON(_ command: any ParsableCommand) -> Bool {
+        Mirror(reflecting: command).children.contains { child in
+            (child.value as? OptionGroup<OutputOptions>)?.wrappedValue.json == true
+        }
+    }
+
+    static func jsonObject(_ error: any Error, usage: Bool) -> [String: Any] {
+        let failure = usage ? CLIError(message(for: error)) : CLIError(error)
+        var object: [String: Any] = ["error": failure.message]
+        for (key, records) in failure.records {
+            object[key] = records.map { record in
+                record.filter { $0.key != "_deleted" }.mapValues { Printer.jsonValue($0) }
+            }
+        }
+        return object
     }
 }
 
 /// A failed operation: exit 1 with this message.
 struct CLIError: Error {
     var message: String
+    /// The records that explain the failure, by name (the likely duplicates of a family not added), for
+    /// `--json`.
+    var records: [String: [[String: Value]]] = [:]
 
-    init(_ message: String) {
+    init(_ message: String, records: [String: [[String: Value]]] = [:]) {
         self.message = message
+        self.records = records
     }
 
     init(_ error: any Error) {

@@ -192,6 +192,14 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
             return easy.perform()
         }
         guard code == CURLE_OK else { throw transportError(code, url: url, easy: easy) }
+        // libcurl reports success for an answer cut inside its headers (a status line came, not the blank
+        // line after the headers): a cut like any other, not a server that is not FieldSync.
+        guard easy.headersEnded else {
+            throw SyncClientError(
+                .connectionLost,
+                "The connection to \(configuration.serverURL) broke in the answer's headers. Nothing is lost: the "
+                    + "sync resumes where it stopped.")
+        }
         let received =
             Int(ccurl_getinfo_off_t(easy.raw, CURLINFO_SIZE_DOWNLOAD_T))
             + Int(ccurl_getinfo_long(easy.raw, CURLINFO_HEADER_SIZE))
@@ -261,12 +269,20 @@ final class EasyHandle {
         var body: [UInt8] = []
         /// The answer's header fields: names in lower case, values without the blanks around them.
         var headers: [(String, String)] = []
+        /// Whether the blank line that ends the last answer's headers came.
+        var headersEnded = false
 
         /// One header line as libcurl hands it over (with its CRLF); a status line starts a new answer
-        /// (after a redirect or a 100). Byte by byte: this runs for every line of every answer.
+        /// (after a redirect or a 100), a blank line ends its headers. Byte by byte: this runs for every
+        /// line of every answer.
         func addHeaderLine(_ line: UnsafeBufferPointer<UInt8>) {
             if line.starts(with: "HTTP/".utf8) {
                 headers.removeAll()
+                headersEnded = false
+                return
+            }
+            if line.allSatisfy({ $0 == 0x0D || $0 == 0x0A }) {
+                headersEnded = true
                 return
             }
             guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return }
@@ -330,6 +346,8 @@ final class EasyHandle {
     }
 
     var body: [UInt8] { sink.body }
+    /// Whether the last answer's headers came whole (see ``Sink/headersEnded``).
+    var headersEnded: Bool { sink.headersEnded }
     var errorText: String { String(cString: errorBuffer) }
 
     func header(_ name: String) -> String? { sink.headers.last { $0.0 == name }?.1 }

@@ -9,6 +9,7 @@ import SyncCore
 ///
 /// Each new connection draws (from a seeded generator) in which direction it is cut and after how many
 /// bytes; when that byte is reached, both sockets are closed. `cuts` counts cuts that happened.
+/// ``cutInResponseHeaders(connections:)`` cuts the next connections' answers inside their headers instead.
 final class FaultProxy: @unchecked Sendable {
     // @unchecked: the counters and the generator are only touched under `lock`; sockets belong to their threads.
     private let lock = NSLock()
@@ -25,6 +26,13 @@ final class FaultProxy: @unchecked Sendable {
         set { lock.withLock { cuttingEnabled = newValue } }
     }
     private var stopped = false
+    private var headerCutsLeft = 0
+
+    /// Cuts the answers of the next `count` connections inside their headers (a few bytes into the field
+    /// after the status line), whether `cutting` is on or not.
+    func cutInResponseHeaders(connections count: Int) {
+        lock.withLock { headerCutsLeft = count }
+    }
 
     var cuts: Int { lock.withLock { cutCount } }
     var connections: Int { lock.withLock { connectionCount } }
@@ -77,6 +85,7 @@ final class FaultProxy: @unchecked Sendable {
     private enum Plan {
         case pass
         case cut(request: Bool, after: Int)
+        case cutInResponseHeaders
     }
 
     private func acceptLoop() {
@@ -100,6 +109,10 @@ final class FaultProxy: @unchecked Sendable {
             }
             let plan: Plan = lock.withLock {
                 connectionCount += 1
+                if headerCutsLeft > 0 {
+                    headerCutsLeft -= 1
+                    return .cutInResponseHeaders
+                }
                 guard cuttingEnabled else { return .pass }
                 // Offsets from the first bytes of the headers to deep into a body, a few requests later
                 // on a kept-alive connection: log-uniform up to 16 KiB.
@@ -110,8 +123,10 @@ final class FaultProxy: @unchecked Sendable {
             for requestSide in [true, false] {
                 var limit = Int.max
                 if case .cut(let request, let after) = plan, request == requestSide { limit = after }
+                let inHeaders: Bool
+                if case .cutInResponseHeaders = plan { inHeaders = !requestSide } else { inHeaders = false }
                 let thread = Thread { [self, limit] in
-                    pump(connection, fromClient: requestSide, limit: limit)
+                    pump(connection, fromClient: requestSide, limit: limit, inHeaders: inHeaders)
                 }
                 thread.start()
             }
@@ -155,14 +170,24 @@ final class FaultProxy: @unchecked Sendable {
         }
     }
 
-    private func pump(_ connection: Connection, fromClient: Bool, limit: Int) {
+    /// Forwards one direction until `limit` bytes; `inHeaders`: the limit is set once the status line has
+    /// come, 4 bytes into the header field after it (an answer always has one, and it is longer).
+    private func pump(_ connection: Connection, fromClient: Bool, limit: Int, inHeaders: Bool = false) {
         let source = fromClient ? connection.client : connection.upstream
         let destination = fromClient ? connection.upstream : connection.client
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
         var forwarded = 0
+        var limit = limit
+        var head: [UInt8] = []
         while true {
             let count = buffer.withUnsafeMutableBytes { read(source, $0.baseAddress, $0.count) }
             if count <= 0 { break }
+            if inHeaders, limit == .max {
+                head += buffer[..<count]
+                if let lineEnd = head.indices.dropFirst().first(where: { head[$0 - 1] == 13 && head[$0] == 10 }) {
+                    limit = lineEnd + 1 + 4
+                }
+            }
             var allowed = count
             let cutting = forwarded + count >= limit
             if cutting { allowed = max(0, limit - forwarded) }

@@ -79,4 +79,49 @@ struct FaultTests {
             "fault test: seed \(Self.seed), \(proxy.cuts) cuts over \(proxy.connections) connections, \(failedSyncs) syncs failed and resumed, \(received - unique) records re-sent"
         )
     }
+
+    /// A link cut inside the answer's headers (libcurl then reports success, with a status and no body) is
+    /// a cut like any other: retried, never taken for a server that is not FieldSync.
+    @Test func aCutInsideTheResponseHeadersIsRetried() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let db = directory.appendingPathComponent("central.db").path
+        let token = try issueToken(db: db, role: "device", city: "Tunis", name: "amina", directory: directory)
+        let server = try ServerProcess(database: db)
+        defer { server.stop() }
+        let proxy = try FaultProxy(targetPort: server.port, seed: Self.seed)
+        defer { proxy.stop() }
+        proxy.cutting = false
+        // The client on its own: the cut is a lost connection, which a retry may get past.
+        var configuration = ClientConfiguration(serverURL: proxy.url, token: token.token)
+        configuration.attempts = 1
+        proxy.cutInResponseHeaders(connections: 1)
+        do {
+            _ = try CurlTransport(configuration: configuration, logger: quietLogger).send(
+                method: "GET", path: "/v1/session")
+            Issue.record("a cut answer was taken for a whole one")
+        } catch let error as SyncClientError {
+            #expect(error.kind == .connectionLost && error.isTransient, "\(error.kind): \(error.message)")
+        }
+        #expect(proxy.cuts == 1)
+        // `field` through it: init, whose check's answer is cut (it enrols all the same), and a sync whose
+        // first answer is cut in its headers.
+        let device = directory.appendingPathComponent("amina.db").path
+        proxy.cutInResponseHeaders(connections: 1)
+        let enrolled = try run(
+            Binaries.field,
+            ["init", "--server", proxy.url, "--token-file", token.file, "--city", "Tunis", "--db", device])
+        #expect(enrolled.status == 0, "\(enrolled.stderr)")
+        #expect(proxy.cuts == 2)
+        #expect(
+            try run(Binaries.field, ["family", "add", "--reference", "TUN-1", "--head", "Fatma", "--db", device])
+                .status == 0)
+        proxy.cutInResponseHeaders(connections: 1)
+        let synced = try run(Binaries.field, ["sync", "--db", device])
+        #expect(synced.status == 0, "\(synced.stderr)")
+        #expect(!synced.stderr.contains("not a FieldSync"))
+        #expect(proxy.cuts == 3)
+        let central = try Replica(path: db, schema: .fieldSync, logger: quietLogger)
+        #expect(try central.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM families") } == 1)
+    }
 }

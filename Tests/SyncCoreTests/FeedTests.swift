@@ -73,6 +73,35 @@ struct FeedTests {
         #expect(page.batch.collections.contains { $0.name == "entitlements" }, "rules without a scope go to everyone")
     }
 
+    @Test func pendingIsWhatAPushToThePeerStillSendsNotWhatCameFromIt() throws {
+        let hub = try makeReplica(node: node(8))
+        let central = try makeReplica(node: node(9))
+        let device = try makeReplica(node: node(7))
+        // The hub's own family, a device's family and delivery, then central's edit of the hub's family and
+        // three families of its own.
+        let own = try hub.write { try $0.addFamily(NewFamily(city: "Oran", reference: "H1", headName: "A")) }
+        try device.write { tx in
+            let family = try tx.addFamily(NewFamily(city: "Oran", reference: "D1", headName: "B"))
+            _ = try tx.logDelivery(
+                NewDelivery(city: "Oran", family: family, item: .foodPack, deliveredAt: t0, volunteer: "v"))
+        }
+        try hub.apply(try device.changes(since: .start).batch, from: "client:7")
+        try pull(from: hub, into: central)
+        try central.write { tx in
+            try tx.editFamily(own, ["phone": "0600"])
+            for index in 0..<3 { try tx.addFamily(NewFamily(city: "Oran", reference: "C\(index)", headName: "C")) }
+        }
+        try hub.apply(try central.changes(since: .start).batch, from: "upstream")
+        // Upstream: the hub's own family (its latest change came from central, its creation did not) and
+        // its device's two records; none of central's.
+        let upstream = try hub.pendingSummary(since: .start, to: "upstream")
+        #expect(upstream.count == 3)
+        #expect(upstream.oldestMillis == Int64(ManualClock().nowMillis()), "the device's delivery")
+        // To the device: all but its own two records.
+        #expect(try hub.pendingSummary(since: .start, to: "client:7").count == 4)
+        #expect(try hub.pendingSummary(since: hub.headCursor(), to: "upstream").count == 0)
+    }
+
     @Test func cursorsRoundTripThroughText() {
         #expect(FeedCursor("42") == FeedCursor(42))
         #expect(FeedCursor("10:42") == FeedCursor(base: 10, position: 42))

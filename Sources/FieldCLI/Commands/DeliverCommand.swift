@@ -52,7 +52,16 @@ struct DeliverCommand: ParsableCommand {
             for breach in verdict.breaches { Printer.note("Rule: \(breach.rule.sentence).") }
             Printer.note("Already delivered to \(record["reference"]?.description ?? familyID):")
             DeliveryIndex.print(verdict.evidence, evidence: true)
-            throw CLIError("Not logged: this would break the rule. If it is justified, add --override \"reason\".")
+            let rules = verdict.breaches.map { breach -> [String: Value] in
+                [
+                    "id": .text(breach.rule.id), "item": .text(breach.rule.item),
+                    "max": .integer(Int64(breach.rule.max)), "campaign": breach.rule.campaign.map(Value.text) ?? .null,
+                    "window_days": breach.rule.windowDays.map { .integer(Int64($0)) } ?? .null,
+                ]
+            }
+            throw CLIError(
+                "Not logged: this would break the rule. If it is justified, add --override \"reason\".",
+                records: ["rules": rules, "evidence": verdict.evidence.map(DeliveryIndex.values)])
         }
         let id = try operation { try device.replica.write { tx in try tx.logDelivery(delivery) } }
         if output.json {
@@ -102,6 +111,15 @@ enum DeliveryIndex {
             "id": delivery.id, "family": delivery.family, "item": delivery.item, "quantity": delivery.quantity,
             "campaign": delivery.campaign as Any? ?? NSNull(), "delivered_at": delivery.deliveredAt,
             "volunteer": delivery.volunteer, "note": delivery.note as Any? ?? NSNull(),
+        ]
+    }
+
+    static func values(_ delivery: LedgerDelivery) -> [String: Value] {
+        [
+            "id": .text(delivery.id), "family": .text(delivery.family), "item": .text(delivery.item),
+            "quantity": .integer(Int64(delivery.quantity)), "campaign": delivery.campaign.map(Value.text) ?? .null,
+            "delivered_at": .integer(delivery.deliveredAt), "volunteer": .text(delivery.volunteer),
+            "note": delivery.note.map(Value.text) ?? .null,
         ]
     }
 

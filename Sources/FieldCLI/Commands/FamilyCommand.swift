@@ -73,7 +73,9 @@ struct FamilyCommand: ParsableCommand {
             if !duplicates.isEmpty, !force {
                 Printer.note("Likely the same family, already registered:")
                 FamilyIndex.print(duplicates, evidence: true)
-                throw CLIError("Not added. If this is really another family, run the command again with --force.")
+                throw CLIError(
+                    "Not added. If this is really another family, run the command again with --force.",
+                    records: ["duplicates": duplicates])
             }
             let id = try operation {
                 try device.replica.write { tx in

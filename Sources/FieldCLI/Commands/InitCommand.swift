@@ -10,7 +10,8 @@ struct InitCommand: ParsableCommand {
         abstract: "Enrol this device: create its replica and remember its server and token.",
         discussion: """
             The token is kept in the replica file (mode 0600). Works offline: the server is checked now if it
-            is reachable, otherwise at the first sync (give --city then).
+            is reachable, otherwise at the first sync (give --city then). Run again offline, it keeps the city
+            and volunteer it knew.
             Examples:
               field init --server https://hub.tunis.example.org --token-file amina.token
               field init --server http://127.0.0.1:8081 --token-file amina.token --db amina.db --city Tunis
@@ -23,6 +24,15 @@ struct InitCommand: ParsableCommand {
     @Option(help: "The city this device works in (learnt from the server when it is reachable).") var city: String?
     @Option(help: "The volunteer's name on deliveries (default: the token's name).") var volunteer: String?
     @Option(help: "CA certificates (PEM) to trust for the server's TLS.") var caFile: String?
+
+    /// The check is one short try, not a sync's retries over a slow link: init works offline, and the first
+    /// sync checks the server again. One attempt (a refused connection fails at once), 5 s to connect (an
+    /// unreachable host), 15 s in all.
+    static func check(_ configuration: inout ClientConfiguration) {
+        configuration.attempts = 1
+        configuration.connectTimeoutSeconds = 5
+        configuration.totalTimeoutSeconds = 15
+    }
 
     func validate() throws {
         guard let url = URL(string: server), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
@@ -58,16 +68,19 @@ struct InitCommand: ParsableCommand {
             let replica = try Replica(
                 path: path, schema: .fieldSync, configuration: DeviceClock.replicaConfiguration(),
                 logger: Device.quietLogger)
-            try replica.saveSettings([
+            // A city or volunteer not given stays as it was (init run again offline cannot learn them now).
+            var settings: [String: String?] = [
                 Device.Key.server: server, Device.Key.token: token, Device.Key.caFile: caFile,
-                Device.Key.city: city, Device.Key.volunteer: volunteer,
-            ])
+            ]
+            if let city { settings[Device.Key.city] = city }
+            if let volunteer { settings[Device.Key.volunteer] = volunteer }
+            try replica.saveSettings(settings)
             return Device(replica: replica)
         }
         // Check the server now if it answers.
         var checked = "not reachable now; it is checked at the first sync"
         do {
-            let result = try device.transport().send(method: "GET", path: "/v1/session")
+            let result = try device.transport(Self.check).send(method: "GET", path: "/v1/session")
             let session = try JSONSerialization.jsonObject(with: Data(result.body)) as? [String: Any] ?? [:]
             let serverCity = session["city"] as? String
             if let city, let serverCity, city != serverCity {

@@ -92,7 +92,7 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         let device = try device.open()
         let state = try operation { try device.replica.peerState("upstream") }
-        let pending = try operation { try device.replica.pendingSummary(since: state.pushed.position) }
+        let pending = try operation { try device.replica.pendingSummary(since: state.pushed, to: "upstream") }
         let offset = try operation { try device.replica.clockOffsetMillis() }
         let refused = try operation { try device.replica.refusedRecords() }
         if output.json {

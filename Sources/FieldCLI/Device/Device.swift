@@ -1,4 +1,6 @@
+import FieldDomain
 import Foundation
+import GRDB
 import Logging
 import SyncClient
 import SyncCore
@@ -35,29 +37,62 @@ struct Device {
         return city
     }
 
-    func transport() throws -> CurlTransport {
+    /// The client for this device's server; `adjust` changes its configuration (retries, timeouts).
+    func transport(_ adjust: (inout ClientConfiguration) -> Void = { _ in }) throws -> CurlTransport {
         guard let server, let token = try replica.setting(Key.token) else {
             throw CLIError("This device is not enrolled with a server: field init --server URL --token-file FILE")
         }
         var configuration = ClientConfiguration(serverURL: server, token: token)
         configuration.caFile = try replica.setting(Key.caFile)
+        adjust(&configuration)
         return CurlTransport(configuration: configuration, logger: Self.quietLogger)
     }
 
-    /// Finds a family by id or reference code (case-insensitive); nil when none.
+    /// Finds a family by id or reference code; nil when none.
+    ///
+    /// A reference is compared as typed first, then with Unicode case folding (`fès-00003` finds `FÈS-00003`),
+    /// then as ``TextMatch/normalize(_:)`` compares names (accents, dashes and spaces aside): the first
+    /// comparison that finds a family decides. When it finds several (a family merged into another aside),
+    /// none is guessed: the error names them, so that the volunteer gives the one meant.
     func family(_ ref: String) throws -> [String: Value]? {
         if let record = try replica.record("families", id: ref), record["_deleted"] != .integer(1) {
             return record.merging(["id": .text(ref)]) { a, _ in a }
         }
-        let id = try replica.read { db in
-            try String.fetchOne(
+        let families = try replica.read { db in
+            try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT id FROM families WHERE reference = ? COLLATE NOCASE AND _deleted IS NULL ORDER BY id LIMIT 1
-                    """, arguments: [ref])
+                    SELECT id, reference, merged_into IS NOT NULL AS merged FROM families
+                    WHERE reference IS NOT NULL AND _deleted IS NULL ORDER BY id
+                    """
+            ).map { row in
+                (
+                    id: row["id"] as String? ?? "", reference: row["reference"] as String? ?? "",
+                    merged: row["merged"] as Bool? ?? false
+                )
+            }
         }
-        guard let id, let record = try replica.record("families", id: id) else { return nil }
-        return record.merging(["id": .text(id)]) { a, _ in a }
+        let comparisons: [(String) -> String] = [
+            { $0 }, { $0.folding(options: .caseInsensitive, locale: nil) }, TextMatch.normalize,
+        ]
+        func record(_ id: String) throws -> [String: Value]? {
+            try replica.record("families", id: id)?.merging(["id": .text(id)]) { a, _ in a }
+        }
+        for key in comparisons {
+            let wanted = key(ref)
+            let found = families.filter { key($0.reference) == wanted }
+            let kept = found.filter { !$0.merged }
+            let candidates = kept.isEmpty ? found : kept
+            if candidates.count == 1 { return try record(candidates[0].id) }
+            if candidates.count > 1 {
+                let named = candidates.map { "\($0.reference) (id \($0.id))" }.joined(separator: ", ")
+                throw CLIError(
+                    "'\(ref)' could be any of \(candidates.count) families: \(named). Give the reference exactly as "
+                        + "it is written, or the id.",
+                    records: ["candidates": try candidates.compactMap { try record($0.id) }])
+            }
+        }
+        return nil
     }
 
     func requireFamily(_ ref: String) throws -> [String: Value] {

@@ -83,7 +83,8 @@ public struct SyncRequest: Sendable {
 /// How a client is doing, sent with each sync so that central can show stale devices.
 public struct Heartbeat: Sendable, Equatable {
     public var app: String
-    /// Local changes not yet acknowledged by the server.
+    /// Records the server will still lack once it applied the push this heartbeat comes with: this node's
+    /// own changes (a hub: also its devices'), never those it received from the server.
     public var backlog: Int64
     /// Age of the oldest of them, in ms.
     public var oldestPendingMillis: Int64?

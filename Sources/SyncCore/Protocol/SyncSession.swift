@@ -372,7 +372,8 @@ public struct SyncSession: Sendable {
         var pulled = state.pulled
         let first = try prepare(after: pushed)
         var outgoing = try start(
-            first, pull: first.outgoing.hasMore ? nil : pulled, heartbeat: heartbeat, leases: &leases)
+            first, pull: first.outgoing.hasMore ? nil : pulled, heartbeat: Self.heartbeat(heartbeat, sentWith: first),
+            leases: &leases)
         var aheads = ReadAheads()
         aheads.keepFilled(after: outgoing.page, session: self)
         let applyQueue = DispatchQueue(label: "fieldsync.session.apply")
@@ -633,7 +634,7 @@ public struct SyncSession: Sendable {
     }
 
     private func pendingHeartbeat(_ state: PeerState) throws -> Heartbeat {
-        let pending = try replica.pendingSummary(since: state.pushed.position)
+        let pending = try replica.pendingSummary(since: state.pushed, to: peer)
         // Stamps are taken on the corrected clock: ages too, or a corrected device's backlog looks a year old.
         let correction = try clockOffset()
         let now = Int64(clamping: Replica.corrected(replica.configuration.clock.nowMillis(), by: correction))
@@ -641,5 +642,14 @@ public struct SyncSession: Sendable {
             app: appVersion, backlog: pending.count,
             oldestPendingMillis: pending.oldestMillis.map { max(0, now - $0) }, lastError: state.lastError,
             clockCorrectionMillis: correction)
+    }
+
+    /// `heartbeat` as it goes with `request`: the server records it once that request's push is applied, so
+    /// its backlog leaves out the records the push carries (a device that sent everything reports none).
+    private static func heartbeat(_ heartbeat: Heartbeat?, sentWith request: PreparedRequest) -> Heartbeat? {
+        guard var heartbeat else { return nil }
+        heartbeat.backlog = max(0, heartbeat.backlog - Int64(request.records))
+        if heartbeat.backlog == 0 { heartbeat.oldestPendingMillis = nil }
+        return heartbeat
     }
 }

@@ -233,23 +233,51 @@ extension Replica {
         try prune.run()
     }
 
-    /// Changes written here after `position` (an upper bound of what a push still has to send), and the
-    /// wall-clock time (ms) of the oldest fact among them this node wrote.
-    public func pendingSummary(since position: Int64) throws -> (count: Int64, oldestMillis: Int64?) {
+    /// The records a push to `peer` still has to send: those changed here after `cursor` (the position `peer`
+    /// acknowledged) by a change that did not come from `peer`; and the wall-clock time (ms) of the oldest
+    /// fact among them.
+    ///
+    /// On a device, its own changes its server has not acknowledged, not the records it pulled; on a hub, its
+    /// own and its devices' changes not yet sent upstream.
+    public func pendingSummary(since cursor: FeedCursor, to peer: String) throws -> (count: Int64, oldestMillis: Int64?)
+    {
         try read { db in
+            let echo = SequenceRanges(try Self.echoRanges(db, peer: peer, after: cursor.base))
             var count: Int64 = 0
             var oldest: Int64?
             for layout in layouts {
-                count +=
-                    try Int64.fetchOne(
-                        db, sql: "SELECT count(*) FROM \(layout.table) WHERE \"_seq\" > ?", arguments: [position]) ?? 0
-                if !layout.isProfile,
-                    let hlc = try Int64.fetchOne(
-                        db, sql: "SELECT min(\"_hlc\") FROM \(layout.table) WHERE \"_seq\" > ? AND \"_node\" = ?",
-                        arguments: [position, nodeID.rawValue])
-                {
-                    let millis = Int64(HLCTimestamp(storage: hlc).millis)
-                    oldest = min(oldest ?? millis, millis)
+                if layout.isProfile {
+                    let rows = try SQLStatement(
+                        cached: db, "SELECT \"_seq\", \"_stamps\" FROM \(layout.table) WHERE \"_seq\" > ?1")
+                    rows.bind(cursor.position, at: 1)
+                    defer { rows.reset() }
+                    while try rows.step() {
+                        if !echo.contains(rows.int64(0)) {
+                            count += 1
+                            continue
+                        }
+                        // A row is listed at its latest change: one that came from `peer` may follow one of ours.
+                        let stamps = try layout.decodeStamps(rows, column: 1)
+                        if stamps.entries.contains(where: { entry in
+                            entry.map { $0.sequence > cursor.base && !echo.contains($0.sequence) } ?? false
+                        }) {
+                            count += 1
+                        }
+                    }
+                } else {
+                    guard let start = try Self.firstFactRowid(db, layout: layout, after: cursor.position) else {
+                        continue
+                    }
+                    let rows = try SQLStatement(
+                        cached: db, "SELECT \"_seq\", \"_hlc\" FROM \(layout.table) WHERE rowid >= ?1")
+                    rows.bind(start, at: 1)
+                    defer { rows.reset() }
+                    while try rows.step() {
+                        guard !echo.contains(rows.int64(0)) else { continue }
+                        count += 1
+                        let millis = Int64(HLCTimestamp(storage: rows.int64(1)).millis)
+                        oldest = min(oldest ?? millis, millis)
+                    }
                 }
             }
             return (count, oldest)
