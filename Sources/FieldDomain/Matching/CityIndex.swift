@@ -56,6 +56,13 @@ struct CityIndex: Sendable {
         return result
     }
 
+    /// How many families of the city have each word's spelling and skeletons.
+    func counts(_ tokens: [NameToken]) -> [TokenCounts] {
+        tokens.map { token in
+            TokenCounts(form: formCount[token.form] ?? 0, skeletons: token.skeletons.map { skeletonCount[$0] ?? 0 })
+        }
+    }
+
     // MARK: Frequencies
 
     /// The share of families whose phone another family of the city also gives (at least 2%).
@@ -97,4 +104,10 @@ struct CityIndex: Sendable {
         guard total > 0 else { return 1 }
         return max(0.01, counts.values.reduce(0.0) { $0 + (Double($1) / total) * (Double($1) / total) })
     }
+}
+
+/// How many families of a city have a word's spelling, and each of its skeletons (`NameToken.skeletons`).
+struct TokenCounts: Sendable {
+    var form: Int
+    var skeletons: [Int]
 }

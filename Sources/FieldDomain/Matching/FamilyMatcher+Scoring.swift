@@ -8,139 +8,161 @@ import Foundation
 /// the same or a variant in 9.
 struct Scoring {
     let city: CityIndex
+    /// Whether the family checked is one of the city's indexed families (its own words are then counted).
+    let queryIndexed: Bool
 
     var size: Double { Double(max(city.count, 2)) }
 
-    func score(_ a: FamilyFeatures, _ b: FamilyFeatures, queryIndexed: Bool) -> (Double, [MatchEvidence]) {
-        var evidence: [MatchEvidence] = []
-        if let reference = a.reference, reference == b.reference {
-            evidence.append(.init(kind: .reference, weight: log2(size) + 10, text: "same reference (\(reference))"))
+    /// The evidence between the checked family `a` and the indexed family `b`; texts only when `explain` is set.
+    func score(_ a: Scored, _ b: Scored, explain: Bool) -> EvidenceList {
+        var list = EvidenceList(explain: explain)
+        let (x, y) = (a.features, b.features)
+        if let reference = x.reference, reference == y.reference {
+            list.add(.reference, log2(size) + 10, "same reference (\(reference))")
         }
-        if let phone = a.phone, let other = b.phone {
+        if let phone = x.phone, let other = y.phone {
             let same = log2(0.8 * size / city.phoneShared)
             if phone == other {
-                evidence.append(.init(kind: .phone, weight: same, text: "same phone (\(phone.masked))"))
+                list.add(.phone, same, "same phone (\(phone.masked))")
             } else if phone.isOneSlip(from: other) {
-                evidence.append(
-                    .init(
-                        kind: .phoneSlip, weight: same - 4,
-                        text: "phones one digit apart (\(phone.masked) / \(other.masked))"))
+                list.add(.phoneSlip, same - 4, "phones one digit apart (\(phone.masked) / \(other.masked))")
             } else {
-                evidence.append(.init(kind: .phoneDiffers, weight: log2(0.2), text: "different phones"))
+                list.add(.phoneDiffers, log2(0.2), "different phones")
             }
         }
-        evidence += NameScoring(city: city, queryIndexed: queryIndexed).evidence(a, b)
-        if let district = a.district, let other = b.district {
+        NameScoring(size: size, queryIndexed: queryIndexed).add(a, b, to: &list)
+        if let district = x.district, let other = y.district {
             let p = city.districtCollision
-            evidence.append(
-                district == other
-                    ? .init(kind: .district, weight: log2(0.9 / p), text: "same district")
-                    : .init(kind: .districtDiffers, weight: log2(0.1 / max(0.01, 1 - p)), text: "different districts"))
+            if district == other {
+                list.add(.district, log2(0.9 / p), "same district")
+            } else {
+                list.add(.districtDiffers, log2(0.1 / max(0.01, 1 - p)), "different districts")
+            }
         }
-        if let address = a.address, address == b.address {
-            evidence.append(.init(kind: .address, weight: log2(0.5 * size / city.addressShared), text: "same address"))
+        if let address = x.address, address == y.address {
+            list.add(.address, log2(0.5 * size / city.addressShared), "same address")
         }
-        if let first = a.size, let second = b.size {
+        if let first = x.size, let second = y.size {
             let gap = abs(first - second)
             let weight =
                 gap == 0
                 ? log2(0.6 / city.sizeSame)
                 : gap == 1
                     ? log2(0.3 / max(0.01, city.sizeNear)) : log2(0.1 / max(0.01, 1 - city.sizeSame - city.sizeNear))
-            evidence.append(
-                .init(
-                    kind: .householdSize, weight: weight,
-                    text: gap == 0 ? "same household size (\(first))" : "household size \(first) vs \(second)"))
+            list.add(
+                .householdSize, weight,
+                gap == 0 ? "same household size (\(first))" : "household size \(first) vs \(second)")
         }
-        if let association = a.association, let other = b.association {
+        if let association = x.association, let other = y.association {
             let p = city.associationCollision
-            evidence.append(
-                association == other
-                    ? .init(kind: .association, weight: log2(0.4 / p), text: "same association")
-                    : .init(
-                        kind: .association, weight: log2(0.6 / max(0.01, 1 - p)), text: "different associations"))
+            if association == other {
+                list.add(.association, log2(0.4 / p), "same association")
+            } else {
+                list.add(.association, log2(0.6 / max(0.01, 1 - p)), "different associations")
+            }
         }
-        return (evidence.reduce(0) { $0 + $1.weight }, evidence)
+        return list
+    }
+}
+
+/// A family's features with the counts of its name words in the city.
+struct Scored {
+    let features: FamilyFeatures
+    let counts: [TokenCounts]
+}
+
+/// The evidence of one comparison; texts are only built when `explain` is set, as entry scores thousands.
+struct EvidenceList {
+    let explain: Bool
+    private(set) var score = 0.0
+    private(set) var items: [MatchEvidence] = []
+
+    init(explain: Bool) { self.explain = explain }
+
+    mutating func add(_ kind: MatchEvidence.Kind, _ weight: Double, _ text: @autoclosure () -> String) {
+        score += weight
+        if explain { items.append(MatchEvidence(kind: kind, weight: weight, text: text())) }
     }
 }
 
 /// The name evidence: words aligned in the order that agrees best, each weighed by how common it is in the city.
 struct NameScoring {
-    let city: CityIndex
+    let size: Double
     let queryIndexed: Bool
 
-    var size: Double { Double(max(city.count, 2)) }
-
-    func evidence(_ first: FamilyFeatures, _ second: FamilyFeatures) -> [MatchEvidence] {
-        let (a, b) = (first.tokens, second.tokens)
-        guard !a.isEmpty, !b.isEmpty else { return [] }
+    func add(_ first: Scored, _ second: Scored, to list: inout EvidenceList) {
+        let (a, b) = (first.features.tokens, second.features.tokens)
+        guard !a.isEmpty, !b.isEmpty, a.count <= 64, b.count <= 64 else { return }
         var options: [(i: Int, j: Int, agreement: NameAgreement, weight: Double)] = []
         for (i, x) in a.enumerated() {
             for (j, y) in b.enumerated() {
                 let agreement = NameAgreement.of(x, y)
-                if agreement != .different { options.append((i, j, agreement, weight(x, y, agreement))) }
+                if agreement != .different {
+                    options.append(
+                        (i, j, agreement, weight(x, first.counts[i], y, second.counts[j], agreement)))
+                }
             }
         }
         options.sort { ($0.agreement, $0.weight) > ($1.agreement, $1.weight) }
-        var usedA = Set<Int>()
-        var usedB = Set<Int>()
-        var aligned: [(i: Int, j: Int, agreement: NameAgreement, weight: Double)] = []
-        for option in options where !usedA.contains(option.i) && !usedB.contains(option.j) {
-            usedA.insert(option.i)
-            usedB.insert(option.j)
-            aligned.append(option)
+        var (usedA, usedB) = (UInt64(0), UInt64(0))
+        var total = 0.0
+        var levels = Set<NameAgreement>()
+        for option in options where usedA & (1 << option.i) == 0 && usedB & (1 << option.j) == 0 {
+            usedA |= 1 << option.i
+            usedB |= 1 << option.j
+            total += option.weight
+            if list.explain { levels.insert(option.agreement) }
         }
-        var evidence: [MatchEvidence] = []
-        if !aligned.isEmpty {
-            aligned.sort { $0.i < $1.i }
-            let levels = Set(aligned.map(\.agreement)).sorted(by: >).map(\.words).joined(separator: ", ")
-            let exact = first.name == second.name
-            evidence.append(
-                .init(
-                    kind: .name, weight: aligned.reduce(0) { $0 + $1.weight },
-                    text: exact
-                        ? "same name (\(first.name))" : "name: \(first.name) ≈ \(second.name) (\(levels))"))
+        if usedA != 0 {
+            let (x, y) = (first.features.name, second.features.name)
+            list.add(
+                .name, total,
+                x == y
+                    ? "same name (\(x))"
+                    : "name: \(x) ≈ \(y) (\(levels.sorted(by: >).map(\.words).joined(separator: ", ")))")
         }
-        let restA = a.indices.filter { !usedA.contains($0) }.map { a[$0].written }
-        let restB = b.indices.filter { !usedB.contains($0) }.map { b[$0].written }
+        let restA = a.indices.filter { usedA & (1 << $0) == 0 }
+        let restB = b.indices.filter { usedB & (1 << $0) == 0 }
         let conflicts = min(restA.count, restB.count)
         let extras = max(restA.count, restB.count) - conflicts
-        if conflicts + extras > 0 {
-            let weight = Double(conflicts) * log2(0.1 / 0.95) + Double(extras) * log2(0.5)
-            let text =
-                conflicts > 0
-                ? "name words differ: \(restA.joined(separator: " ")) / \(restB.joined(separator: " "))"
-                : "name word on one side only: \((restA + restB).joined(separator: " "))"
-            evidence.append(.init(kind: .nameDiffers, weight: weight, text: text))
-        }
-        return evidence
+        guard conflicts + extras > 0 else { return }
+        let wordsA = restA.map { a[$0].written }.joined(separator: " ")
+        let wordsB = restB.map { b[$0].written }.joined(separator: " ")
+        list.add(
+            .nameDiffers, Double(conflicts) * log2(0.1 / 0.95) + Double(extras) * log2(0.5),
+            conflicts > 0
+                ? "name words differ: \(wordsA) / \(wordsB)"
+                : "name word on one side only: \(wordsA)\(wordsB)")
     }
 
     /// log2(m / u) for one aligned pair of words, u being how often another family of the city has the word.
-    func weight(_ x: NameToken, _ y: NameToken, _ agreement: NameAgreement) -> Double {
+    func weight(
+        _ x: NameToken, _ xCounts: TokenCounts, _ y: NameToken, _ yCounts: TokenCounts, _ agreement: NameAgreement
+    ) -> Double {
         switch agreement {
         case .same:
-            return log2(0.9 * size / (others(city.formCount[y.form], x.form == y.form) + 1))
+            return log2(0.9 * size / (candidateOthers(yCounts.form, queryHasIt: true) + 1))
         case .spelling, .transliterated:
-            let shared = x.skeletons.first(where: y.skeletons.contains) ?? y.skeleton
-            return log2(0.9 * size / (others(city.skeletonCount[shared], true) + 1))
+            let shared = y.skeletons.firstIndex(where: x.skeletons.contains) ?? 0
+            return log2(0.9 * size / (candidateOthers(yCounts.skeletons[shared], queryHasIt: true) + 1))
         case .typo:
             let near =
                 x.script == y.script
-                ? others(city.formCount[y.form], false) + others(city.formCount[x.form], false, query: true)
-                : others(city.skeletonCount[y.skeleton], false)
-                    + others(city.skeletonCount[x.skeleton], false, query: true)
+                ? candidateOthers(yCounts.form, queryHasIt: false) + queryOthers(xCounts.form)
+                : candidateOthers(yCounts.skeletons[0], queryHasIt: false) + queryOthers(xCounts.skeletons[0])
             return log2(0.1 * size / (near + 1))
         case .different:
             return 0
         }
     }
 
-    /// How many families other than the two compared have a word: `count` less the candidate (and the query when it
-    /// is indexed and has the word too).
-    private func others(_ count: Int?, _ queryHasIt: Bool, query: Bool = false) -> Double {
-        let count = count ?? 0
-        let own = query ? (queryIndexed ? 1 : 0) : 1 + (queryHasIt && queryIndexed ? 1 : 0)
-        return Double(max(0, count - own))
+    /// Families other than the two compared with the candidate's word: its count less the candidate, and less the
+    /// checked family when it is indexed and has the word too.
+    private func candidateOthers(_ count: Int, queryHasIt: Bool) -> Double {
+        Double(max(0, count - 1 - (queryHasIt && queryIndexed ? 1 : 0)))
+    }
+
+    private func queryOthers(_ count: Int) -> Double {
+        Double(max(0, count - (queryIndexed ? 1 : 0)))
     }
 }

@@ -11,8 +11,9 @@ public struct FamilyMatcher: Sendable {
     public let families: [FamilyCandidate]
     /// Pairs an admin marked "not a duplicate": never reported again.
     public let notDuplicates: Set<FamilyPair>
-    let features: [FamilyFeatures]
+    let scored: [Scored]
     let cities: [String: CityIndex]
+    let positions: [String: Int]
 
     /// What a pair must score above the bar of its city, in bits: 0 reports pairs at least as likely to be
     /// one family as two. Raise it to report fewer, surer pairs.
@@ -27,8 +28,13 @@ public struct FamilyMatcher: Sendable {
             cities[family.city, default: CityIndex()].add(position, features[position])
         }
         for city in cities.keys { cities[city]?.finish() }
-        self.features = features
+        scored = families.indices.map { position in
+            Scored(
+                features: features[position],
+                counts: cities[families[position].city]?.counts(features[position].tokens) ?? [])
+        }
         self.cities = cities
+        positions = Dictionary(families.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// The families of `family.city` that are likely `family`, most likely first.
@@ -37,17 +43,20 @@ public struct FamilyMatcher: Sendable {
     /// with itself. Pairs in `notDuplicates` are left out.
     public func matches(for family: FamilyCandidate, threshold: Double = defaultThreshold) -> [Match] {
         guard let city = cities[family.city] else { return [] }
-        let query = FamilyFeatures(family)
-        let indexed = city.members.contains { families[$0].id == family.id }
+        let indexed = positions[family.id].map { families[$0].city == family.city } ?? false
+        let features = FamilyFeatures(family)
+        let query = Scored(features: features, counts: city.counts(features.tokens))
+        let scoring = Scoring(city: city, queryIndexed: indexed)
+        let bar = Self.bar(city)
         var result: [Match] = []
-        for position in city.candidates(for: query) {
+        for position in city.candidates(for: features) {
             let other = families[position]
-            guard other.id != family.id, !notDuplicates.contains(FamilyPair(family.id, other.id)) else { continue }
-            let (score, evidence) = Scoring(city: city).score(query, features[position], queryIndexed: indexed)
-            let bar = Self.bar(city)
-            if score - bar >= threshold {
-                result.append(Match(family: other, evidence: evidence, score: score, bar: bar))
-            }
+            guard other.id != family.id,
+                scoring.score(query, scored[position], explain: false).score - bar >= threshold,
+                !notDuplicates.contains(FamilyPair(family.id, other.id))
+            else { continue }
+            let list = scoring.score(query, scored[position], explain: true)
+            result.append(Match(family: other, evidence: list.items, score: list.score, bar: bar))
         }
         return result.sorted { ($0.margin, $1.family.id) > ($1.margin, $0.family.id) }
     }
@@ -57,20 +66,20 @@ public struct FamilyMatcher: Sendable {
         var result: [MatchPair] = []
         for cityName in cities.keys.sorted() {
             guard let city = cities[cityName] else { continue }
-            let scoring = Scoring(city: city)
+            let scoring = Scoring(city: city, queryIndexed: true)
             let bar = Self.bar(city)
             var found: [MatchPair] = []
             for position in city.members {
-                for other in city.candidates(for: features[position]) where other > position {
+                for other in city.candidates(for: scored[position].features) where other > position {
+                    guard scoring.score(scored[position], scored[other], explain: false).score - bar >= threshold
+                    else { continue }
                     let pair = FamilyPair(families[position].id, families[other].id)
                     guard pair.first != pair.second, !notDuplicates.contains(pair) else { continue }
-                    let (score, evidence) = scoring.score(features[position], features[other], queryIndexed: true)
-                    if score - bar >= threshold {
-                        found.append(
-                            MatchPair(
-                                first: families[position], second: families[other], evidence: evidence, score: score,
-                                bar: bar))
-                    }
+                    let list = scoring.score(scored[position], scored[other], explain: true)
+                    found.append(
+                        MatchPair(
+                            first: families[position], second: families[other], evidence: list.items,
+                            score: list.score, bar: bar))
                 }
             }
             result += found.sorted { ($0.margin, $1.first.id) > ($1.margin, $0.first.id) }
@@ -78,13 +87,16 @@ public struct FamilyMatcher: Sendable {
         return result
     }
 
-    /// The evidence between two families, whatever their score (for an admin asking "why not?").
+    /// The evidence between two families, whatever their score (for an admin asking "why not?"); `b` is weighed as
+    /// a family of its city.
     public func compare(_ a: FamilyCandidate, _ b: FamilyCandidate) -> Match {
         let city = cities[b.city] ?? CityIndex()
-        let indexed = city.members.contains { families[$0].id == a.id }
-        let (score, evidence) = Scoring(city: city).score(
-            FamilyFeatures(a), FamilyFeatures(b), queryIndexed: indexed)
-        return Match(family: b, evidence: evidence, score: score, bar: Self.bar(city))
+        let indexed = positions[a.id].map { families[$0].city == b.city } ?? false
+        let (x, y) = (FamilyFeatures(a), FamilyFeatures(b))
+        let list = Scoring(city: city, queryIndexed: indexed).score(
+            Scored(features: x, counts: city.counts(x.tokens)), Scored(features: y, counts: city.counts(y.tokens)),
+            explain: true)
+        return Match(family: b, evidence: list.items, score: list.score, bar: Self.bar(city))
     }
 
     /// The score a pair of the city needs for even odds: the prior odds that a given other family of the city is

@@ -24,12 +24,14 @@ struct NameToken: Hashable, Sendable {
         self.spelling = spelling
         self.skeleton = skeleton
         self.alternate = alternate
+        skeletons = alternate.map { [skeleton, $0] } ?? [skeleton]
         var scalars = String.UnicodeScalarView()
         for value in spelling { if let scalar = Unicode.Scalar(value) { scalars.append(scalar) } }
         form = String(scalars)
     }
 
-    var skeletons: [String] { alternate.map { [skeleton, $0] } ?? [skeleton] }
+    /// The skeleton, then the alternate if any.
+    let skeletons: [String]
 }
 
 /// Cuts names into `NameToken`s: the deterministic transliteration of Arabic and French spellings to one skeleton.
