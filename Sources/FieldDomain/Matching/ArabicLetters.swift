@@ -29,9 +29,11 @@ enum ArabicLetters {
     ///
     /// Long vowels (ا, و and ي inside a word), ع, hamza and ة are dropped, as French spellings show them as vowels
     /// or not at all; و and ي starting a word are w and y; a final ه is dropped except in الله and short words.
+    /// A letter repeated across a dropped vowel stays two letters, as in French spellings.
     static func skeleton(_ letters: [Unicode.Scalar]) -> String {
         let values = letters.map(\.value)
         var out: [UInt8] = []
+        var afterVowel = false
         for (index, value) in values.enumerated() {
             let next = index + 1 < values.count ? values[index + 1] : nil
             let previous = index > 0 ? values[index - 1] : nil
@@ -63,7 +65,12 @@ enum ArabicLetters {
             case 0x064A: letter = index == 0 ? "y" : nil
             default: letter = nil
             }
-            if let letter, let ascii = letter.asciiValue, out.last != ascii { out.append(ascii) }
+            if let letter, let ascii = letter.asciiValue {
+                if out.last != ascii || afterVowel { out.append(ascii) }
+                afterVowel = false
+            } else {
+                afterVowel = true  // a long vowel or ع between two letters: بناني is "bnn"
+            }
         }
         return String(decoding: out, as: UTF8.self)
     }

@@ -25,7 +25,9 @@ struct Scoring {
             if phone == other {
                 list.add(.phone, same, "same phone (\(phone.masked))")
             } else if phone.isOneSlip(from: other) {
-                list.add(.phoneSlip, same - 4, "phones one digit apart (\(phone.masked) / \(other.masked))")
+                // A slip is 16 times rarer than a number typed right (m), and numbers one slip apart are far
+                // likelier than chance (u): SIM cards bought together have neighbouring numbers.
+                list.add(.phoneSlip, same - 7, "phones one digit apart (\(phone.masked) / \(other.masked))")
             } else {
                 list.add(.phoneDiffers, log2(0.2), "different phones")
             }

@@ -57,9 +57,12 @@ enum LatinLetters {
     /// q → k, g → j before e/i/y and k otherwise, p → b, v → f, x → ks.
     static func skeleton(_ letters: [UInt8]) -> String {
         var out: [UInt8] = []
+        // A letter repeated across a vowel is two letters (Bennani is "bnn"); side by side, one ("ck", "mm").
+        var afterVowel = false
         func emit(_ character: Character) {
             let ascii = character.asciiValue!
-            if out.last != ascii { out.append(ascii) }
+            if out.last != ascii || afterVowel { out.append(ascii) }
+            afterVowel = false
         }
         func at(_ index: Int) -> Character {
             index < letters.count ? Character(Unicode.Scalar(letters[index])) : " "
@@ -70,14 +73,15 @@ enum LatinLetters {
             let next = at(index + 1)
             var step = 1
             switch letter {
-            case "a", "e", "i", "u": break
+            case "a", "e", "i", "u": afterVowel = true
             case "o":
+                afterVowel = true
                 if next == "u" {
                     if index == 0, "aeiouy".contains(at(index + 2)) { emit("w") }
                     step = 2
                 }
-            case "y": if index == 0 { emit("y") }
-            case "w": if index == 0 { emit("w") }
+            case "y": if index == 0 { emit("y") } else { afterVowel = true }
+            case "w": if index == 0 { emit("w") } else { afterVowel = true }
             case "c":
                 if next == "h" {
                     emit("x")

@@ -23,10 +23,13 @@ enum NameAgreement: Int, Sendable, Comparable {
     }
 
     /// How two words agree, before weighing how common they are.
+    ///
+    /// A feminine ending on one side only (Samir / Samira, Said / سعيدة) is never a mere variant: at most a typo.
     static func of(_ a: NameToken, _ b: NameToken) -> NameAgreement {
+        let sameGender = a.isFeminine == b.isFeminine
         if a.script == b.script {
             if a.spelling == b.spelling { return .same }
-            if !a.skeleton.isEmpty, a.skeletons.contains(where: b.skeletons.contains),
+            if sameGender, !a.skeleton.isEmpty, a.skeletons.contains(where: b.skeletons.contains),
                 a.script == .arabic || EditDistance.vowelWeighted(a.spelling, b.spelling) <= 2
             {
                 return .spelling
@@ -34,7 +37,9 @@ enum NameAgreement: Int, Sendable, Comparable {
             let shortest = min(a.spelling.count, b.spelling.count)
             return shortest >= 4 && EditDistance.withinOne(a.spelling, b.spelling) ? .typo : .different
         }
-        if !a.skeleton.isEmpty, a.skeletons.contains(where: b.skeletons.contains) { return .transliterated }
+        if sameGender, !a.skeleton.isEmpty, a.skeletons.contains(where: b.skeletons.contains) {
+            return .transliterated
+        }
         let shortest = min(a.skeleton.utf8.count, b.skeleton.utf8.count)
         return shortest >= 4 && EditDistance.withinOne(Array(a.skeleton.utf8), Array(b.skeleton.utf8))
             ? .typo : .different

@@ -30,6 +30,18 @@ struct NameToken: Hashable, Sendable {
         form = String(scalars)
     }
 
+    /// Whether the word ends as feminine names do: "a" or "ae" in French, ة, اء or ى in Arabic.
+    var isFeminine: Bool {
+        guard let last = spelling.last else { return false }
+        switch script {
+        case .latin:
+            let a = UInt32(UInt8(ascii: "a"))
+            return last == a || (last == UInt32(UInt8(ascii: "e")) && spelling.dropLast().last == a)
+        case .arabic:
+            return last == 0x0629 || last == 0x0649 || (last == 0x0621 && spelling.dropLast().last == 0x0627)
+        }
+    }
+
     /// The skeleton, then the alternate if any.
     let skeletons: [String]
 }
