@@ -32,6 +32,10 @@ import Testing
         ("مروان", "Marouane"),
         ("مولاي إدريس", "Driss"),
         ("مُحَمَّد", "MOHAMED"),
+        ("لبنى", "Loubna"),
+        ("رضا", "Reda"),
+        ("حياة", "Hayat"),
+        ("مصطفى", "Moustapha"),
     ])
     func arabicAndLatinMeet(arabic: String, latin: String) {
         #expect(NameTransliteration.skeleton(arabic) == NameTransliteration.skeleton(latin))

@@ -1,14 +1,14 @@
 /// Arabic script as Moroccan volunteers type it, reduced to letters and to a consonant skeleton.
 enum ArabicLetters {
     /// nil for a scalar that is not an Arabic letter or mark; `.some(nil)` for a mark to drop (short vowels,
-    /// shadda, tatweel); otherwise the letter with its variants unified (أ إ آ ٱ → ا, ى → ي, ئ → ي, ؤ → و,
+    /// shadda, tatweel); otherwise the letter with its variants unified (أ إ آ ٱ → ا, ئ → ي, ؤ → و,
     /// گ ݣ ڭ → ك, ڤ → ف, پ → ب).
     static func unify(_ scalar: Unicode.Scalar) -> Unicode.Scalar?? {
         let value = scalar.value
         switch value {
         case 0x064B...0x065F, 0x0670, 0x0640: return .some(nil)
         case 0x0623, 0x0625, 0x0622, 0x0671: return "\u{0627}"
-        case 0x0649, 0x0626: return "\u{064A}"
+        case 0x0626: return "\u{064A}"
         case 0x0624: return "\u{0648}"
         case 0x06AF, 0x0763, 0x06AD, 0x06A9: return "\u{0643}"
         case 0x06A4: return "\u{0641}"

@@ -24,9 +24,10 @@ enum NameAgreement: Int, Sendable, Comparable {
 
     /// How two words agree, before weighing how common they are.
     ///
-    /// A feminine ending on one side only (Samir / Samira, Said / سعيدة) is never a mere variant: at most a typo.
+    /// An "a" ending on one side only (Samir / Samira, Said / سعيدة: a man and a woman) is never a mere variant:
+    /// at most a typo.
     static func of(_ a: NameToken, _ b: NameToken) -> NameAgreement {
-        let sameGender = a.isFeminine == b.isFeminine
+        let sameGender = a.endsInA == b.endsInA
         if a.script == b.script {
             if a.spelling == b.spelling { return .same }
             if sameGender, !a.skeleton.isEmpty, a.skeletons.contains(where: b.skeletons.contains),

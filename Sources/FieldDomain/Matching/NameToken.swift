@@ -30,15 +30,18 @@ struct NameToken: Hashable, Sendable {
         form = String(scalars)
     }
 
-    /// Whether the word ends as feminine names do: "a" or "ae" in French, ة, اء or ى in Arabic.
-    var isFeminine: Bool {
+    /// Whether the word ends in the sound "a", as most women's names do: "a", "ae" or "aa" in French; ة (but not
+    /// اة, "at": Najat, Hayat), ى, ا or اء in Arabic. Samir and Samira, Said and سعيدة differ there.
+    var endsInA: Bool {
         guard let last = spelling.last else { return false }
+        let before = spelling.dropLast().last
         switch script {
         case .latin:
             let a = UInt32(UInt8(ascii: "a"))
-            return last == a || (last == UInt32(UInt8(ascii: "e")) && spelling.dropLast().last == a)
+            return last == a || (last == UInt32(UInt8(ascii: "e")) && before == a)
         case .arabic:
-            return last == 0x0629 || last == 0x0649 || (last == 0x0621 && spelling.dropLast().last == 0x0627)
+            return (last == 0x0629 && before != 0x0627) || last == 0x0649 || last == 0x0627
+                || (last == 0x0621 && before == 0x0627)
         }
     }
 
