@@ -1,4 +1,5 @@
 import FieldDomain
+import SyncCore
 import Testing
 
 @Suite struct PhoneKeyTests {
@@ -31,5 +32,20 @@ import Testing
 
     @Test func maskedForMessages() throws {
         #expect(try #require(PhoneKey("+212612345678")).masked == "0612…78")
+    }
+}
+
+@Suite struct FamilyCandidateRecordTests {
+    @Test func readsAFamiliesRecord() throws {
+        let candidate = try #require(
+            FamilyCandidate(record: [
+                "id": .text("f1"), "city": .text("Fès"), "reference": .text("FES-1"), "head_name": .text("Driss Tazi"),
+                "phone": .text("0612345678"), "household_size": .integer(4), "district": .text(""),
+                "association": .null,
+            ]))
+        #expect(candidate.id == "f1" && candidate.city == "Fès" && candidate.headName == "Driss Tazi")
+        #expect(candidate.householdSize == 4 && candidate.phone == "0612345678")
+        #expect(candidate.district == nil && candidate.association == nil && candidate.address == nil)
+        #expect(FamilyCandidate(record: ["head_name": .text("Driss Tazi")]) == nil)
     }
 }
