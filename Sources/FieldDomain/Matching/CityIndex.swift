@@ -6,6 +6,7 @@ struct CityIndex: Sendable {
     /// Phone keys with one digit replaced by "?".
     private(set) var byPhoneWildcard: [String: [Int]] = [:]
     private(set) var byReference: [String: [Int]] = [:]
+    private(set) var byAddress: [String: [Int]] = [:]
     /// Name word skeletons (and their alternates).
     private(set) var bySkeleton: [String: [Int]] = [:]
     /// How many families have a name word of this spelling (`NameToken.form`).
@@ -15,7 +16,6 @@ struct CityIndex: Sendable {
     private var districts: [String: Int] = [:]
     private var sizes: [Int: Int] = [:]
     private var associations: [String: Int] = [:]
-    private var addresses: [String: Int] = [:]
 
     var count: Int { members.count }
 
@@ -26,6 +26,7 @@ struct CityIndex: Sendable {
             for key in phone.wildcards { byPhoneWildcard[key, default: []].append(position) }
         }
         if let reference = features.reference { byReference[reference, default: []].append(position) }
+        if let address = features.address { byAddress[address, default: []].append(position) }
         for skeleton in Set(features.tokens.flatMap(\.skeletons)) where !skeleton.isEmpty {
             bySkeleton[skeleton, default: []].append(position)
             skeletonCount[skeleton, default: 0] += 1
@@ -34,14 +35,14 @@ struct CityIndex: Sendable {
         if let district = features.district { districts[district, default: 0] += 1 }
         if let size = features.size { sizes[size, default: 0] += 1 }
         if let association = features.association { associations[association, default: 0] += 1 }
-        if let address = features.address { addresses[address, default: 0] += 1 }
     }
 
-    /// Positions worth scoring against `features`: same reference, same phone or one slip away, or a name word
-    /// with the same skeleton. Each position appears once.
+    /// Positions worth scoring against `features`: same reference, same address, same phone or one slip away, or
+    /// a name word with the same skeleton (every piece of evidence that can reach a city's bar). Each appears once.
     func candidates(for features: FamilyFeatures) -> [Int] {
         var lists: [[Int]] = []
         if let reference = features.reference, let list = byReference[reference] { lists.append(list) }
+        if let address = features.address, let list = byAddress[address] { lists.append(list) }
         if let phone = features.phone {
             if let list = byPhone[phone.digits] { lists.append(list) }
             for key in phone.wildcards { if let list = byPhoneWildcard[key] { lists.append(list) } }
@@ -81,8 +82,8 @@ struct CityIndex: Sendable {
         let phones = byPhone.values.reduce(0) { $0 + $1.count }
         let sharedPhones = byPhone.values.reduce(0) { $0 + ($1.count > 1 ? $1.count : 0) }
         phoneShared = Self.share(sharedPhones, of: phones)
-        let sharedAddresses = addresses.values.reduce(0) { $0 + ($1 > 1 ? $1 : 0) }
-        addressShared = Self.share(sharedAddresses, of: addresses.values.reduce(0, +))
+        let sharedAddresses = byAddress.values.reduce(0) { $0 + ($1.count > 1 ? $1.count : 0) }
+        addressShared = Self.share(sharedAddresses, of: byAddress.values.reduce(0) { $0 + $1.count })
         districtCollision = Self.collision(districts)
         associationCollision = Self.collision(associations)
         sizeSame = Self.collision(sizes)

@@ -16,6 +16,23 @@ struct Scoring {
     /// The evidence between the checked family `a` and the indexed family `b`; texts only when `explain` is set.
     func score(_ a: Scored, _ b: Scored, explain: Bool) -> EvidenceList {
         var list = EvidenceList(explain: explain)
+        addHousehold(a, b, to: &list)
+        NameScoring(size: size, queryIndexed: queryIndexed).add(a, b, to: &list)
+        return list
+    }
+
+    /// The score of `a` and `b`, or nil as soon as it is sure to stay under `minimum`: the household's evidence
+    /// (cheap) plus the most the names could add (`NameScoring.upperBound`) is checked before the names are compared.
+    func score(_ a: Scored, _ b: Scored, nameBound: Double, atLeast minimum: Double) -> Double? {
+        var list = EvidenceList(explain: false)
+        addHousehold(a, b, to: &list)
+        guard list.score + nameBound >= minimum else { return nil }
+        NameScoring(size: size, queryIndexed: queryIndexed).add(a, b, to: &list)
+        return list.score >= minimum ? list.score : nil
+    }
+
+    /// The evidence of everything but the names: reference, phone, district, address, household size, association.
+    func addHousehold(_ a: Scored, _ b: Scored, to list: inout EvidenceList) {
         let (x, y) = (a.features, b.features)
         if let reference = x.reference, reference == y.reference {
             list.add(.reference, log2(size) + 10, "same reference (\(reference))")
@@ -32,7 +49,6 @@ struct Scoring {
                 list.add(.phoneDiffers, log2(0.2), "different phones")
             }
         }
-        NameScoring(size: size, queryIndexed: queryIndexed).add(a, b, to: &list)
         if let district = x.district, let other = y.district {
             let p = city.districtCollision
             if district == other {
@@ -63,7 +79,6 @@ struct Scoring {
                 list.add(.association, log2(0.6 / max(0.01, 1 - p)), "different associations")
             }
         }
-        return list
     }
 }
 
@@ -135,6 +150,17 @@ struct NameScoring {
             conflicts > 0
                 ? "name words differ: \(wordsA) / \(wordsB)"
                 : "name word on one side only: \(wordsA)\(wordsB)")
+    }
+
+    /// The most the words of `family` can add against any family of the city: for each word, the largest weight of
+    /// `weight(_:_:_:_:_:)` over the levels, whatever the other word (its counts are at least the candidate's own).
+    func upperBound(_ family: Scored) -> Double {
+        family.counts.reduce(0.0) { sum, counts in
+            let same = log2(0.9 * size / (candidateOthers(counts.form, queryHasIt: true) + 1))
+            let skeleton = counts.skeletons.map { log2(0.9 * size / (candidateOthers($0, queryHasIt: true) + 1)) }
+            let typo = log2(0.1 * size / (min(queryOthers(counts.form), queryOthers(counts.skeletons[0])) + 1))
+            return sum + max(0, same, typo, skeleton.max() ?? 0)
+        }
     }
 
     /// log2(m / u) for one aligned pair of words, u being how often another family of the city has the word.

@@ -48,11 +48,12 @@ public struct FamilyMatcher: Sendable {
         let query = Scored(features: features, counts: city.counts(features.tokens))
         let scoring = Scoring(city: city, queryIndexed: indexed)
         let bar = Self.bar(city)
+        let nameBound = NameScoring(size: scoring.size, queryIndexed: indexed).upperBound(query)
         var result: [Match] = []
         for position in city.candidates(for: features) {
             let other = families[position]
             guard other.id != family.id,
-                scoring.score(query, scored[position], explain: false).score - bar >= threshold,
+                scoring.score(query, scored[position], nameBound: nameBound, atLeast: bar + threshold) != nil,
                 !notDuplicates.contains(FamilyPair(family.id, other.id))
             else { continue }
             let list = scoring.score(query, scored[position], explain: true)
@@ -69,9 +70,13 @@ public struct FamilyMatcher: Sendable {
             let scoring = Scoring(city: city, queryIndexed: true)
             let bar = Self.bar(city)
             var found: [MatchPair] = []
+            let names = NameScoring(size: scoring.size, queryIndexed: true)
             for position in city.members {
+                let nameBound = names.upperBound(scored[position])
                 for other in city.candidates(for: scored[position].features) where other > position {
-                    guard scoring.score(scored[position], scored[other], explain: false).score - bar >= threshold
+                    guard
+                        scoring.score(scored[position], scored[other], nameBound: nameBound, atLeast: bar + threshold)
+                            != nil
                     else { continue }
                     let pair = FamilyPair(families[position].id, families[other].id)
                     guard pair.first != pair.second, !notDuplicates.contains(pair) else { continue }
