@@ -88,11 +88,13 @@ struct CityIndex: Sendable {
         associationCollision = Self.collision(associations)
         sizeSame = Self.collision(sizes)
         let total = Double(sizes.values.reduce(0, +))
+        // Sums in a fixed order: the same families give the same weights, bit for bit, on every run.
         sizeNear =
             total == 0
             ? 0
-            : sizes.reduce(0.0) { sum, entry in sum + Double(entry.value) * Double(sizes[entry.key + 1] ?? 0) }
-                * 2 / (total * total)
+            : sizes.keys.sorted().reduce(0.0) { sum, size in
+                sum + Double(sizes[size] ?? 0) * Double(sizes[size + 1] ?? 0)
+            } * 2 / (total * total)
     }
 
     private static func share(_ part: Int, of whole: Int) -> Double {
