@@ -24,7 +24,9 @@ import Testing
     @Test func foreignAndShortNumbers() throws {
         let french = try #require(PhoneKey("+33 6 12 34 56 78"))
         #expect(!french.isMoroccan)
-        #expect(french.digits == "33612345678")
+        #expect(french.digits == "12345678")
+        #expect(PhoneKey("+216 98 123 456") == PhoneKey("98 123 456"))
+        #expect(PhoneKey("+216 98 123 456")?.isMoroccan == false)
         #expect(PhoneKey("12 34") == nil)
         #expect(PhoneKey("") == nil)
         #expect(PhoneKey("0612345678") != PhoneKey("0712345678"))

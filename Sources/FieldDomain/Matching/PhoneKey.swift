@@ -3,7 +3,8 @@
 /// Moroccan numbers keep their 9 significant digits whatever the prefix (`+212`, `00212`, `212`, `0`,
 /// `+212 (0)`), with spaces, dots, dashes and slashes ignored and Arabic-Indic (٠-٩) or Eastern (۰-۹)
 /// digits read as digits: "06 12 34 56 78", "+212 612-345-678" and "٠٦١٢٣٤٥٦٧٨" have the same key.
-/// Other numbers keep all their digits.
+/// Other numbers keep their last 8 digits, as `TextMatch.phoneKey` does, so that a number typed with or without
+/// its country code is one number ("+216 98 123 456", "98 123 456").
 public struct PhoneKey: Hashable, Sendable, CustomStringConvertible {
     /// The significant digits, ASCII: "612345678" for a Moroccan number.
     public let digits: String
@@ -25,10 +26,10 @@ public struct PhoneKey: Hashable, Sendable, CustomStringConvertible {
         }
         if rest.count == 10, rest.first == 0 { rest = rest.dropFirst() }
         isMoroccan = rest.count == 9 && (5...8).contains(rest.first ?? 0)
-        self.digits = String(decoding: (isMoroccan ? rest : digits[...]).map { $0 + 48 }, as: UTF8.self)
+        self.digits = String(decoding: (isMoroccan ? rest : digits.suffix(8)).map { $0 + 48 }, as: UTF8.self)
     }
 
-    /// The number as Moroccans write it at home: "0612345678" (other numbers: their digits).
+    /// The number as Moroccans write it at home: "0612345678" (other numbers: their last 8 digits).
     public var national: String { isMoroccan ? "0" + digits : digits }
 
     /// The number with its middle hidden, for messages an admin reads: "0612…78".
