@@ -122,6 +122,7 @@ let package = Package(
             name: "FieldDomainTests",
             dependencies: [
                 "FieldDomain",
+                "FieldBench",
                 "SyncCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]

@@ -12,7 +12,7 @@ struct BenchCommand: ParsableCommand {
             """,
         subcommands: [
             All.self, CoreSuite.self, SyncSuite.self, CodecSuite.self, DeltaProbe.self, SyncClientCommand.self,
-            SyncProbe.self, PrepareProbe.self,
+            SyncProbe.self, PrepareProbe.self, DuplicateSuite.self,
         ],
         defaultSubcommand: All.self
     )

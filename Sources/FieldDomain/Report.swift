@@ -208,53 +208,32 @@ public struct Report {
         return breaches
     }
 
-    /// Families of one city with the same phone or reference, or near-identical names.
+    /// Likely duplicate families, pair by pair, with the evidence (``FamilyMatcher``); families merged
+    /// into another are not candidates, and pairs the admin marked as different never appear.
     private static func duplicates(_ replica: Replica) throws -> [Duplicate] {
         let families = try replica.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT id, city, reference, head_name, phone FROM families
-                    WHERE _deleted IS NULL AND merged_into IS NULL ORDER BY city, id
+                    SELECT id, city, reference, head_name, phone, district, address, household_size, association
+                    FROM families WHERE _deleted IS NULL AND merged_into IS NULL ORDER BY city, id
                     """
-            ).map { row -> (id: String, city: String, reference: String, head: String, phone: String) in
-                (
-                    row.text("id") ?? "?", row.text("city") ?? "?", row.text("reference") ?? "",
-                    row.text("head_name") ?? "", row.text("phone") ?? ""
-                )
+            ).compactMap { row -> FamilyCandidate? in
+                var record: [String: Value] = [:]
+                for column in row.columnNames { record[column] = Value(row[column] as DatabaseValue) }
+                return FamilyCandidate(record: record)
             }
         }
-        let distinct = try FamilyMerge.distinctPairs(replica.records)
-        var result: [Duplicate] = []
-        for (city, members) in Dictionary(grouping: families, by: \.city).sorted(by: { $0.key < $1.key }) {
-            var reported = distinct
-            func add(
-                _ group: [(id: String, city: String, reference: String, head: String, phone: String)], _ reason: String
-            ) {
-                let ids = Set(group.map(\.id))
-                guard group.count > 1, !reported.contains(ids) else { return }
-                reported.insert(ids)
-                result.append(
-                    Duplicate(
-                        city: city, families: group.map { ($0.id, $0.reference, $0.head, $0.phone) }, reason: reason))
-            }
-            for (_, group) in Dictionary(grouping: members, by: { TextMatch.normalize($0.reference) }) {
-                add(group, "same reference")
-            }
-            for (key, group) in Dictionary(grouping: members, by: { TextMatch.phoneKey($0.phone) ?? "" })
-            where !key.isEmpty {
-                add(group, "same phone")
-            }
-            // Names: compared within buckets of the same first letters (a city has tens of thousands).
-            let named = members.map { ($0, TextMatch.normalize($0.head)) }
-            for (_, bucket) in Dictionary(grouping: named, by: { String($0.1.prefix(2)) }) {
-                for i in bucket.indices {
-                    for j in bucket.indices where j > i && TextMatch.similar(bucket[i].1, bucket[j].1) {
-                        add([bucket[i].0, bucket[j].0], "near-identical names")
-                    }
-                }
-            }
+        let distinct = Set(
+            try FamilyMerge.distinctPairs(replica.records).compactMap { pair -> FamilyPair? in
+                let ids = pair.sorted()
+                return ids.count == 2 ? FamilyPair(ids[0], ids[1]) : nil
+            })
+        return FamilyMatcher(families: families, notDuplicates: distinct).pairs().map { pair in
+            Duplicate(
+                city: pair.first.city,
+                families: [pair.first, pair.second].map { ($0.id, $0.reference, $0.headName, $0.phone ?? "") },
+                reason: pair.explanation.joined(separator: "; "))
         }
-        return result
     }
 }

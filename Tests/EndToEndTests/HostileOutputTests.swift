@@ -45,7 +45,8 @@ struct HostileOutputTests {
             ["--reference=TUN-2", "--head=@SUM(1+1)", "--phone=-2+3", "--notes=\tcmd", "--address=\rcmd", "--size=4"],
             ["--reference=TUN-3", "--head=" + escapes, "--phone=71 000 000", "--address=x\nforged line"],
             ["--reference=TUN-4", "--head=" + arabic, "--phone=71 111 111"],
-            ["--reference=TUN-6", "--head=Fatma", "--phone=71 000 000", "--force"],
+            // The same family again (same name, same phone): the report and the entry check show its name.
+            ["--reference=TUN-6", "--head=" + escapes, "--phone=71 000 000", "--force"],
             ["--reference=TUN-7", "--head=Sami", "--phone=-12", "--size=3"],
         ]
         for family in families {
@@ -130,7 +131,10 @@ struct HostileOutputTests {
             ("family list", try setup.field(["family", "list"])),
             ("family show", try setup.field(["family", "show", "TUN-3"])),
             ("history", try setup.field(["history", "TUN-3"])),
-            ("duplicate", try setup.field(["family", "add", "--reference=TUN-9", "--head=X", "--phone=71 000 000"])),
+            (
+                "duplicate",
+                try setup.field(["family", "add", "--reference=TUN-9", "--head=" + Self.escapes, "--phone=71 000 000"])
+            ),
         ]
         for (label, result) in outputs {
             let text = result.stdout + result.stderr

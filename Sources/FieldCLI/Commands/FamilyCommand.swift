@@ -43,8 +43,9 @@ struct FamilyCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Register a family; likely duplicates are shown first.",
             discussion: """
-                A family with the same phone or reference in the city, or a near-identical name, is shown and the
-                family is not added unless --force is given.
+                A family of the city that is likely the same (same reference or phone, the name in either script
+                or another spelling, the district and household) is shown with its evidence, and the family is not
+                added unless --force is given.
                 Example:
                   field family add --reference TUN-0042 --head "Fatma Ben Ali" --phone "+216 98 123 456" --size 5
                 """)
@@ -66,16 +67,25 @@ struct FamilyCommand: ParsableCommand {
         func run() throws {
             let device = try device.open()
             let city = try device.requireCity()
-            let duplicates = try operation {
-                try FamilyIndex(device).likelyDuplicates(
-                    reference: reference, head: fields.head ?? "", phone: fields.phone)
-            }
+            let candidate = FamilyCandidate(
+                id: "", city: city, reference: reference, headName: fields.head ?? "", phone: fields.phone,
+                district: fields.district, address: fields.address, householdSize: fields.householdSize,
+                association: fields.association)
+            let duplicates = try operation { try FamilyIndex(device).likelyDuplicates(candidate) }
             if !duplicates.isEmpty, !force {
                 Printer.note("Likely the same family, already registered:")
-                FamilyIndex.print(duplicates, evidence: true)
+                FamilyIndex.print(duplicates.map(\.record), evidence: true)
+                for (record, match) in duplicates {
+                    Printer.note(
+                        "\(record["reference"]?.description ?? ""): " + match.explanation.joined(separator: "; "))
+                }
                 throw CLIError(
                     "Not added. If this is really another family, run the command again with --force.",
-                    records: ["duplicates": duplicates])
+                    records: [
+                        "duplicates": duplicates.map { record, match in
+                            record.merging(["evidence": .text(match.explanation.joined(separator: "; "))]) { a, _ in a }
+                        }
+                    ])
             }
             let id = try operation {
                 try device.replica.write { tx in
@@ -229,16 +239,14 @@ struct FamilyIndex {
         }
     }
 
-    /// Same reference or phone, or a near-identical name, in this replica (the device's city).
-    func likelyDuplicates(reference: String, head: String, phone: String?) throws -> [[String: Value]] {
-        let name = TextMatch.normalize(head)
-        let phoneKey = phone.flatMap(TextMatch.phoneKey)
-        let ref = TextMatch.normalize(reference)
-        return try all().filter { family in
-            if TextMatch.normalize(family["reference"]?.textValue ?? "") == ref { return true }
-            if let phoneKey, family["phone"]?.textValue.flatMap(TextMatch.phoneKey) == phoneKey { return true }
-            return TextMatch.similar(TextMatch.normalize(family["head_name"]?.textValue ?? ""), name)
-        }
+    /// Families of `family.city` likely to be `family` (`FamilyMatcher`), most likely first, with their evidence.
+    func likelyDuplicates(_ family: FamilyCandidate) throws -> [(record: [String: Value], match: Match)] {
+        let records = try all()
+        var byID: [String: [String: Value]] = [:]
+        for record in records { if let id = record["id"]?.textValue { byID[id] = record } }
+        let matcher = FamilyMatcher(
+            families: records.compactMap(FamilyCandidate.init(record:)).filter { $0.city == family.city })
+        return matcher.matches(for: family).compactMap { match in byID[match.family.id].map { ($0, match) } }
     }
 
     static func json(_ family: [String: Value]) -> [String: Any] {

@@ -1,0 +1,127 @@
+/// The families of one city, indexed by what blocks candidates, with the frequencies the weights need.
+struct CityIndex: Sendable {
+    /// Positions in the matcher's `families`.
+    private(set) var members: [Int] = []
+    private(set) var byPhone: [String: [Int]] = [:]
+    /// Phone keys with one digit replaced by "?".
+    private(set) var byPhoneWildcard: [String: [Int]] = [:]
+    private(set) var byReference: [String: [Int]] = [:]
+    private(set) var byAddress: [String: [Int]] = [:]
+    /// Name word skeletons (and their alternates).
+    private(set) var bySkeleton: [String: [Int]] = [:]
+    /// How many families have a name word of this spelling (`NameToken.form`).
+    private(set) var formCount: [String: Int] = [:]
+    /// How many families have a name word of this skeleton.
+    private(set) var skeletonCount: [String: Int] = [:]
+    private var districts: [String: Int] = [:]
+    private var sizes: [Int: Int] = [:]
+    private var associations: [String: Int] = [:]
+
+    var count: Int { members.count }
+
+    mutating func add(_ position: Int, _ features: FamilyFeatures) {
+        members.append(position)
+        if let phone = features.phone {
+            byPhone[phone.digits, default: []].append(position)
+            for key in phone.wildcards { byPhoneWildcard[key, default: []].append(position) }
+        }
+        if let reference = features.reference { byReference[reference, default: []].append(position) }
+        if let address = features.address { byAddress[address, default: []].append(position) }
+        for skeleton in Set(features.tokens.flatMap(\.skeletons)) where !skeleton.isEmpty {
+            bySkeleton[skeleton, default: []].append(position)
+            skeletonCount[skeleton, default: 0] += 1
+        }
+        for form in Set(features.tokens.map(\.form)) { formCount[form, default: 0] += 1 }
+        if let district = features.district { districts[district, default: 0] += 1 }
+        if let size = features.size { sizes[size, default: 0] += 1 }
+        if let association = features.association { associations[association, default: 0] += 1 }
+    }
+
+    /// Positions worth scoring against `features`: same reference, same address, same phone or one slip away, or
+    /// a name word with the same skeleton (every piece of evidence that can reach a city's bar). Each appears once.
+    func candidates(for features: FamilyFeatures) -> [Int] {
+        var lists: [[Int]] = []
+        if let reference = features.reference, let list = byReference[reference] { lists.append(list) }
+        if let address = features.address, let list = byAddress[address] { lists.append(list) }
+        if let phone = features.phone {
+            if let list = byPhone[phone.digits] { lists.append(list) }
+            for key in phone.wildcards { if let list = byPhoneWildcard[key] { lists.append(list) } }
+            for key in phone.transpositions { if let list = byPhone[key] { lists.append(list) } }
+        }
+        for skeleton in Set(features.tokens.flatMap(\.skeletons)) where !skeleton.isEmpty {
+            if let list = bySkeleton[skeleton] { lists.append(list) }
+        }
+        var seen = Set<Int>(minimumCapacity: lists.reduce(0) { $0 + $1.count })
+        var result: [Int] = []
+        for list in lists { for position in list where seen.insert(position).inserted { result.append(position) } }
+        return result
+    }
+
+    /// How many families of the city have each word's spelling and skeletons.
+    func counts(_ tokens: [NameToken]) -> [TokenCounts] {
+        tokens.map { token in
+            TokenCounts(form: formCount[token.form] ?? 0, skeletons: token.skeletons.map { skeletonCount[$0] ?? 0 })
+        }
+    }
+
+    // MARK: Frequencies
+
+    /// The share of families whose phone another family of the city also gives (at least 2%).
+    private(set) var phoneShared = 0.02
+    /// The share of families whose address key another family also has (at least 2%).
+    private(set) var addressShared = 0.02
+    /// The chance two families of the city live in the same district.
+    private(set) var districtCollision = 1.0
+    /// The chance two families have the same household size, and sizes one apart.
+    private(set) var sizeSame = 1.0
+    private(set) var sizeNear = 0.0
+    private(set) var associationCollision = 1.0
+
+    /// Computes the frequencies once every family is added.
+    mutating func finish() {
+        let phones = byPhone.values.reduce(0) { $0 + $1.count }
+        let sharedPhones = byPhone.values.reduce(0) { $0 + ($1.count > 1 ? $1.count : 0) }
+        phoneShared = Self.share(sharedPhones, of: phones)
+        let sharedAddresses = byAddress.values.reduce(0) { $0 + ($1.count > 1 ? $1.count : 0) }
+        addressShared = Self.share(sharedAddresses, of: byAddress.values.reduce(0) { $0 + $1.count })
+        districtCollision = Self.collision(districts)
+        associationCollision = Self.collision(associations)
+        // A city's own sizes, with Morocco's as a prior worth `sizePriorWeight` families: a city of a few
+        // families says little about how often two sizes agree by chance (one family of 4: any 3 or 5
+        // would look like a rare coincidence).
+        var frequencies: [Int: Double] = [:]
+        for (size, share) in Self.sizePrior { frequencies[size, default: 0] += share * Self.sizePriorWeight }
+        for (size, count) in sizes { frequencies[size, default: 0] += Double(count) }
+        let total = frequencies.values.reduce(0, +)
+        // Sums in a fixed order: the same families give the same weights, bit for bit, on every run.
+        let keys = frequencies.keys.sorted()
+        sizeSame = max(0.01, keys.reduce(0.0) { $0 + (frequencies[$1]! / total) * (frequencies[$1]! / total) })
+        sizeNear =
+            keys.reduce(0.0) { sum, size in sum + frequencies[size]! * (frequencies[size + 1] ?? 0) } * 2
+            / (total * total)
+    }
+
+    /// Household sizes in Morocco (HCP census 2014: 4.6 persons on average), as shares.
+    static let sizePrior: [Int: Double] = [
+        1: 0.06, 2: 0.12, 3: 0.17, 4: 0.20, 5: 0.17, 6: 0.12, 7: 0.07, 8: 0.04, 9: 0.03, 10: 0.02,
+    ]
+    /// How many families the prior counts for.
+    static let sizePriorWeight = 50.0
+
+    private static func share(_ part: Int, of whole: Int) -> Double {
+        whole == 0 ? 0.02 : min(0.5, max(0.02, Double(part) / Double(whole)))
+    }
+
+    /// The chance two random entries agree, Σ p², at least 1%; 1 when nothing is known.
+    private static func collision<Key>(_ counts: [Key: Int]) -> Double {
+        let total = Double(counts.values.reduce(0, +))
+        guard total > 0 else { return 1 }
+        return max(0.01, counts.values.reduce(0.0) { $0 + (Double($1) / total) * (Double($1) / total) })
+    }
+}
+
+/// How many families of a city have a word's spelling, and each of its skeletons (`NameToken.skeletons`).
+struct TokenCounts: Sendable {
+    var form: Int
+    var skeletons: [Int]
+}
