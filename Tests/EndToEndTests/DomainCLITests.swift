@@ -118,7 +118,7 @@ struct DomainCLITests {
     @Test func familiesMarkedDifferentAreNeverPairedAgainAndTheCatalogueIsShown() throws {
         let setup = try Self.setUp()
         defer { stop(setup) }
-        for (reference, head) in [("TUN-1", "Fatma Ben Ali"), ("TUN-2", "Mohamed Ben Ali")] {
+        for (reference, head) in [("TUN-1", "Fatma Ben Ali"), ("TUN-2", "Fatima Benali")] {
             let added = try setup.cli.field([
                 "family", "add", "--reference", reference, "--head", head, "--phone", "+216 98 123 456", "--force",
             ])

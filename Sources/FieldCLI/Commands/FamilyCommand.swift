@@ -71,7 +71,7 @@ struct FamilyCommand: ParsableCommand {
                 id: "", city: city, reference: reference, headName: fields.head ?? "", phone: fields.phone,
                 district: fields.district, address: fields.address, householdSize: fields.householdSize,
                 association: fields.association)
-            let duplicates = try operation { try FamilyIndex(device).likelyDuplicates(candidate) }
+            let duplicates = try operation { try FamilyDirectory(device.replica.records).likelyDuplicates(candidate) }
             if !duplicates.isEmpty, !force {
                 Printer.note("Likely the same family, already registered:")
                 FamilyIndex.print(duplicates.map(\.record), evidence: true)
@@ -116,7 +116,7 @@ struct FamilyCommand: ParsableCommand {
 
         func run() throws {
             let device = try device.open()
-            let families = try operation { try FamilyIndex(device).search(search) }
+            let families = try operation { try FamilyDirectory(device.replica.records).search(search) }
             if output.json {
                 Printer.json(families.map(FamilyIndex.json))
             } else if families.isEmpty {
@@ -204,51 +204,8 @@ struct FamilyCommand: ParsableCommand {
 }
 
 /// Families of this device's replica, found by name, phone or reference.
-struct FamilyIndex {
-    let device: Device
-
-    init(_ device: Device) {
-        self.device = device
-    }
-
-    func all() throws -> [[String: Value]] {
-        let ids = try device.replica.read { db in
-            try String.fetchAll(db, sql: "SELECT id FROM families WHERE _deleted IS NULL AND merged_into IS NULL")
-        }
-        return try ids.compactMap { id in
-            try device.replica.record("families", id: id)?.merging(["id": .text(id)]) { a, _ in a }
-        }
-    }
-
-    /// Families whose name, phone or reference contain `text` (normalized), sorted by name.
-    func search(_ text: String?) throws -> [[String: Value]] {
-        var families = try all()
-        if let text, !text.isEmpty {
-            let needle = TextMatch.normalize(text)
-            let phone = TextMatch.phoneKey(text)
-            families = families.filter { family in
-                let name = TextMatch.normalize(family["head_name"]?.textValue ?? "")
-                let reference = TextMatch.normalize(family["reference"]?.textValue ?? "")
-                let familyPhone = family["phone"]?.textValue.flatMap(TextMatch.phoneKey)
-                return name.contains(needle) || reference.contains(needle) || (phone != nil && familyPhone == phone)
-            }
-        }
-        return families.sorted {
-            TextMatch.normalize($0["head_name"]?.textValue ?? "")
-                < TextMatch.normalize($1["head_name"]?.textValue ?? "")
-        }
-    }
-
-    /// Families of `family.city` likely to be `family` (`FamilyMatcher`), most likely first, with their evidence.
-    func likelyDuplicates(_ family: FamilyCandidate) throws -> [(record: [String: Value], match: Match)] {
-        let records = try all()
-        var byID: [String: [String: Value]] = [:]
-        for record in records { if let id = record["id"]?.textValue { byID[id] = record } }
-        let matcher = FamilyMatcher(
-            families: records.compactMap(FamilyCandidate.init(record:)).filter { $0.city == family.city })
-        return matcher.matches(for: family).compactMap { match in byID[match.family.id].map { ($0, match) } }
-    }
-
+/// How the CLI shows families (found with ``FamilyDirectory``).
+enum FamilyIndex {
     static func json(_ family: [String: Value]) -> [String: Any] {
         var object: [String: Any] = [:]
         for (key, value) in family where key != "_deleted" { object[key] = Printer.jsonValue(value) }

@@ -55,44 +55,18 @@ struct Device {
     /// comparison that finds a family decides. When it finds several (a family merged into another aside),
     /// none is guessed: the error names them, so that the volunteer gives the one meant.
     func family(_ ref: String) throws -> [String: Value]? {
-        if let record = try replica.record("families", id: ref), record["_deleted"] != .integer(1) {
-            return record.merging(["id": .text(ref)]) { a, _ in a }
+        switch try FamilyDirectory(replica.records).find(ref) {
+        case .found(let record): return record
+        case .missing: return nil
+        case .ambiguous(let candidates):
+            let named = candidates.map {
+                "\($0["reference"]?.textValue ?? "?") (id \($0["id"]?.textValue ?? "?"))"
+            }.joined(separator: ", ")
+            throw CLIError(
+                "'\(ref)' could be any of \(candidates.count) families: \(named). Give the reference exactly as "
+                    + "it is written, or the id.",
+                records: ["candidates": candidates])
         }
-        let families = try replica.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT id, reference, merged_into IS NOT NULL AS merged FROM families
-                    WHERE reference IS NOT NULL AND _deleted IS NULL ORDER BY id
-                    """
-            ).map { row in
-                (
-                    id: row["id"] as String? ?? "", reference: row["reference"] as String? ?? "",
-                    merged: row["merged"] as Bool? ?? false
-                )
-            }
-        }
-        let comparisons: [(String) -> String] = [
-            { $0 }, { $0.folding(options: .caseInsensitive, locale: nil) }, TextMatch.normalize,
-        ]
-        func record(_ id: String) throws -> [String: Value]? {
-            try replica.record("families", id: id)?.merging(["id": .text(id)]) { a, _ in a }
-        }
-        for key in comparisons {
-            let wanted = key(ref)
-            let found = families.filter { key($0.reference) == wanted }
-            let kept = found.filter { !$0.merged }
-            let candidates = kept.isEmpty ? found : kept
-            if candidates.count == 1 { return try record(candidates[0].id) }
-            if candidates.count > 1 {
-                let named = candidates.map { "\($0.reference) (id \($0.id))" }.joined(separator: ", ")
-                throw CLIError(
-                    "'\(ref)' could be any of \(candidates.count) families: \(named). Give the reference exactly as "
-                        + "it is written, or the id.",
-                    records: ["candidates": try candidates.compactMap { try record($0.id) }])
-            }
-        }
-        return nil
     }
 
     func requireFamily(_ ref: String) throws -> [String: Value] {

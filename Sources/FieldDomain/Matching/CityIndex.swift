@@ -108,8 +108,11 @@ struct CityIndex: Sendable {
     /// How many families the prior counts for.
     static let sizePriorWeight = 50.0
 
+    /// The share of families whose phone (or address) another family also has, with 2% as a prior worth 50
+    /// families: in a city of a few families, the very pair being compared would otherwise make a shared
+    /// phone look common (two families, one phone: half the city).
     private static func share(_ part: Int, of whole: Int) -> Double {
-        whole == 0 ? 0.02 : min(0.5, max(0.02, Double(part) / Double(whole)))
+        min(0.5, max(0.02, (Double(part) + 0.02 * 50) / (Double(whole) + 50)))
     }
 
     /// The chance two random entries agree, Σ p², at least 1%; 1 when nothing is known.
