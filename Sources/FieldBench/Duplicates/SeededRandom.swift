@@ -1,17 +1,9 @@
-/// SplitMix64: the same seed gives the same families on every machine and every run.
-package struct SeededRandom: RandomNumberGenerator, Sendable {
-    private var state: UInt64
+import SyncCore
 
-    package init(seed: UInt64) { state = seed }
+/// SyncCore's SplitMix64: the same seed gives the same families on every machine and every run.
+package typealias SeededRandom = SplitMix64
 
-    package mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension SplitMix64 {
     /// True with probability `p`.
     package mutating func chance(_ p: Double) -> Bool { Double.random(in: 0..<1, using: &self) < p }
 
