@@ -12,7 +12,7 @@ from .hlc import record_id as make_record_id
 from .store import Store
 from .sync import SyncSummary, run_sync
 from .transport import Transport
-from .wire import Cell
+from .wire import Cell, is_value
 
 DEFAULT_APP = "fieldsync-python/0.1"
 
@@ -118,11 +118,14 @@ class Client:
     def write(self, collection: str, values: dict, *, record_id: str | None = None, check: bool = True) -> str:
         """Write one record: create it (no `record_id`, or one not held yet) or change its fields.
 
-        One tick of the HLC stamps every field written (section 4). `check=False` skips the domain rules
-        (the server still checks them: a partner's tool, or a conformance test, uses it to send a record
+        One tick of the HLC stamps every field written (section 4). `check=False` skips the schema's
+        checks and the domain rules (the server still checks them: a partner's tool, or a conformance test, uses it to send a record
         the server must refuse). Returns the record's id."""
         coll = domain.collection(collection)
         values = dict(values)
+        for name, value in values.items():  # even unchecked, a record must be one the wire can carry
+            if not is_value(value):
+                raise RuleError(f"{name}: {value!r} is not a value (null, integer, real or text).", name)
         node = self.store.get("node")
         if node is None:
             raise FieldSyncError("Enrol first (enrol() or `fieldsync init`): this replica has no node id yet.")
@@ -138,8 +141,8 @@ class Client:
                     values.setdefault(coll.scope, self.city)
                 if check and values.get(coll.scope, self.city) != self.city:
                     raise RuleError(f"This device writes only in {self.city}.", coll.scope, "out-of-scope")
-            domain.check_values(coll, values, existing is None)
             if check:
+                domain.check_values(coll, values, existing is None)
                 after = {**(existing or {}), **values}
                 domain.check_record(collection, rid, after, set(values), self.store.record, self.store.records)
             self.store.put("hlc", hlc)

@@ -24,24 +24,36 @@ class Collection:
     scope: str | None = None
     timestamps: tuple[str, ...] = ()
     integers: tuple[str, ...] = ()
+    ranges: tuple[tuple[str, int, int], ...] = ()
 
 
 SCHEMA: dict[str, Collection] = {
     c.name: c
     for c in [
         Collection("associations", False, ("name", "city"), "city"),
-        Collection("families", False, ("city", "reference", "head_name"), "city", integers=("household_size",)),
+        Collection(
+            "families", False, ("city", "reference", "head_name"), "city",
+            integers=("household_size",), ranges=(("household_size", 1, 100),),
+        ),
         Collection(
             "deliveries", True, ("city", "family", "item", "quantity", "delivered_at", "volunteer"), "city",
-            timestamps=("delivered_at",), integers=("quantity", "delivered_at"),
+            timestamps=("delivered_at",), integers=("quantity", "delivered_at"), ranges=(("quantity", 1, 1000),),
         ),
         Collection(
             "delivery_voids", True, ("city", "delivery", "reason", "volunteer", "voided_at"), "city",
             timestamps=("voided_at",), integers=("voided_at",),
         ),
-        Collection("entitlements", False, ("item", "max_per_family"), integers=("max_per_family", "window_days")),
-        Collection("items", False, ()),
-        Collection("campaigns", False, (), integers=("phase", "starts_at", "ends_at")),
+        Collection(
+            "entitlements", False, ("item", "max_per_family"), integers=("max_per_family", "window_days"),
+            ranges=(("max_per_family", 0, 1000), ("window_days", 1, 3650)),
+        ),
+        # items and campaigns are not in openapi.yaml's Group: required fields and ranges found by experiment
+        # against the server (clients/python/GAPS.md).
+        Collection("items", False, ("name_fr",), integers=("active",), ranges=(("active", 0, 1),)),
+        Collection(
+            "campaigns", False, ("name", "starts_at", "ends_at", "items"), integers=("phase", "starts_at", "ends_at"),
+            ranges=(("phase", 1, 99),),
+        ),
     ]
 }
 
@@ -88,6 +100,9 @@ def check_values(coll: Collection, values: dict, new: bool) -> None:
             raise RuleError(f"{name}: a text is at most {MAX_TEXT_BYTES} bytes.", name)
         if name in coll.integers and value is not None and not isinstance(value, int):
             raise RuleError(f"{name} is an integer, not {value!r}.", name)
+        for ranged, low, high in coll.ranges:
+            if name == ranged and isinstance(value, int) and not low <= value <= high:
+                raise RuleError(f"{name} is from {low} to {high}, not {value}.", name)
     if new:
         for name in coll.required:
             if values.get(name) is None:
@@ -173,4 +188,5 @@ def _check_association(values: dict, lookup: Lookup) -> None:
             f"Association {stored.get('name') or association!r} works in {stored.get('city')}, "
             f"not in {values.get('city')}.",
             "association",
+            "bad-reference",
         )
