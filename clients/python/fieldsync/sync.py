@@ -6,6 +6,7 @@ page it carries, the push position, the pull cursor, the lease and the refused a
 
 from __future__ import annotations
 
+import fcntl
 import time
 from dataclasses import dataclass, field
 
@@ -53,6 +54,7 @@ class Sync:
         self.heartbeat_due = True
         self.repairs = 0
         self.rekeyed = False
+        self.batch_size = client.batch_size
 
     # the loop
 
@@ -90,6 +92,8 @@ class Sync:
                     f"A second {code} in one sync: stopped. Report it (section 15). Server: {problem}", code
                 ) from None
             self._rekey()
+        elif code == "too-large" and self.batch_size > 1:
+            self.batch_size //= 2  # section 17: send smaller pages (the pair stays pending, rule 4)
         elif code == "unauthorized":
             raise SyncStopped("The server refuses this token (wrong or revoked): enrol again with a new one.", code)
         elif code == "wrong-node":
@@ -168,7 +172,7 @@ class Sync:
     def _step(self) -> bool:
         """One request: a page of our changes and/or a page of the server's. True when both are drained."""
         store, client = self.store, self.client
-        page, to, more_push = store.pending_page(client.batch_size)
+        page, to, more_push = store.pending_page(self.batch_size)
         push = {"to": str(to), "batch": encode_batch(page)} if page else None
         pull = None if more_push else {"cursor": store.get("cursor", "0"), "limit": client.pull_limit}
         answer, sent, received = self._request(self._new_lease(), push, pull)
@@ -320,4 +324,7 @@ class Sync:
 
 
 def run_sync(client) -> SyncSummary:
-    return Sync(client).run()
+    """One sync at a time per store (another process syncing the same file waits for it)."""
+    with open(client.store.path + ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return Sync(client).run()
