@@ -3,7 +3,8 @@
 # sync-server with both clients, the Swift `field` binary and the Python package written from
 # docs/protocol.md alone. First sync, paging, cuts in the request / the answer's headers / its body (a
 # fault proxy), replay, clocks ahead / behind / old stamps under a right clock, a restored backup, a
-# refused record, a scope move, and each domain rule broken on purpose (Python, raw).
+# refused record, a scope move, a pulled stamp too far ahead, the clock exchange, the heartbeat, and each
+# domain rule broken on purpose (Python, raw); and the Python client's unit tests (clients/python/tests).
 #
 #   scripts/conformance.sh             # runs the suite (about half a minute after the build)
 #   scripts/conformance.sh -k paging   # extra arguments go to pytest
@@ -54,7 +55,7 @@ trap 'exit 130' INT TERM
 
 echo "== conformance: the Swift client ($bin/field) and the Python client against $bin/sync-server"
 FIELDSYNC_BIN="$bin" FIELDSYNC_CONFORMANCE_PIDS="$work/pids" PYTHONDONTWRITEBYTECODE=1 \
-    "$venv/bin/python" -m pytest clients/python/conformance -p no:cacheprovider --basetemp "$work/tests" \
+    "$venv/bin/python" -m pytest clients/python/tests clients/python/conformance -p no:cacheprovider --basetemp "$work/tests" \
     -q -rxXs "$@" &
 tests=$!
 wait "$tests"

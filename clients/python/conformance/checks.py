@@ -36,7 +36,7 @@ def check_leases(log: list[Exchange], sync_starts: list[int]) -> None:
     another (push window) moves on from that one's pair and names its `previous` in `after`; the first
     request of a sync that starts with a pending pair carries it alone (rule 4)."""
     for node in {e.request.get("node") for e in log if e.path == "/v1/sync" and e.request}:
-        current, pending = None, []
+        current, pending, answered = None, [], None
         mine = [i for i, e in enumerate(log) if e.path == "/v1/sync" and e.request and e.request.get("node") == node]
         firsts = {min((i for i in mine if i >= start), default=None) for start in sync_starts}
         for index in _in_sending_order(log, mine):
@@ -49,8 +49,8 @@ def check_leases(log: list[Exchange], sync_starts: list[int]) -> None:
                 assert "push" not in exchange.request and "pull" not in exchange.request, (
                     f"{node}: a sync that starts with a pending pair sends it alone (rule 4)"
                 )
-            if pair in pending:
-                pass  # sent again
+            if pair in pending or pair == answered:
+                pass  # sent again (also after a 200 the client did not save: a page it refused, rule 5)
             elif not pending:
                 assert pair[0] == current, (
                     f"{node}: previous {pair[0]} (after {after}) does not follow the current lease {current}"
@@ -62,8 +62,8 @@ def check_leases(log: list[Exchange], sync_starts: list[int]) -> None:
                 )
                 pending.append(pair)
             if exchange.status == 200 and not exchange.fault:
-                current = pair[1]
-                pending = pending[pending.index(pair) + 1 :]
+                current, answered = pair[1], pair
+                pending = pending[pending.index(pair) + 1 :] if pair in pending else []
 
 
 def pushed_ids(exchange: Exchange) -> set[str]:
