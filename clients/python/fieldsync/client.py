@@ -215,12 +215,15 @@ class Client:
         """Each field's stamp `(hlc, node)`: for checks and tests."""
         return {f: (c.hlc, node_hex(c.node)) for f, (c, _) in self.store.cells(collection, record_id).items()}
 
-    def heartbeat(self) -> dict:
-        oldest = self.store.oldest_pending_at()
+    def heartbeat(self, pushing: set[tuple[str, str]] = frozenset()) -> dict:
+        """The heartbeat of a request that pushes the records `pushing` (section 16): `backlog` counts our
+        records the server will still lack once it has applied this push, each once; pulled changes never
+        count. `oldest_pending_ms` is the age of the oldest of them."""
+        pending = {key: at for key, at in self.store.pending_records().items() if key not in pushing}
         return {
             "app": self.app,
-            "backlog": self.store.backlog(),
-            "oldest_pending_ms": None if oldest is None else max(0, self.now() - oldest),
+            "backlog": len(pending),
+            "oldest_pending_ms": max(0, self.now() - min(pending.values())) if pending else None,
             "last_error": self.store.get("last_error"),
             "clock_correction_ms": max(-(1 << 45), min(1 << 45, self.clock_correction_ms)),
         }

@@ -68,18 +68,14 @@ def collection(name: str) -> Collection:
 
 
 def parse_campaign_items(text: str) -> dict[str, int | None]:
-    """`food_pack:1,connectivity_pack` -> {"food_pack": 1, "connectivity_pack": None} (no count: no limit)."""
+    """`food_pack:1, connectivity_pack` -> {"food_pack": 1, "connectivity_pack": None} (no count: no limit).
+    Codes once each; a count is 0 to 1000."""
     items: dict[str, int | None] = {}
     for part in text.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        code, _, count = part.partition(":")
-        if not CODE.match(code) or (count and not count.isdigit()):
-            raise RuleError(f"Cannot read the campaign's items {text!r}: {part!r}.", "items")
-        items[code] = int(count) if count else None
-    if not items:
-        raise RuleError("A campaign gives at least one item.", "items")
+        code, colon, count = part.strip().partition(":")
+        if not CODE.match(code) or code in items or (colon and not (count.isdigit() and int(count) <= 1000)):
+            raise RuleError(f"Cannot read the campaign's items {text!r} at {part.strip()!r}.", "items")
+        items[code] = int(count) if colon else None
     return items
 
 

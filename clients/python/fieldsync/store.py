@@ -153,17 +153,22 @@ class Store:
     # pending changes (ours, after the push position)
 
     def pending_page(self, limit: int) -> tuple[list[Change], int, bool]:
-        """The next page of our changes after the push position: at most `limit` local writes (one write
-        touches one record), the position once it is applied, and whether more remain after it."""
-        seqs = [
-            s for (s,) in self.db.execute(
-                "SELECT DISTINCT seq FROM cells WHERE seq > ? ORDER BY seq LIMIT ?", (self.push_to, limit + 1)
-            )
-        ]
-        if not seqs:
+        """The next page of our changes after the push position: the writes of at most `limit` records
+        (a record written several times goes once), the position once it is applied, and whether more
+        remain after it."""
+        records: set[tuple[str, str]] = set()
+        to, more = self.push_to, False
+        rows = self.db.execute(
+            "SELECT seq, collection, id FROM cells WHERE seq > ? GROUP BY seq ORDER BY seq", (self.push_to,)
+        )
+        for seq, collection, record_id in rows:
+            if (collection, record_id) not in records and len(records) == limit:
+                more = True
+                break
+            records.add((collection, record_id))
+            to = seq
+        if not records:
             return [], self.push_to, False
-        more = len(seqs) > limit
-        to = seqs[min(limit, len(seqs)) - 1]
         changes: dict[tuple[str, str], Change] = {}
         rows = self.db.execute(
             "SELECT collection, id, field, value, hlc, node FROM cells WHERE seq > ? AND seq <= ? ORDER BY seq, field",
@@ -181,18 +186,22 @@ class Store:
         )
         return {f: Cell(v, h, n) for f, v, h, n in rows}
 
+    def pending_records(self) -> dict[tuple[str, str], int]:
+        """Our records with a change after the push position, each with the time of its oldest pending
+        write (the heartbeat's `backlog` and `oldest_pending_ms`, section 16)."""
+        rows = self.db.execute(
+            "SELECT c.collection, c.id, MIN(w.at) FROM cells c JOIN writes w ON w.seq = c.seq"
+            " WHERE c.seq > ? GROUP BY c.collection, c.id",
+            (self.push_to,),
+        )
+        return {(collection, record_id): at for collection, record_id, at in rows}
+
     def backlog(self) -> int:
-        """Records we created or changed after the push position, each counted once (section 16)."""
+        """Records we created or changed after the push position, each counted once."""
         (count,) = self.db.execute(
             "SELECT COUNT(*) FROM (SELECT DISTINCT collection, id FROM cells WHERE seq > ?)", (self.push_to,)
         ).fetchone()
         return count
-
-    def oldest_pending_at(self) -> int | None:
-        (at,) = self.db.execute(
-            "SELECT MIN(at) FROM writes WHERE seq IN (SELECT DISTINCT seq FROM cells WHERE seq > ?)", (self.push_to,)
-        ).fetchone()
-        return at
 
     # set aside
 

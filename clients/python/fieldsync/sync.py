@@ -106,7 +106,9 @@ class Sync:
 
     # one request
 
-    def _request(self, lease: dict, push: dict | None = None, pull: dict | None = None) -> tuple[Answer, int, int]:
+    def _request(
+        self, lease: dict, push: dict | None = None, pull: dict | None = None, page: list[Change] | None = None
+    ) -> tuple[Answer, int, int]:
         """Send one request (again on transient failures, same lease pair and page, a fresh clock)."""
         client = self.client
         times = {}
@@ -120,7 +122,8 @@ class Sync:
             if pull is not None:
                 body["pull"] = pull
             if self.heartbeat_due:
-                body["heartbeat"] = client.heartbeat()
+                pushing = {(c.collection, c.id) for c in page} if page else set()
+                body["heartbeat"] = client.heartbeat(pushing)
             times["sent"] = body["clock"]
             answer = client.transport.call("POST", "/v1/sync", body, client.request_coding())
             times["received"] = client.now()
@@ -175,7 +178,7 @@ class Sync:
         page, to, more_push = store.pending_page(self.batch_size)
         push = {"to": str(to), "batch": encode_batch(page)} if page else None
         pull = None if more_push else {"cursor": store.get("cursor", "0"), "limit": client.pull_limit}
-        answer, sent, received = self._request(self._new_lease(), push, pull)
+        answer, sent, received = self._request(self._new_lease(), push, pull, page)
         pulled = self._check_pulled(answer) if pull is not None else None
         with store.transaction():
             self._after_answer(answer, sent, received)
