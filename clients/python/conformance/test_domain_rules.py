@@ -160,3 +160,21 @@ def test_a_refused_change_of_a_record_the_server_holds_stays(server, clients):
     aside = device.set_aside()
     assert [(a["id"], a["stays"], sorted(a["record"])) for a in aside] == [(family, True, ["household_size", "phone"])]
     assert device.sync().pushed == 0, "the refused change is not sent again"
+
+
+def test_a_campaign_is_open_from_its_start_to_its_end_both_included(server, clients):
+    """Section 20, rule 5: `starts_at <= delivered_at <= ends_at`."""
+    admin, device = clients["admin"], clients["device"]
+    now = real_now()
+    admin.write("campaigns", {"name": "Short", "phase": 1, "starts_at": now - 1000, "ends_at": now + 1000,
+                              "items": "food_pack"}, record_id="short")
+    admin.sync()
+    device.sync()
+    family = device.add_family("TUN-C1", "Campaign Family")
+    for record_id, at in (("at-start", now - 1000), ("at-end", now + 1000), ("before", now - 1001),
+                          ("after", now + 1001)):
+        device.write("deliveries", {"family": family, "item": "food_pack", "quantity": 1, "delivered_at": at,
+                                    "volunteer": "v", "campaign": "short"}, record_id=record_id, check=False)
+    refused = {(r["id"], r["field"]) for r in device.sync().refused}
+    assert refused == {("before", "campaign"), ("after", "campaign")}
+    assert {"at-start", "at-end"} <= set(observe(server)["deliveries"])
