@@ -13,6 +13,7 @@ TOKENS = {
     "dev-a": ("device", "Tunis"),
     "dev-b": ("device", "Tunis"),
     "dev-sfax": ("device", "Sfax"),
+    "hub-tunis": ("hub", "Tunis"),
 }
 
 

@@ -38,9 +38,11 @@ def real_now() -> int:
 class Server:
     """`sync-server serve` on a temporary database, with tokens issued before it starts."""
 
-    def __init__(self, work: Path, tokens: dict[str, tuple[str, str | None]]):
+    def __init__(self, work: Path, tokens: dict[str, tuple[str, str | None]], upstream: tuple[str, Path] | None = None):
+        """`upstream`: (URL, token file) of the server above: this one is then a city hub."""
+        work.mkdir(parents=True, exist_ok=True)
         self.work = work
-        self.db = work / "central.db"
+        self.db = work / ("hub.db" if upstream else "central.db")
         self.tokens: dict[str, Path] = {}
         for name, (role, city) in tokens.items():
             path = work / f"{name}.token"
@@ -52,9 +54,10 @@ class Server:
             self.tokens[name] = path
         self.out = open(work / "server.out", "w+")
         self.err = open(work / "server.err", "w+")
+        hub = ["--upstream", upstream[0], "--upstream-token-file", str(upstream[1])] if upstream else []
         self.process = subprocess.Popen(
             [str(SERVER_BIN), "serve", "--db", str(self.db), "--port", "0", "--durability", "normal",
-             "--log-level", "warning", "--rate-limit", "1000"],
+             "--log-level", "warning", "--rate-limit", "1000", *hub],
             stdout=self.out, stderr=self.err, stdin=subprocess.DEVNULL,
         )
         if os.environ.get("FIELDSYNC_CONFORMANCE_PIDS"):  # scripts/conformance.sh stops what a killed run left
@@ -75,6 +78,11 @@ class Server:
             raise RuntimeError(f"sync-server did not start: {self.err.read()}")
         self.port = int(self.url.rsplit(":", 1)[1])
         self.proxy = FaultProxy(self.port)
+
+    def sync_upstream(self) -> None:
+        """A hub's nightly sync with its upstream, now."""
+        subprocess.run([str(SERVER_BIN), "sync-upstream", "--db", str(self.db), "--log-level", "error"], check=True,
+                       capture_output=True, timeout=120)
 
     def token(self, name: str) -> str:
         return self.tokens[name].read_text().strip()

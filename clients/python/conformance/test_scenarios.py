@@ -12,7 +12,7 @@ import time
 import pytest
 
 from checks import check_leases, exchanges_of, lease_pair, problems, pushed_ids
-from harness import FIELD_BIN, HOUR_MS, YEAR_MS, backup, observe, real_now, restore, values
+from harness import DRIVERS, FIELD_BIN, HOUR_MS, YEAR_MS, Server, backup, observe, real_now, restore, values
 from proxy import Fault, pushes
 
 NEAR_MS = 120_000  # "now", give or take, for stamps and time values after a repair
@@ -274,6 +274,39 @@ def test_refused_own_record(server, make, admin):
     assert_nothing_pending(server, device)
     sent_after = [e for e in exchanges_of(server.proxy.log, {node}) if delivery in pushed_ids(e)]
     assert len(sent_after) == 1, "a refused record is never sent again"
+
+
+def test_refused_upstream(server, admin, kind, tmp_path):
+    """Section 14, `pull.refused`: a hub accepts a delivery, central refuses it (the admin closed its
+    campaign meanwhile); the hub passes the refusal back and the device sets the delivery aside."""
+    now = real_now()
+    admin.write("campaigns", {"name": "Phase 1", "phase": 1, "starts_at": now - 86_400_000,
+                              "ends_at": now + 86_400_000, "items": "food_pack"}, record_id="phase-1")
+    admin.sync()
+    hub = Server(tmp_path / "hub", {"dev-a": ("device", "Tunis")}, upstream=(server.url, server.tokens["hub-tunis"]))
+    try:
+        hub.sync_upstream()
+        device = DRIVERS[kind](hub, "dev-a", tmp_path, "device")
+        device.enrol()
+        assert device.sync()["ok"]
+        family = device.add_family("TUN-075", "Upstream Family")
+        delivery = device.deliver(family, "food_pack", campaign="phase-1")
+        assert device.sync()["ok"]
+        admin.write("campaigns", {"ends_at": now - 3_600_000}, record_id="phase-1")
+        admin.sync()
+        hub.sync_upstream()
+        assert device.sync()["ok"]
+
+        refused = [r for r in device.status()["refused"] if r["id"] == delivery]
+        assert refused and refused[0]["field"] == "campaign", device.status()["refused"]
+        assert delivery not in device.deliveries() and family in device.families()
+        assert delivery not in observe(server).get("deliveries", {})
+        pulled = [e for e in hub.proxy.syncs() if e.status == 200 and (e.answer or {}).get("pull", {}).get("refused")]
+        assert pulled and pulled[0].answer["pull"]["left"] == {"deliveries": [delivery]}
+        device.close()
+        check_leases(hub.proxy.log, hub.proxy.sync_starts)
+    finally:
+        hub.stop()
 
 
 def test_scope_move(server, make, admin):
