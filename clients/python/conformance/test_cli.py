@@ -6,7 +6,9 @@ import json
 import os
 import subprocess
 import sys
+import time
 
+from checks import check_leases
 from harness import HERE, observe, values
 
 
@@ -36,3 +38,30 @@ def test_the_command_line(server, tmp_path):
     assert server.token("dev-a") not in synced.stdout + synced.stderr + added.stdout
     assert oct(os.stat(db).st_mode & 0o777) == "0o600"
     assert cli(db, "nonsense").returncode == 2
+
+
+def test_a_killed_sync_resumes(server, tmp_path):
+    """The store is SQLite, saved per answer: `kill -9` at any point of a sync loses nothing, and the next
+    sync sends the pending pair alone and goes on (sections 9 and 11)."""
+    db = tmp_path / "killed.fieldsync"
+    assert cli(db, "init", "--server", server.proxy.url, "--token-file", str(server.tokens["dev-a"])).returncode == 0
+    sys.path.insert(0, str(HERE.parent))
+    from fieldsync import Client
+
+    client = Client.open(str(db))
+    ids = {client.add_family(f"TUN-K{i:03}", f"Killed {i}") for i in range(300)}
+    client.close()
+    environment = dict(os.environ, PYTHONPATH=str(HERE.parent))
+    for delay in (0.15, 0.3, 0.45):
+        process = subprocess.Popen([sys.executable, "-m", "fieldsync", "--db", str(db), "sync", "--batch-size", "10"],
+                                   env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        process.kill()
+        process.wait()
+    done = cli(db, "--json", "sync")
+    assert done.returncode == 0, done.stderr
+    assert ids <= set(observe(server)["families"])
+    assert json.loads(cli(db, "--json", "status").stdout)["pending"] == 0
+    pushed_before_the_last = [e for e in server.proxy.syncs()[:-2] if e.request and "push" in e.request]
+    assert pushed_before_the_last, "the killed syncs had pushed some pages"
+    check_leases(server.proxy.log, [])

@@ -126,7 +126,7 @@ def decode_batch(batch: object) -> list[Change]:
                 raise ProtocolError(f"record {row[0]} of {collection} has {len(values)} values for {len(names)} fields")
             hlc = previous + _integer(row[1], "an hlc delta")
             previous = hlc
-            if hlc < 0 or hlc >= (1 << 64):
+            if hlc < 0 or hlc >= (1 << 63):  # millis < 2^47: an hlc stays below 2^63 (section 4)
                 raise ProtocolError(f"record {row[0]} of {collection} has an hlc out of range")
             node = node_at(row[2])
             cells = {name: Cell(value, hlc, node) for name, value in zip(names, values)}
@@ -137,8 +137,8 @@ def decode_batch(batch: object) -> list[Change]:
                 if not 0 <= position < len(names):
                     raise ProtocolError(f"record {row[0]} of {collection} stamps field position {position}")
                 cell_hlc = hlc + _integer(entry[1], "a cell hlc delta")
-                if cell_hlc < 0:
-                    raise ProtocolError(f"record {row[0]} of {collection} has a negative cell hlc")
+                if not 0 <= cell_hlc < (1 << 63):
+                    raise ProtocolError(f"record {row[0]} of {collection} has a cell hlc out of range")
                 cells[names[position]] = Cell(values[position], cell_hlc, node_at(entry[2]))
             changes.append(Change(collection, row[0], cells))
     return changes
