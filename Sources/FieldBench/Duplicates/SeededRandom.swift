@@ -1,4 +1,4 @@
-import SyncCore
+package import SyncCore
 
 /// SyncCore's SplitMix64: the same seed gives the same families on every machine and every run.
 package typealias SeededRandom = SplitMix64
