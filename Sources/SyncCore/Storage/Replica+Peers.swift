@@ -252,16 +252,16 @@ extension Replica {
                     rows.bind(cursor.position, at: 1)
                     defer { rows.reset() }
                     while try rows.step() {
-                        if !echo.contains(rows.int64(0)) {
-                            count += 1
-                            continue
-                        }
                         // A row is listed at its latest change: one that came from `peer` may follow one of ours.
+                        // Its pending registers give its age.
                         let stamps = try layout.decodeStamps(rows, column: 1)
-                        if stamps.entries.contains(where: { entry in
-                            entry.map { $0.sequence > cursor.base && !echo.contains($0.sequence) } ?? false
-                        }) {
-                            count += 1
+                        let pending = stamps.entries.compactMap { entry in
+                            entry.flatMap { $0.sequence > cursor.base && !echo.contains($0.sequence) ? $0 : nil }
+                        }
+                        guard !echo.contains(rows.int64(0)) || !pending.isEmpty else { continue }
+                        count += 1
+                        if let first = pending.map({ Int64($0.stamp.hlc.millis) }).min() {
+                            oldest = min(oldest ?? first, first)
                         }
                     }
                 } else {

@@ -414,6 +414,4 @@ def test_heartbeat_oldest_pending(server, make, kind):
     assert device.sync()["ok"]
     heartbeat = exchanges_of(server.proxy.log[start:], {device.status()["node"]})[0].request["heartbeat"]
     age = heartbeat["oldest_pending_ms"]
-    if kind == "swift" and not 1_500 <= (age or 0) < 60_000:
-        pytest.xfail(f"protocol.md section 19: the Swift client takes its oldest pending fact only ({age} ms)")
     assert 1_500 <= age < 60_000
