@@ -142,4 +142,34 @@ struct DomainCLITests {
         #expect(items == ["connectivity_pack", "food_pack", "internet_recharge"], "\(catalogue.stdout)")
         #expect(object?["campaigns_set_up"] as? Bool == false)
     }
+
+    @Test func aVolunteersAssociationIsKeptOnEachDeliveryAndTotalled() throws {
+        let setup = try Self.setUp()
+        defer { stop(setup) }
+        for (id, city, name) in [("amal-tunis", "Tunis", "Association Amal"), ("nour-sfax", "Sfax", "Nour")] {
+            let added = try setup.admin(["admin", "association", "add", "--city", city, "--name", name, "--id", id])
+            #expect(added.status == 0, "\(added.stderr)")
+        }
+        try setup.syncBoth()
+        let token = setup.cli.directory.appendingPathComponent("amina.token").path
+        func initWith(_ association: String) throws -> CommandResult {
+            try setup.cli.field([
+                "init", "--server", setup.cli.server.url, "--token-file", token, "--association", association,
+            ])
+        }
+        #expect(try setup.cli.field(["family", "add", "--reference", "TUN-1", "--head", "Fatma Ben Ali"]).status == 0)
+        // Another city's association: refused at entry, naming it.
+        #expect(try initWith("nour-sfax").status == 0)
+        let wrong = try setup.cli.field(["deliver", "--family", "TUN-1", "--item", "food_pack", "--campaign", "w"])
+        #expect(wrong.status == 1 && wrong.stderr.contains("nour-sfax"), "\(wrong.stderr)")
+        #expect(try initWith("amal-tunis").status == 0)
+        let delivered = try setup.cli.field(["deliver", "--family", "TUN-1", "--item", "food_pack", "--campaign", "w"])
+        #expect(delivered.status == 0, "\(delivered.stderr)")
+        try setup.syncBoth()
+        try setup.syncBoth()
+        let report = try setup.admin(["report", "--json"])
+        let object = try JSONSerialization.jsonObject(with: Data(report.stdout.utf8)) as? [String: Any]
+        let totals = object?["totals"] as? [[String: Any]] ?? []
+        #expect(totals.map { $0["association"] as? String } == ["Association Amal"], "\(report.stdout)")
+    }
 }

@@ -23,6 +23,8 @@ struct InitCommand: ParsableCommand {
     @Option(help: "A file holding this device's token (from the hub operator).") var tokenFile: String
     @Option(help: "The city this device works in (learnt from the server when it is reachable).") var city: String?
     @Option(help: "The volunteer's name on deliveries (default: the token's name).") var volunteer: String?
+    @Option(help: "The volunteer's association (its id, from the admin), kept on each delivery.")
+    var association: String?
     @Option(help: "CA certificates (PEM) to trust for the server's TLS.") var caFile: String?
 
     /// The check is one short try, not a sync's retries over a slow link: init works offline, and the first
@@ -74,6 +76,7 @@ struct InitCommand: ParsableCommand {
             ]
             if let city { settings[Device.Key.city] = city }
             if let volunteer { settings[Device.Key.volunteer] = volunteer }
+            if let association { settings[Device.Key.association] = association }
             try replica.saveSettings(settings)
             return Device(replica: replica)
         }
@@ -104,7 +107,8 @@ struct InitCommand: ParsableCommand {
         if output.json {
             Printer.json([
                 "replica": path, "node": device.replica.nodeID.description, "server": server,
-                "city": device.city.map { $0 as Any } ?? NSNull(), "volunteer": device.volunteer, "checked": checked,
+                "city": device.city.map { $0 as Any } ?? NSNull(), "volunteer": device.volunteer,
+                "association": device.association.map { $0 as Any } ?? NSNull(), "checked": checked,
             ])
         } else {
             Printer.line("enrolled: replica \(path) (node \(device.replica.nodeID)), server \(server), \(checked)")

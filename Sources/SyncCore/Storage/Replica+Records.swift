@@ -97,19 +97,54 @@ extension Value {
 }
 
 /// The records a write session sees (its own writes included), for the schema's rules.
+///
+/// Reads are kept for the session until it writes their collection: a push of 1,000 deliveries reads
+/// the catalogue once, not 1,000 times (R6: the rules halved the push rate before).
 struct TransactionRecords: RecordSource {
     let session: WriteSession
 
     func record(_ collection: String, id: String) throws -> [String: Value]? {
+        let key = RuleReads.Key(collection: collection, id: id, limit: nil)
+        if let cached = session.ruleReads.records[key] { return cached.first?.values }
         let layout = try session.replica.layout(collection)
-        guard let values = try Replica.record(session.db, layout, id: id), values["_deleted"] != .integer(1) else {
-            return nil
+        var found: [(id: String, values: [String: Value])] = []
+        if let values = try Replica.record(session.db, layout, id: id), values["_deleted"] != .integer(1) {
+            found = [(id, values)]
         }
-        return values
+        session.ruleReads.keep(key, found)
+        return found.first?.values
     }
 
     func records(_ collection: String, limit: Int) throws -> [(id: String, values: [String: Value])] {
-        try Replica.records(session.db, try session.replica.layout(collection), limit: limit)
+        let key = RuleReads.Key(collection: collection, id: nil, limit: limit)
+        if let cached = session.ruleReads.records[key] { return cached }
+        let found = try Replica.records(session.db, try session.replica.layout(collection), limit: limit)
+        session.ruleReads.keep(key, found)
+        return found
+    }
+}
+
+/// What a write session's rules read, until the session writes the collection read.
+struct RuleReads {
+    struct Key: Hashable {
+        var collection: String
+        var id: String?
+        var limit: Int?
+    }
+
+    private(set) var records: [Key: [(id: String, values: [String: Value])]] = [:]
+    private var collections: Set<String> = []
+
+    mutating func keep(_ key: Key, _ found: [(id: String, values: [String: Value])]) {
+        records[key] = found
+        collections.insert(key.collection)
+    }
+
+    /// Forgets every read once `collection`, which a rule read, is written.
+    mutating func written(_ collection: String) {
+        guard collections.contains(collection) else { return }
+        records = [:]
+        collections = []
     }
 }
 

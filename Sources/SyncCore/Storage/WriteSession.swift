@@ -18,6 +18,8 @@ final class WriteSession {
     var fromClient = false
     /// Local writes (a volunteer's or the admin's): checked against the schema's rules as a client's are.
     var isLocal = false
+    /// What the schema's rules read in this session (``TransactionRecords``).
+    var ruleReads = RuleReads()
     /// The records refused so far in this transaction (by the plan and by the merge).
     var refusals: [Refusal] = []
     /// Who sent the batch (a peer key), kept with its refused records.
@@ -185,6 +187,7 @@ final class WriteSession {
         active = false
         for entry in kept { try recordHistory(entry) }
         guard mask != 0 else { return false }
+        ruleReads.written(layout.name)
         let sequence = nextSequence()
         if case .text(let scope)? = departedFrom { try recordDeparture(layout.name, id: id, from: scope) }
         for cell in cells where mask & (1 << UInt64(cell.register)) != 0 {
@@ -236,6 +239,7 @@ final class WriteSession {
             }
             if stored != .text(scope) { throw Self.outOfScope(layout, id: id, value: stored, scope: scope) }
         }
+        ruleReads.written(layout.name)
         let ensure = try cached(layout, .ensureRow) { layout.ensureRowSQL }
         ensure.bind(id, at: 1)
         ensure.bind(sequence, at: 2)
@@ -299,6 +303,7 @@ final class WriteSession {
             for cell in values { fields[layout.registers[cell.register]] = cell.value }
             try check(rules, layout, id: id, values: fields, changed: Set(fields.keys), isNew: true)
         }
+        ruleReads.written(layout.name)
         let statement = try cached(layout, local ? .insertLocalFact : .insertFact) {
             layout.insertFactSQL(ignoringDuplicates: !local)
         }
@@ -334,6 +339,7 @@ final class WriteSession {
             }
             try check(rules, layout, id: record.id, values: fields, changed: Set(fields.keys), isNew: true)
         }
+        ruleReads.written(layout.name)
         let statement = try cached(layout, .insertFact) { layout.insertFactSQL(ignoringDuplicates: true) }
         let count = Int32(layout.registers.count)
         statement.bind(record.id, at: 1)
