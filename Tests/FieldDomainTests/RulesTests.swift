@@ -157,4 +157,25 @@ struct RulesTests {
             #expect(throws: RecordProblem.self, "\(bad)") { try Campaign.parseItems(bad) }
         }
     }
+
+    @Test func aTransactionThatChangesTheCatalogueIsCheckedAgainstTheNewOne() throws {
+        // The rules' reads are kept for a transaction until it writes their collection.
+        let replica = try domainReplica()
+        let family = try replica.write { tx in try tx.addFamily(NewFamily(city: "Fès", reference: "F", headName: "F")) }
+        #expect(throws: SyncError.self) {
+            try replica.write { tx in
+                try tx.logDelivery(
+                    NewDelivery(city: "Fès", family: family, item: "food_pack", deliveredAt: day0, volunteer: "v"))
+                try tx.setCampaign(
+                    Campaign(
+                        code: "phase-1", name: "Phase 1", startsAt: Int64(day0), endsAt: Int64(day0 + dayMillis),
+                        items: ["food_pack": 1]))
+                // Before the campaign, any campaign text passed; now this one must name phase-1.
+                try tx.logDelivery(
+                    NewDelivery(
+                        city: "Fès", family: family, item: "food_pack", campaign: "phase1", deliveredAt: day0,
+                        volunteer: "v"))
+            }
+        }
+    }
 }
