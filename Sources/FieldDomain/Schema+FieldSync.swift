@@ -79,9 +79,11 @@ extension Schema {
                     Field("items", .text, required: true),
                 ]),
             // Two families the admin found are not the same (duplicate matching never pairs them again).
-            // The id is the two family ids, sorted, joined by '+'.
+            // The id is the two family ids, sorted, joined by '+'. The admin's alone (no scope: a device
+            // token cannot write it, so a volunteer cannot hide a family registered twice); every node
+            // receives the pairs of ids.
             CollectionSchema(
-                "distinct_families", kind: .profile, scope: "city",
+                "distinct_families", kind: .profile,
                 fields: [
                     Field("city", .text, required: true),
                     Field("family", .reference, required: true, references: "families"),

@@ -178,4 +178,21 @@ struct RulesTests {
             }
         }
     }
+
+    @Test func aDeviceCannotMarkFamiliesAsDifferent() throws {
+        // Else a volunteer could hide a family registered twice from the admin's report.
+        let central = try programme()
+        let client = try lawlessClient(central)
+        let (a, b) = try client.write { tx in
+            (
+                try tx.addFamily(NewFamily(city: "Fès", reference: "A", headName: "Fatima Zahra")),
+                try tx.addFamily(NewFamily(city: "Fès", reference: "B", headName: "Fatima Zahra"))
+            )
+        }
+        try client.write { tx in try tx.markDistinct(a, b, city: "Fès") }
+        let refusals = try push(from: client, to: central, scope: "Fès")
+        #expect(refusals.map(\.collection) == ["distinct_families"])
+        #expect(refusals.first?.code == .outOfScope)
+        #expect(try FamilyMerge.distinctPairs(central.records).isEmpty)
+    }
 }
