@@ -84,7 +84,7 @@ public enum Entitlements {
     /// campaign (for a rule of every campaign, its own campaign counted apart), closer in time than its
     /// window if it has one.
     public static func breaches(
-        of candidate: CountedDelivery, given prior: [CountedDelivery], rules: [EntitlementRule]
+        of candidate: CountedDelivery, given prior: some Collection<CountedDelivery>, rules: [EntitlementRule]
     ) -> [EntitlementBreach] {
         var breaches: [EntitlementBreach] = []
         for rule in rules where rule.item == candidate.item {

@@ -190,17 +190,18 @@ public struct Report {
     static func breaches(_ deliveries: [Delivery], rules: [EntitlementRule]) -> [Breach] {
         var breaches: [Breach] = []
         for (family, received) in Dictionary(grouping: deliveries, by: \.family).sorted(by: { $0.key < $1.key }) {
+            // Counted once per family group; each delivery is checked against the slice before it.
+            let counted = received.map(\.counted)
             for (index, delivery) in received.enumerated() {
                 let prior = received[..<index]
-                let found = Entitlements.breaches(
-                    of: delivery.counted, given: prior.map(\.counted), rules: rules)
+                let found = Entitlements.breaches(of: counted[index], given: counted[..<index], rules: rules)
                 for breach in found {
-                    let counted = Set(breach.counted.map(\.id))
+                    let ids = Set(breach.counted.map(\.id))
                     breaches.append(
                         Breach(
                             city: delivery.city, family: family, reference: delivery.reference, item: delivery.item,
                             campaign: delivery.campaign, max: breach.rule.max, received: breach.total,
-                            evidence: prior.filter { counted.contains($0.id) } + [delivery], delivery: delivery.id,
+                            evidence: prior.filter { ids.contains($0.id) } + [delivery], delivery: delivery.id,
                             rule: breach.rule))
                 }
             }
