@@ -1,24 +1,30 @@
-# FieldSync — the commands the README names.
+# FieldSync — the commands the README names. `make build`, `make demo` and `make test` first check what the build
+# needs (scripts/prerequisites.sh: as root it installs a missing Debian package, otherwise it stops with the
+# apt-get line to run).
 #   make demo   central, two hubs, four volunteer devices offline, the nightly sync, the admin report
-#   make test   the whole test suite (release mode: the property tests run thousands of seeded cases), then
-#               scripts/schemathesis.sh (the real server against docs/openapi.yaml; creates .venv if missing),
-#               then scripts/conformance.sh (the same scenarios with the Swift and the Python client)
-#   make bench  every benchmark suite, ratios against baselines measured in the same run
+#   make test   scripts/test-prerequisites.sh (that check, run against fakes), the whole test suite (release mode:
+#               the property tests run thousands of seeded cases), then scripts/schemathesis.sh (the real server
+#               against docs/openapi.yaml; creates .venv if missing), then scripts/conformance.sh (the same
+#               scenarios with the Swift and the Python client)
+#   make bench  the core and sync benchmark suites, ratios against baselines measured in the same run
+#               (the duplicates suite runs alone: swift run -c release field-bench duplicates)
 #   make fuzz   libFuzzer on the protocol decoders (FUZZ_RUNS executions, default 2,000,000), then mutated
 #               whole HTTP requests against the release server (FUZZ_HTTP_RUNS, default 1,000,000)
 #   make lint   swift format lint
-
 SWIFT ?= swift
 
 .PHONY: build demo test bench fuzz lint clean
 
 build:
+	SWIFT=$(SWIFT) bash scripts/prerequisites.sh
 	$(SWIFT) build -c release
 
 demo:
-	bash scripts/demo.sh
+	SWIFT=$(SWIFT) bash scripts/demo.sh
 
 test:
+	SWIFT=$(SWIFT) bash scripts/prerequisites.sh --python
+	bash scripts/test-prerequisites.sh
 	$(SWIFT) test -c release
 	bash scripts/schemathesis.sh
 	bash scripts/conformance.sh

@@ -8,8 +8,11 @@ cd "$(dirname "$0")/.."
 if [ -n "${FIELDSYNC_BIN:-}" ]; then
     BIN="$FIELDSYNC_BIN"
 else
-    swift build -c release
-    BIN="$(swift build -c release --show-bin-path)"
+    # What the build needs, first: a missing package stops here, naming the apt-get line that installs it.
+    . scripts/prerequisites.sh || exit
+    # The build's output is shown as it comes; a failed build stops the demo with its status (set -e).
+    "${SWIFT:-swift}" build -c release
+    BIN="$("${SWIFT:-swift}" build -c release --show-bin-path)"
 fi
 SERVER="$BIN/sync-server"
 FIELD="$BIN/field"

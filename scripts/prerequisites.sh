@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# What building FieldSync needs on Debian, checked before `make demo` and `make test` build anything: the
+# system libraries Package.swift links (SQLite, libcurl, zlib, zstd) with pkg-config, git (SwiftPM fetches
+# the dependencies with it) and swift; with --python also python3 and its venv module (make test's
+# schemathesis and conformance steps create .venv).
+#
+#   bash scripts/prerequisites.sh            # the build's needs
+#   bash scripts/prerequisites.sh --python   # and make test's Python steps
+#   . scripts/prerequisites.sh               # sourced (scripts/demo.sh): may also put swift on the PATH
+#
+# Missing packages are installed (apt-get update, then apt-get install, shown as they run) when this runs as
+# root where apt-get is and FIELDSYNC_NO_INSTALL is unset. Otherwise it prints on stderr
+#   Missing packages: libzstd-dev
+#   sudo apt-get install -y libzstd-dev
+# (no sudo for root) and exits 2, as it does when swift cannot be found.
+# FIELDSYNC_PKG_CONFIG names the pkg-config to ask (default: pkg-config on the PATH), FIELDSYNC_APT_GET the
+# apt-get to run, SWIFT the swift to look for: scripts/test-prerequisites.sh checks all this with fakes,
+# without removing anything from the machine.
+
+# The Debian packages missing for the build (and, with --python, for make test's Python steps), one line.
+fieldsync_missing_packages() {
+    local python=$1 pkg_config="${FIELDSYNC_PKG_CONFIG:-pkg-config}" missing=() entry package module header
+    local asked=0
+    if command -v "$pkg_config" >/dev/null 2>&1; then
+        asked=1
+    else
+        missing+=(pkg-config)
+    fi
+    # Ask once for all four; only when that fails, module by module, to name what is missing.
+    if [ "$asked" = 0 ] || ! "$pkg_config" --exists sqlite3 libcurl zlib libzstd 2>/dev/null; then
+        # package:pkg-config module:header (the header is looked for only when there is no pkg-config to ask)
+        for entry in libsqlite3-dev:sqlite3:sqlite3.h libcurl4-openssl-dev:libcurl:curl/curl.h \
+            zlib1g-dev:zlib:zlib.h libzstd-dev:libzstd:zstd.h; do
+            IFS=: read -r package module header <<<"$entry"
+            if [ "$asked" = 1 ]; then
+                "$pkg_config" --exists "$module" 2>/dev/null || missing+=("$package")
+            else
+                fieldsync_has_header "$header" || missing+=("$package")
+            fi
+        done
+    fi
+    command -v git >/dev/null 2>&1 || missing+=(git)
+    if [ "$python" = 1 ]; then
+        if ! command -v python3 >/dev/null 2>&1; then
+            missing+=(python3 python3-venv)
+        elif ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+            missing+=(python3-venv)  # Debian's python3 has no ensurepip without it: `python3 -m venv` fails
+        fi
+    fi
+    echo "${missing[*]}"
+}
+
+# Whether a C header is installed where the compiler looks (multiarch folders included).
+fieldsync_has_header() {
+    local folder
+    for folder in /usr/include /usr/local/include /usr/include/*-linux-gnu; do
+        [ -f "$folder/$1" ] && return 0
+    done
+    return 1
+}
+
+# Finds swift: on the PATH, else where a login shell would find it (/etc/profile.d/swift.sh, /opt/swift), as
+# .ci/run does. Sourced, this puts it on the caller's PATH; run as a command, it says what to type.
+fieldsync_find_swift() {
+    local swift="${SWIFT:-swift}" sourced=$1 found
+    command -v "$swift" >/dev/null 2>&1 && return 0
+    if [ "$swift" = swift ]; then
+        found=$(
+            if [ -r /etc/profile.d/swift.sh ]; then
+                set +u
+                . /etc/profile.d/swift.sh >/dev/null 2>&1
+            fi
+            PATH="$PATH:/opt/swift/usr/bin" command -v swift 2>/dev/null
+        ) || found=""
+        if [ -n "$found" ]; then
+            if [ "$sourced" = 1 ]; then
+                export PATH="$(dirname "$found"):$PATH"
+                return 0
+            fi
+            printf '%s\n' "swift is in $(dirname "$found"), which is not on this shell's PATH. Run" \
+                "  export PATH=\"$(dirname "$found"):\$PATH\"" \
+                "(or open a login shell, which reads /etc/profile.d), then the same command again." >&2
+            return 2
+        fi
+    fi
+    printf '%s\n' "swift not found (looked for '$swift' on the PATH, in /etc/profile.d/swift.sh and /opt/swift)." \
+        "FieldSync needs Swift 6.1 or later: https://www.swift.org/install/linux/ (Debian 12: the tarball or" \
+        "swiftly), then put its usr/bin on the PATH." >&2
+    return 2
+}
+
+fieldsync_prerequisites() {
+    local sourced=$1 python=0 missing apt_get="${FIELDSYNC_APT_GET:-apt-get}" sudo="sudo "
+    shift
+    case "${1:-}" in
+        "") ;;
+        --python) python=1 ;;
+        *) echo "usage: scripts/prerequisites.sh [--python]" >&2; return 2 ;;
+    esac
+    missing=$(fieldsync_missing_packages "$python")
+    if [ -n "$missing" ] && [ "$(id -u)" = 0 ] && [ -z "${FIELDSYNC_NO_INSTALL:-}" ] \
+        && command -v "$apt_get" >/dev/null 2>&1; then
+        echo "== installing what the build needs: $missing"
+        # Word splitting of $missing is wanted: one argument per package.
+        # shellcheck disable=SC2086
+        DEBIAN_FRONTEND=noninteractive "$apt_get" update \
+            && DEBIAN_FRONTEND=noninteractive "$apt_get" install -y --no-install-recommends $missing \
+            || echo "apt-get failed (its error is above)." >&2
+        missing=$(fieldsync_missing_packages "$python")
+    fi
+    if [ -n "$missing" ]; then
+        [ "$(id -u)" = 0 ] && sudo=""
+        printf 'Missing packages: %s\n%sapt-get install -y %s\n' "$missing" "$sudo" "$missing" >&2
+        return 2
+    fi
+    fieldsync_find_swift "$sourced"
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    fieldsync_prerequisites 0 "$@"
+    exit
+else
+    fieldsync_prerequisites 1 "$@"
+fi
