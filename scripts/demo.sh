@@ -28,6 +28,8 @@ cd "$WORK"
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 quiet() { "$@" >/dev/null; }
+# Issues a token into a new file; its notice goes to tokens.log, shown if the command fails.
+issue() { "$SERVER" token issue "$@" 2>>tokens.log || { cat tokens.log >&2; exit 1; }; }
 
 # Starts a server in the background (its pid kept for the cleanup), then sets URL once it listens.
 serve() {
@@ -46,9 +48,9 @@ serve() {
 }
 
 say "Central: an embedded SQLite store"
-"$SERVER" token issue --db central.db --role admin --name admin --out admin.token 2>/dev/null
-"$SERVER" token issue --db central.db --role hub --city Tunis --name hub-tunis --out hub-tunis.token 2>/dev/null
-"$SERVER" token issue --db central.db --role hub --city Sfax --name hub-sfax --out hub-sfax.token 2>/dev/null
+issue --db central.db --role admin --name admin --out admin.token
+issue --db central.db --role hub --city Tunis --name hub-tunis --out hub-tunis.token
+issue --db central.db --role hub --city Sfax --name hub-sfax --out hub-sfax.token
 serve central --db central.db
 CENTRAL=$URL
 echo "central at $CENTRAL"
@@ -56,8 +58,8 @@ echo "central at $CENTRAL"
 say "Two city hubs, syncing with central nightly (and now, on demand)"
 for city in Tunis Sfax; do
     lower=$(echo "$city" | tr 'A-Z' 'a-z')
-    "$SERVER" token issue --db "hub-$lower.db" --role device --city "$city" --name "$lower-1" --out "$lower-1.token" 2>/dev/null
-    "$SERVER" token issue --db "hub-$lower.db" --role device --city "$city" --name "$lower-2" --out "$lower-2.token" 2>/dev/null
+    issue --db "hub-$lower.db" --role device --city "$city" --name "$lower-1" --out "$lower-1.token"
+    issue --db "hub-$lower.db" --role device --city "$city" --name "$lower-2" --out "$lower-2.token"
 done
 serve hub-tunis --db hub-tunis.db --upstream "$CENTRAL" --upstream-token-file hub-tunis.token --sync-at 02:00
 HUB_TUNIS=$URL
