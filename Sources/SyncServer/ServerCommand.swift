@@ -1,4 +1,5 @@
 import ArgumentParser
+import FieldDomain
 import Foundation
 import Logging
 import SyncCore
@@ -34,6 +35,11 @@ struct DatabaseOptions: ParsableArguments {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical.")
         }
+    }
+
+    /// The store of the replica file (created if missing).
+    func openStore() throws -> any SyncStore {
+        try ReplicaStore(Replica(path: db, schema: .fieldSync))
     }
 
     /// Logs go to stderr, one line per event, never with tokens or family data.

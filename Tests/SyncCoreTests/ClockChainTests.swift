@@ -24,8 +24,8 @@ struct ClockChainTests {
             hubClock = ManualClock(centralClock.nowMillis())
             central = try makeReplica(clock: centralClock)
             hub = try makeReplica(clock: hubClock)
-            centralService = SyncService(replica: central, logger: Logger(label: "central"))
-            hubService = SyncService(replica: hub, logger: Logger(label: "hub"))
+            centralService = try SyncService(replica: central, logger: Logger(label: "central"))
+            hubService = try SyncService(replica: hub, logger: Logger(label: "hub"))
         }
 
         func device(_ clock: ManualClock) throws -> Replica { try makeReplica(clock: clock) }

@@ -16,7 +16,7 @@ struct ClockRepairTests {
         let server = try makeReplica(clock: serverClock)
         let device = try makeReplica(clock: deviceClock)
         let transport = LoopbackTransport(
-            service: SyncService(replica: server, logger: Logger(label: "s")),
+            service: try SyncService(replica: server, logger: Logger(label: "s")),
             principal: Principal(role: .device, city: "Tunis", name: "d"))
         return (serverClock, deviceClock, server, device, transport)
     }

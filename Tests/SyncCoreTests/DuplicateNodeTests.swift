@@ -22,7 +22,7 @@ struct DuplicateNodeTests {
         init(clock: ManualClock) throws {
             directory = try makeTemporaryDirectory()
             server = try makeReplica(clock: clock)
-            let service = SyncService(replica: server, logger: Logger(label: "s"))
+            let service = try SyncService(replica: server, logger: Logger(label: "s"))
             transport = {
                 LoopbackTransport(service: service, principal: Principal(role: .device, city: "Tunis", name: "d"))
             }
@@ -189,7 +189,7 @@ struct DuplicateNodeTests {
     /// had, and loses its node id.
     @Test func aRefusedRequestMovesTheLeaseOnlyIfItPushedNothing() throws {
         let server = try makeReplica(clock: clock)
-        let service = SyncService(replica: server, logger: Logger(label: "s"))
+        let service = try SyncService(replica: server, logger: Logger(label: "s"))
         let principal = Principal(role: .device, city: "Tunis", name: "d")
         let now = Int64(clock.nowMillis())
         func refusedPush(_ node: NodeID, _ lease: SyncRequest.Lease) {
@@ -202,7 +202,7 @@ struct DuplicateNodeTests {
                         stamp: Stamp(hlc: HLCTimestamp(millis: UInt64(now), counter: 0), node: node)),
                     to: FeedCursor(1)))
             request.lease = lease
-            #expect { try service.handle(request, principal: principal, now: now) } throws: {
+            #expect { try service.handleWaiting(request, principal: principal, now: now) } throws: {
                 ($0 as? SyncError)?.code == .clockDrift
             }
         }
@@ -215,7 +215,7 @@ struct DuplicateNodeTests {
                     node: NodeID(rawValue: 0x7777)!, name: "x", role: "device", city: "Tunis",
                     heartbeat: Heartbeat(app: "x"), clockOffsetMillis: 0, lastSeenMillis: now)
             ]
-            #expect { try service.handle(request, principal: principal, now: now) } throws: {
+            #expect { try service.handleWaiting(request, principal: principal, now: now) } throws: {
                 ($0 as? SyncError)?.code == .outOfScope
             }
         }

@@ -77,3 +77,8 @@ let familyFields = [
     "notes", "merged_into", "_deleted",
 ]
 let deliveryFields = ["city", "family", "item", "quantity", "campaign", "delivered_at", "volunteer", "note"]
+
+extension SyncService {
+    /// The replica of a service over an embedded store (every service of these tests).
+    var replica: Replica { (store as! ReplicaStore).replica }
+}

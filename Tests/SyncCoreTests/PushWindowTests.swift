@@ -63,7 +63,7 @@ struct PushWindowTests {
         let server = try makeReplica(clock: clock)
         let device = try makeReplica(clock: clock)
         let loopback = LoopbackTransport(
-            service: SyncService(replica: server, logger: Logger(label: "s")),
+            service: try SyncService(replica: server, logger: Logger(label: "s")),
             principal: Principal(role: .device, city: "Tunis", name: "d"))
         try logWork(device, city: "Tunis", families: 40, deliveriesEach: 4, tag: "w")
         return (server, device, loopback)

@@ -44,7 +44,7 @@ final class LoopbackTransport: SyncTransport {
         let response: SyncResponse
         let now = Int64(service.replica.configuration.clock.nowMillis())
         do {
-            response = try service.handle(decoded, principal: principal, now: now)
+            response = try service.handleWaiting(decoded, principal: principal, now: now)
         } catch let error as SyncError
             where error.code == .clockDrift || error.code == .duplicateNode || error.code == .outOfOrder
         {
@@ -91,7 +91,7 @@ struct SessionTests {
     @Test func devicesHubAndCentralConvergeWithoutEcho() throws {
         let clock = ManualClock()
         let central = try makeReplica(clock: clock)
-        let centralService = SyncService(replica: central, logger: Logger(label: "central"))
+        let centralService = try SyncService(replica: central, logger: Logger(label: "central"))
         let hubs = try ["Tunis", "Sfax"].map { city in (city, try makeReplica(clock: clock)) }
         var devices: [(city: String, replica: Replica)] = []
         for (city, count) in [("Tunis", 2), ("Sfax", 1)] {
@@ -102,7 +102,7 @@ struct SessionTests {
         }
         func hub(_ city: String) -> Replica { hubs.first { $0.0 == city }!.1 }
         func syncDevice(_ device: (city: String, replica: Replica)) throws -> LoopbackTransport {
-            let service = SyncService(replica: hub(device.city), logger: Logger(label: "hub"))
+            let service = try SyncService(replica: hub(device.city), logger: Logger(label: "hub"))
             let transport = LoopbackTransport(
                 service: service, principal: Principal(role: .device, city: device.city, name: "d"))
             try makeSession(device.replica, transport, batchSize: 25).run()
@@ -137,7 +137,7 @@ struct SessionTests {
         #expect(total == 3 * 20 * 3)
         // A sync with nothing to do is one round trip.
         let idle = LoopbackTransport(
-            service: SyncService(replica: hub("Sfax"), logger: Logger(label: "hub")),
+            service: try SyncService(replica: hub("Sfax"), logger: Logger(label: "hub")),
             principal: Principal(role: .device, city: "Sfax", name: "d"))
         let summary = try makeSession(devices[2].replica, idle).run()
         #expect(summary.roundTrips == 1 && summary.pushed == 0 && summary.pulled == 0)
@@ -149,7 +149,7 @@ struct SessionTests {
         let device = try makeReplica(clock: clock)
         try logWork(device, city: "Tunis", families: 30, deliveriesEach: 4, tag: "x")
         let transport = LoopbackTransport(
-            service: SyncService(replica: server, logger: Logger(label: "s")),
+            service: try SyncService(replica: server, logger: Logger(label: "s")),
             principal: Principal(role: .device, city: "Tunis", name: "d"))
         var failures = 0
         for round in 0..<40 {
@@ -179,7 +179,7 @@ struct SessionTests {
         let device = try makeReplica(clock: deviceClock)
         // Another device edits the family "now" (real time); ours edits it offline with a clock a year ahead.
         let family = try logWork(other, city: "Tunis", families: 1, deliveriesEach: 0, tag: "s")[0]
-        let service = SyncService(replica: server, logger: Logger(label: "s"))
+        let service = try SyncService(replica: server, logger: Logger(label: "s"))
         let principal = Principal(role: .device, city: "Tunis", name: "d")
         try makeSession(other, LoopbackTransport(service: service, principal: principal)).run()
         try makeSession(device, LoopbackTransport(service: service, principal: principal)).run()
@@ -221,7 +221,7 @@ struct SessionTests {
         try logWork(device, city: "Tunis", families: 2, deliveriesEach: 1, tag: "a")
         try logWork(device, city: "Sfax", families: 1, deliveriesEach: 0, tag: "b")
         let transport = LoopbackTransport(
-            service: SyncService(replica: server, logger: Logger(label: "s")),
+            service: try SyncService(replica: server, logger: Logger(label: "s")),
             principal: Principal(role: .device, city: "Tunis", name: "d"))
         let summary = try makeSession(device, transport).run()
         #expect(summary.refused == 1 && summary.pushed == 5)
@@ -280,7 +280,7 @@ struct SessionTests {
         let clock = ManualClock()
         let server = try makeReplica(clock: clock)
         let device = try makeReplica(clock: clock)
-        let service = SyncService(replica: server, logger: Logger(label: "s"))
+        let service = try SyncService(replica: server, logger: Logger(label: "s"))
         let principal = Principal(role: .device, city: "Tunis", name: "d")
         let family = try logWork(device, city: "Tunis", families: 2, deliveriesEach: 2, tag: "r")[0]
         // And one record the server refuses (another city): counted too.
@@ -289,10 +289,10 @@ struct SessionTests {
         var request = SyncRequest(
             node: device.nodeID, clockMillis: Int64(clock.nowMillis()), push: .init(batch: page.batch, to: page.cursor))
         request.lease = .init(previous: nil, next: 42)
-        let first = try service.handle(request, principal: principal, now: Int64(clock.nowMillis()))
+        let first = try service.handleWaiting(request, principal: principal, now: Int64(clock.nowMillis()))
         let dump = try server.dump()
         let history = try server.history()
-        let second = try service.handle(request, principal: principal, now: Int64(clock.nowMillis()))
+        let second = try service.handleWaiting(request, principal: principal, now: Int64(clock.nowMillis()))
         #expect(first.pushed?.records == 7 && second.pushed?.records == 7)
         #expect(first.pushed?.refused.count == 1 && second.pushed?.refused.count == 1)
         #expect(second.pushed?.conflicts == 0 && second.pushed?.to == page.cursor)

@@ -40,6 +40,8 @@ public struct SyncError: Error, Sendable, CustomStringConvertible {
         public static let duplicateNode = Code("duplicate-node")
         /// A fresh token named a node id that belongs to another device here: take a new node id.
         public static let nodeTaken = Code("node-taken")
+        /// A token bound to one node was presented by another (each device enrols with its own token).
+        public static let wrongNode = Code("wrong-node")
         /// A push sent while the one before it was unanswered reached a server that has not applied that
         /// one: nothing was applied; the client sends it again once the one before is answered.
         public static let outOfOrder = Code("out-of-order")

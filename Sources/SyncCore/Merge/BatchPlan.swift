@@ -6,8 +6,8 @@
 /// whose values the schema does not allow, or that lies outside `scope`, is refused on its own
 /// (``refused``): the rest of the batch goes on.
 struct BatchPlan {
-    /// Per group: the layout's position.
-    var layoutIndex: [Int] = []
+    /// Per group: the collection's position in the schema.
+    var collectionIndex: [Int] = []
     /// Per group: for each field name position, the register index or -1.
     var registerMap: [[Int]] = []
     /// The greatest stamp in the batch.
@@ -22,7 +22,7 @@ struct BatchPlan {
 
     static let maxIDLength = 64
     static let maxFieldNameLength = 64
-    static let maxFieldsPerGroup = WireBatch.maxFieldsPerGroup
+    static let maxFieldsPerGroup = ChangeBatch.maxFieldsPerGroup
     /// Fields a record may carry that this schema does not know (a newer version's additions).
     static let maxUnknownFieldsPerRecord = 16
     /// Unknown field names a feed page lists per collection, so that a page stays within
@@ -32,7 +32,7 @@ struct BatchPlan {
     /// `scope`: the principal's, when it has one (a device's or hub's push): a record must carry it, and a
     /// collection without a scope field is the admin's alone.
     init(
-        _ batch: ChangeBatch, layouts: [TableLayout], schema: Schema, sender: NodeID? = nil, scope: String? = nil
+        _ batch: ChangeBatch, schema: Schema, sender: NodeID? = nil, scope: String? = nil
     ) throws(SyncError) {
         for group in batch.collections {
             guard let index = schema.index(of: group.name) else {
@@ -41,7 +41,7 @@ struct BatchPlan {
                     "Unknown collection '\(group.name)'. Known: \(schema.collections.map(\.name).joined(separator: ", "))."
                 )
             }
-            let layout = layouts[index]
+            let collection = schema.collections[index]
             guard group.fields.count <= Self.maxFieldsPerGroup else {
                 throw SyncError(
                     .invalidBatch,
@@ -51,7 +51,7 @@ struct BatchPlan {
             var seen = Set<String>()
             for name in group.fields {
                 guard !name.isEmpty, name.utf8.count <= Self.maxFieldNameLength,
-                    !name.hasPrefix("_") || name == TableLayout.deletedRegister,
+                    !name.hasPrefix("_") || name == CollectionSchema.deletedRegister,
                     name != "id"
                 else {
                     throw SyncError(.invalidBatch, "Collection '\(group.name)' lists an invalid field name '\(name)'.")
@@ -59,22 +59,22 @@ struct BatchPlan {
                 guard seen.insert(name).inserted else {
                     throw SyncError(.invalidBatch, "Collection '\(group.name)' lists field '\(name)' twice.")
                 }
-                map.append(layout.registerIndex(name) ?? -1)
+                map.append(collection.registerIndex(name) ?? -1)
             }
             var refused = Set<Int>()
-            let scopeCell = layout.collection.scopeField.flatMap { group.fields.firstIndex(of: $0) }
+            let scopeCell = collection.scopeField.flatMap { group.fields.firstIndex(of: $0) }
             for (position, record) in group.records.enumerated() {
-                var refusal = try Self.validate(record, group: group, layout: layout, map: map, newest: &newest)
+                var refusal = try Self.validate(record, group: group, collection: collection, map: map, newest: &newest)
                 if refusal == nil, let scope {
                     refusal = Self.scopeRefusal(
-                        record, group: group, layout: layout, scopeCell: scopeCell, scope: scope)
+                        record, group: group, collection: collection, scopeCell: scopeCell, scope: scope)
                 }
                 if let refusal {
                     refused.insert(position)
                     refusals.append(refusal)
                 }
             }
-            layoutIndex.append(index)
+            collectionIndex.append(index)
             registerMap.append(map)
             self.refused.append(refused)
         }
@@ -104,9 +104,9 @@ struct BatchPlan {
     /// scope field to another value, or its collection has none (the admin's). A stored record's scope is
     /// checked where the merge reads it.
     private static func scopeRefusal(
-        _ record: RecordChange, group: CollectionChanges, layout: TableLayout, scopeCell: Int?, scope: String
+        _ record: RecordChange, group: CollectionChanges, collection: CollectionSchema, scopeCell: Int?, scope: String
     ) -> Refusal? {
-        guard let scopeField = layout.collection.scopeField else {
+        guard let scopeField = collection.scopeField else {
             return Refusal(
                 collection: group.name, id: record.id, code: .outOfScope,
                 detail: "'\(group.name)' is written by the admin only; a \(scope) token cannot change it.")
@@ -124,7 +124,7 @@ struct BatchPlan {
     /// Checks one record in a single pass over its cells, and folds its stamps into `newest`. Throws for a
     /// malformed record; returns the refusal of a record whose values the schema does not allow.
     private static func validate(
-        _ record: RecordChange, group: CollectionChanges, layout: TableLayout, map: [Int], newest: inout Stamp?
+        _ record: RecordChange, group: CollectionChanges, collection: CollectionSchema, map: [Int], newest: inout Stamp?
     ) throws(SyncError) -> Refusal? {
         var where_: String { "\(group.name) record '\(record.id.prefix(maxIDLength))'" }
         func refuse(_ field: String?, _ detail: String) -> Refusal {
@@ -156,7 +156,7 @@ struct BatchPlan {
                         "The \(where_) refers to field #\(field), but the group lists \(fieldCount) fields.")
                 }
                 if let stamp = cells[index].stamp {
-                    guard layout.isProfile || stamp == record.stamp else {
+                    guard collection.isProfile || stamp == record.stamp else {
                         throw SyncError(
                             .invalidBatch, "The \(where_) is a fact: its fields cannot carry their own stamps.")
                     }
@@ -190,15 +190,15 @@ struct BatchPlan {
                     throw SyncError(.invalidBatch, "The \(where_) sets field '\(group.fields[field])' twice.")
                 }
                 present |= bit
-                if register < layout.collection.fields.count, refusal == nil,
-                    let problem = layout.collection.fields[register].problem(with: cells[index].value)
+                if register < collection.fields.count, refusal == nil,
+                    let problem = collection.fields[register].problem(with: cells[index].value)
                 {
                     refusal = refuse(group.fields[field], "The \(where_) sets '\(group.fields[field])' to \(problem).")
-                } else if register == layout.deletedIndex, layout.isProfile, cells[index].value != .integer(1),
+                } else if register == collection.deletedIndex, collection.isProfile, cells[index].value != .integer(1),
                     refusal == nil
                 {
                     refusal = refuse(
-                        TableLayout.deletedRegister,
+                        CollectionSchema.deletedRegister,
                         "The \(where_) sets '_deleted' to \(cells[index].value.kindDescription): a tombstone is always 1."
                     )
                 }
@@ -210,14 +210,14 @@ struct BatchPlan {
         // A fact is whole at once; a profile's required fields are checked when it is new (by the merge),
         // and none may be emptied.
         let missing =
-            layout.isProfile
-            ? present & layout.requiredMask & ~filled
-            : layout.requiredMask & ~filled
+            collection.isProfile
+            ? present & collection.requiredMask & ~filled
+            : collection.requiredMask & ~filled
         if missing != 0 {
-            let name = layout.collection.fields[missing.trailingZeroBitCount].name
+            let name = collection.fields[missing.trailingZeroBitCount].name
             return refuse(
                 name,
-                layout.isProfile
+                collection.isProfile
                     ? "The \(where_) empties its required field '\(name)'."
                     : "The \(where_) lacks its required field '\(name)'.")
         }

@@ -19,6 +19,8 @@ public struct CollectionSchema: Sendable, Hashable {
 
     /// Field positions by name.
     public let fieldIndex: [String: Int]
+    /// Bit `r` set for each required field.
+    let requiredMask: UInt64
 
     public init(_ name: String, kind: CollectionKind, scope scopeField: String? = nil, fields: [Field]) {
         self.name = name
@@ -26,6 +28,9 @@ public struct CollectionSchema: Sendable, Hashable {
         self.fields = fields
         self.scopeField = scopeField
         self.fieldIndex = Dictionary(fields.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.requiredMask = fields.prefix(64).enumerated().reduce(0) {
+            $0 | ($1.element.required ? 1 << UInt64($1.offset) : 0)
+        }
     }
 
     public func field(named name: String) -> Field? {

@@ -1,15 +1,3 @@
-/// What applying a batch did.
-public struct ApplyReport: Sendable, Equatable {
-    /// Record changes in the batch.
-    public var records: Int
-    /// Values that lost to a newer write here and were kept in history.
-    public var conflicts: Int
-    /// The feed's head after the apply.
-    public var cursor: FeedCursor
-    /// Records not applied, and why (each also kept in `_refused`).
-    public var refused: [Refusal] = []
-}
-
 extension Replica {
     /// Merges a batch of changes from another node, in one transaction: all of it or none.
     ///
@@ -20,7 +8,7 @@ extension Replica {
     /// know are kept and forwarded.
     @discardableResult
     public func apply(_ batch: ChangeBatch) throws -> ApplyReport {
-        let plan = try BatchPlan(batch, layouts: layouts, schema: schema)
+        let plan = try BatchPlan(batch, schema: schema)
         // A stamp too far ahead throws inside the transaction, which rolls back: nothing moves.
         return try withSession { session in
             var report = try merge(batch, plan: plan, session: session)
@@ -54,7 +42,7 @@ extension Replica {
             }
         }
         for (groupIndex, group) in batch.collections.enumerated() {
-            let layout = layouts[plan.layoutIndex[groupIndex]]
+            let layout = layouts[plan.collectionIndex[groupIndex]]
             let map = plan.registerMap[groupIndex]
             // Profiles in key order: each B-tree page is visited once, not once per record (merging
             // commutes). Facts arrive in creation order, which their ids already follow.

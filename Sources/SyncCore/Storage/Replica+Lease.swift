@@ -1,30 +1,5 @@
 import GRDB
 
-/// What a server decided about a client's lease.
-public enum LeaseCheck: Sendable, Equatable {
-    /// The lease is this node's: the request goes on.
-    case accepted
-    /// Two copies of the node hold diverging leases (now, or seen before): refuse the request.
-    case duplicate
-    /// The request follows one the server has not applied (``SyncRequest/Lease/after`` is the current
-    /// lease): refuse it, recording nothing; the client sends it again after that one.
-    case outOfOrder
-}
-
-/// A client's lease move that a server makes in the transaction applying the client's push.
-public struct LeaseMove: Sendable {
-    public var lease: SyncRequest.Lease
-    public var node: NodeID
-    /// Server time (Unix ms), recorded when two copies are found.
-    public var now: Int64
-
-    public init(_ lease: SyncRequest.Lease, node: NodeID, now: Int64) {
-        self.lease = lease
-        self.node = node
-        self.now = now
-    }
-}
-
 extension Replica {
     // MARK: Server side
 
@@ -37,7 +12,7 @@ extension Replica {
     /// (the other one has not been applied yet, or was lost): refused, and nothing recorded. Anything else
     /// proves two copies of the node, which is remembered: every later request of either copy is refused
     /// too, so that both take new ids (and pull again from the start; decision record 0005).
-    public func checkLease(_ lease: SyncRequest.Lease, node: NodeID, now: Int64) throws -> LeaseCheck {
+    public func checkLease(_ lease: Lease, node: NodeID, now: Int64) throws -> LeaseCheck {
         do {
             return try writeWithoutFsync { db in try Self.moveLease(db, lease, node: node, now: now) }
         } catch {
@@ -46,7 +21,7 @@ extension Replica {
     }
 
     /// ``checkLease(_:node:now:)`` inside the caller's transaction.
-    static func moveLease(_ db: Database, _ lease: SyncRequest.Lease, node: NodeID, now: Int64) throws -> LeaseCheck {
+    static func moveLease(_ db: Database, _ lease: Lease, node: NodeID, now: Int64) throws -> LeaseCheck {
         // On every request's path (in the push's transaction): the row read and written with bare
         // statements, the list of moves scanned without splitting it.
         let key = node.description
@@ -111,13 +86,13 @@ extension Replica {
     /// How many of a node's last lease moves a server remembers (retries and late copies of requests).
     public static let recentLeaseMoves = 16
 
-    private static func move(_ lease: SyncRequest.Lease) -> String {
+    private static func move(_ lease: Lease) -> String {
         "\(lease.previous.map { String($0, radix: 16) } ?? "-"):\(lease.next.map { String($0, radix: 16) } ?? "-")"
     }
 
     /// The list of moves (comma-separated, oldest first) with `lease` added and only the last
     /// ``recentLeaseMoves`` kept.
-    private static func moves(_ list: String, adding lease: SyncRequest.Lease) -> String {
+    private static func moves(_ list: String, adding lease: Lease) -> String {
         guard lease.next != nil else { return list }
         var kept = Substring(list)
         var count = list.isEmpty ? 0 : list.utf8.reduce(1) { $1 == UInt8(ascii: ",") ? $0 + 1 : $0 }

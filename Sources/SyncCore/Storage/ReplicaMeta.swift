@@ -102,7 +102,7 @@ enum ReplicaMigrations {
             try db.execute(sql: "ALTER TABLE _heartbeats ADD COLUMN via TEXT")
         }
         migrator.registerMigration("5-leases") { db in
-            // A client's push lease with each server (see `SyncRequest.Lease`).
+            // A client's push lease with each server (see `Lease`).
             try db.execute(sql: "ALTER TABLE _peers ADD COLUMN lease INTEGER")
             try db.execute(sql: "ALTER TABLE _peers ADD COLUMN lease_next INTEGER")
             // A server's view of each client node's lease: current, its last moves ("previous:next,…"),
@@ -118,7 +118,7 @@ enum ReplicaMigrations {
                     """)
         }
         migrator.registerMigration("6-lease-window") { db in
-            // The move of a request sent while the one before it is unanswered (see `SyncRequest.Lease`).
+            // The move of a request sent while the one before it is unanswered (see `Lease`).
             try db.execute(sql: "ALTER TABLE _peers ADD COLUMN lease_then INTEGER")
         }
         migrator.registerMigration("7-refused") { db in

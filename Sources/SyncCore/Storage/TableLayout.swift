@@ -11,7 +11,7 @@ import Foundation
 /// A class: merges pass it for every record, and a copy of the struct it was retained each of its
 /// arrays and strings (5% of a push's merge).
 final class TableLayout: Sendable {
-    static let deletedRegister = "_deleted"
+    static let deletedRegister = CollectionSchema.deletedRegister
 
     let collection: CollectionSchema
     let collectionIndex: Int
@@ -30,12 +30,9 @@ final class TableLayout: Sendable {
     init(_ collection: CollectionSchema, index: Int, columnPositions: [String: Int] = [:]) {
         self.collection = collection
         self.collectionIndex = index
-        var registers = collection.fields.map(\.name)
-        if collection.kind == .profile { registers.append(Self.deletedRegister) }
+        let registers = collection.registers
         self.registers = registers
-        self.requiredMask = collection.fields.enumerated().reduce(0) {
-            $0 | ($1.element.required ? 1 << UInt64($1.offset) : 0)
-        }
+        self.requiredMask = collection.requiredMask
         let slots = registers.map { UInt8(clamping: columnPositions[$0] ?? 255) }
         var registerForSlot = [Int](repeating: -1, count: 256)
         for (register, slot) in slots.enumerated() where slot != 255 { registerForSlot[Int(slot)] = register }
@@ -67,10 +64,7 @@ final class TableLayout: Sendable {
     /// The register of the collection's scope field, if it has one.
     var scopeRegister: Int? { collection.scopeField.flatMap { registerIndex($0) } }
 
-    func registerIndex(_ name: String) -> Int? {
-        if let index = collection.fieldIndex[name] { return index }
-        return isProfile && name == Self.deletedRegister ? deletedIndex : nil
-    }
+    func registerIndex(_ name: String) -> Int? { collection.registerIndex(name) }
 
     func type(ofRegister index: Int) -> FieldType {
         index < collection.fields.count ? collection.fields[index].type : .bool

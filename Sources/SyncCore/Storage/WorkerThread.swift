@@ -6,9 +6,6 @@ import Synchronization
 /// worker may be blocked on it), or that runs at a lower priority than the rest of the process.
 final class WorkerThread: @unchecked Sendable {
     // @unchecked: the jobs live behind the mutex; the semaphore is thread-safe.
-    /// Where streamed pushes merge (``StreamedApply``): one for the process, as their transactions take
-    /// turns on the write lock anyway.
-    static let merge = WorkerThread(name: "fieldsync-merge", nice: 0)
     /// Where a syncing client reads and compresses its next push while a request is in flight: at a
     /// lower priority (nice 10), so that it yields the CPU to what the current request waits for (on a
     /// phone its UI; on a hub the devices it serves; on a test machine the server itself).

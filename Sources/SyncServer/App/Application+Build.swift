@@ -6,21 +6,21 @@ import NIOCore
 import ServiceLifecycle
 import SyncCore
 
-/// The composition root: the replica, the token store, the routes, the hub's upstream task.
+/// The composition root: the store, the routes, the hub's upstream task.
 ///
 /// `onRunning` gets the bound port (useful with port 0). The caller runs the returned application.
 func buildApplication(
     configuration: ServerConfiguration, logger: Logger, metrics: ServerMetrics,
     onRunning: @escaping @Sendable (Int) -> Void = { _ in }
-) throws -> some ApplicationProtocol {
+) async throws -> some ApplicationProtocol {
     var replicaConfiguration = ReplicaConfiguration()
     replicaConfiguration.durability = configuration.durability
     let replica = try Replica(
         path: configuration.databasePath, schema: .fieldSync, configuration: replicaConfiguration, logger: logger)
-    let tokens = try TokenStore(replica: replica)
-    let service = SyncService(replica: replica, logger: logger)
+    let store = try ReplicaStore(replica)
+    let service = SyncService(store: store, logger: logger)
     let controller = SyncController(
-        service: service, tokens: tokens,
+        service: service,
         limiter: RateLimiter(perSecond: configuration.ratePerSecond, burst: configuration.rateBurst),
         failures: configuration.maxAuthFailuresPerMinute > 0
             ? RateLimiter(
@@ -35,7 +35,7 @@ func buildApplication(
     router.add(middleware: ProblemMiddleware(metrics: metrics))
     controller.addRoutes(to: router)
     var services: [any Service] = []
-    if let upstream = configuration.upstream { try ServerSettings(replica: replica).saveUpstream(upstream) }
+    if let upstream = configuration.upstream { try await ServerSettings(store: store).saveUpstream(upstream) }
     if let upstream = configuration.upstream, upstream.schedule != .manual {
         services.append(UpstreamService(replica: replica, upstream: upstream, metrics: metrics, logger: logger))
     }

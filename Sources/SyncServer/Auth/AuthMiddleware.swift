@@ -8,7 +8,7 @@ import SyncCore
 /// refills at `failures.perSecond`) gets 429 before its token is even hashed, until the bucket refills.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = ServerContext
-    let tokens: TokenStore
+    let store: any SyncStore
     let limiter: RateLimiter
     /// Failed authentications per client address; nil: no limit.
     let failures: RateLimiter?
@@ -35,14 +35,7 @@ struct AuthMiddleware: RouterMiddleware {
         }
         // Spaces and tabs around the token are not part of it (trimmed without Foundation: every request).
         let presented = Self.trimmed(parts[1])
-        let store = tokens
-        let verdict: TokenStore.Verdict
-        if let quick = store.quickVerdict(presented) {
-            verdict = quick
-        } else {
-            verdict = try await blocking { try store.authenticate(presented) }
-        }
-        switch verdict {
+        switch try await Tokens.verdict(on: presented, in: store) {
         case .unknown: throw refuse("unknown")
         case .revoked: throw refuse("revoked")
         case .valid(let record):

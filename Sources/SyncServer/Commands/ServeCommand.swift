@@ -136,7 +136,7 @@ struct ServeCommand: AsyncParsableCommand {
         let host = self.host
         let app: any ApplicationProtocol
         do {
-            app = try buildApplication(configuration: configuration, logger: logger, metrics: metrics) { port in
+            app = try await buildApplication(configuration: configuration, logger: logger, metrics: metrics) { port in
                 FileHandle.standardOutput.write(Data("listening on http://\(host):\(port)\n".utf8))
             }
         } catch let error as SyncError {

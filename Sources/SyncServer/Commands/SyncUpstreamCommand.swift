@@ -38,7 +38,7 @@ struct SyncUpstreamCommand: AsyncParsableCommand {
             if let upstream, let upstreamTokenFile {
                 target = UpstreamConfiguration(
                     url: upstream, tokenFile: upstreamTokenFile, schedule: .manual, caFile: upstreamCaFile)
-            } else if let saved = try ServerSettings(replica: replica).upstream() {
+            } else if let saved = try await ServerSettings(store: ReplicaStore(replica)).upstream() {
                 target = saved
             } else {
                 throw SyncError(

@@ -3,13 +3,13 @@ import FieldDomain
 import Foundation
 import SyncCore
 
-struct TokenCommand: ParsableCommand {
+struct TokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "token",
         abstract: "Issue, list and revoke the bearer tokens of devices, hubs and the admin.",
         subcommands: [Issue.self, List.self, Revoke.self])
 
-    struct Issue: ParsableCommand {
+    struct Issue: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Issue a token and print it once, or write it to a new file (only its SHA-256 hash is stored).",
             discussion: """
@@ -41,25 +41,24 @@ struct TokenCommand: ParsableCommand {
             }
         }
 
-        func run() throws {
+        func run() async throws {
             do {
-                let store = try TokenStore(replica: try Replica(path: database.db, schema: .fieldSync))
-                func issue() throws -> (token: String, record: TokenRecord) {
-                    try store.issue(
-                        role: Principal.Role(rawValue: role)!, city: city, name: name,
-                        now: Int64(clamping: SystemClock().nowMillis()))
-                }
-                var id = ""
+                let store = try database.openStore()
+                let issued = Tokens.make(
+                    role: Principal.Role(rawValue: role)!, city: city, name: name,
+                    now: Int64(clamping: SystemClock().nowMillis()))
+                let id = issued.record.id
                 if let out {
                     // The file first: a token is issued only once it has a private place to go.
-                    try PrivateFile.create(out) {
-                        let issued = try issue()
-                        id = issued.record.id
-                        return Data((issued.token + "\n").utf8)
+                    try PrivateFile.create(out) { Data((issued.token + "\n").utf8) }
+                    do {
+                        try await store.addToken(issued.record, hash: Tokens.hash(issued.token))
+                    } catch {
+                        try? FileManager.default.removeItem(atPath: out)
+                        throw error
                     }
                 } else {
-                    let issued = try issue()
-                    id = issued.record.id
+                    try await store.addToken(issued.record, hash: Tokens.hash(issued.token))
                     print(issued.token)
                 }
                 FileHandle.standardError.write(
@@ -73,14 +72,14 @@ struct TokenCommand: ParsableCommand {
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List tokens (ids, roles, cities; never the tokens).")
         @OptionGroup var database: DatabaseOptions
         @Flag(help: "Print JSON.") var json = false
 
-        func run() throws {
+        func run() async throws {
             do {
-                let records = try TokenStore(replica: try Replica(path: database.db, schema: .fieldSync)).list()
+                let records = try await database.openStore().tokens()
                 if json {
                     var writer = JSONWriter()
                     writer.byte(UInt8(ascii: "["))
@@ -105,7 +104,7 @@ struct TokenCommand: ParsableCommand {
                         record.role.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0),
                         (record.city ?? "-").padding(toLength: 13, withPad: " ", startingAt: 0),
                         record.name.padding(toLength: 21, withPad: " ", startingAt: 0),
-                        (record.node ?? "-").padding(toLength: 17, withPad: " ", startingAt: 0),
+                        (record.node?.description ?? "-").padding(toLength: 17, withPad: " ", startingAt: 0),
                         record.revokedMillis == nil ? "active" : "revoked",
                     ]
                     print(columns.joined(separator: " "))
@@ -116,17 +115,17 @@ struct TokenCommand: ParsableCommand {
         }
     }
 
-    struct Revoke: ParsableCommand {
+    struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Revoke a token by id or name: its next request gets 401.",
             discussion: "Example:\n  sync-server token revoke --db hub.db amina-phone")
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "The token's id (tok_…) or name.") var token: String
 
-        func run() throws {
+        func run() async throws {
             do {
-                let revoked = try TokenStore(replica: try Replica(path: database.db, schema: .fieldSync))
-                    .revoke(token, now: Int64(clamping: SystemClock().nowMillis()))
+                let revoked = try await database.openStore()
+                    .revokeTokens(idOrName: token, now: Int64(clamping: SystemClock().nowMillis()))
                 guard !revoked.isEmpty else { throw fail("No active token with id or name '\(token)'.") }
                 for record in revoked { print("revoked \(record.id) (\(record.role.rawValue), \(record.name))") }
             } catch let error as SyncError {

@@ -89,3 +89,12 @@ struct UpstreamService: Service {
         }
     }
 }
+
+/// Runs blocking work (a whole sync over libcurl) on a Dispatch thread, never on the cooperative pool.
+private func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async {
+            continuation.resume(with: Result { try body() })
+        }
+    }
+}

@@ -16,7 +16,8 @@ struct HTTPProblem: Error {
         self.headers = headers
     }
 
-    /// The status and problem type of each SyncCore error code: the one place they are decided.
+    /// The status and problem type of each SyncCore error code: the one place they are decided (every
+    /// `SyncError` a route throws reaches ``ProblemMiddleware``, which calls this).
     init(_ error: SyncError, serverClock: Int64) {
         let status: HTTPResponse.Status
         let title: String
@@ -30,6 +31,7 @@ struct HTTPProblem: Error {
         case .clockDrift: (status, title) = (.conflict, "Clock out of bounds")
         case .duplicateNode: (status, title) = (.conflict, "Duplicated node id")
         case .nodeTaken: (status, title) = (.forbidden, "Node id taken")
+        case .wrongNode: (status, title) = (.forbidden, "Token bound to another node")
         case .outOfOrder: (status, title) = (.conflict, "Request out of order")
         case .notFound: (status, title) = (.notFound, "Not found")
         case .storage:

@@ -79,7 +79,7 @@ extension SyncController {
                 Result { () throws(SyncError) in try coding.decompress(bytes, limit: limit) }
             }.get()
         } catch  where error.code == .tooLarge {
-            throw HTTPProblem(error, serverClock: now())
+            throw error
         } catch {
             throw HTTPProblem(.badRequest, "invalid-encoding", "Bad compressed body", error.message)
         }

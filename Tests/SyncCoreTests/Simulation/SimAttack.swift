@@ -84,8 +84,10 @@ extension SimWorld {
     func send(_ body: [UInt8], to server: Int, as principal: Principal) -> SyncResponse? {
         let now = Int64(replica(server).configuration.clock.nowMillis())
         guard let request = try? SyncRequest(decoding: body) else { return nil }
-        let service = SyncService(replica: replica(server), logger: Self.quiet)
-        guard let bytes = try? service.handle(request, principal: principal, now: now).encoded() else { return nil }
+        guard let service = try? SyncService(replica: replica(server), logger: Self.quiet) else { return nil }
+        guard let bytes = try? service.handleWaiting(request, principal: principal, now: now).encoded() else {
+            return nil
+        }
         return try? SyncResponse(decoding: bytes)
     }
 

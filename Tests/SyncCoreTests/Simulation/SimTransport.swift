@@ -82,7 +82,7 @@ final class SimTransport: SyncTransport {
         // The server's own wall clock, as `sync-server` answers with.
         let now = Int64(service.replica.configuration.clock.nowMillis())
         do {
-            let bytes = try service.handle(request, principal: principal, now: now).encoded()
+            let bytes = try service.handleWaiting(request, principal: principal, now: now).encoded()
             return SyncExchange(
                 response: try SyncResponse(decoding: bytes), bytesSent: body.bytes.count, bytesReceived: bytes.count)
         } catch let error as SyncError {

@@ -141,7 +141,7 @@ final class SimWorld {
             name: node <= 2 ? "hub-\(node)" : "device-\(node)"
         )
         let transport = SimTransport(
-            service: SyncService(replica: replica(server), logger: Self.quiet), principal: principal,
+            service: try SyncService(replica: replica(server), logger: Self.quiet), principal: principal,
             crashes: crashes, earlier: requestLogs[node], faults: faults, rate: rate,
             up: up[node])
         crashes.reset()

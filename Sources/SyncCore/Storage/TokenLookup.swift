@@ -1,6 +1,5 @@
 import Foundation
 import GRDBSQLite
-import SyncCore
 
 /// The token lookup on every request's path: one prepared statement on a connection of its own.
 ///
@@ -16,8 +15,8 @@ final class TokenLookup: @unchecked Sendable {
     private let statement: OpaquePointer
 
     enum Found {
-        /// The stored hash and the token (nil: a row this version cannot read).
-        case found(hash: [UInt8], record: TokenRecord?)
+        /// The token and its stored hash.
+        case found(StoredToken)
         case missing
         /// The lookup could not run (busy, an I/O error): take the pooled path.
         case failed
@@ -76,12 +75,13 @@ final class TokenLookup: @unchecked Sendable {
             func integer(_ column: Int32) -> Int64? {
                 sqlite3_column_type(statement, column) == SQLITE_NULL ? nil : sqlite3_column_int64(statement, column)
             }
-            let record = text(2).flatMap(Principal.Role.init(rawValue:)).map { role in
-                TokenRecord(
-                    id: text(1) ?? "", role: role, city: text(3), name: text(4) ?? "", node: text(5),
-                    createdMillis: integer(6) ?? 0, revokedMillis: integer(7))
-            }
-            return .found(hash: hash, record: record)
+            // A row this version cannot read is no token.
+            guard let role = text(2).flatMap(Principal.Role.init(rawValue:)) else { return .missing }
+            let record = TokenRecord(
+                id: text(1) ?? "", role: role, city: text(3), name: text(4) ?? "",
+                node: text(5).flatMap(NodeID.init(hex:)),
+                createdMillis: integer(6) ?? 0, revokedMillis: integer(7))
+            return .found(StoredToken(record: record, hash: hash))
         }
     }
 }

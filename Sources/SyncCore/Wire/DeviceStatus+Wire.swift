@@ -1,37 +1,4 @@
-/// What a server knows of one of its clients: its heartbeat, who it is, when it was last seen. A hub relays
-/// its devices' statuses upstream, so that central's stale devices view covers every device.
-public struct DeviceStatus: Sendable, Equatable {
-    public var node: NodeID
-    public var name: String
-    public var role: String
-    public var city: String?
-    public var heartbeat: Heartbeat
-    /// Server clock minus the client's, at its last sync.
-    public var clockOffsetMillis: Int64
-    public var lastSeenMillis: Int64
-
-    public init(
-        node: NodeID, name: String, role: String, city: String?, heartbeat: Heartbeat, clockOffsetMillis: Int64,
-        lastSeenMillis: Int64
-    ) {
-        self.node = node
-        self.name = name
-        self.role = role
-        self.city = city
-        self.heartbeat = heartbeat
-        self.clockOffsetMillis = clockOffsetMillis
-        self.lastSeenMillis = lastSeenMillis
-    }
-
-    /// The range of a clock offset or correction a client may report: about ±1,100 years, far beyond any
-    /// real clock error, and small enough that no sum of two of them overflows.
-    public static let offsetRange: ClosedRange<Int64> = -(1 << 45)...(1 << 45)
-    /// The range of a count or a time (Unix ms) a client may report.
-    public static let countRange: ClosedRange<Int64> = 0...(1 << 53)
-
-    /// The most statuses one request relays.
-    public static let maxRelayed = 10_000
-
+extension DeviceStatus {
     func encode(into writer: inout JSONWriter) {
         writer.raw("{\"node\":")
         writer.string(node.description)
