@@ -2,7 +2,8 @@
 # needs (scripts/prerequisites.sh: as root it installs a missing Debian package, otherwise it stops with the
 # apt-get line to run).
 #   make demo   central, two hubs, four volunteer devices offline, the nightly sync, the admin report
-#   make test   scripts/test-prerequisites.sh (that check, run against fakes), the whole test suite (release mode:
+#   make test   scripts/test-prerequisites.sh (that check, run against fakes), scripts/check-layers.sh (the
+#               layering checks of docs/architecture.md), the whole test suite (release mode:
 #               the property tests run thousands of seeded cases), then scripts/schemathesis.sh (the real server
 #               against docs/openapi.yaml; creates .venv if missing), then scripts/conformance.sh (the same
 #               scenarios with the Swift and the Python client)
@@ -25,6 +26,7 @@ demo:
 test:
 	SWIFT=$(SWIFT) bash scripts/prerequisites.sh --python
 	bash scripts/test-prerequisites.sh
+	bash scripts/check-layers.sh
 	$(SWIFT) test -c release
 	bash scripts/schemathesis.sh
 	bash scripts/conformance.sh
@@ -38,6 +40,7 @@ fuzz:
 
 lint:
 	$(SWIFT) format lint --strict -r Sources Tests
+	bash scripts/check-layers.sh
 
 clean:
 	rm -rf .build

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The layering checks of docs/architecture.md: storage and merge never name a wire type, the front ends
+# hold no SQL, the HTTP routes reach storage only through the store interface, and no source file grows
+# past 350 lines. Prints every breach and exits 1 when there is one.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+status=0
+breach() { echo "layering: $*" >&2; status=1; }
+
+if hits=$(grep -rnE 'SyncRequest|WireBatch|SyncResponse' Sources/SyncCore/Storage Sources/SyncCore/Merge Sources/SyncCore/Store); then
+    breach "storage, merge and the store interface name wire types:"$'\n'"$hits"
+fi
+if hits=$(grep -rlE 'sql:|SELECT |INSERT INTO|UPDATE .* SET|DELETE FROM' Sources/FieldCLI Sources/SyncServer); then
+    breach "SQL outside SyncCore's storage and FieldDomain:"$'\n'"$hits"
+fi
+if hits=$(grep -rnE '\bReplica\b|\.replica\b|GRDB' Sources/SyncServer/Routes Sources/SyncServer/Auth); then
+    breach "the routes reach storage other than through SyncService and its SyncStore:"$'\n'"$hits"
+fi
+while read -r lines file; do
+    [ "$file" = total ] && continue
+    if [ "$lines" -gt 350 ]; then breach "$file has $lines lines (at most 350)"; fi
+done < <(find Sources -name '*.swift' -print0 | xargs -0 wc -l)
+
+[ $status -eq 0 ] && echo "layering: ok"
+exit $status
