@@ -17,8 +17,7 @@ out=.build/fuzz
 mkdir -p "$out/corpus" "$out/seeds"
 core=Sources/SyncCore
 sources=(
-    "$core"/Protocol/{ChangeBatch,DeviceStatus,Gzip,HistoryEntry+Wire,JSONReader,JSONWriter,Problem,SequenceRanges,Zstd,ContentCoding}.swift
-    "$core"/Protocol/{SyncMessages,WireBatch}.swift
+    "$core"/Changes/*.swift "$core"/Wire/*.swift "$core"/Wire/JSON/*.swift "$core"/Wire/Coding/*.swift
     "$core"/Clock/*.swift "$core"/Errors/*.swift "$core"/Schema/Value.swift "$core"/Storage/HistoryEntry.swift
     "$core"/Merge/Refusal.swift
     scripts/fuzz/FuzzDecoder.swift scripts/fuzz/Seeds.swift
