@@ -1,10 +1,10 @@
 import Crypto
 import Foundation
 import GRDB
-import SyncCore
+package import SyncCore
 
 /// A token as listed (never the token itself: only its hash is stored).
-struct TokenRecord: Sendable, Equatable {
+package struct TokenRecord: Sendable, Equatable {
     var id: String
     var role: Principal.Role
     var city: String?
@@ -33,12 +33,12 @@ struct TokenRecord: Sendable, Equatable {
 ///
 /// Every request reads the table, so a token revoked by `sync-server token revoke` (another process) is
 /// refused on its very next request, and after a restart.
-struct TokenStore: Sendable {
+package struct TokenStore: Sendable {
     let database: any DatabaseWriter
     /// The lookup every request makes, on a connection of its own (nil for a file it cannot open so).
     private let lookup: TokenLookup?
 
-    init(replica: Replica) throws {
+    package init(replica: Replica) throws {
         database = replica.database
         do {
             try database.write { db in
@@ -67,7 +67,7 @@ struct TokenStore: Sendable {
     }
 
     /// Creates a token and returns it (the only time it is seen) with its record.
-    func issue(
+    package func issue(
         role: Principal.Role, city: String?, name: String, now: Int64
     ) throws -> (token: String, record: TokenRecord) {
         var random = SystemRandomNumberGenerator()
