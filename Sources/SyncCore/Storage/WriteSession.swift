@@ -217,7 +217,7 @@ final class WriteSession {
     }
 
     /// A statement of the writer connection's cache, for this collection.
-    private func cached(
+    func cached(
         _ layout: TableLayout, _ kind: StatementCache.Key.Kind, _ sql: () -> String
     ) throws -> SQLStatement {
         try replica.statements.statement(db, .init(kind: kind, collection: layout.collectionIndex), sql)

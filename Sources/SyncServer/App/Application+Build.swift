@@ -1,7 +1,7 @@
 import FieldDomain
 import Foundation
-import Hummingbird
-import Logging
+package import Hummingbird
+package import Logging
 import NIOCore
 import ServiceLifecycle
 import SyncCore
@@ -9,7 +9,7 @@ import SyncCore
 /// The composition root: the store, the routes, the hub's upstream task.
 ///
 /// `onRunning` gets the bound port (useful with port 0). The caller runs the returned application.
-func buildApplication(
+package func buildApplication(
     configuration: ServerConfiguration, logger: Logger, metrics: ServerMetrics,
     onRunning: @escaping @Sendable (Int) -> Void = { _ in }
 ) async throws -> some ApplicationProtocol {

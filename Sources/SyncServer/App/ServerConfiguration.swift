@@ -2,7 +2,7 @@ import Foundation
 import SyncCore
 
 /// How a `sync-server` runs. Every property documents its default.
-struct ServerConfiguration: Sendable {
+package struct ServerConfiguration: Sendable {
     /// The replica file (created with mode 0600 if missing).
     var databasePath: String
     /// Default 127.0.0.1: put a TLS-terminating proxy in front for the Internet.
@@ -41,6 +41,9 @@ struct ServerConfiguration: Sendable {
     var durability: ReplicaConfiguration.Durability = .full
     /// Hub mode: the upstream server to sync with, and when.
     var upstream: UpstreamConfiguration?
+
+    /// Every default, serving the replica at `databasePath`.
+    package init(databasePath: String) { self.databasePath = databasePath }
 }
 
 extension ServerConfiguration {

@@ -1,18 +1,18 @@
 import Crypto
 import Foundation
-import SyncCore
+package import SyncCore
 
 /// Bearer tokens: made here, kept by the store as SHA-256 hashes (never the token itself).
 ///
 /// Every request looks its token up in the store, so a token revoked by `sync-server token revoke`
 /// (another process) is refused on its very next request, and after a restart.
-enum Tokens {
-    static func hash(_ token: String) -> [UInt8] {
+package enum Tokens {
+    package static func hash(_ token: String) -> [UInt8] {
         Array(SHA256.hash(data: Array(token.utf8)))
     }
 
     /// A new token and its record (not stored yet: ``SyncStore/addToken(_:hash:)``).
-    static func make(
+    package static func make(
         role: Principal.Role, city: String?, name: String, now: Int64
     ) -> (token: String, record: TokenRecord) {
         var random = SystemRandomNumberGenerator()

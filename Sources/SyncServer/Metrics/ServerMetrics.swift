@@ -4,11 +4,11 @@ import Prometheus
 /// The server's Prometheus metrics, through swift-metrics (`GET /metrics`).
 ///
 /// Labels are roles, routes, statuses and problem codes: never tokens, cities' records or names.
-struct ServerMetrics: Sendable {
+package struct ServerMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
 
     /// Bootstraps swift-metrics with a Prometheus registry (once per process).
-    static func bootstrap() -> ServerMetrics {
+    package static func bootstrap() -> ServerMetrics {
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = [
