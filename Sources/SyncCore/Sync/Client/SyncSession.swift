@@ -94,7 +94,7 @@ public struct SyncSession: Sendable {
                 do {
                     try pipeline(heartbeat: heartbeat, summary: &summary, progress: progress)
                     break
-                } catch let problem as Problem where problem.code == SyncError.Code.clockDrift.rawValue && repairs < 3 {
+                } catch let problem as Problem where problem.code == .clockDrift && repairs < 3 {
                     repairs += 1
                     try repairClock(problem, pushed: try replica.peerState(peer).pushed, summary: &summary)
                     // The refused request recorded nothing: send the heartbeat again, with the new correction.
@@ -120,7 +120,7 @@ public struct SyncSession: Sendable {
 
     /// Whether a refusal means this replica must take a new node id and go on.
     static func takesNewID(_ problem: Problem) -> Bool {
-        problem.code == SyncError.Code.duplicateNode.rawValue || problem.code == SyncError.Code.nodeTaken.rawValue
+        problem.code == .duplicateNode || problem.code == .nodeTaken
     }
 
     /// A request whose push part is read, encoded and compressed ahead (while the previous request is in
@@ -464,7 +464,7 @@ public struct SyncSession: Sendable {
             // (Not behind a request refused as out of order already: it is sent again, and a request sent
             // behind it now would overtake it as well.)
             if mayGoBehind(outgoing, leases: leases),
-                (awaited?.error as? Problem)?.code != SyncError.Code.outOfOrder.rawValue
+                (awaited?.error as? Problem)?.code != .outOfOrder
             {
                 // The request goes out first, then the one behind it, each on a request thread.
                 if awaited == nil { awaited = send(outgoing, on: requests) }
@@ -569,7 +569,7 @@ public struct SyncSession: Sendable {
         guard let awaited else { return try exchange(outgoing) }
         do {
             return try awaited.wait()
-        } catch let problem as Problem where problem.code == SyncError.Code.outOfOrder.rawValue {
+        } catch let problem as Problem where problem.code == .outOfOrder {
             logger.debug("request sent again: it reached the server before the one it follows")
             return try exchange(outgoing)
         }
