@@ -144,7 +144,7 @@ public struct SyncSession: Sendable {
             case .send(let request):
                 try send(request)
             case .sendAgain(let id):
-                guard let outgoing = sent[id] else { throw SyncError(.invalidBatch, "No request \(id) to send again.") }
+                guard let outgoing = sent[id] else { throw Self.bug("no request \(id) to send again") }
                 session.logger.debug("request sent again: it reached the server before the one it follows")
                 exchange(outgoing, id: id)
             case .apply(let apply):
@@ -183,7 +183,7 @@ public struct SyncSession: Sendable {
             let prepared: PreparedRequest
             if let page = request.page {
                 guard let read, read.page == page else {
-                    throw SyncError(.invalidBatch, "The page to send is not the page read (\(page.start)).")
+                    throw Self.bug("the page to send (after \(page.start)) is not the page read")
                 }
                 prepared = read
             } else {
@@ -220,6 +220,11 @@ public struct SyncSession: Sendable {
                     events.post(.failed(id, error, deviceClock: clock.nowMillis()))
                 }
             }
+        }
+
+        /// The machine asked for what the driver cannot do: a bug here, not a fault of the replica or the server.
+        private static func bug(_ what: String) -> SyncError {
+            SyncError(.invalidBatch, "The sync session went wrong (\(what)). Nothing was lost: sync again.")
         }
 
         private func pendingHeartbeat(_ state: PeerState, clockOffset: Int64) throws -> Heartbeat {
