@@ -93,9 +93,7 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
         let problem = Problem(decoding: result.body)
         // The problems the session handles itself: it repairs its clock, takes a new node id, or sends again.
         if let problem, (400..<500).contains(result.status),
-            [SyncError.Code.clockDrift, .duplicateNode, .nodeTaken, .outOfOrder].contains(where: {
-                $0.rawValue == problem.code
-            })
+            [SyncError.Code.clockDrift, .duplicateNode, .nodeTaken, .outOfOrder].contains(problem.code)
         {
             return problem
         }
@@ -117,7 +115,7 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
                 .serverError,
                 "The server is out of storage space (HTTP 507): it kept nothing of this request, and nothing is "
                     + "lost: the changes stay on this device. Sync again later; if this lasts, tell the server's "
-                    + "operator (\(problem?.code ?? "storage")).", status: 507, problem: problem)
+                    + "operator (\(problem?.code ?? .storage)).", status: 507, problem: problem)
         default:
             return SyncClientError(
                 .serverError, "The server failed (HTTP \(result.status)): \(detail). Try again later.",

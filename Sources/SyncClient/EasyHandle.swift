@@ -1,6 +1,4 @@
 internal import CCurl
-import Foundation
-public import SyncCore
 
 /// One libcurl easy handle with its header list and buffers; freed in `deinit`.
 final class EasyHandle {

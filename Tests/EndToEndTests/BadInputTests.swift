@@ -14,7 +14,7 @@ struct BadInputTests {
         var method = "POST"
         var path = "/v1/sync"
         var status: Int
-        var code: String
+        var code: SyncError.Code
     }
 
     @Test func badRequestsAreRefusedAndChangeNothing() throws {
@@ -194,7 +194,7 @@ struct BadInputTests {
         }
         let good = push(nil)
         #expect(good.count >= 32 * 1024)
-        let cases: [(name: String, body: [UInt8], status: Int, code: String)] = [
+        let cases: [(name: String, body: [UInt8], status: Int, code: SyncError.Code)] = [
             ("cut short", Array(good.dropLast(40)), 400, "invalid-batch"),
             (
                 "unknown collection",

@@ -187,7 +187,7 @@ func temporaryDirectory() throws -> URL {
 
 /// The codes of the records a sync answer says were refused (empty when none were), or nil for a body
 /// that is not a sync answer.
-func refusedCodes(_ body: [UInt8]) -> [String]? {
+func refusedCodes(_ body: [UInt8]) -> [SyncError.Code]? {
     guard let response = try? SyncResponse(decoding: body) else { return nil }
-    return response.pushed?.refused.map(\.code.rawValue) ?? []
+    return response.pushed?.refused.map(\.code) ?? []
 }

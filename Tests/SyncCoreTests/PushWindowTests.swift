@@ -45,7 +45,7 @@ final class WindowTransport: SyncTransport {
             let exchange = try loopback.exchange(request)
             if number == loseAnswer { throw LoopbackTransport.Lost() }
             return exchange
-        } catch let problem as Problem where problem.code == SyncError.Code.outOfOrder.rawValue {
+        } catch let problem as Problem where problem.code == .outOfOrder {
             counts.withLock { $0.outOfOrder += 1 }
             throw problem
         }

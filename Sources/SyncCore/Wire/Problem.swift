@@ -1,7 +1,15 @@
 /// An RFC 9457 problem document (`application/problem+json`): how the server says what went wrong.
+///
+/// Its code is decoded once, here, into a ``SyncError/Code``: a client branches on `problem.code == .clockDrift`,
+/// never on strings. The wire form (`type`) is kept as it came.
 public struct Problem: Sendable, Equatable, Error {
-    /// A stable URI per kind of problem: `urn:fieldsync:problem:<code>`.
-    public var type: String
+    /// A stable URI per kind of problem: `urn:fieldsync:problem:<code>`. Setting it sets ``code``.
+    public var type: String {
+        didSet { code = Self.code(of: type) }
+    }
+    /// The code at the end of ``type`` (`.clockDrift` for `urn:fieldsync:problem:clock-drift`), or the whole
+    /// type when it is not ours. A code this version does not know is kept as it came (codes are extensible).
+    public private(set) var code: SyncError.Code
     public var title: String
     public var status: Int
     public var detail: String
@@ -14,10 +22,11 @@ public struct Problem: Sendable, Equatable, Error {
     public var cause: String?
 
     public init(
-        code: String, title: String, status: Int, detail: String, offsetMillis: Int64? = nil,
+        code: SyncError.Code, title: String, status: Int, detail: String, offsetMillis: Int64? = nil,
         serverClockMillis: Int64? = nil, cause: String? = nil
     ) {
-        self.type = Self.typePrefix + code
+        self.type = Self.typePrefix + code.rawValue
+        self.code = code
         self.title = title
         self.status = status
         self.detail = detail
@@ -31,7 +40,7 @@ public struct Problem: Sendable, Equatable, Error {
     public init(_ error: SyncError, status: Int, title: String, serverClockMillis: Int64) {
         let drift = error.code == .clockDrift
         self.init(
-            code: error.code.rawValue, title: title, status: status, detail: error.message,
+            code: error.code, title: title, status: status, detail: error.message,
             offsetMillis: error.clockOffsetMillis, serverClockMillis: drift ? serverClockMillis : nil,
             cause: drift ? error.clockDriftCause?.rawValue : nil)
     }
@@ -42,9 +51,9 @@ public struct Problem: Sendable, Equatable, Error {
 
     public static let typePrefix = "urn:fieldsync:problem:"
 
-    /// The code at the end of `type` ("clock-drift"), or the whole type when it is not ours.
-    public var code: String {
-        type.hasPrefix(Self.typePrefix) ? String(type.dropFirst(Self.typePrefix.count)) : type
+    /// The code a `type` names: what follows ``typePrefix``, or the whole type when it is not ours.
+    private static func code(of type: String) -> SyncError.Code {
+        SyncError.Code(type.hasPrefix(typePrefix) ? String(type.dropFirst(typePrefix.count)) : type)
     }
 
     public func encoded() -> [UInt8] {
@@ -97,4 +106,10 @@ public struct Problem: Sendable, Equatable, Error {
         guard !problem.type.isEmpty, problem.status > 0 else { return nil }
         self = problem
     }
+}
+
+/// A code written as the wire writes it (`"clock-drift"`), for tests and tools that read problem documents:
+/// `problem.code == "wrong-node"`.
+extension SyncError.Code: ExpressibleByStringLiteral {
+    public init(stringLiteral value: String) { self.init(value) }
 }

@@ -12,7 +12,7 @@ struct HTTPProblem: Error {
 
     init(_ status: HTTPResponse.Status, _ code: String, _ title: String, _ detail: String, headers: HTTPFields = [:]) {
         self.status = status
-        self.problem = Problem(code: code, title: title, status: status.code, detail: detail)
+        self.problem = Problem(code: SyncError.Code(code), title: title, status: status.code, detail: detail)
         self.headers = headers
     }
 
@@ -64,14 +64,14 @@ struct ProblemMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as HTTPProblem {
-            metrics.error(error.problem.code)
+            metrics.error(error.problem.code.rawValue)
             return error.response()
         } catch let error as SyncError {
             let problem = HTTPProblem(error, serverClock: Int64(clamping: SystemClock().nowMillis()))
             if problem.status.code >= 500 {
                 context.logger.error("request failed", metadata: ["sync.error": "\(error.code)"])
             }
-            metrics.error(problem.problem.code)
+            metrics.error(problem.problem.code.rawValue)
             return problem.response()
         } catch let error as HTTPParserError {
             // A body that breaks HTTP's framing (a chunk size of 20 hex digits): nothing after it can be
