@@ -197,6 +197,17 @@ struct SessionStateMachineTests {
         #expect(!slow.handle(.answered(third.id, answer, sentAt: 0, receivedAt: 10_000)).texts.contains("clock 4000"))
     }
 
+    /// A server clock at the very end of the range (a broken or hostile server) is taken as any other
+    /// reading: no trap on its magnitude, the answer applied.
+    @Test(arguments: [Int64.min, Int64.max])
+    func aServerClockAtTheEndOfTheRangeDoesNotStopTheSync(clock: Int64) {
+        var machine = Self.machine()
+        let request = Self.firstPush(&machine)
+        let actions = machine.handle(
+            .answered(request.id, Self.answer(pushedTo: 3, records: 3, clock: clock), sentAt: 0, receivedAt: 0))
+        #expect(actions.texts.contains("apply"))
+    }
+
     // MARK: Refused records (section 14)
 
     @Test func refusedRecordsInThePushAndInThePullAreSetAsideWithTheAnswer() throws {
