@@ -57,6 +57,13 @@ public final class ReplicaStore: SyncStore {
         }
     }
 
+    /// A stream on a replica in a file; an in-memory one (a single connection, which the stream's open
+    /// write would hold against every read) applies pushes whole.
+    public func beginPush(client: NodeID, scope: String?, now: Int64) -> (any PushStream)? {
+        guard replica.path != nil else { return nil }
+        return StreamedApply(replica: replica, client: client, scope: scope, now: now)
+    }
+
     public func moveLease(_ move: LeaseMove) async throws -> LeaseCheck {
         try await run { replica in try replica.checkLease(move.lease, node: move.node, now: move.now) }
     }

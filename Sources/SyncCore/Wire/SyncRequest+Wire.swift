@@ -78,7 +78,13 @@ extension SyncRequest {
     }
 
     /// Decodes a request body (already decompressed). Throws `.invalidBatch` saying what was wrong where.
-    public init(decoding bytes: [UInt8], maxRecords: Int = WireBatch.maxRecords) throws(SyncError) {
+    ///
+    /// `pushChunks` receives the push's records as they are read (see `WireBatch.decode(_:maxRecords:chunks:)`),
+    /// with the request's node when the body named it before its push (as ``encodedHead()`` writes it).
+    public init(
+        decoding bytes: [UInt8], maxRecords: Int = WireBatch.maxRecords,
+        pushChunks: ((NodeID?, CollectionChanges) -> Void)? = nil
+    ) throws(SyncError) {
         var reader = JSONReader(bytes)
         var version: Int64?
         var node: NodeID?
@@ -111,7 +117,7 @@ extension SyncRequest {
             case "node": node = try Self.node(&reader)
             case "clock": clock = try reader.int("the client's clock (Unix ms)")
             case "push":
-                // One push a request.
+                // One push a request: chunks handed on are the push's records, and only those.
                 guard push == nil else { throw SyncError(.invalidBatch, "Invalid body: \"push\" appears twice.") }
                 var to: FeedCursor?
                 var batch: ChangeBatch?
@@ -122,7 +128,9 @@ extension SyncRequest {
                         guard batch == nil else {
                             throw SyncError(.invalidBatch, "Invalid body: \"push.batch\" appears twice.")
                         }
-                        batch = try WireBatch.decode(&reader, maxRecords: maxRecords)
+                        let known = node
+                        batch = try WireBatch.decode(
+                            &reader, maxRecords: maxRecords, chunks: pushChunks.map { sink in { sink(known, $0) } })
                     default: try reader.skip()
                     }
                 }

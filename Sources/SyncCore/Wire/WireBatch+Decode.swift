@@ -1,8 +1,20 @@
 extension WireBatch {
+    /// How many records a decoder hands on at a time (see `decode(_:maxRecords:chunks:)`).
+    package static let chunkRecords = 128
+    /// The first chunk of a group is smaller: the merge waits for it, and then never for the decoder, which
+    /// reads a record about twenty times faster than the merge writes it.
+    package static let firstChunkRecords = 32
+
     /// Decodes a batch. Records are resolved as they are read when the body names its nodes before its
     /// groups (as ``encode(_:)`` writes it), at the end otherwise.
+    ///
+    /// With `chunks`, resolved records are also handed on as they are read, in runs of at most
+    /// ``chunkRecords`` of one group (a body that names its nodes after its groups hands nothing on). The
+    /// chunks, in order, hold exactly the batch's records; but they are only worth anything once the whole
+    /// batch has decoded without an error (a chunk's records are checked again with their group).
     package static func decode(
-        _ reader: inout JSONReader, maxRecords: Int = WireBatch.maxRecords
+        _ reader: inout JSONReader, maxRecords: Int = WireBatch.maxRecords,
+        chunks: ((CollectionChanges) -> Void)? = nil
     ) throws(SyncError)
         -> ChangeBatch
     {
@@ -35,7 +47,7 @@ extension WireBatch {
                     nodes.append(try SyncRequest.node(&reader))
                 }
             case "groups":
-                // Nodes known: each record is resolved as it is read.
+                // Nodes known: each record is resolved as it is read (and may be handed on).
                 let resolveNow = nodesRead
                 try reader.array("an array of groups") { (reader) throws(SyncError) in
                     var name: String?
@@ -43,6 +55,14 @@ extension WireBatch {
                     var group = CollectionChanges(name: "", fields: [])
                     let groupIndex = groups.count
                     var firstStamp = cellStamps.count
+                    var handedOn = 0
+                    func handOn(upTo end: Int) {
+                        guard let chunks, resolveNow, let name, let fields, end > handedOn else { return }
+                        chunks(
+                            CollectionChanges(name: name, fields: fields, records: Array(group.records[handedOn..<end]))
+                        )
+                        handedOn = end
+                    }
                     try reader.object("a group object") { (reader, key) throws(SyncError) in
                         switch key {
                         case "collection": name = try reader.string("a collection name")
@@ -79,6 +99,8 @@ extension WireBatch {
                                     recordNodes.append((groupIndex, group.records.count, node))
                                 }
                                 group.records.append(record)
+                                let chunk = handedOn == 0 ? Self.firstChunkRecords : Self.chunkRecords
+                                if group.records.count - handedOn >= chunk { handOn(upTo: group.records.count) }
                             }
                         default: try reader.skip()
                         }
@@ -99,6 +121,7 @@ extension WireBatch {
                             "Invalid body: a cell stamp names field position \(stamp.cell) of \(fieldCount).")
                     }
                     if fields == nil { fields = [] }
+                    handOn(upTo: group.records.count)
                     group.name = name
                     group.fields = fields ?? []
                     groups.append(group)

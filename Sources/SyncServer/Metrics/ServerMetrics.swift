@@ -29,6 +29,11 @@ package struct ServerMetrics: Sendable {
             duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
 
+    /// A push merged as it decoded (see `PushStream`).
+    func streamedPush() {
+        Counter(label: "fieldsync_pushes_streamed_total").increment()
+    }
+
     func error(_ code: String) {
         Counter(label: "fieldsync_errors_total", dimensions: [("type", code)]).increment()
     }

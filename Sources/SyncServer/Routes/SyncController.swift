@@ -70,15 +70,25 @@ struct SyncController: Sendable {
         let raw = try await readBody(request)
         let body = try decodeBody(raw, encoding: request.headers[.contentEncoding])
         decompression?.spend(token.id, Double(body.count))
-        let message = try SyncRequest(decoding: body, maxRecords: configuration.maxBatchRecords)
         let principal = token.principal
+        let now = self.now()
+        // A large push merges as it decodes (see `PushStream`); whatever ends this request first ends it.
+        let streaming = StreamSlot()
+        defer { streaming.stream?.abort() }
+        let message = try SyncRequest(
+            decoding: body, maxRecords: configuration.maxBatchRecords,
+            pushChunks: body.count < Self.streamedBodyBytes
+                ? nil
+                : { node, records in
+                    streaming.offer(records) { stream(for: token, node: node, principal: principal, now: now) }
+                })
         let coding = responseCoding(request)
         let prepared: SyncResponse.Prepared
         do {
             try await service.bindNode(token, to: message)
             // Before a page read ahead may answer it: every request moves the client's lease (a push in the
             // transaction that applies it).
-            if !message.pushesChanges { try await service.checkLease(message, principal: principal, now: now()) }
+            if !message.pushesChanges { try await service.checkLease(message, principal: principal, now: now) }
             if message.push == nil, message.heartbeat == nil, message.relayed.isEmpty, message.conflicts.isEmpty,
                 let pull = message.pull,
                 let task = await readAhead.take(key(token, message.node, pull, coding: coding)),
@@ -88,7 +98,8 @@ struct SyncController: Sendable {
                 prepared = ready
             } else {
                 let response = try await service.handle(
-                    message, principal: principal, now: now(), leaseChecked: !message.pushesChanges)
+                    message, principal: principal, now: now, leaseChecked: !message.pushesChanges,
+                    streamed: streaming.stream)
                 prepared = SyncResponse.Prepared(
                     response, coding: (response.pull?.batch.recordCount ?? 0) > 0 ? coding : .identity)
             }
@@ -110,6 +121,20 @@ struct SyncController: Sendable {
         return respond(
             prepared, raw: raw, principal: principal, node: message.node, started: started, context: context,
             pushed: prepared.pushedRecords)
+    }
+
+    /// A push body from this size on merges as it decodes: below it, decoding takes too little time for
+    /// the overlap to pay for the stream.
+    static let streamedBodyBytes = 32 * 1024
+
+    /// A stream for a push by `node`, or nil when the push must not stream: its node comes after it in the
+    /// body, or its token is not yet bound to it (binding writes, and a stream may hold the write lock).
+    private func stream(for token: TokenRecord, node: NodeID?, principal: Principal, now: Int64) -> (any PushStream)? {
+        guard let node, token.role == .admin || token.node == node,
+            let stream = service.store.beginPush(client: node, scope: principal.scope, now: now)
+        else { return nil }
+        metrics.streamedPush()
+        return stream
     }
 
     /// Where decoded pushes are freed once answered, and their sync logged, while their answer goes out.
@@ -200,4 +225,18 @@ struct SyncController: Sendable {
     }
 
     func now() -> Int64 { Int64(clamping: SystemClock().nowMillis()) }
+}
+
+/// The stream of one request's push, begun at its first run of records (or declined then, for good).
+private final class StreamSlot {
+    private(set) var stream: (any PushStream)?
+    private var declined = false
+
+    func offer(_ records: CollectionChanges, start: () -> (any PushStream)?) {
+        if stream == nil, !declined {
+            stream = start()
+            declined = stream == nil
+        }
+        stream?.offer(records)
+    }
 }

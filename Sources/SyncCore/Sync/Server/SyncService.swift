@@ -35,14 +35,17 @@ public struct SyncService: Sendable {
     /// (`pushed.refused`); the rest of the push is applied, in one transaction.
     /// `leaseChecked`: the caller already ran ``checkLease(_:principal:now:)`` for this request (a pull it
     /// may answer from a page read ahead); otherwise a push moves the lease in the transaction that
-    /// applies it.
+    /// applies it. `streamed`: the push's records already offered to a stream as they decoded (see
+    /// ``PushStream``), begun at the same `now`; committed here once the push passed every check (the
+    /// caller aborts it when this throws).
     public func handle(
-        _ request: SyncRequest, principal: Principal, now: Int64, leaseChecked: Bool = false
+        _ request: SyncRequest, principal: Principal, now: Int64, leaseChecked: Bool = false,
+        streamed: (any PushStream)? = nil
     ) async throws -> SyncResponse {
         var response = SyncResponse(node: store.nodeID, clockMillis: now)
         if let push = request.push, request.pushesChanges {
             response.pushed = try await apply(
-                push, of: request, principal: principal, now: now, leaseChecked: leaseChecked)
+                push, of: request, principal: principal, now: now, leaseChecked: leaseChecked, streamed: streamed)
         } else {
             if !leaseChecked { try await checkLease(request, principal: principal, now: now) }
             if let push = request.push { response.pushed = .init(to: push.to, records: 0, conflicts: 0) }
@@ -66,17 +69,27 @@ public struct SyncService: Sendable {
 
     /// Checks a push and applies it, its lease moving in the same transaction unless `leaseChecked`.
     private func apply(
-        _ push: SyncRequest.Push, of request: SyncRequest, principal: Principal, now: Int64, leaseChecked: Bool
+        _ push: SyncRequest.Push, of request: SyncRequest, principal: Principal, now: Int64, leaseChecked: Bool,
+        streamed: (any PushStream)?
     ) async throws -> SyncResponse.PushAck {
         try checkClock(request, now: now)
         try checkOrigins(push.batch, request: request, principal: principal)
+        let lease = leaseChecked ? nil : request.lease.map { LeaseMove($0, node: request.node, now: now) }
+        let pruneEchoBelow = request.pull?.cursor.base
         let report: ApplyReport
         do {
-            report = try await store.apply(
-                ClientPush(
-                    batch: push.batch, client: request.node, scope: principal.scope,
-                    lease: leaseChecked ? nil : request.lease.map { LeaseMove($0, node: request.node, now: now) },
-                    pruneEchoBelow: request.pull?.cursor.base, now: now))
+            if let streamed,
+                let done = await streamed.finish(
+                    lease: lease, pruneEchoBelow: pruneEchoBelow, records: push.batch.recordCount)
+            {
+                report = done
+            } else {
+                // Not streamed, or the stream failed and rolled back: the whole push, with the same outcome.
+                report = try await store.apply(
+                    ClientPush(
+                        batch: push.batch, client: request.node, scope: principal.scope, lease: lease,
+                        pruneEchoBelow: pruneEchoBelow, now: now))
+            }
         } catch let error as SyncError where error.code == .duplicateNode {
             throw duplicated(request, principal: principal)
         } catch let error as SyncError where error.code == .clockDrift {

@@ -1,0 +1,26 @@
+/// A push applied while its body is still being decoded, for a store that can: the decoder hands on each
+/// run of records as it reads it, and the store merges it in an open transaction, on the other core.
+/// Nothing commits before ``finish(lease:pruneEchoBelow:records:)``, which the service calls only once
+/// the whole request decoded and passed every check a push passes; ``abort()`` rolls it all back.
+///
+/// A stream that fails (a bad record, a stored record out of scope, a stamp too far ahead, a duplicated
+/// node) rolls back and `finish` answers nil: the service then applies the decoded push with
+/// ``SyncStore/apply(_:)``, which gives the outcome and the error of a push that never streamed. Measured
+/// to pay on SQLite (decision record 0012): a push of 500 records is answered about 10% sooner.
+public protocol PushStream: Sendable {
+    /// Hands on a run of records, decoded and resolved, in the batch's order.
+    func offer(_ records: CollectionChanges)
+
+    /// Moves the lease, prunes the echo and commits, as ``SyncStore/apply(_:)`` would at its end; the
+    /// report, or nil when the stream failed and rolled back. `records`: how many the decoded push
+    /// carries (the runs handed on must add up to it).
+    func finish(lease: LeaseMove?, pruneEchoBelow: Int64?, records: Int) async -> ApplyReport?
+
+    /// Rolls everything back; a no-op once finished. Does not wait for the rollback.
+    func abort()
+}
+
+extension SyncStore {
+    /// No streaming: every push is applied whole.
+    public func beginPush(client: NodeID, scope: String?, now: Int64) -> (any PushStream)? { nil }
+}
