@@ -27,7 +27,7 @@ struct BatchPlan {
     static let maxUnknownFieldsPerRecord = 16
     /// Unknown field names a feed page lists per collection, so that a page stays within
     /// `maxFieldsPerGroup` (at most 63 registers + 64).
-    static let maxUnknownFieldsPerGroup = 64
+    static let maxUnknownFieldsPerGroup = FeedPage.maxUnknownFieldsPerGroup
 
     /// `scope`: the principal's, when it has one (a device's or hub's push): a record must carry it, and a
     /// collection without a scope field is the admin's alone.

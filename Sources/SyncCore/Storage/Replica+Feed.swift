@@ -91,19 +91,11 @@ extension Replica {
     /// The most records one feed page carries.
     public static let maxFeedLimit = 100_000
 
-    private struct Row {
-        var sequence: Int64
-        var group: Int
-        var record: RecordChange
-        /// Fields this schema does not know: named, given a position in the group once the page is cut.
-        var extras: [(name: String, value: Value, stamp: Stamp?)] = []
-    }
-
     private static func readFeed(
         _ db: Database, layouts: [TableLayout], since cursor: FeedCursor, limit: Int, filter: FeedFilter
     ) throws -> FeedPage {
         let head = try ReplicaMeta.int(db, .sequence) ?? 0
-        var rows: [Row] = []
+        var rows: [FeedRow] = []
         rows.reserveCapacity(min(limit + 1, 4096))
         var groups: [CollectionChanges] = []
         // The smallest last-read sequence among tables that had more rows than we read: rows past it may
@@ -183,59 +175,13 @@ extension Replica {
                     }
                 }
                 if let record {
-                    rows.append(Row(sequence: sequence, group: groupIndex, record: record, extras: rowExtras))
+                    rows.append(FeedRow(sequence: sequence, group: groupIndex, record: record, extras: rowExtras))
                 }
             }
             statement.reset()
             if fetched > limit { bound = min(bound, lastSequence) }
         }
-        // One table's rows come in sequence order already (a page of deliveries): sort only a mix.
-        if rows.indices.dropFirst().contains(where: { rows[$0 - 1].sequence > rows[$0].sequence }) {
-            rows.sort { $0.sequence < $1.sequence }
-        }
-        var next = FeedCursor(head)
-        var hasMore = false
-        if bound != Int64.max {
-            rows.removeAll { $0.sequence > bound }
-            next = FeedCursor(base: cursor.base, position: bound)
-            hasMore = true
-        }
-        if rows.count > limit {
-            rows.removeSubrange(limit...)
-            next = FeedCursor(base: cursor.base, position: rows[limit - 1].sequence)
-            hasMore = true
-        }
-        // Name the unknown fields, cutting the page before a row that would list too many in its group.
-        var extraIndex = [[String: Int]](repeating: [:], count: groups.count)
-        for (position, row) in rows.enumerated() {
-            let group = row.group
-            // Most rows carry no unknown field: nothing to name.
-            if row.extras.isEmpty {
-                groups[group].records.append(row.record)
-                continue
-            }
-            let new = Set(row.extras.map(\.name).filter { extraIndex[group][$0] == nil })
-            if extraIndex[group].count + new.count > BatchPlan.maxUnknownFieldsPerGroup, position > 0 {
-                next = FeedCursor(base: cursor.base, position: rows[position - 1].sequence)
-                hasMore = true
-                break
-            }
-            var record = row.record
-            for extra in row.extras {
-                let field: Int
-                if let known = extraIndex[group][extra.name] {
-                    field = known
-                } else {
-                    groups[group].fields.append(extra.name)
-                    field = groups[group].fields.count - 1
-                    extraIndex[group][extra.name] = field
-                }
-                record.cells.append(Cell(field: field, value: extra.value, stamp: extra.stamp))
-            }
-            groups[group].records.append(record)
-        }
-        let batch = ChangeBatch(groups.filter { !$0.records.isEmpty })
-        return FeedPage(batch: batch, cursor: next, hasMore: hasMore)
+        return FeedPage.assemble(rows, groups: groups, bound: bound, head: head, cursor: cursor, limit: limit)
     }
 
     /// The rowid of the first fact whose sequence is after `position`, or nil: a binary search, since a
