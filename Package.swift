@@ -109,6 +109,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Test support shared by the tests and, later, the benchmarks: a throwaway PostgreSQL cluster.
+        .target(
+            name: "FieldSyncTesting",
+            dependencies: [],
+            path: "Tests/FieldSyncTesting"
+        ),
         .testTarget(
             name: "SyncCoreTests",
             dependencies: [
