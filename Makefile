@@ -24,7 +24,7 @@ demo:
 	SWIFT=$(SWIFT) bash scripts/demo.sh
 
 test:
-	SWIFT=$(SWIFT) bash scripts/prerequisites.sh --python
+	SWIFT=$(SWIFT) bash scripts/prerequisites.sh --test
 	bash scripts/test-prerequisites.sh
 	bash scripts/check-layers.sh
 	$(SWIFT) test -c release

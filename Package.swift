@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(
@@ -62,6 +63,14 @@ let package = Package(
             dependencies: [
                 "SyncCore",
                 "CCurl",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "CentralPostgres",
+            dependencies: [
+                "SyncCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -109,6 +118,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Test support shared by the tests and, later, the benchmarks: a throwaway PostgreSQL cluster.
+        .target(
+            name: "FieldSyncTesting",
+            dependencies: [],
+            path: "Tests/FieldSyncTesting"
+        ),
         .testTarget(
             name: "SyncCoreTests",
             dependencies: [
@@ -146,6 +161,16 @@ let package = Package(
                 "FieldDomain",
                 "SyncClient",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "CentralPostgresTests",
+            dependencies: [
+                "CentralPostgres",
+                "FieldSyncTesting",
+                "SyncCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -2,10 +2,13 @@
 # What building FieldSync needs on Debian, checked before `make demo` and `make test` build anything: the
 # system libraries Package.swift links (SQLite, libcurl, zlib, zstd) with pkg-config, git (SwiftPM fetches
 # the dependencies with it) and swift; with --python also python3 and its venv module (make test's
-# schemathesis and conformance steps create .venv).
+# schemathesis and conformance steps create .venv); with --test those and PostgreSQL's server programs
+# (the CentralPostgres tests start throwaway clusters: initdb and pg_ctl on the PATH or in
+# /usr/lib/postgresql/*/bin, where Debian's package `postgresql` puts them).
 #
 #   bash scripts/prerequisites.sh            # the build's needs
 #   bash scripts/prerequisites.sh --python   # and make test's Python steps
+#   bash scripts/prerequisites.sh --test     # and everything else make test needs (PostgreSQL)
 #   . scripts/prerequisites.sh               # sourced (scripts/demo.sh): may also put swift on the PATH
 #
 # Missing packages are installed (apt-get update, then apt-get install, shown as they run) when this runs as
@@ -14,12 +17,15 @@
 #   sudo apt-get install -y libzstd-dev
 # (no sudo for root) and exits 2, as it does when swift cannot be found.
 # FIELDSYNC_PKG_CONFIG names the pkg-config to ask (default: pkg-config on the PATH), FIELDSYNC_APT_GET the
-# apt-get to run, SWIFT the swift to look for: scripts/test-prerequisites.sh checks all this with fakes,
-# without removing anything from the machine.
+# apt-get to run, SWIFT the swift to look for, FIELDSYNC_INITDB the one initdb to look for (default: the
+# PATH, then /usr/lib/postgresql/*/bin): scripts/test-prerequisites.sh checks all this with fakes, without
+# removing anything from the machine.
 
-# The Debian packages missing for the build (and, with --python, for make test's Python steps), one line.
+# The Debian packages missing for the build (and, with --python, for make test's Python steps; with --test,
+# for those and PostgreSQL's), one line.
 fieldsync_missing_packages() {
-    local python=$1 pkg_config="${FIELDSYNC_PKG_CONFIG:-pkg-config}" missing=() entry package module header
+    local python=$1 postgres=${2:-0} pkg_config="${FIELDSYNC_PKG_CONFIG:-pkg-config}" missing=() entry package
+    local module header
     local asked=0
     if command -v "$pkg_config" >/dev/null 2>&1; then
         asked=1
@@ -47,7 +53,26 @@ fieldsync_missing_packages() {
             missing+=(python3-venv)  # Debian's python3 has no ensurepip without it: `python3 -m venv` fails
         fi
     fi
+    if [ "$postgres" = 1 ] && ! fieldsync_has_postgres; then
+        missing+=(postgresql)
+    fi
     echo "${missing[*]}"
+}
+
+# Whether PostgreSQL's server programs are where the tests' cluster helper (Tests/FieldSyncTesting) looks:
+# initdb and pg_ctl on the PATH, or in /usr/lib/postgresql/*/bin (Debian's package puts them there, off the
+# PATH). FIELDSYNC_INITDB, when set, is the one initdb looked for.
+fieldsync_has_postgres() {
+    local folder
+    if [ -n "${FIELDSYNC_INITDB:-}" ]; then
+        [ -x "$FIELDSYNC_INITDB" ]
+        return
+    fi
+    command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1 && return 0
+    for folder in /usr/lib/postgresql/*/bin; do
+        [ -x "$folder/initdb" ] && [ -x "$folder/pg_ctl" ] && return 0
+    done
+    return 1
 }
 
 # Whether a C header is installed where the compiler looks (multiarch folders included).
@@ -90,14 +115,15 @@ fieldsync_find_swift() {
 }
 
 fieldsync_prerequisites() {
-    local sourced=$1 python=0 missing apt_get="${FIELDSYNC_APT_GET:-apt-get}" sudo="sudo "
+    local sourced=$1 python=0 postgres=0 missing apt_get="${FIELDSYNC_APT_GET:-apt-get}" sudo="sudo "
     shift
     case "${1:-}" in
         "") ;;
         --python) python=1 ;;
-        *) echo "usage: scripts/prerequisites.sh [--python]" >&2; return 2 ;;
+        --test) python=1 postgres=1 ;;
+        *) echo "usage: scripts/prerequisites.sh [--python | --test]" >&2; return 2 ;;
     esac
-    missing=$(fieldsync_missing_packages "$python")
+    missing=$(fieldsync_missing_packages "$python" "$postgres")
     if [ -n "$missing" ] && [ "$(id -u)" = 0 ] && [ -z "${FIELDSYNC_NO_INSTALL:-}" ] \
         && command -v "$apt_get" >/dev/null 2>&1; then
         echo "== installing what the build needs: $missing"
@@ -106,7 +132,7 @@ fieldsync_prerequisites() {
         DEBIAN_FRONTEND=noninteractive "$apt_get" update \
             && DEBIAN_FRONTEND=noninteractive "$apt_get" install -y --no-install-recommends $missing \
             || echo "apt-get failed (its error is above)." >&2
-        missing=$(fieldsync_missing_packages "$python")
+        missing=$(fieldsync_missing_packages "$python" "$postgres")
     fi
     if [ -n "$missing" ]; then
         [ "$(id -u)" = 0 ] && sudo=""

@@ -2,7 +2,8 @@
 # Checks scripts/prerequisites.sh and the start of scripts/demo.sh with fakes, removing nothing from this
 # machine: a fake pkg-config that lacks libzstd (on the PATH, and named by FIELDSYNC_PKG_CONFIG), no
 # pkg-config at all, a fake apt-get (FIELDSYNC_APT_GET) that "installs" by letting the fake pkg-config find
-# the module, a python3 without venv, no swift, and a swift whose build fails.
+# the module (or by making the initdb that FIELDSYNC_INITDB names), a python3 without venv, no PostgreSQL,
+# no swift, and a swift whose build fails.
 #
 #   bash scripts/test-prerequisites.sh      # prints one line a check; exits 1 if any failed
 set -uo pipefail
@@ -27,12 +28,16 @@ for module in "\$@"; do
 done
 exit 0
 EOF
-# apt-get logs its arguments; "install" marks the module as installed unless $work/apt-fails exists.
+# apt-get logs its arguments; "install" marks the module as installed unless $work/apt-fails exists, and
+# "install … postgresql" makes $work/initdb.
 cat >"$fakes/apt-get" <<EOF
 #!/usr/bin/env bash
 echo "\$*" >>"$work/apt.log"
 [ -e "$work/apt-fails" ] && exit 100
 [ "\$1" = install ] && echo libzstd >>"$work/installed"
+case " \$* " in
+    *" postgresql "*) printf '#!/bin/sh\\nexit 0\\n' >"$work/initdb" && chmod +x "$work/initdb" ;;
+esac
 exit 0
 EOF
 # swift logs its arguments; a build fails when $work/build-fails exists, with a compiler's error.
@@ -71,11 +76,12 @@ check() {  # check NAME CONDITION…
 }
 # run ENV… -- COMMAND…: runs with a clean slate of logs and marks, the fakes first on the PATH.
 run() {
-    rm -f "$work/apt.log" "$work/swift.log" "$work/installed"
+    rm -f "$work/apt.log" "$work/swift.log" "$work/installed" "$work/initdb"
     local environment=()
     while [ "$1" != -- ]; do environment+=("$1"); shift; done
     shift
     env -u FIELDSYNC_NO_INSTALL -u FIELDSYNC_PKG_CONFIG -u FIELDSYNC_APT_GET -u FIELDSYNC_BIN -u SWIFT \
+        -u FIELDSYNC_INITDB \
         PATH="$fakes:$PATH" FIELDSYNC_APT_GET="$fakes/apt-get" "${environment[@]}" "$@" \
         >"$work/out" 2>"$work/err" </dev/null
     status=$?
@@ -141,6 +147,21 @@ run FIELDSYNC_NO_INSTALL=1 PATH="$work/novenv:$fakes:$PATH" -- bash scripts/prer
 check "--python, python3 without venv: 'Missing packages: python3-venv'" stops_with python3-venv
 run FIELDSYNC_NO_INSTALL=1 PATH="$work/novenv:$fakes:$PATH" -- bash scripts/prerequisites.sh
 check "without --python, python3 is not asked about" [ "$status" = 0 ]
+
+# 7b. make test's PostgreSQL (--test): its absence names postgresql; the build alone does not ask.
+run FIELDSYNC_NO_INSTALL=1 FIELDSYNC_INITDB="$work/initdb" -- bash scripts/prerequisites.sh --test
+check "--test, no PostgreSQL: 'Missing packages: postgresql'" stops_with postgresql
+run FIELDSYNC_NO_INSTALL=1 FIELDSYNC_INITDB="$work/initdb" PATH="$work/novenv:$fakes:$PATH" -- \
+    bash scripts/prerequisites.sh --test
+check "--test, python3 without venv and no PostgreSQL: one line for both" stops_with python3-venv postgresql
+run FIELDSYNC_NO_INSTALL=1 FIELDSYNC_INITDB="$work/initdb" -- bash scripts/prerequisites.sh --python
+check "--python alone does not ask for PostgreSQL" [ "$status" = 0 ]
+if [ "$(id -u)" = 0 ]; then
+    run FIELDSYNC_INITDB="$work/initdb" -- bash scripts/prerequisites.sh --test
+    expected=$(printf 'update\ninstall -y --no-install-recommends postgresql')
+    check "root, --test, no PostgreSQL: apt-get install postgresql, then exit 0" \
+        eval '[ "$status" = 0 ] && [ "$(cat "$work/apt.log" 2>/dev/null)" = "$expected" ]'
+fi
 
 # 8. No swift: exit 2, saying where to get it.
 run SWIFT="$work/no-such-swift" -- bash scripts/prerequisites.sh
