@@ -168,6 +168,7 @@ let package = Package(
             name: "CentralPostgresTests",
             dependencies: [
                 "CentralPostgres",
+                "FieldDomain",
                 "FieldSyncTesting",
                 "SyncCore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),

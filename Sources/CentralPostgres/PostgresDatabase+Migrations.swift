@@ -82,3 +82,25 @@ extension PostgresDatabase {
                 + "at version \(newest); this sync-server knows up to \(known)): run the newer sync-server.")
     }
 }
+
+extension PostgresDatabase {
+    /// Makes the table of each collection and the columns of fields added to the schema since (safe to run
+    /// again, by several instances at once: under the migrations' lock); returns central's node id.
+    func prepareTables(_ layouts: [PostgresLayout]) async throws -> NodeID {
+        try await withTransaction { connection in
+            let logger = self.logger
+            try await connection.query("SET LOCAL statement_timeout = 0", logger: logger)
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
+            for layout in layouts {
+                for statement in layout.createSQL {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+            }
+            let rows = try await connection.query("SELECT node_id FROM _meta WHERE id = 1", logger: logger)
+            for try await raw in rows.decode(Int64.self) {
+                if let node = NodeID(rawValue: raw) { return node }
+            }
+            throw SyncError(.corruptReplica, "Central's _meta row is missing or names no valid node id.")
+        }
+    }
+}

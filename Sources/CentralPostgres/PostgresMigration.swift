@@ -1,5 +1,6 @@
 package import Logging
 package import PostgresNIO
+package import SyncCore
 
 /// One step of the PostgreSQL schema: a version, a name, and what it does.
 ///
@@ -33,7 +34,7 @@ package struct PostgresMigration: Sendable {
 
 extension PostgresMigration {
     /// Central's schema, in order: what ``PostgresStore`` opens a database with.
-    package static let central: [PostgresMigration] = [settingsAndTokens]
+    package static let central: [PostgresMigration] = [settingsAndTokens, metaAndHistory]
 
     /// The unique constraint on `_tokens.node`: a node id belongs to one token.
     static let oneTokenPerNode = "_tokens_one_token_per_node"
@@ -65,4 +66,51 @@ extension PostgresMigration {
             )
             """,
         ])
+
+    /// 2: `_meta`, one row: the server's node id (drawn here, once, for every instance), its hybrid logical
+    /// clock and the feed's head sequence, which every write transaction locks first (decision record
+    /// 0013); `_history`, the values that lost to a newer write (one per displaced write: the SQLite
+    /// replica's unique key); `_departures`, the records that left a scope, for that scope's readers.
+    static let metaAndHistory = PostgresMigration(version: 2, name: "meta, history and departures") {
+        connection, logger in
+        try await connection.query(
+            """
+            CREATE TABLE _meta (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                node_id BIGINT NOT NULL,
+                previous_node_id BIGINT,
+                hlc BIGINT NOT NULL,
+                seq BIGINT NOT NULL
+            )
+            """, logger: logger)
+        try await connection.query(
+            "INSERT INTO _meta (id, node_id, hlc, seq) VALUES (1, \(NodeID.random().rawValue), 0, 0)", logger: logger)
+        try await connection.query(
+            """
+            CREATE TABLE _history (
+                id BIGSERIAL PRIMARY KEY,
+                collection TEXT NOT NULL,
+                record_id TEXT NOT NULL,
+                field TEXT NOT NULL,
+                value JSONB,
+                value_hlc BIGINT NOT NULL,
+                value_node BIGINT NOT NULL,
+                winner_hlc BIGINT NOT NULL,
+                winner_node BIGINT NOT NULL,
+                UNIQUE (collection, record_id, field, value_hlc, value_node)
+            )
+            """, logger: logger)
+        try await connection.query(
+            """
+            CREATE TABLE _departures (
+                seq BIGINT PRIMARY KEY,
+                collection TEXT NOT NULL,
+                record_id TEXT NOT NULL,
+                scope TEXT NOT NULL,
+                code TEXT,
+                field TEXT,
+                detail TEXT
+            )
+            """, logger: logger)
+    }
 }

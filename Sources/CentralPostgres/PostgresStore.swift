@@ -1,6 +1,6 @@
 import Logging
 import PostgresNIO
-import SyncCore
+package import SyncCore
 
 /// Central's store on PostgreSQL, for several stateless `sync-server` instances in front of one database.
 ///
@@ -13,14 +13,30 @@ import SyncCore
 package final class PostgresStore: Sendable {
     /// The pool, shared with whoever opened the store.
     package let database: PostgresDatabase
+    /// The collections central keeps, each in a table of its own (``PostgresLayout``).
+    package let schema: Schema
+    let layouts: [PostgresLayout]
+    /// Central's node id: it stamps the server's own writes and answers every request (in `_meta`, the
+    /// same for every instance).
+    package let nodeID: NodeID
+    /// How far a stamp a client pushes may be ahead of the server's clock (ms).
+    package let maxClockDriftMillis: UInt64
 
     /// Opens the store on `database`: checks that the server can be used (``PostgresDatabase/checkConnection()``:
-    /// a bad password or a missing database throws at once, saying so), then applies the migrations it
-    /// lacks (``PostgresMigration/central``).
-    package init(_ database: PostgresDatabase) async throws {
+    /// a bad password or a missing database throws at once, saying so), applies the migrations it lacks
+    /// (``PostgresMigration/central``), and makes the tables of `schema`'s collections (and the columns of
+    /// fields added since).
+    package init(
+        _ database: PostgresDatabase, schema: Schema,
+        maxClockDriftMillis: UInt64 = HybridLogicalClock.defaultMaxDriftMillis
+    ) async throws {
         self.database = database
+        self.schema = schema
+        self.layouts = schema.collections.map(PostgresLayout.init)
+        self.maxClockDriftMillis = maxClockDriftMillis
         try await database.checkConnection()
         try await database.migrate(PostgresMigration.central)
+        nodeID = try await database.prepareTables(layouts)
     }
 
     var logger: Logger { database.logger }

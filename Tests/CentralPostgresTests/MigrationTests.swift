@@ -1,4 +1,5 @@
 import CentralPostgres
+import FieldDomain
 import FieldSyncTesting
 import PostgresNIO
 import SyncCore
@@ -11,10 +12,13 @@ struct MigrationTests {
         try await withTestDatabase { database in
             let first = try await database.migrate(PostgresMigration.central)
             let second = try await database.migrate(PostgresMigration.central)
-            #expect(first == [1])
+            #expect(first == [1, 2])
             #expect(second == [])
-            #expect(try await recorded(database) == [1: "settings and tokens"])
-            #expect(try await tables(database) == ["_migrations", "_settings", "_tokens"])
+            #expect(try await recorded(database) == [1: "settings and tokens", 2: "meta, history and departures"])
+            #expect(
+                try await tables(database) == [
+                    "_departures", "_history", "_meta", "_migrations", "_settings", "_tokens",
+                ])
         }
     }
 
@@ -93,7 +97,9 @@ struct MigrationTests {
         let cluster = try currentCluster()
         let missing = try PostgresStoreConfiguration(url: cluster.url(database: "no_such_database"))
         let error = await #expect(throws: SyncError.self) {
-            try await PostgresDatabase.withDatabase(missing, logger: quietLogger) { try await PostgresStore($0) }
+            try await PostgresDatabase.withDatabase(missing, logger: quietLogger) {
+                try await PostgresStore($0, schema: .fieldSync)
+            }
         }
         #expect(error?.code == .storage)
         #expect(error?.message.contains("'no_such_database' does not exist") == true)
@@ -101,7 +107,9 @@ struct MigrationTests {
         let port = try freePort()
         let closed = try PostgresStoreConfiguration(url: "postgres://postgres@127.0.0.1:\(port)/x?sslmode=disable")
         let refused = await #expect(throws: SyncError.self) {
-            try await PostgresDatabase.withDatabase(closed, logger: quietLogger) { try await PostgresStore($0) }
+            try await PostgresDatabase.withDatabase(closed, logger: quietLogger) {
+                try await PostgresStore($0, schema: .fieldSync)
+            }
         }
         #expect(refused?.code == .storage)
         #expect(refused?.message.contains("127.0.0.1:\(port)/x") == true)

@@ -1,4 +1,5 @@
 import CentralPostgres
+import FieldDomain
 import PostgresNIO
 import SyncCore
 import Testing
@@ -10,7 +11,7 @@ extension TokenStoreTests {
     @Test("on PostgreSQL, a bind that waits on another token's uncommitted bind of the node loses")
     func bindBehindUncommitted() async throws {
         try await withTestDatabase(poolSize: 4) { database in
-            let store = try await PostgresStore(database)
+            let store = try await PostgresStore(database, schema: .fieldSync)
             try await store.addToken(token("tok_a", .device, city: "Sfax", name: "a", created: 1), hash: hash(1))
             try await store.addToken(token("tok_b", .device, city: "Sfax", name: "b", created: 2), hash: hash(2))
             let contested = node(7)

@@ -1,4 +1,5 @@
 import CentralPostgres
+import FieldDomain
 import Foundation
 import PostgresNIO
 import SyncCore
@@ -37,7 +38,9 @@ enum Engine: String, CaseIterable, Sendable {
                 path: folder.appendingPathComponent("central.db").path, schema: Schema([]), logger: quietLogger)
             try await body(ReplicaStore(replica))
         case .postgres:
-            try await withTestDatabase(poolSize: 8) { database in try await body(PostgresStore(database)) }
+            try await withTestDatabase(poolSize: 8) { database in
+                try await body(PostgresStore(database, schema: .fieldSync))
+            }
         }
     }
 }

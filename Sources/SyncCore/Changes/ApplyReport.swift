@@ -8,4 +8,11 @@ public struct ApplyReport: Sendable, Equatable {
     public var cursor: FeedCursor
     /// Records not applied, and why (each also kept in `_refused`).
     public var refused: [Refusal] = []
+
+    public init(records: Int, conflicts: Int, cursor: FeedCursor, refused: [Refusal] = []) {
+        self.records = records
+        self.conflicts = conflicts
+        self.cursor = cursor
+        self.refused = refused
+    }
 }

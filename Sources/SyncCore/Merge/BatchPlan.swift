@@ -5,20 +5,20 @@
 /// field set twice) throws, naming the record and field: a conforming client never sends one. A record
 /// whose values the schema does not allow, or that lies outside `scope`, is refused on its own
 /// (``refused``): the rest of the batch goes on.
-struct BatchPlan {
+package struct BatchPlan {
     /// Per group: the collection's position in the schema.
-    var collectionIndex: [Int] = []
+    package var collectionIndex: [Int] = []
     /// Per group: for each field name position, the register index or -1.
-    var registerMap: [[Int]] = []
+    package var registerMap: [[Int]] = []
     /// The greatest stamp in the batch.
-    var newest: Stamp?
+    package var newest: Stamp?
     /// The greatest stamp of the batch's sender (every stamp when the sender is not given): the stamps its
     /// own clock made, held to the drift bound. The others it relays were admitted where they entered.
-    var newestOwn: Stamp?
+    package var newestOwn: Stamp?
     /// Per group: the records refused, by index (empty for almost every batch).
-    var refused: [Set<Int>] = []
+    package var refused: [Set<Int>] = []
     /// Why, in batch order.
-    var refusals: [Refusal] = []
+    package var refusals: [Refusal] = []
 
     static let maxIDLength = 64
     static let maxFieldNameLength = 64
@@ -31,7 +31,7 @@ struct BatchPlan {
 
     /// `scope`: the principal's, when it has one (a device's or hub's push): a record must carry it, and a
     /// collection without a scope field is the admin's alone.
-    init(
+    package init(
         _ batch: ChangeBatch, schema: Schema, sender: NodeID? = nil, scope: String? = nil
     ) throws(SyncError) {
         for group in batch.collections {

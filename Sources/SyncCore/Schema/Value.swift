@@ -70,3 +70,15 @@ extension Value: Codable {
         }
     }
 }
+
+extension Value {
+    /// The value in a replica's dump: its kind and its text, so that 1, 1.0 and "1" differ.
+    package static func dumpText(_ value: Value) -> String {
+        switch value {
+        case .null: "null"
+        case .integer(let number): "i\(number)"
+        case .real(let number): "r\(number)"
+        case .text(let text): "t" + text.debugDescription
+        }
+    }
+}

@@ -9,22 +9,23 @@ extension Replica {
                 let sql = layout.selectSQL + " ORDER BY \"id\""
                 let statement = try SQLStatement(db, sql)
                 while try statement.step() {
-                    var parts = [layout.name, Self.render(.text(statement.text(0) ?? ""))]
+                    var parts = [layout.name, Value.dumpText(.text(statement.text(0) ?? ""))]
                     if layout.isProfile {
                         let stamps = try layout.decodeStamps(statement, column: 3)
                         for (index, register) in layout.registers.enumerated() {
                             guard let entry = stamps.entries[index] else { continue }
-                            let value = Self.render(statement.value(layout.feedValueColumn(index)))
+                            let value = Value.dumpText(statement.value(layout.feedValueColumn(index)))
                             parts.append("\(register)=\(value)@\(entry.stamp.hlc.storage):\(entry.stamp.node.rawValue)")
                         }
                     } else {
                         parts.append("@\(statement.int64(3)):\(statement.int64(4))")
                         for (index, register) in layout.registers.enumerated() {
-                            parts.append("\(register)=\(Self.render(statement.value(layout.feedValueColumn(index))))")
+                            parts.append(
+                                "\(register)=\(Value.dumpText(statement.value(layout.feedValueColumn(index))))")
                         }
                     }
                     for (name, extra) in try ExtraFields.decode(statement.text(2)).sorted(by: { $0.key < $1.key }) {
-                        var part = "~\(name)=\(Self.render(extra.v))"
+                        var part = "~\(name)=\(Value.dumpText(extra.v))"
                         if let h = extra.h, let n = extra.n { part += "@\(h):\(n)" }
                         parts.append(part)
                     }
@@ -32,15 +33,6 @@ extension Replica {
                 }
             }
             return lines.joined(separator: "\n")
-        }
-    }
-
-    private static func render(_ value: Value) -> String {
-        switch value {
-        case .null: "null"
-        case .integer(let number): "i\(number)"
-        case .real(let number): "r\(number)"
-        case .text(let text): "t" + text.debugDescription
         }
     }
 }

@@ -1,0 +1,176 @@
+package import PostgresNIO
+package import SyncCore
+
+/// The PostgreSQL table of one collection, and the SQL that reads and writes it.
+///
+/// Readable as it stands: each field is a column of its type (`SELECT * FROM deliveries` shows the
+/// values). Profiles keep each register's stamp in three arrays beside the values, one entry per register
+/// in register order (the fields, then `_deleted`): `_hlc`, `_node`, and `_rseq`, the sequence of the
+/// register's last change (0: never set; a page sends only the fields changed since its cursor's base, as
+/// on SQLite). Facts keep the row's stamp in `_hlc[1]` and `_node[1]`. Both keep `_seq`, the row's last
+/// change (indexed: the feed reads by it), and `_extra`, the fields this version does not know (kept and
+/// forwarded, as JSON in the SQLite store's format).
+package struct PostgresLayout: Sendable {
+    package let collection: CollectionSchema
+    /// Profiles: the fields then `_deleted`. Facts: the fields.
+    package let registers: [String]
+    /// Per register: whether its column holds text, an integer or a real.
+    let kinds: [Kind]
+    /// The table's name, quoted.
+    package let table: String
+    /// The register that holds the record's scope (a city), if the collection has one.
+    package let scopeRegister: Int?
+
+    enum Kind: Sendable {
+        case text, integer, real
+
+        init(_ type: FieldType) {
+            switch type {
+            case .text, .reference: self = .text
+            case .integer, .bool, .timestamp: self = .integer
+            case .real: self = .real
+            }
+        }
+
+        var columnType: String {
+            switch self {
+            case .text: "text"
+            case .integer: "bigint"
+            case .real: "double precision"
+            }
+        }
+    }
+
+    package init(_ collection: CollectionSchema) {
+        self.collection = collection
+        let profile = collection.kind == .profile
+        registers = collection.fields.map(\.name) + (profile ? ["_deleted"] : [])
+        kinds = collection.fields.map { Kind($0.type) } + (profile ? [.integer] : [])
+        table = quoted(collection.name)
+        scopeRegister = collection.scopeField.flatMap { collection.fieldIndex[$0] }
+    }
+
+    package var name: String { collection.name }
+    package var isProfile: Bool { collection.kind == .profile }
+
+    /// The columns after the registers, in order.
+    private var bookkeeping: [String] {
+        isProfile ? ["_seq", "_hlc", "_node", "_rseq", "_extra"] : ["_seq", "_hlc", "_node", "_extra"]
+    }
+
+    /// The table and its indexes (the feed's by sequence; a scoped feed's by scope then sequence), each
+    /// statement safe to run again; and the columns of fields added to the schema since.
+    package var createSQL: [String] {
+        var columns = ["id text PRIMARY KEY"]
+        columns += zip(registers, kinds).map { "\(quoted($0)) \($1.columnType)" }
+        columns += ["\"_seq\" bigint NOT NULL", "\"_hlc\" bigint[] NOT NULL", "\"_node\" bigint[] NOT NULL"]
+        if isProfile { columns.append("\"_rseq\" bigint[] NOT NULL") }
+        columns.append("\"_extra\" text")
+        var statements = ["CREATE TABLE IF NOT EXISTS \(table) (\(columns.joined(separator: ", ")))"]
+        statements += zip(registers, kinds).map {
+            "ALTER TABLE \(table) ADD COLUMN IF NOT EXISTS \(quoted($0)) \($1.columnType)"
+        }
+        statements.append("CREATE INDEX IF NOT EXISTS \(quoted(name + "_by_seq")) ON \(table) (\"_seq\")")
+        if let scope = collection.scopeField {
+            statements.append(
+                "CREATE INDEX IF NOT EXISTS \(quoted(name + "_by_scope")) ON \(table) (\(quoted(scope)), \"_seq\")")
+        }
+        return statements
+    }
+
+    /// The columns a merge and the feed read, in ``decode(_:)``'s order.
+    package var selectList: String {
+        (["id"] + registers + bookkeeping).map(quoted).joined(separator: ", ")
+    }
+
+    /// Inserts or replaces whole rows given as a JSON array of objects keyed by column (``encode(id:_:into:)``).
+    package var upsertSQL: String {
+        let columns = (["id"] + registers + bookkeeping).map(quoted)
+        return "INSERT INTO \(table) (\(columns.joined(separator: ", "))) SELECT \(columns.joined(separator: ", ")) "
+            + "FROM jsonb_populate_recordset(NULL::\(table), $1::jsonb) ON CONFLICT (id) DO UPDATE SET "
+            + columns.dropFirst().map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
+    }
+
+    /// A row read with ``selectList``.
+    package func decode(_ row: PostgresRandomAccessRow) throws -> (id: String, row: MergedRow) {
+        let id = try row[0].decode(String.self)
+        var values: [Value] = []
+        values.reserveCapacity(registers.count)
+        for (index, kind) in kinds.enumerated() {
+            let cell = row[1 + index]
+            switch kind {
+            case .text: values.append(try cell.decode(String?.self).map(Value.text) ?? .null)
+            case .integer: values.append(try cell.decode(Int64?.self).map(Value.integer) ?? .null)
+            case .real: values.append(try cell.decode(Double?.self).map(Value.real) ?? .null)
+            }
+        }
+        var column = 1 + registers.count
+        func next() -> PostgresCell {
+            defer { column += 1 }
+            return row[column]
+        }
+        let sequence = try next().decode(Int64.self)
+        let hlc = try next().decode([Int64].self)
+        let node = try next().decode([Int64].self)
+        let registerSequence = isProfile ? try next().decode([Int64].self) : []
+        let extra = try ExtraFields.decode(try next().decode(String?.self))
+        guard
+            !isProfile
+                || (hlc.count == registers.count && node.count == hlc.count && registerSequence.count == hlc.count),
+            isProfile || (hlc.count == 1 && node.count == 1)
+        else {
+            throw SyncError(
+                .corruptReplica, "Row \(id) of \(name) has stamps for another number of fields than the schema's.")
+        }
+        return (
+            id,
+            MergedRow(
+                values: values, hlc: hlc, node: node, registerSequence: registerSequence, extra: extra,
+                sequence: sequence)
+        )
+    }
+
+    /// A row as one JSON object keyed by column, for ``upsertSQL``.
+    package func encode(id: String, _ row: MergedRow, into writer: inout JSONWriter) {
+        writer.raw("{\"id\":")
+        writer.string(id)
+        for (index, register) in registers.enumerated() {
+            writer.byte(UInt8(ascii: ","))
+            writer.string(register)
+            writer.byte(UInt8(ascii: ":"))
+            Self.encode(row.values[index], into: &writer)
+        }
+        writer.raw(",\"_seq\":")
+        writer.int(row.sequence)
+        writer.raw(",\"_hlc\":")
+        Self.encode(row.hlc, into: &writer)
+        writer.raw(",\"_node\":")
+        Self.encode(row.node, into: &writer)
+        if isProfile {
+            writer.raw(",\"_rseq\":")
+            Self.encode(row.registerSequence, into: &writer)
+        }
+        writer.raw(",\"_extra\":")
+        if let extra = ExtraFields.encode(row.extra) { writer.string(extra) } else { writer.raw("null") }
+        writer.byte(UInt8(ascii: "}"))
+    }
+
+    /// A value as JSON (text as a string, numbers as numbers: PostgreSQL converts them to the column's type).
+    package static func encode(_ value: Value, into writer: inout JSONWriter) {
+        writer.value(value)
+    }
+
+    private static func encode(_ numbers: [Int64], into writer: inout JSONWriter) {
+        writer.byte(UInt8(ascii: "["))
+        for (index, number) in numbers.enumerated() {
+            if index > 0 { writer.byte(UInt8(ascii: ",")) }
+            writer.int(number)
+        }
+        writer.byte(UInt8(ascii: "]"))
+    }
+}
+
+/// A name as a PostgreSQL identifier.
+func quoted(_ name: String) -> String {
+    "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+}

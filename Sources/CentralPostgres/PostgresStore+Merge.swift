@@ -1,0 +1,134 @@
+import Logging
+import PostgresNIO
+package import SyncCore
+
+/// The merge of a batch into central's tables, in one transaction: `_meta` locked first (decision record
+/// 0013: one writer at a time, sequences in commit order), every row the batch touches read in one query
+/// per collection, the merge decided in memory (``PostgresWriteSession``), what changed written back in one
+/// statement per table.
+extension PostgresStore {
+    /// Merges a batch from another node (`sender`: its own stamps are held to the drift bound; nil: every
+    /// stamp), with the server's clock at `now` (Unix ms). The semantics of the SQLite replica's
+    /// `apply(_:from:sender:…)`: idempotent, commutative, associative; a malformed batch, or one with a
+    /// stamp too far ahead, changes nothing.
+    package func merge(_ batch: ChangeBatch, sender: NodeID?, now: Int64) async throws -> ApplyReport {
+        let plan = try BatchPlan(batch, schema: schema, sender: sender, scope: nil)
+        let layouts = self.layouts
+        let maxDrift = maxClockDriftMillis
+        return try await database.withTransaction { connection in
+            let meta = try await Self.lockMeta(connection, logger: self.logger)
+            var rows: [[String: MergedRow]] = Array(repeating: [:], count: layouts.count)
+            for (index, ids) in Self.touchedIDs(batch, plan: plan, layouts: layouts) {
+                rows[index] = try await Self.readRows(connection, layouts[index], ids: ids, logger: self.logger)
+            }
+            let session = PostgresWriteSession(
+                layouts: layouts, clock: HybridLogicalClock(last: meta.hlc, maxDriftMillis: maxDrift),
+                sequence: meta.sequence, nodeID: meta.node, previousNodeID: meta.previousNode,
+                checkedAt: UInt64(max(0, now)), rows: rows)
+            let refused = try Self.mergeDecided(batch, plan: plan, session: session, maxDrift: maxDrift)
+            let conflicts = try await Self.flush(session, connection: connection, logger: self.logger)
+            return ApplyReport(
+                records: batch.recordCount, conflicts: conflicts, cursor: FeedCursor(session.sequence), refused: refused
+            )
+        }
+    }
+
+    /// The server's clock and the feed's head, locked until the transaction ends.
+    struct Meta {
+        var hlc: HLCTimestamp
+        var sequence: Int64
+        var node: NodeID
+        var previousNode: NodeID?
+    }
+
+    static func lockMeta(_ connection: PostgresConnection, logger: Logger) async throws -> Meta {
+        let rows = try await connection.query(
+            "SELECT hlc, seq, node_id, previous_node_id FROM _meta WHERE id = 1 FOR UPDATE", logger: logger)
+        for try await (hlc, sequence, node, previous) in rows.decode((Int64, Int64, Int64, Int64?).self) {
+            guard let node = NodeID(rawValue: node) else { break }
+            return Meta(
+                hlc: HLCTimestamp(storage: hlc), sequence: sequence, node: node,
+                previousNode: previous.flatMap(NodeID.init(rawValue:)))
+        }
+        throw SyncError(.corruptReplica, "Central's _meta row cannot be read: run `sync-server migrate`.")
+    }
+
+    /// Per collection (by layout index), the ids of the batch's records that the plan did not refuse.
+    static func touchedIDs(_ batch: ChangeBatch, plan: BatchPlan, layouts: [PostgresLayout]) -> [Int: [String]] {
+        var ids: [Int: Set<String>] = [:]
+        for (groupIndex, group) in batch.collections.enumerated() {
+            let collection = plan.collectionIndex[groupIndex]
+            for (index, record) in group.records.enumerated() where !plan.refused[groupIndex].contains(index) {
+                ids[collection, default: []].insert(record.id)
+            }
+        }
+        return ids.mapValues { $0.sorted() }
+    }
+
+    /// The clock checks and the merge of each record, as the SQLite replica's `merge` orders them; the
+    /// refusals of the plan.
+    static func mergeDecided(
+        _ batch: ChangeBatch, plan: BatchPlan, session: PostgresWriteSession, maxDrift: UInt64
+    ) throws -> [Refusal] {
+        let now = session.checkedAt
+        if let own = plan.newestOwn {
+            do {
+                try session.clock.check(own.hlc, now: now)
+            } catch {
+                throw SyncError.drift(error, .stampsAhead, stamp: own, bound: maxDrift)
+            }
+        }
+        if let newest = plan.newest {
+            do {
+                try session.clock.observe(newest.hlc, now: now, boundMillis: maxDrift &* 2)
+            } catch {
+                throw SyncError.drift(error, .relayedStampsAhead, stamp: newest, bound: maxDrift &* 2)
+            }
+        }
+        for (groupIndex, group) in batch.collections.enumerated() {
+            let collection = plan.collectionIndex[groupIndex]
+            let layout = session.layouts[collection]
+            let map = plan.registerMap[groupIndex]
+            let order =
+                layout.isProfile
+                ? group.records.indices.sorted {
+                    let (a, b) = (group.records[$0].id, group.records[$1].id)
+                    return a != b ? a < b : $0 < $1
+                } : Array(group.records.indices)
+            let refused = plan.refused[groupIndex]
+            for index in order where !refused.contains(index) {
+                merge(group.records[index], fields: group.fields, collection: collection, map: map, session: session)
+            }
+        }
+        return plan.refusals
+    }
+
+    private static func merge(
+        _ record: RecordChange, fields: [String], collection: Int, map: [Int], session: PostgresWriteSession
+    ) {
+        guard session.layouts[collection].isProfile else {
+            var values: [(register: Int, value: Value)] = []
+            var extras: [String: ExtraCell] = [:]
+            for cell in record.cells {
+                if map[cell.field] >= 0 {
+                    values.append((map[cell.field], cell.value))
+                } else {
+                    extras[fields[cell.field]] = ExtraCell(v: cell.value)
+                }
+            }
+            return session.insertFact(collection, record: record, values: values, extras: extras)
+        }
+        var known: [(register: Int, value: Value, stamp: Stamp)] = []
+        var extras: [(name: String, value: Value, stamp: Stamp)] = []
+        for cell in record.cells {
+            let register = map[cell.field]
+            if register >= 0 {
+                known.append((register, cell.value, cell.stamp ?? record.stamp))
+            } else {
+                extras.append((fields[cell.field], cell.value, cell.stamp ?? record.stamp))
+            }
+        }
+        if !known.isEmpty { session.mergeProfile(collection, id: record.id, cells: known) }
+        if !extras.isEmpty { session.mergeExtras(collection, id: record.id, extras: extras) }
+    }
+}

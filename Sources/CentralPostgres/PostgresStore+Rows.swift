@@ -1,0 +1,92 @@
+import Logging
+import PostgresNIO
+package import SyncCore
+
+/// Rows in and out of a collection's table: read by id before a merge, written back after it.
+extension PostgresStore {
+    /// The rows of `layout` with these ids (the absent ones are not in the result).
+    static func readRows(
+        _ connection: PostgresConnection, _ layout: PostgresLayout, ids: [String], logger: Logger
+    ) async throws -> [String: MergedRow] {
+        var binds = PostgresBindings()
+        binds.append(ids)
+        let query = PostgresQuery(
+            unsafeSQL: "SELECT \(layout.selectList) FROM \(layout.table) WHERE id = ANY($1)", binds: binds)
+        var rows: [String: MergedRow] = [:]
+        for try await row in try await connection.query(query, logger: logger) {
+            let (id, merged) = try layout.decode(row.makeRandomAccess())
+            rows[id] = merged
+        }
+        return rows
+    }
+
+    /// Writes the session's changed rows (one upsert per table), its displaced values (new ones counted:
+    /// the conflicts), its departures, and the clock and the head into `_meta`.
+    static func flush(
+        _ session: PostgresWriteSession, connection: PostgresConnection, logger: Logger
+    ) async throws
+        -> Int
+    {
+        for (index, ids) in session.dirty.enumerated() where !ids.isEmpty {
+            let layout = session.layouts[index]
+            var writer = JSONWriter(capacity: ids.count * 128)
+            writer.byte(UInt8(ascii: "["))
+            for (position, id) in ids.sorted().enumerated() {
+                if position > 0 { writer.byte(UInt8(ascii: ",")) }
+                layout.encode(id: id, session.rows[index][id]!, into: &writer)
+            }
+            writer.byte(UInt8(ascii: "]"))
+            var binds = PostgresBindings()
+            binds.append(String(decoding: writer.bytes, as: UTF8.self))
+            try await connection.query(PostgresQuery(unsafeSQL: layout.upsertSQL, binds: binds), logger: logger)
+        }
+        var conflicts = 0
+        if !session.history.isEmpty {
+            var writer = JSONWriter(capacity: session.history.count * 160)
+            writer.byte(UInt8(ascii: "["))
+            for (position, entry) in session.history.enumerated() {
+                if position > 0 { writer.byte(UInt8(ascii: ",")) }
+                writer.raw("{\"collection\":")
+                writer.string(entry.collection)
+                writer.raw(",\"record_id\":")
+                writer.string(entry.recordID)
+                writer.raw(",\"field\":")
+                writer.string(entry.field)
+                writer.raw(",\"value\":")
+                PostgresLayout.encode(entry.value, into: &writer)
+                writer.raw(",\"value_hlc\":")
+                writer.int(entry.stamp.hlc.storage)
+                writer.raw(",\"value_node\":")
+                writer.int(entry.stamp.node.rawValue)
+                writer.raw(",\"winner_hlc\":")
+                writer.int(entry.winner.hlc.storage)
+                writer.raw(",\"winner_node\":")
+                writer.int(entry.winner.node.rawValue)
+                writer.byte(UInt8(ascii: "}"))
+            }
+            writer.byte(UInt8(ascii: "]"))
+            let json = String(decoding: writer.bytes, as: UTF8.self)
+            let inserted = try await connection.query(
+                """
+                INSERT INTO _history (collection, record_id, field, value, value_hlc, value_node, winner_hlc, winner_node)
+                SELECT collection, record_id, field, value, value_hlc, value_node, winner_hlc, winner_node
+                FROM jsonb_to_recordset(\(json)::jsonb) AS x(collection text, record_id text, field text, value jsonb,
+                    value_hlc bigint, value_node bigint, winner_hlc bigint, winner_node bigint)
+                ON CONFLICT (collection, record_id, field, value_hlc, value_node) DO NOTHING
+                RETURNING 1
+                """, logger: logger)
+            for try await _ in inserted { conflicts += 1 }
+        }
+        for departure in session.departures {
+            try await connection.query(
+                """
+                INSERT INTO _departures (seq, collection, record_id, scope)
+                VALUES (\(departure.sequence), \(departure.collection), \(departure.id), \(departure.scope))
+                """, logger: logger)
+        }
+        try await connection.query(
+            "UPDATE _meta SET hlc = \(session.clock.last.storage), seq = \(session.sequence) WHERE id = 1",
+            logger: logger)
+        return conflicts
+    }
+}

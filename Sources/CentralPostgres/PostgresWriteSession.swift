@@ -1,0 +1,188 @@
+package import SyncCore
+
+/// One write transaction's merge on PostgreSQL, in memory: the decisions of the SQLite store's
+/// `WriteSession` (last writer wins per register, facts a set, displaced values kept, a record leaving its
+/// scope noted) made on the rows read before it (``MergedRow``), with no I/O. The store reads the rows
+/// first and writes back what changed after (``PostgresStore``).
+package final class PostgresWriteSession {
+    package let layouts: [PostgresLayout]
+    package var clock: HybridLogicalClock
+    package private(set) var sequence: Int64
+    /// This server's node id, and the one it had before a duplicate was found (its writes too).
+    let nodeID: NodeID
+    let previousNodeID: NodeID?
+    /// The server's clock that the push's stamps are checked against (Unix ms).
+    package var checkedAt: UInt64
+    /// Per collection: the rows read (absent ids are not there), with this session's writes.
+    package var rows: [[String: MergedRow]]
+    /// Per collection: the ids written.
+    package private(set) var dirty: [Set<String>]
+    /// Displaced values, in the order met (one per key: the SQLite store's `INSERT OR IGNORE`).
+    package private(set) var history: [HistoryEntry] = []
+    private var historyKeys = Set<HistoryKey>()
+    /// Records that left a scope: the old scope's readers are told.
+    package private(set) var departures: [Departure] = []
+
+    package struct Departure: Sendable, Equatable {
+        package var sequence: Int64
+        package var collection: String
+        package var id: String
+        package var scope: String
+    }
+
+    private struct HistoryKey: Hashable {
+        var collection: String
+        var id: String
+        var field: String
+        var hlc: Int64
+        var node: Int64
+    }
+
+    package init(
+        layouts: [PostgresLayout], clock: HybridLogicalClock, sequence: Int64, nodeID: NodeID,
+        previousNodeID: NodeID?, checkedAt: UInt64, rows: [[String: MergedRow]]
+    ) {
+        self.layouts = layouts
+        self.clock = clock
+        self.sequence = sequence
+        self.nodeID = nodeID
+        self.previousNodeID = previousNodeID
+        self.checkedAt = checkedAt
+        self.rows = rows
+        self.dirty = Array(repeating: [], count: layouts.count)
+    }
+
+    func isOwn(_ node: NodeID) -> Bool { node == nodeID || node == previousNodeID }
+
+    func nextSequence() -> Int64 {
+        sequence += 1
+        return sequence
+    }
+
+    private func keep(_ entry: HistoryEntry) {
+        let key = HistoryKey(
+            collection: entry.collection, id: entry.recordID, field: entry.field, hlc: entry.stamp.hlc.storage,
+            node: entry.stamp.node.rawValue)
+        if historyKeys.insert(key).inserted { history.append(entry) }
+    }
+
+    // MARK: Profiles
+
+    /// Merges registers into a profile record (see the SQLite store's `WriteSession.mergeProfile`).
+    package func mergeProfile(_ collection: Int, id: String, cells: [(register: Int, value: Value, stamp: Stamp)]) {
+        let layout = layouts[collection]
+        let stored = rows[collection][id]
+        var row = stored ?? .emptyProfile(registers: layout.registers.count, sequence: 0)
+        var mask: UInt64 = 0
+        for cell in cells {
+            let local = stored?.stamp(register: cell.register)
+            switch FieldMerge.decide(local: local, remote: cell.stamp) {
+            case .takeRemote:
+                mask |= 1 << UInt64(cell.register)
+                if let local, local.node != cell.stamp.node || isOwn(local.node) {
+                    keep(
+                        HistoryEntry(
+                            collection: layout.name, recordID: id, field: layout.registers[cell.register],
+                            value: row.values[cell.register], stamp: local, winner: cell.stamp))
+                }
+            case .keepLocal:
+                if let local, local.node != cell.stamp.node {
+                    keep(
+                        HistoryEntry(
+                            collection: layout.name, recordID: id, field: layout.registers[cell.register],
+                            value: cell.value, stamp: cell.stamp, winner: local))
+                }
+            case .same:
+                break
+            }
+        }
+        guard mask != 0 else { return }
+        var departedFrom: Value?
+        if let stored, let register = layout.scopeRegister, mask & (1 << UInt64(register)) != 0,
+            let cell = cells.first(where: { $0.register == register }), stored.values[register] != cell.value
+        {
+            departedFrom = stored.values[register]
+        }
+        let sequence = nextSequence()
+        if case .text(let scope)? = departedFrom {
+            departures.append(Departure(sequence: nextSequence(), collection: layout.name, id: id, scope: scope))
+        }
+        for cell in cells where mask & (1 << UInt64(cell.register)) != 0 {
+            row.values[cell.register] = cell.value
+            row.hlc[cell.register] = cell.stamp.hlc.storage
+            row.node[cell.register] = cell.stamp.node.rawValue
+            row.registerSequence[cell.register] = sequence
+        }
+        row.sequence = sequence
+        write(collection, id: id, row)
+    }
+
+    /// Merges fields this schema does not know into a record's kept extras (last writer wins per field).
+    package func mergeExtras(_ collection: Int, id: String, extras: [(name: String, value: Value, stamp: Stamp)]) {
+        let layout = layouts[collection]
+        // (The SQLite store makes the row first, at the current sequence, then takes one for the extras.)
+        var row = rows[collection][id] ?? .emptyProfile(registers: layout.registers.count, sequence: sequence)
+        let seq = nextSequence()
+        var changed = false
+        for extra in extras {
+            let local = row.extra[extra.name]
+            switch FieldMerge.decide(local: local?.stamp, remote: extra.stamp) {
+            case .takeRemote:
+                if let local, let localStamp = local.stamp,
+                    localStamp.node != extra.stamp.node || isOwn(localStamp.node)
+                {
+                    keep(
+                        HistoryEntry(
+                            collection: layout.name, recordID: id, field: extra.name, value: local.v, stamp: localStamp,
+                            winner: extra.stamp))
+                }
+                row.extra[extra.name] = ExtraCell(
+                    v: extra.value, h: extra.stamp.hlc.storage, n: extra.stamp.node.rawValue, s: seq)
+                changed = true
+            case .keepLocal:
+                if let winner = local?.stamp, winner.node != extra.stamp.node {
+                    keep(
+                        HistoryEntry(
+                            collection: layout.name, recordID: id, field: extra.name, value: extra.value,
+                            stamp: extra.stamp, winner: winner))
+                }
+            case .same:
+                break
+            }
+        }
+        if changed { row.sequence = seq }
+        if changed || rows[collection][id] == nil { write(collection, id: id, row) }
+    }
+
+    // MARK: Facts
+
+    /// Adds a fact received from another node (set union; two facts under one id keep the smaller stamp, the
+    /// other noted in history, as on SQLite).
+    package func insertFact(
+        _ collection: Int, record: RecordChange, values: [(register: Int, value: Value)], extras: [String: ExtraCell]
+    ) {
+        let layout = layouts[collection]
+        var row = MergedRow(
+            values: Array(repeating: .null, count: layout.registers.count), hlc: [record.stamp.hlc.storage],
+            node: [record.stamp.node.rawValue], registerSequence: [], extra: extras, sequence: nextSequence())
+        for cell in values { row.values[cell.register] = cell.value }
+        guard let stored = rows[collection][record.id], let storedStamp = stored.factStamp else {
+            return write(collection, id: record.id, row)
+        }
+        guard record.stamp != storedStamp else { return }  // the same fact again
+        let (kept, dropped) = record.stamp < storedStamp ? (record.stamp, storedStamp) : (storedStamp, record.stamp)
+        keep(
+            HistoryEntry(
+                collection: layout.name, recordID: record.id, field: "*",
+                value: .text("another \(layout.name) fact with this id, stamped \(kept), was kept"), stamp: dropped,
+                winner: kept))
+        guard record.stamp < storedStamp else { return }
+        row.sequence = nextSequence()
+        write(collection, id: record.id, row)
+    }
+
+    private func write(_ collection: Int, id: String, _ row: MergedRow) {
+        rows[collection][id] = row
+        dirty[collection].insert(id)
+    }
+}
