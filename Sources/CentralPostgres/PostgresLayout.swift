@@ -51,6 +51,8 @@ package struct PostgresLayout: Sendable {
     }
 
     package var name: String { collection.name }
+    /// Whether `name` is one of the registers (a field, or a profile's `_deleted`).
+    package func isRegister(_ name: String) -> Bool { registers.contains(name) }
     package var isProfile: Bool { collection.kind == .profile }
 
     /// The columns after the registers, in order.

@@ -34,7 +34,7 @@ package struct PostgresMigration: Sendable {
 
 extension PostgresMigration {
     /// Central's schema, in order: what ``PostgresStore`` opens a database with.
-    package static let central: [PostgresMigration] = [settingsAndTokens, metaAndHistory]
+    package static let central: [PostgresMigration] = [settingsAndTokens, metaAndHistory, echo]
 
     /// The unique constraint on `_tokens.node`: a node id belongs to one token.
     static let oneTokenPerNode = "_tokens_one_token_per_node"
@@ -113,4 +113,19 @@ extension PostgresMigration {
             )
             """, logger: logger)
     }
+
+    /// 3: `_echo`, per client, the ranges of sequences its pushes took: the feed never sends a client its
+    /// own changes back (as the SQLite replica's `_echo`).
+    static let echo = PostgresMigration(
+        version: 3, name: "echo",
+        statements: [
+            """
+            CREATE TABLE _echo (
+                peer TEXT NOT NULL,
+                lo BIGINT NOT NULL,
+                hi BIGINT NOT NULL,
+                PRIMARY KEY (peer, lo)
+            )
+            """
+        ])
 }

@@ -31,10 +31,25 @@ struct MergeEquivalenceTests {
                     #expect(report.records == expected.records, "seed \(seed) step \(step)")
                     #expect(report.conflicts == expected.conflicts, "seed \(seed) step \(step)")
                     #expect(report.refused == expected.refused, "seed \(seed) step \(step)")
+                    #expect(report.cursor == expected.cursor, "seed \(seed) step \(step)")
                 }
                 let (sqlite, postgres) = (try replica.dump(), try await store.dump())
                 #expect(postgres == sqlite, "seed \(seed)")
                 if postgres != sqlite { return }
+                // The feed: the same pages from any cursor, whole or in one city, in pages of any size.
+                var cursor = FeedCursor(base: Int64(generator.next(20)), position: Int64(generator.next(40)))
+                let filter = generator.next(2) == 0 ? FeedFilter.all : FeedFilter(scope: "Fès")
+                let limit = 1 + generator.next(6)
+                for _ in 0..<100 {
+                    let expected = try replica.changes(since: cursor, limit: limit, filter: filter)
+                    let page = try await store.changes(since: cursor, limit: limit, filter: filter)
+                    #expect(page.batch == expected.batch, "seed \(seed) at \(cursor)")
+                    #expect(page.cursor == expected.cursor, "seed \(seed) at \(cursor)")
+                    #expect(page.hasMore == expected.hasMore, "seed \(seed) at \(cursor)")
+                    #expect(page.left == expected.left, "seed \(seed) at \(cursor)")
+                    if page.batch != expected.batch || page.cursor != expected.cursor || !expected.hasMore { break }
+                    cursor = expected.cursor
+                }
             }
         }
     }

@@ -12,12 +12,15 @@ struct MigrationTests {
         try await withTestDatabase { database in
             let first = try await database.migrate(PostgresMigration.central)
             let second = try await database.migrate(PostgresMigration.central)
-            #expect(first == [1, 2])
+            #expect(first == [1, 2, 3])
             #expect(second == [])
-            #expect(try await recorded(database) == [1: "settings and tokens", 2: "meta, history and departures"])
+            #expect(
+                try await recorded(database) == [
+                    1: "settings and tokens", 2: "meta, history and departures", 3: "echo",
+                ])
             #expect(
                 try await tables(database) == [
-                    "_departures", "_history", "_meta", "_migrations", "_settings", "_tokens",
+                    "_departures", "_echo", "_history", "_meta", "_migrations", "_settings", "_tokens",
                 ])
         }
     }

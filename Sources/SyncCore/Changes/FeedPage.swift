@@ -141,7 +141,7 @@ public struct FeedFilter: Sendable {
         self.excludingEchoOf = peer
     }
 
-    func excludes(_ stamp: Stamp, sequence: Int64) -> Bool {
+    package func excludes(_ stamp: Stamp, sequence: Int64) -> Bool {
         excludingOrigins.contains(stamp.node) || excludingSequences.contains(sequence)
     }
 
