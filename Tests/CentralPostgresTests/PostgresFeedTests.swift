@@ -1,8 +1,8 @@
 import CentralPostgres
 import FieldDomain
 import Foundation
-import Synchronization
 import SyncCore
+import Synchronization
 import Testing
 
 /// The feed stays gap-free with several instances writing at once (decision record 0013): 2 to 4 stores,
@@ -27,7 +27,10 @@ struct PostgresFeedTests {
         let plans = (0..<4).map { writer in
             (0..<(6 + random.next(6))).map { _ in
                 // Mostly short transactions, some long ones (hundreds of records).
-                (instance: random.next(instances), records: random.next(4) == 0 ? 200 + random.next(300) : 1 + random.next(3))
+                (
+                    instance: random.next(instances),
+                    records: random.next(4) == 0 ? 200 + random.next(300) : 1 + random.next(3)
+                )
             }
         }
         let progress = Progress()

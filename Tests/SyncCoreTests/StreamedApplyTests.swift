@@ -70,10 +70,45 @@ struct StreamedApplyTests {
         #expect(try ReplicaStore(makeMergeReplica()).beginPush(client: Self.client, scope: nil, now: Self.now) == nil)
     }
 
+    /// The batch without the records a whole apply refuses (taken out until none is: a stream with a refusal
+    /// applies nothing, and the push is applied whole).
+    func acceptedPart(of batch: ChangeBatch) async throws -> ChangeBatch {
+        var batch = batch
+        for _ in 0..<5 {
+            let refused = try await withFileStore { store in
+                try await store.apply(
+                    ClientPush(
+                        batch: batch, client: Self.client, scope: nil, lease: nil, pruneEchoBelow: nil, now: Self.now)
+                ).refused
+            }
+            if refused.isEmpty { return batch }
+            let ids = Set(refused.map { RecordRef(collection: $0.collection, id: $0.id) })
+            batch = ChangeBatch(
+                batch.collections.map { group in
+                    var group = group
+                    group.records.removeAll { ids.contains(RecordRef(collection: group.name, id: $0.id)) }
+                    return group
+                }.filter { !$0.records.isEmpty })
+        }
+        Issue.record("refusals left after five passes")
+        return batch
+    }
+
     @Test func aCommittedStreamLeavesTheReplicaAnApplyWould() async throws {
         for index in 0..<10 {
             let seed = baseSeed &+ 71_000 &+ UInt64(index)
-            let (batch, chunks) = try decodeInChunks(WireBatch.encode(bigBatch(seed: seed)))
+            let full = bigBatch(seed: seed)
+            // With refusals: nothing applied, the caller applies the push whole.
+            let (_, fullChunks) = try decodeInChunks(WireBatch.encode(full))
+            try await withFileStore { store in
+                let stream = try #require(store.beginPush(client: Self.client, scope: nil, now: Self.now))
+                for chunk in fullChunks { stream.offer(chunk) }
+                let refused = try await acceptedPart(of: full).recordCount < full.recordCount
+                let report = await stream.finish(lease: nil, pruneEchoBelow: nil, records: full.recordCount)
+                #expect((report == nil) == refused, "seed \(seed)")
+            }
+            let (batch, chunks) = try decodeInChunks(WireBatch.encode(try await acceptedPart(of: full)))
+            #expect(chunks.count >= 3, "seed \(seed): too few records accepted to stream in runs")
             try await withFileStore { streamed in
                 try await withFileStore { applied in
                     let stream = try #require(streamed.beginPush(client: Self.client, scope: nil, now: Self.now))
@@ -139,6 +174,46 @@ struct StreamedApplyTests {
                 ClientPush(
                     batch: batch, client: Self.client, scope: nil, lease: nil, pruneEchoBelow: nil, now: Self.now))
             #expect(report.records == batch.recordCount)
+        }
+    }
+
+    /// A hub's own stamp past the drift bound is refused even when an earlier run carried a relayed stamp
+    /// that moved the clock (it was once committed); a stream with a refused record applies nothing (the
+    /// push is applied whole, with the whole apply's order of refusals).
+    @Test func ownStampsAreHeldToTheClockAsItWasAndRefusalsFallBack() async throws {
+        try await withFileStore { store in
+            let hub = node(7)
+            let device = node(8)
+            let ahead = UInt64(Self.now) + 450_000  // 7 min 30 s: within the relayed bound, past the own one
+            func family(_ id: String, by stamper: NodeID) -> CollectionChanges {
+                CollectionChanges(
+                    name: "families", fields: ["city", "reference", "head_name"],
+                    records: [
+                        RecordChange(
+                            id: id, stamp: Stamp(hlc: HLCTimestamp(millis: ahead, counter: 0), node: stamper),
+                            cells: [
+                                Cell(field: 0, value: "Tunis"), Cell(field: 1, value: "R"), Cell(field: 2, value: "H"),
+                            ])
+                    ])
+            }
+            let stream = try #require(store.beginPush(client: hub, scope: nil, now: Self.now))
+            stream.offer(family("F-relayed", by: device))
+            stream.offer(family("F-own", by: hub))
+            #expect(await stream.finish(lease: nil, pruneEchoBelow: nil, records: 2) == nil)
+            let whole = ChangeBatch([family("F-relayed", by: device), family("F-own", by: hub)])
+            await #expect(throws: SyncError.self) {
+                try await store.apply(
+                    ClientPush(batch: whole, client: hub, scope: nil, lease: nil, pruneEchoBelow: nil, now: Self.now))
+            }
+            #expect(try store.replica.headCursor() == .start)
+
+            // A record of another city: refused on its own by a whole apply, the stream rolls back.
+            let scoped = try #require(store.beginPush(client: device, scope: "Sfax", now: Self.now))
+            var foreign = family("F-tunis", by: device)
+            foreign.records[0].stamp.hlc = HLCTimestamp(millis: UInt64(Self.now), counter: 0)
+            scoped.offer(foreign)
+            #expect(await scoped.finish(lease: nil, pruneEchoBelow: nil, records: 1) == nil)
+            #expect(try store.replica.headCursor() == .start)
         }
     }
 }

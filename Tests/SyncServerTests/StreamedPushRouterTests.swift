@@ -92,4 +92,46 @@ struct StreamedPushRouterTests {
             #expect(RouterTests.familyIDs(page.batch).sorted() == batch.collections[0].records.map(\.id))
         }
     }
+
+    /// A body that renames its group after the records it handed on, or names a second node after its
+    /// push, is refused whole (it once committed under the first name, or echoed under the first node).
+    @Test func aGroupOrANodeNamedTwiceIsRefusedAndLeavesNothing() async throws {
+        let fixture = try RouterFixture()
+        defer { fixture.remove() }
+        let amina = try await fixture.issue(.device, city: "Tunis", name: "amina-phone")
+        let admin = try await fixture.issue(.admin, city: nil, name: "admin")
+        let app = try await fixture.makeApplication()
+        try await app.test(.router) { client in
+            let node = NodeID.random()
+            let first = try await RouterTests.sync(
+                client, token: amina,
+                SyncRequest(node: node, clockMillis: RouterTests.now(), pull: .init(cursor: .start)))
+            #expect(first.status == .ok)
+            let before = try await Self.head(client)
+            // 32 + 128 × 11 records: every run is handed on before the group's end.
+            let request = SyncRequest(
+                node: node, clockMillis: RouterTests.now(),
+                push: .init(batch: Self.families(1440, node: node), to: FeedCursor(1)))
+            let body = String(decoding: request.encoded(), as: UTF8.self)
+            let end = try #require(body.range(of: "]}]}"))
+            let renamed = body.replacingCharacters(in: end, with: "],\"collection\":\"nope\"}]}")
+            let refused = try await client.execute(
+                uri: "/v1/sync", method: .post,
+                headers: [.authorization: "Bearer \(amina)", .contentType: "application/json"],
+                body: ByteBuffer(string: renamed))
+            #expect(refused.status == .badRequest)
+            #expect(try await Self.head(client) == before)
+
+            let other = NodeID.random()
+            var twice = String(decoding: request.encoded(), as: UTF8.self)
+            twice.removeLast()
+            twice += ",\"node\":\"\(other)\"}"
+            let answer = try await client.execute(
+                uri: "/v1/sync", method: .post,
+                headers: [.authorization: "Bearer \(admin)", .contentType: "application/json"],
+                body: ByteBuffer(string: twice))
+            #expect(answer.status == .badRequest)
+            #expect(try await Self.head(client) == before)
+        }
+    }
 }

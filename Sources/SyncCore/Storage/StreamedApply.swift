@@ -5,10 +5,7 @@ import Synchronization
 /// transaction while the request's decoder reads the next (decision record 0012 has the A/B that keeps
 /// it). The merge waits for the decoder's runs on a semaphore, holding the write lock: hence a stream
 /// only for a token already bound (see ``SyncStore/beginPush(client:scope:now:)``).
-final class StreamedApply: PushStream, @unchecked Sendable {
-    // @unchecked: the items, the result and the waiting caller live behind the mutex; the semaphore is
-    // thread-safe.
-
+final class StreamedApply: PushStream {
     /// Where streamed pushes merge: one at a time, as their transactions take turns on the write lock
     /// anyway. A queue of its own, so that a merge waiting for its decoder never holds a thread the
     /// cooperative pool or another store call needs.
@@ -34,6 +31,9 @@ final class StreamedApply: PushStream, @unchecked Sendable {
     private struct State: ~Copyable {
         var items: [Item] = []
         var ended = false
+        /// Taken ahead of the runs still queued: a request that fails rolls back at once, without merging
+        /// what it had handed on.
+        var aborted = false
         var result: Result<ApplyReport, any Error>?
         var waiting: CheckedContinuation<ApplyReport?, Never>?
     }
@@ -75,7 +75,7 @@ final class StreamedApply: PushStream, @unchecked Sendable {
     }
 
     func abort() {
-        _ = enqueue(.abort, ending: true)
+        if enqueue(.abort, ending: true) { state.withLock { $0.aborted = true } }
     }
 
     private func enqueue(_ item: Item, ending: Bool) -> Bool {
@@ -94,7 +94,7 @@ final class StreamedApply: PushStream, @unchecked Sendable {
         guard available.wait(timeout: .now() + Self.stallSeconds) == .success else {
             throw SyncError(.storage, "A streamed push stalled; rolled back.")
         }
-        return state.withLock { $0.items.removeFirst() }
+        return state.withLock { $0.aborted ? .abort : $0.items.removeFirst() }
     }
 }
 
@@ -112,16 +112,32 @@ extension Replica {
             session.fromClient = true
             session.source = peer
             let before = session.sequence
+            // The sender's own stamps are held to the clock as it was before any stamp of the push was
+            // observed, as a whole apply holds them (a relayed stamp in an earlier run moves the clock).
+            let start = session.clock
             var records = 0
             while true {
                 switch try next() {
                 case .chunk(let group):
                     let batch = ChangeBatch([group])
                     let plan = try BatchPlan(batch, schema: schema, sender: sender, scope: scope)
+                    if let own = plan.newestOwn {
+                        do throws(SyncError) {
+                            try start.check(own.hlc, now: session.checkedAt ?? session.now)
+                        } catch {
+                            throw SyncError.drift(
+                                error, .stampsAhead, stamp: own, bound: configuration.maxClockDriftMillis)
+                        }
+                    }
                     records += try merge(batch, plan: plan, session: session).records
                 case .finish(let tail):
                     guard records == tail.records else {
                         throw SyncError(.storage, "A streamed push merged \(records) of \(tail.records) records.")
+                    }
+                    // A whole apply lists the schema's refusals before the merge's; run by run they interleave.
+                    // Refusals are rare: the push is applied whole instead, with its answer.
+                    guard session.refusals.isEmpty else {
+                        throw SyncError(.storage, "A streamed push refused records; applied whole instead.")
                     }
                     if let lease = tail.lease { try Self.requireLease(session.db, lease) }
                     var report = ApplyReport(

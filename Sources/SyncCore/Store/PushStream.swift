@@ -1,12 +1,14 @@
 /// A push applied while its body is still being decoded, for a store that can: the decoder hands on each
-/// run of records as it reads it, and the store merges it in an open transaction, on the other core.
+/// run of records as it reads it, and the store merges it in an open transaction on a thread of its own,
+/// while the decoder reads the next run.
 /// Nothing commits before ``finish(lease:pruneEchoBelow:records:)``, which the service calls only once
 /// the whole request decoded and passed every check a push passes; ``abort()`` rolls it all back.
 ///
 /// A stream that fails (a bad record, a stored record out of scope, a stamp too far ahead, a duplicated
 /// node) rolls back and `finish` answers nil: the service then applies the decoded push with
-/// ``SyncStore/apply(_:)``, which gives the outcome and the error of a push that never streamed. Measured
-/// to pay on SQLite (decision record 0012): a push of 500 records is answered about 10% sooner.
+/// ``SyncStore/apply(_:)``, which gives the outcome and the error of a push that never streamed. A stream
+/// with refused records fails too (the order of its refusals would differ). Decision record 0012 has the
+/// A/B that keeps it.
 public protocol PushStream: Sendable {
     /// Hands on a run of records, decoded and resolved, in the batch's order.
     func offer(_ records: CollectionChanges)

@@ -114,7 +114,10 @@ extension SyncRequest {
                 lease = parsed
             case "rekeyed_from": rekeyedFrom = try Self.node(&reader)
             case "v": version = try reader.int("the protocol version")
-            case "node": node = try Self.node(&reader)
+            case "node":
+                // A push streamed as it decodes belongs to the node named before it.
+                guard node == nil else { throw SyncError(.invalidBatch, "Invalid body: \"node\" appears twice.") }
+                node = try Self.node(&reader)
             case "clock": clock = try reader.int("the client's clock (Unix ms)")
             case "push":
                 // One push a request: chunks handed on are the push's records, and only those.

@@ -56,6 +56,7 @@ extension WireBatch {
                     let groupIndex = groups.count
                     var firstStamp = cellStamps.count
                     var handedOn = 0
+                    var recordsRead = false
                     func handOn(upTo end: Int) {
                         guard let chunks, resolveNow, let name, let fields, end > handedOn else { return }
                         chunks(
@@ -65,8 +66,17 @@ extension WireBatch {
                     }
                     try reader.object("a group object") { (reader, key) throws(SyncError) in
                         switch key {
-                        case "collection": name = try reader.string("a collection name")
+                        case "collection":
+                            // Runs already handed on carry the first name and fields: a second would change
+                            // what they mean.
+                            guard name == nil else {
+                                throw SyncError(.invalidBatch, "Invalid body: a group's \"collection\" appears twice.")
+                            }
+                            name = try reader.string("a collection name")
                         case "fields":
+                            guard fields == nil else {
+                                throw SyncError(.invalidBatch, "Invalid body: a group's \"fields\" appears twice.")
+                            }
                             var names: [String] = []
                             try reader.array("an array of field names") { (reader) throws(SyncError) in
                                 guard names.count < Self.maxFieldsPerGroup else {
@@ -76,6 +86,10 @@ extension WireBatch {
                             }
                             fields = names
                         case "records":
+                            guard !recordsRead else {
+                                throw SyncError(.invalidBatch, "Invalid body: a group's \"records\" appears twice.")
+                            }
+                            recordsRead = true
                             firstStamp = cellStamps.count
                             group.records.reserveCapacity(1024)
                             try reader.array("an array of records") { (reader) throws(SyncError) in

@@ -72,7 +72,7 @@ struct SyncController: Sendable {
         decompression?.spend(token.id, Double(body.count))
         let principal = token.principal
         let now = self.now()
-        // A large push merges as it decodes (see `PushStream`); whatever ends this request first ends it.
+        // A large push merges as it decodes (see `PushStream`). Rolled back unless the service committed it.
         let streaming = StreamSlot()
         defer { streaming.stream?.abort() }
         let message = try SyncRequest(
@@ -80,8 +80,13 @@ struct SyncController: Sendable {
             pushChunks: body.count < Self.streamedBodyBytes
                 ? nil
                 : { node, records in
-                    streaming.offer(records) { stream(for: token, node: node, principal: principal, now: now) }
+                    streaming.offer(records, node: node) {
+                        stream(for: token, node: node, principal: principal, now: now)
+                    }
                 })
+        // The stream belongs to the node the body named before its push: the request's (a second "node"
+        // is refused by the decoder; this guards the write lock, which binding a token would wait for).
+        if streaming.stream != nil, streaming.node != message.node { streaming.stream?.abort() }
         let coding = responseCoding(request)
         let prepared: SyncResponse.Prepared
         do {
@@ -99,7 +104,7 @@ struct SyncController: Sendable {
             } else {
                 let response = try await service.handle(
                     message, principal: principal, now: now, leaseChecked: !message.pushesChanges,
-                    streamed: streaming.stream)
+                    streamed: streaming.node == message.node ? streaming.stream : nil)
                 prepared = SyncResponse.Prepared(
                     response, coding: (response.pull?.batch.recordCount ?? 0) > 0 ? coding : .identity)
             }
@@ -230,11 +235,14 @@ struct SyncController: Sendable {
 /// The stream of one request's push, begun at its first run of records (or declined then, for good).
 private final class StreamSlot {
     private(set) var stream: (any PushStream)?
+    /// The node the stream was begun for.
+    private(set) var node: NodeID?
     private var declined = false
 
-    func offer(_ records: CollectionChanges, start: () -> (any PushStream)?) {
+    func offer(_ records: CollectionChanges, node: NodeID?, start: () -> (any PushStream)?) {
         if stream == nil, !declined {
             stream = start()
+            self.node = node
             declined = stream == nil
         }
         stream?.offer(records)
