@@ -34,7 +34,7 @@ package struct PostgresMigration: Sendable {
 
 extension PostgresMigration {
     /// Central's schema, in order: what ``PostgresStore`` opens a database with.
-    package static let central: [PostgresMigration] = [settingsAndTokens, metaAndHistory, echo]
+    package static let central: [PostgresMigration] = [settingsAndTokens, metaAndHistory, echo, clients]
 
     /// The unique constraint on `_tokens.node`: a node id belongs to one token.
     static let oneTokenPerNode = "_tokens_one_token_per_node"
@@ -127,5 +127,56 @@ extension PostgresMigration {
                 PRIMARY KEY (peer, lo)
             )
             """
+        ])
+
+    /// 4: what central keeps of its clients, with the SQLite replica's columns and meaning: `_leases` (each
+    /// client node's push lease, its last moves, when two copies of it were seen), `_refused` (records a
+    /// client pushed that were not applied, one row per version, for the admin), `_heartbeats` (each
+    /// device's last status, and the hub it came through); and the scoped feed's index on `_departures`.
+    static let clients = PostgresMigration(
+        version: 4, name: "leases, refused records and heartbeats",
+        statements: [
+            """
+            CREATE TABLE _leases (
+                node TEXT PRIMARY KEY,
+                lease BIGINT,
+                moves TEXT,
+                duplicate_ms BIGINT
+            )
+            """,
+            """
+            CREATE TABLE _refused (
+                id BIGSERIAL PRIMARY KEY,
+                collection TEXT NOT NULL,
+                record_id TEXT NOT NULL,
+                code TEXT NOT NULL,
+                field TEXT,
+                detail TEXT NOT NULL,
+                record TEXT,
+                hlc BIGINT NOT NULL,
+                node BIGINT NOT NULL,
+                source TEXT,
+                at_ms BIGINT NOT NULL,
+                status TEXT NOT NULL DEFAULT 'open',
+                UNIQUE (collection, record_id, hlc, node)
+            )
+            """,
+            "CREATE INDEX _refused_by_source ON _refused (source, status)",
+            """
+            CREATE TABLE _heartbeats (
+                node TEXT PRIMARY KEY,
+                role TEXT NOT NULL,
+                city TEXT,
+                name TEXT NOT NULL,
+                app TEXT,
+                backlog BIGINT NOT NULL DEFAULT 0,
+                oldest_pending_ms BIGINT,
+                last_error TEXT,
+                clock_offset_ms BIGINT NOT NULL DEFAULT 0,
+                last_seen_ms BIGINT NOT NULL,
+                via TEXT
+            )
+            """,
+            "CREATE INDEX _departures_by_scope ON _departures (scope, seq)",
         ])
 }

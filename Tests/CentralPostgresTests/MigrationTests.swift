@@ -12,15 +12,17 @@ struct MigrationTests {
         try await withTestDatabase { database in
             let first = try await database.migrate(PostgresMigration.central)
             let second = try await database.migrate(PostgresMigration.central)
-            #expect(first == [1, 2, 3])
+            #expect(first == [1, 2, 3, 4])
             #expect(second == [])
             #expect(
                 try await recorded(database) == [
                     1: "settings and tokens", 2: "meta, history and departures", 3: "echo",
+                    4: "leases, refused records and heartbeats",
                 ])
             #expect(
                 try await tables(database) == [
-                    "_departures", "_echo", "_history", "_meta", "_migrations", "_settings", "_tokens",
+                    "_departures", "_echo", "_heartbeats", "_history", "_leases", "_meta", "_migrations", "_refused",
+                    "_settings", "_tokens",
                 ])
         }
     }

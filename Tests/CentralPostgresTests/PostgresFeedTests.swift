@@ -11,9 +11,10 @@ import Testing
 /// written reaches every reader exactly once, and every reader ends with central's state.
 @Suite("PostgreSQL feed under concurrent writers", .postgresCluster)
 struct PostgresFeedTests {
-    @Test(arguments: 0..<20)
+    /// One schedule at a time: each opens up to 4 pools, and a cluster serves 100 connections.
+    @Test(.serialized, arguments: 0..<20)
     func everyChangeReachesEveryReaderExactlyOnce(schedule: Int) async throws {
-        let configuration = try await makeDatabaseConfiguration(poolSize: 6)
+        let configuration = try await makeDatabaseConfiguration(poolSize: 4)
         var random = MergeBatchGenerator(seed: 7_000 + UInt64(schedule))
         let instances = 2 + schedule % 3
         var databases: [CentralPostgres.PostgresDatabase] = []
