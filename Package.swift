@@ -78,6 +78,7 @@ let package = Package(
             name: "SyncServer",
             dependencies: [
                 "SyncCore",
+                "CentralPostgres",
                 "FieldDomain",
                 "SyncClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -158,6 +159,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "SyncCore",
+                "FieldSyncTesting",
                 "FieldDomain",
                 "SyncClient",
                 .product(name: "GRDB", package: "GRDB.swift"),

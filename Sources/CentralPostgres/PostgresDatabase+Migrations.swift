@@ -104,3 +104,15 @@ extension PostgresDatabase {
         }
     }
 }
+
+extension PostgresDatabase {
+    /// The versions recorded in `_migrations`, in order.
+    package func appliedMigrations() async throws -> [Int] {
+        try await withConnection { connection in
+            var versions: [Int] = []
+            let rows = try await connection.query("SELECT version FROM _migrations ORDER BY version", logger: logger)
+            for try await version in rows.decode(Int.self) { versions.append(version) }
+            return versions
+        }
+    }
+}

@@ -144,3 +144,6 @@ extension PostgresStore {
             createdMillis: row.6, revokedMillis: row.7)
     }
 }
+
+/// The `token` commands work on central's PostgreSQL database as on a replica file.
+extension PostgresStore: TokenStore {}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CentralPostgres
 import FieldDomain
 import Foundation
 import Logging
@@ -16,30 +17,80 @@ struct ServerCommand: AsyncParsableCommand {
               sync-server serve --db hub.db --port 8081 --upstream http://central:8080 \\
                   --upstream-token-file hub.token --sync-at 02:00
               sync-server sync-upstream --db hub.db
+              sync-server migrate --store postgres://fieldsync@db.example:5432/central
             """,
         version: FieldSyncVersion.current,
-        subcommands: [ServeCommand.self, TokenCommand.self, SyncUpstreamCommand.self]
+        subcommands: [ServeCommand.self, TokenCommand.self, SyncUpstreamCommand.self, MigrateCommand.self]
     )
 }
 
-/// Options every command that opens the replica shares.
+/// Options every command that opens the server's store shares: a replica file (`--db`), or central's
+/// PostgreSQL database (`--store postgres://…`, for the commands that take it).
 struct DatabaseOptions: ParsableArguments {
     @Option(name: .long, help: "The replica file (created with mode 0600 if missing).")
-    var db: String
+    var db: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Central's PostgreSQL database: postgres://USER@HOST:PORT/DATABASE[?sslmode=disable|require].",
+            discussion: "The password is never on the command line: FIELDSYNC_PG_PASSWORD (or PGPASSWORD), or "
+                + "--store-password-file."))
+    var store: String?
+
+    @Option(name: .long, help: "A file (mode 0600) whose first line is the PostgreSQL password.")
+    var storePasswordFile: String?
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
     func validate() throws {
-        guard !db.isEmpty else { throw ValidationError("--db needs a file path.") }
+        switch (db, store) {
+        case (nil, nil): throw ValidationError("Name the store: --db FILE (a replica) or --store postgres://….")
+        case (.some, .some): throw ValidationError("--db and --store name two stores: give one.")
+        case (.some(let path), nil) where path.isEmpty: throw ValidationError("--db needs a file path.")
+        default: break
+        }
+        if storePasswordFile != nil, store == nil {
+            throw ValidationError("--store-password-file goes with --store.")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical.")
         }
     }
 
-    /// The store of the replica file (created if missing).
-    func openStore() throws -> any SyncStore {
-        try ReplicaStore(Replica(path: db, schema: .fieldSync))
+    /// The replica file, for a command that needs one (serving, a hub's upstream sync).
+    func replicaPath(for command: String) throws -> String {
+        guard let db else {
+            throw ValidationError(
+                "`sync-server \(command)` runs on a replica file (--db): central on PostgreSQL (--store) is "
+                    + "migrated and given tokens so far; serving it comes next.")
+        }
+        return db
+    }
+
+    /// The token store of the replica file (created if missing) or of central's PostgreSQL database (its
+    /// migrations applied), given to `body` and closed after.
+    func withTokenStore<T: Sendable>(_ body: (any TokenStore) async throws -> T) async throws -> T {
+        guard let store else {
+            return try await body(ReplicaStore(Replica(path: try replicaPath(for: "token"), schema: .fieldSync)))
+        }
+        return try await withPostgres(store) { try await body($0) }
+    }
+
+    /// Central's PostgreSQL store at `url` (migrated, its tables made), given to `body` and closed after.
+    func withPostgres<T: Sendable>(_ url: String, _ body: (PostgresStore) async throws -> T) async throws -> T {
+        let configuration: PostgresStoreConfiguration
+        do {
+            let password = try PostgresStoreConfiguration.password(file: storePasswordFile)
+            configuration = try PostgresStoreConfiguration(url: url, password: password)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        return try await PostgresDatabase.withDatabase(configuration, logger: makeLogger("fieldsync.store")) {
+            database in
+            try await body(try await PostgresStore(database, schema: .fieldSync))
+        }
     }
 
     /// Logs go to stderr, one line per event, never with tokens or family data.

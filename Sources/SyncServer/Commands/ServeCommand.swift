@@ -109,7 +109,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = database.makeLogger("fieldsync.server")
-        var configuration = ServerConfiguration(databasePath: database.db)
+        var configuration = ServerConfiguration(databasePath: try database.replicaPath(for: "serve"))
         configuration.host = host
         configuration.port = port
         configuration.durability = durability == "normal" ? .normal : .full

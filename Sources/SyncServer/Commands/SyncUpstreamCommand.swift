@@ -30,10 +30,11 @@ struct SyncUpstreamCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = database.makeLogger("fieldsync.hub")
         do {
-            guard FileManager.default.fileExists(atPath: database.db) else {
-                throw SyncError(.notFound, "No replica at \(database.db).")
+            let path = try database.replicaPath(for: "sync-upstream")
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw SyncError(.notFound, "No replica at \(path).")
             }
-            let replica = try Replica(path: database.db, schema: .fieldSync, logger: logger)
+            let replica = try Replica(path: path, schema: .fieldSync, logger: logger)
             let target: UpstreamConfiguration
             if let upstream, let upstreamTokenFile {
                 target = UpstreamConfiguration(

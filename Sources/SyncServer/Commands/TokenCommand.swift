@@ -43,29 +43,30 @@ struct TokenCommand: AsyncParsableCommand {
 
         func run() async throws {
             do {
-                let store = try database.openStore()
-                let issued = Tokens.make(
-                    role: Principal.Role(rawValue: role)!, city: city, name: name,
-                    now: Int64(clamping: SystemClock().nowMillis()))
-                let id = issued.record.id
-                if let out {
-                    // The file first: a token is issued only once it has a private place to go.
-                    try PrivateFile.create(out) { Data((issued.token + "\n").utf8) }
-                    do {
+                try await database.withTokenStore { store in
+                    let issued = Tokens.make(
+                        role: Principal.Role(rawValue: role)!, city: city, name: name,
+                        now: Int64(clamping: SystemClock().nowMillis()))
+                    let id = issued.record.id
+                    if let out {
+                        // The file first: a token is issued only once it has a private place to go.
+                        try PrivateFile.create(out) { Data((issued.token + "\n").utf8) }
+                        do {
+                            try await store.addToken(issued.record, hash: Tokens.hash(issued.token))
+                        } catch {
+                            try? FileManager.default.removeItem(atPath: out)
+                            throw error
+                        }
+                    } else {
                         try await store.addToken(issued.record, hash: Tokens.hash(issued.token))
-                    } catch {
-                        try? FileManager.default.removeItem(atPath: out)
-                        throw error
+                        print(issued.token)
                     }
-                } else {
-                    try await store.addToken(issued.record, hash: Tokens.hash(issued.token))
-                    print(issued.token)
+                    FileHandle.standardError.write(
+                        Data(
+                            ("issued \(id) (\(role)\(city.map { ", \($0)" } ?? ""), \(name))"
+                                + (out.map { ": written to \($0) (mode 0600)" } ?? "")
+                                + ": keep the token secret; it is not shown again\n").utf8))
                 }
-                FileHandle.standardError.write(
-                    Data(
-                        ("issued \(id) (\(role)\(city.map { ", \($0)" } ?? ""), \(name))"
-                            + (out.map { ": written to \($0) (mode 0600)" } ?? "")
-                            + ": keep the token secret; it is not shown again\n").utf8))
             } catch let error as SyncError {
                 throw fail(error.message)
             }
@@ -79,7 +80,7 @@ struct TokenCommand: AsyncParsableCommand {
 
         func run() async throws {
             do {
-                let records = try await database.openStore().tokens()
+                let records = try await database.withTokenStore { try await $0.tokens() }
                 if json {
                     var writer = JSONWriter()
                     writer.byte(UInt8(ascii: "["))
@@ -124,8 +125,9 @@ struct TokenCommand: AsyncParsableCommand {
 
         func run() async throws {
             do {
-                let revoked = try await database.openStore()
-                    .revokeTokens(idOrName: token, now: Int64(clamping: SystemClock().nowMillis()))
+                let revoked = try await database.withTokenStore {
+                    try await $0.revokeTokens(idOrName: token, now: Int64(clamping: SystemClock().nowMillis()))
+                }
                 guard !revoked.isEmpty else { throw fail("No active token with id or name '\(token)'.") }
                 for record in revoked { print("revoked \(record.id) (\(record.role.rawValue), \(record.name))") }
             } catch let error as SyncError {
