@@ -23,42 +23,37 @@ extension Replica {
     /// ``checkLease(_:node:now:)`` inside the caller's transaction.
     static func moveLease(_ db: Database, _ lease: Lease, node: NodeID, now: Int64) throws -> LeaseCheck {
         // On every request's path (in the push's transaction): the row read and written with bare
-        // statements, the list of moves scanned without splitting it.
+        // statements.
         let key = node.description
         let select = try SQLStatement(cached: db, "SELECT lease, moves, duplicate_ms FROM _leases WHERE node = ?1")
         select.bind(key, at: 1)
-        guard try select.step() else {
-            select.reset()
-            // A request sent behind another follows a lease this server should know.
-            if lease.after != nil { return .outOfOrder }
+        var stored: LeaseBook?
+        if try select.step() {
+            stored = LeaseBook(
+                lease: select.optionalInt64(0).map { UInt64(bitPattern: $0) }, moves: select.text(1) ?? "",
+                duplicate: !select.isNull(2))
+        }
+        select.reset()
+        let (check, write) = LeaseBook.decide(lease, stored: stored)
+        switch write {
+        case .none:
+            break
+        case .insert(let current, let moves):
             let insert = try SQLStatement(cached: db, "INSERT INTO _leases(node, lease, moves) VALUES (?1, ?2, ?3)")
             insert.bind(key, at: 1)
-            bind(insert, lease.next ?? lease.previous, at: 2)
-            insert.bind(Self.moves("", adding: lease), at: 3)
+            bind(insert, current, at: 2)
+            insert.bind(moves, at: 3)
             try insert.run()
-            return .accepted
+        case .update(let current, let moves):
+            let update = try SQLStatement(cached: db, "UPDATE _leases SET lease = ?1, moves = ?2 WHERE node = ?3")
+            bind(update, current, at: 1)
+            update.bind(moves, at: 2)
+            update.bind(key, at: 3)
+            try update.run()
+        case .markDuplicate:
+            try db.execute(sql: "UPDATE _leases SET duplicate_ms = ? WHERE node = ?", arguments: [now, key])
         }
-        let duplicate = !select.isNull(2)
-        let current = select.optionalInt64(0).map { UInt64(bitPattern: $0) }
-        let moves = select.text(1) ?? ""
-        select.reset()
-        if duplicate { return .duplicate }
-        if lease.previous == current {
-            if let next = lease.next, next != current {
-                let update = try SQLStatement(cached: db, "UPDATE _leases SET lease = ?1, moves = ?2 WHERE node = ?3")
-                bind(update, next, at: 1)
-                update.bind(Self.moves(moves, adding: lease), at: 2)
-                update.bind(key, at: 3)
-                try update.run()
-            }
-            return .accepted
-        }
-        if lease.next != nil, moves.split(separator: ",").contains(Substring(Self.move(lease))) {
-            return .accepted
-        }
-        if let after = lease.after, after == current { return .outOfOrder }
-        try db.execute(sql: "UPDATE _leases SET duplicate_ms = ? WHERE node = ?", arguments: [now, key])
-        return .duplicate
+        return check
     }
 
     /// ``moveLease(_:_:node:now:)`` for a push: throws `.duplicateNode` or `.outOfOrder` (the caller
@@ -84,25 +79,7 @@ extension Replica {
     }
 
     /// How many of a node's last lease moves a server remembers (retries and late copies of requests).
-    public static let recentLeaseMoves = 16
-
-    private static func move(_ lease: Lease) -> String {
-        "\(lease.previous.map { String($0, radix: 16) } ?? "-"):\(lease.next.map { String($0, radix: 16) } ?? "-")"
-    }
-
-    /// The list of moves (comma-separated, oldest first) with `lease` added and only the last
-    /// ``recentLeaseMoves`` kept.
-    private static func moves(_ list: String, adding lease: Lease) -> String {
-        guard lease.next != nil else { return list }
-        var kept = Substring(list)
-        var count = list.isEmpty ? 0 : list.utf8.reduce(1) { $1 == UInt8(ascii: ",") ? $0 + 1 : $0 }
-        while count > recentLeaseMoves - 1, let comma = kept.firstIndex(of: ",") {
-            kept = kept[kept.index(after: comma)...]
-            count -= 1
-        }
-        if count > recentLeaseMoves - 1 { kept = "" }  // one move and none to keep
-        return kept.isEmpty ? move(lease) : kept + "," + move(lease)
-    }
+    public static let recentLeaseMoves = LeaseBook.recentMoves
 
     /// Whether this server found two copies of `node` (a token bound to it may move to the node's new id).
     public func isDuplicated(_ node: NodeID) throws -> Bool {
