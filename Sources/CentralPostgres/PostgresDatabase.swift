@@ -133,10 +133,15 @@ extension PostgresStoreConfiguration {
     }
 
     /// Sent with every connection's startup, so they apply to all it runs (migrations set their own
-    /// timeout): the statement timeout, and a name that `pg_stat_activity` shows.
+    /// timeout): the statement timeout; the same bound on a transaction left idle (an instance that hangs
+    /// with a write open would hold every writer's lock, decision record 0013); and a name that
+    /// `pg_stat_activity` shows.
     private var startupParameters: [(String, String)] {
         let (seconds, attoseconds) = statementTimeout.components
-        let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
-        return [("statement_timeout", String(max(milliseconds, 1))), ("application_name", "fieldsync")]
+        let milliseconds = String(max(seconds * 1000 + attoseconds / 1_000_000_000_000_000, 1))
+        return [
+            ("statement_timeout", milliseconds), ("idle_in_transaction_session_timeout", milliseconds),
+            ("application_name", "fieldsync"),
+        ]
     }
 }

@@ -27,6 +27,23 @@ struct MigrationTests {
         }
     }
 
+    /// A transaction left open by an instance that hangs is ended by the server (it would hold every
+    /// writer's lock, decision record 0013), after the statement timeout.
+    @Test("every connection bounds statements and idle transactions by the statement timeout")
+    func timeouts() async throws {
+        try await withTestDatabase { database in
+            let settings = try await database.withConnection { connection in
+                var found: [String] = []
+                for name in ["statement_timeout", "idle_in_transaction_session_timeout"] {
+                    let rows = try await connection.query("SELECT current_setting(\(name))", logger: quietLogger)
+                    for try await value in rows.decode(String.self) { found.append(value) }
+                }
+                return found
+            }
+            #expect(settings == ["30s", "30s"])
+        }
+    }
+
     @Test("two pools migrating one database at once apply each migration once")
     func concurrent() async throws {
         let configuration = try await makeDatabaseConfiguration()
