@@ -110,6 +110,9 @@ let package = Package(
         .executableTarget(
             name: "FieldBench",
             dependencies: [
+                "CentralPostgres",
+                "FieldSyncTesting",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 "SyncCore",
                 "FieldDomain",
                 "SyncClient",

@@ -1,7 +1,7 @@
 import ArgumentParser
 
 @main
-struct BenchCommand: ParsableCommand {
+struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "field-bench",
         abstract: "FieldSync benchmarks: each figure is a ratio against a baseline measured in the same run.",
@@ -12,7 +12,7 @@ struct BenchCommand: ParsableCommand {
             """,
         subcommands: [
             All.self, CoreSuite.self, SyncSuite.self, CodecSuite.self, DeltaProbe.self, SyncClientCommand.self,
-            SyncProbe.self, PrepareProbe.self, DuplicateSuite.self,
+            SyncProbe.self, PrepareProbe.self, DuplicateSuite.self, CentralSuite.self,
         ],
         defaultSubcommand: All.self
     )
