@@ -89,12 +89,7 @@ extension PostgresStore {
             let collection = plan.collectionIndex[groupIndex]
             let layout = session.layouts[collection]
             let map = plan.registerMap[groupIndex]
-            let order =
-                layout.isProfile
-                ? group.records.indices.sorted {
-                    let (a, b) = (group.records[$0].id, group.records[$1].id)
-                    return a != b ? a < b : $0 < $1
-                } : Array(group.records.indices)
+            let order = group.mergeOrder(profile: layout.isProfile)
             let refused = plan.refused[groupIndex]
             for index in order where !refused.contains(index) {
                 merge(group.records[index], fields: group.fields, collection: collection, map: map, session: session)

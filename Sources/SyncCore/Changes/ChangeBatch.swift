@@ -73,3 +73,17 @@ public struct Cell: Sendable, Hashable {
         self.stamp = stamp
     }
 }
+
+extension CollectionChanges {
+    /// The order a store merges the group's records in: a profile's by id (then as sent), so that each
+    /// B-tree page is visited once, not once per record (merging commutes); facts as sent, in creation
+    /// order, which their ids already follow. Every store merges in this order, and so takes the same
+    /// sequences.
+    package func mergeOrder(profile: Bool) -> [Int] {
+        guard profile else { return Array(records.indices) }
+        return records.indices.sorted {
+            let (a, b) = (records[$0].id, records[$1].id)
+            return a != b ? a < b : $0 < $1
+        }
+    }
+}

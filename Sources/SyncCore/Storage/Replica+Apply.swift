@@ -44,14 +44,7 @@ extension Replica {
         for (groupIndex, group) in batch.collections.enumerated() {
             let layout = layouts[plan.collectionIndex[groupIndex]]
             let map = plan.registerMap[groupIndex]
-            // Profiles in key order: each B-tree page is visited once, not once per record (merging
-            // commutes). Facts arrive in creation order, which their ids already follow.
-            let order =
-                layout.isProfile
-                ? group.records.indices.sorted {
-                    let (a, b) = (group.records[$0].id, group.records[$1].id)
-                    return a != b ? a < b : $0 < $1
-                } : Array(group.records.indices)
+            let order = group.mergeOrder(profile: layout.isProfile)
             let refused = plan.refused[groupIndex]
             for index in order {
                 if !refused.isEmpty, refused.contains(index) { continue }
