@@ -4,9 +4,12 @@ package import SyncCore
 
 /// Central's store on PostgreSQL, for several stateless `sync-server` instances in front of one database.
 ///
-/// It holds, so far, the tokens (`PostgresStore+Tokens`) and the settings, with the meaning of
-/// ``SyncStore``'s methods of the same names on the SQLite replica (``ReplicaStore``); the records, the
-/// merge and the change feed come next, and with them the conformance to ``SyncStore``.
+/// Each method means what ``SyncStore``'s of the same name means on the SQLite replica (``ReplicaStore``),
+/// shown by tests that give both engines the same input: tokens and settings, the records' merge
+/// (`+Merge`, `+Rows`), the change feed (`+Feed`, gap-free across instances: decision record 0013), leases,
+/// statuses, relayed conflicts and the nodes seen. What it lacks before it conforms to ``SyncStore`` and
+/// serves: a client's push (`apply`: scope, references, the domain's rules, refusals kept, the lease and
+/// the echo in its transaction).
 ///
 /// Every method is one statement or one short transaction on a connection of the pool; values always
 /// travel as bound parameters, never inside the SQL. Failures are `SyncError`s.

@@ -45,7 +45,8 @@ public protocol SyncStore: TokenStore {
     /// a later page would then miss.
     func changes(since cursor: FeedCursor, limit: Int, filter: FeedFilter) async throws -> FeedPage
 
-    /// Conflicts a hub saw, for the admin; those about records outside `scope` are skipped (the count).
+    /// Conflicts a hub saw, for the admin; those about records outside `scope` are skipped. Returns how many
+    /// were kept (a conflict already kept is not counted again).
     func recordConflicts(_ entries: [HistoryEntry], scope: String?) async throws -> Int
 
     /// Saves client statuses: a client's own with its sync (`via` nil), or those a hub relays (`via` the
