@@ -54,6 +54,8 @@ package struct PostgresLayout: Sendable {
     /// Whether `name` is one of the registers (a field, or a profile's `_deleted`).
     package func isRegister(_ name: String) -> Bool { registers.contains(name) }
     package var isProfile: Bool { collection.kind == .profile }
+    /// Whether a field names a record of another collection (checked on what clients send).
+    package var hasReferences: Bool { collection.fields.contains { $0.references != nil } }
 
     /// The columns after the registers, in order.
     private var bookkeeping: [String] {

@@ -13,24 +13,45 @@ extension PostgresStore {
     /// stamp too far ahead, changes nothing.
     package func merge(_ batch: ChangeBatch, sender: NodeID?, now: Int64) async throws -> ApplyReport {
         let plan = try BatchPlan(batch, schema: schema, sender: sender, scope: nil)
+        return try await database.withTransaction { connection in
+            try await self.merge(
+                batch, plan: plan, from: nil, scope: nil, now: now, connection: connection, before: { _ in }
+            ).report
+        }
+    }
+
+    /// The merge inside the caller's transaction: `_meta` locked, `before` run (a client's lease move), the
+    /// rows read, the merge decided, refused records kept for the admin (`source`: who sent them; nil from
+    /// another replica), the rows written. `scope`: a client's push (every record must lie in it, and the
+    /// checks of a client's records apply); nil from the admin or another replica.
+    func merge(
+        _ batch: ChangeBatch, plan: BatchPlan, from source: String?, scope: String?, now: Int64,
+        connection: PostgresConnection, before: (PostgresConnection) async throws -> Void
+    ) async throws -> (report: ApplyReport, session: PostgresWriteSession, start: Int64) {
         let layouts = self.layouts
         let maxDrift = maxClockDriftMillis
-        return try await database.withTransaction { connection in
-            let meta = try await Self.lockMeta(connection, logger: self.logger)
-            var rows: [[String: MergedRow]] = Array(repeating: [:], count: layouts.count)
-            for (index, ids) in Self.touchedIDs(batch, plan: plan, layouts: layouts) {
-                rows[index] = try await Self.readRows(connection, layouts[index], ids: ids, logger: self.logger)
-            }
-            let session = PostgresWriteSession(
-                layouts: layouts, clock: HybridLogicalClock(last: meta.hlc, maxDriftMillis: maxDrift),
-                sequence: meta.sequence, nodeID: meta.node, previousNodeID: meta.previousNode,
-                checkedAt: UInt64(max(0, now)), rows: rows)
-            let refused = try Self.mergeDecided(batch, plan: plan, session: session, maxDrift: maxDrift)
-            let conflicts = try await Self.flush(session, connection: connection, logger: self.logger)
-            return ApplyReport(
-                records: batch.recordCount, conflicts: conflicts, cursor: FeedCursor(session.sequence), refused: refused
-            )
+        let meta = try await Self.lockMeta(connection, logger: logger)
+        try await before(connection)
+        var rows: [[String: MergedRow]] = Array(repeating: [:], count: layouts.count)
+        for (index, ids) in Self.touchedIDs(batch, plan: plan, layouts: layouts) {
+            rows[index] = try await Self.readRows(connection, layouts[index], ids: ids, logger: logger)
         }
+        let session = PostgresWriteSession(
+            layouts: layouts, clock: HybridLogicalClock(last: meta.hlc, maxDriftMillis: maxDrift),
+            sequence: meta.sequence, nodeID: meta.node, previousNodeID: meta.previousNode,
+            checkedAt: UInt64(max(0, now)), rows: rows)
+        session.scope = scope
+        session.fromClient = source != nil
+        var refused = try Self.mergeDecided(batch, plan: plan, session: session, maxDrift: maxDrift)
+        if !refused.isEmpty {
+            try await Self.keepRefused(
+                refused, batch: batch, source: source, now: now, connection: connection, logger: logger)
+            refused = session.markStaying(refused)
+        }
+        let conflicts = try await Self.flush(session, connection: connection, logger: logger)
+        let report = ApplyReport(
+            records: batch.recordCount, conflicts: conflicts, cursor: FeedCursor(session.sequence), refused: refused)
+        return (report, session, meta.sequence)
     }
 
     /// The server's clock and the feed's head, locked until the transaction ends.
@@ -53,13 +74,28 @@ extension PostgresStore {
         throw SyncError(.corruptReplica, "Central's _meta row cannot be read: run `sync-server migrate`.")
     }
 
-    /// Per collection (by layout index), the ids of the batch's records that the plan did not refuse.
+    /// Per collection (by layout index), the ids of the batch's records, and of the records they name in a
+    /// reference (their scope is checked against the record's).
     static func touchedIDs(_ batch: ChangeBatch, plan: BatchPlan, layouts: [PostgresLayout]) -> [Int: [String]] {
         var ids: [Int: Set<String>] = [:]
         for (groupIndex, group) in batch.collections.enumerated() {
             let collection = plan.collectionIndex[groupIndex]
-            for (index, record) in group.records.enumerated() where !plan.refused[groupIndex].contains(index) {
+            let fields = layouts[collection].collection.fields
+            var targets: [Int: Int] = [:]
+            for (position, register) in plan.registerMap[groupIndex].enumerated() where register >= 0 {
+                if register < fields.count, let target = fields[register].references,
+                    let index = layouts.firstIndex(where: { $0.name == target })
+                {
+                    targets[position] = index
+                }
+            }
+            for record in group.records {
                 ids[collection, default: []].insert(record.id)
+                for cell in record.cells {
+                    if let target = targets[cell.field], case .text(let id) = cell.value {
+                        ids[target, default: []].insert(id)
+                    }
+                }
             }
         }
         return ids.mapValues { $0.sorted() }
@@ -71,6 +107,7 @@ extension PostgresStore {
         _ batch: ChangeBatch, plan: BatchPlan, session: PostgresWriteSession, maxDrift: UInt64
     ) throws -> [Refusal] {
         let now = session.checkedAt
+        session.refusals = plan.refusals
         if let own = plan.newestOwn {
             do {
                 try session.clock.check(own.hlc, now: now)
@@ -92,15 +129,27 @@ extension PostgresStore {
             let order = group.mergeOrder(profile: layout.isProfile)
             let refused = plan.refused[groupIndex]
             for index in order where !refused.contains(index) {
-                merge(group.records[index], fields: group.fields, collection: collection, map: map, session: session)
+                do {
+                    try merge(
+                        group.records[index], fields: group.fields, collection: collection, map: map, session: session)
+                } catch let error as RefusedRecord {
+                    // Thrown before anything of the record was written: the batch goes on without it.
+                    session.refusals.append(error.refusal)
+                }
             }
         }
-        return plan.refusals
+        guard session.refusals.count <= Refusal.maxPerAnswer else {
+            throw SyncError(
+                .invalidBatch,
+                "More than \(Refusal.maxPerAnswer) records of this push were refused; nothing was applied. The "
+                    + "first: \(session.refusals[0].detail)")
+        }
+        return session.refusals
     }
 
     private static func merge(
         _ record: RecordChange, fields: [String], collection: Int, map: [Int], session: PostgresWriteSession
-    ) {
+    ) throws {
         guard session.layouts[collection].isProfile else {
             var values: [(register: Int, value: Value)] = []
             var extras: [String: ExtraCell] = [:]
@@ -111,7 +160,7 @@ extension PostgresStore {
                     extras[fields[cell.field]] = ExtraCell(v: cell.value)
                 }
             }
-            return session.insertFact(collection, record: record, values: values, extras: extras)
+            return try session.insertFact(collection, record: record, values: values, extras: extras)
         }
         var known: [(register: Int, value: Value, stamp: Stamp)] = []
         var extras: [(name: String, value: Value, stamp: Stamp)] = []
@@ -123,7 +172,7 @@ extension PostgresStore {
                 extras.append((fields[cell.field], cell.value, cell.stamp ?? record.stamp))
             }
         }
-        if !known.isEmpty { session.mergeProfile(collection, id: record.id, cells: known) }
-        if !extras.isEmpty { session.mergeExtras(collection, id: record.id, extras: extras) }
+        if !known.isEmpty { try session.mergeProfile(collection, id: record.id, cells: known) }
+        if !extras.isEmpty { try session.mergeExtras(collection, id: record.id, extras: extras) }
     }
 }

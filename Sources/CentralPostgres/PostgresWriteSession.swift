@@ -22,6 +22,14 @@ package final class PostgresWriteSession {
     private var historyKeys = Set<HistoryKey>()
     /// Records that left a scope: the old scope's readers are told.
     package private(set) var departures: [Departure] = []
+    /// A client's push: every record merged must already lie in this scope if it exists here, and a new
+    /// one must carry its scope field (nil: the admin, or another replica).
+    package var scope: String?
+    /// Records come from a client: a new profile must carry its required fields, references stay in the
+    /// record's scope. Refused records throw `RefusedRecord`.
+    package var fromClient = false
+    /// The records refused so far (by the plan and by the merge), in order.
+    package var refusals: [Refusal] = []
 
     package struct Departure: Sendable, Equatable {
         package var sequence: Int64
@@ -69,9 +77,32 @@ package final class PostgresWriteSession {
     // MARK: Profiles
 
     /// Merges registers into a profile record (see the SQLite store's `WriteSession.mergeProfile`).
-    package func mergeProfile(_ collection: Int, id: String, cells: [(register: Int, value: Value, stamp: Stamp)]) {
+    package func mergeProfile(
+        _ collection: Int, id: String, cells: [(register: Int, value: Value, stamp: Stamp)]
+    ) throws {
         let layout = layouts[collection]
         let stored = rows[collection][id]
+        var recordScope: Value?
+        if let register = layout.scopeRegister {
+            recordScope = stored.map { $0.values[register] } ?? cells.first(where: { $0.register == register })?.value
+        }
+        if let scope, layout.scopeRegister != nil {
+            if stored != nil, recordScope != .text(scope) {
+                throw RefusedRecord(
+                    refusal: .storedElsewhere(
+                        collection: layout.name, id: id, scopeField: layout.collection.scopeField,
+                        value: recordScope ?? .null, scope: scope))
+            } else if stored == nil, recordScope == nil {
+                throw RefusedRecord(
+                    refusal: .noScope(collection: layout.name, id: id, scopeField: layout.collection.scopeField))
+            }
+        }
+        if fromClient {
+            if stored == nil { try requireFields(layout, id: id, cells: cells) }
+            for cell in cells {
+                try checkReference(layout, id: id, register: cell.register, value: cell.value, scope: recordScope)
+            }
+        }
         var row = stored ?? .emptyProfile(registers: layout.registers.count, sequence: 0)
         var mask: UInt64 = 0
         for cell in cells {
@@ -118,8 +149,21 @@ package final class PostgresWriteSession {
     }
 
     /// Merges fields this schema does not know into a record's kept extras (last writer wins per field).
-    package func mergeExtras(_ collection: Int, id: String, extras: [(name: String, value: Value, stamp: Stamp)]) {
+    package func mergeExtras(
+        _ collection: Int, id: String, extras: [(name: String, value: Value, stamp: Stamp)]
+    ) throws {
         let layout = layouts[collection]
+        if let scope, let field = layout.collection.scopeField, let register = layout.scopeRegister {
+            let stored = rows[collection][id]?.values[register] ?? .null
+            if stored == .null {
+                throw RefusedRecord(refusal: .noScope(collection: layout.name, id: id, scopeField: field))
+            }
+            if stored != .text(scope) {
+                throw RefusedRecord(
+                    refusal: .storedElsewhere(
+                        collection: layout.name, id: id, scopeField: field, value: stored, scope: scope))
+            }
+        }
         // (The SQLite store makes the row first, at the current sequence, then takes one for the extras.)
         var row = rows[collection][id] ?? .emptyProfile(registers: layout.registers.count, sequence: sequence)
         let seq = nextSequence()
@@ -160,14 +204,26 @@ package final class PostgresWriteSession {
     /// other noted in history, as on SQLite).
     package func insertFact(
         _ collection: Int, record: RecordChange, values: [(register: Int, value: Value)], extras: [String: ExtraCell]
-    ) {
+    ) throws {
         let layout = layouts[collection]
+        if fromClient, layout.hasReferences {
+            let scope = layout.scopeRegister.flatMap { register in values.first { $0.register == register }?.value }
+            for cell in values {
+                try checkReference(layout, id: record.id, register: cell.register, value: cell.value, scope: scope)
+            }
+        }
         var row = MergedRow(
             values: Array(repeating: .null, count: layout.registers.count), hlc: [record.stamp.hlc.storage],
             node: [record.stamp.node.rawValue], registerSequence: [], extra: extras, sequence: nextSequence())
         for cell in values { row.values[cell.register] = cell.value }
         guard let stored = rows[collection][record.id], let storedStamp = stored.factStamp else {
             return write(collection, id: record.id, row)
+        }
+        if let scope, let register = layout.scopeRegister, stored.values[register] != .text(scope) {
+            throw RefusedRecord(
+                refusal: .storedElsewhere(
+                    collection: layout.name, id: record.id, scopeField: layout.collection.scopeField,
+                    value: stored.values[register], scope: scope))
         }
         guard record.stamp != storedStamp else { return }  // the same fact again
         let (kept, dropped) = record.stamp < storedStamp ? (record.stamp, storedStamp) : (storedStamp, record.stamp)
@@ -179,6 +235,59 @@ package final class PostgresWriteSession {
         guard record.stamp < storedStamp else { return }
         row.sequence = nextSequence()
         write(collection, id: record.id, row)
+    }
+
+    // MARK: A client's records
+
+    /// The refusals, each marked when this store holds its record as a profile in the session's scope (any
+    /// scope for the admin): only that change of it was refused, so the sender keeps its copy.
+    package func markStaying(_ refusals: [Refusal]) -> [Refusal] {
+        refusals.map { refusal in
+            var refusal = refusal
+            guard let index = layouts.firstIndex(where: { $0.name == refusal.collection }), layouts[index].isProfile,
+                let row = rows[index][refusal.id]
+            else { return refusal }
+            guard let scope, let register = layouts[index].scopeRegister else {
+                refusal.stays = true
+                return refusal
+            }
+            refusal.stays = row.values[register] == .text(scope)
+            return refusal
+        }
+    }
+
+    /// Refuses a new profile record that lacks one of its required fields (a tombstone needs none).
+    private func requireFields(
+        _ layout: PostgresLayout, id: String, cells: [(register: Int, value: Value, stamp: Stamp)]
+    ) throws {
+        var filled = Set<Int>()
+        for cell in cells where cell.value != .null { filled.insert(cell.register) }
+        if filled.contains(layout.collection.fields.count) { return }
+        if let missing = layout.collection.fields.indices.first(where: {
+            layout.collection.fields[$0].required && !filled.contains($0)
+        }) {
+            throw RefusedRecord(
+                refusal: .missingField(collection: layout.name, id: id, field: layout.collection.fields[missing].name))
+        }
+    }
+
+    /// Refuses a reference to a record stored here in another scope than the record's own (one not known
+    /// here is kept: it may arrive later). The targets were read with the batch's rows.
+    private func checkReference(
+        _ layout: PostgresLayout, id: String, register: Int, value: Value, scope: Value?
+    ) throws {
+        guard register < layout.collection.fields.count, case .text(let target) = value,
+            let collection = layout.collection.fields[register].references,
+            let targetIndex = layouts.firstIndex(where: { $0.name == collection }),
+            let targetScope = layouts[targetIndex].collection.scopeField,
+            let scopeRegister = layouts[targetIndex].scopeRegister,
+            let stored = rows[targetIndex][target]?.values[scopeRegister],
+            stored != scope ?? .null
+        else { return }
+        throw RefusedRecord(
+            refusal: .crossScopeReference(
+                collection: layout.name, id: id, field: layout.collection.fields[register].name,
+                target: (collection, target, stored), scope: scope, scopeField: targetScope))
     }
 
     private func write(_ collection: Int, id: String, _ row: MergedRow) {

@@ -40,6 +40,48 @@ public struct Refusal: Sendable, Hashable {
 
 /// A record's refusal, thrown inside a merge before anything of that record was written, and caught by
 /// the merge loop, which records it and goes on with the next record.
-struct RefusedRecord: Error {
-    var refusal: Refusal
+package struct RefusedRecord: Error {
+    package var refusal: Refusal
+
+    package init(refusal: Refusal) { self.refusal = refusal }
+}
+
+/// The refusals a store finds while it merges a client's record, worded once for every store.
+extension Refusal {
+    /// A record stored here in another scope than the sender's (another city's, or one that moved away).
+    package static func storedElsewhere(
+        collection: String, id: String, scopeField: String?, value: Value, scope: String
+    ) -> Refusal {
+        Refusal(
+            collection: collection, id: id, code: .outOfScope, field: scopeField,
+            detail: "Record \(id) of '\(collection)' belongs to \(scopeField ?? "scope") '\(value)' here, outside this "
+                + "token's scope ('\(scope)').")
+    }
+
+    /// A new record that carries no scope: its scope cannot be checked.
+    package static func noScope(collection: String, id: String, scopeField: String?) -> Refusal {
+        Refusal(
+            collection: collection, id: id, code: .outOfScope, field: scopeField,
+            detail: "Record \(id) of '\(collection)' is new here and carries no \(scopeField ?? "scope"): its scope "
+                + "cannot be checked.")
+    }
+
+    /// A new profile record without one of its required fields.
+    package static func missingField(collection: String, id: String, field: String) -> Refusal {
+        Refusal(
+            collection: collection, id: id, code: .invalidValue, field: field,
+            detail: "Record \(id) of '\(collection)' is new here and lacks its required field '\(field)'.")
+    }
+
+    /// A reference to a record stored here in another scope than the record's own.
+    package static func crossScopeReference(
+        collection: String, id: String, field: String, target: (collection: String, id: String, scope: Value),
+        scope: Value?, scopeField: String
+    ) -> Refusal {
+        Refusal(
+            collection: collection, id: id, code: .badReference, field: field,
+            detail: "Record \(id) of '\(collection)' names \(target.collection) \(target.id) in '\(field)', which "
+                + "belongs to \(target.scope.kindDescription) here, not to \((scope ?? .null).kindDescription): "
+                + "references stay within one \(scopeField).")
+    }
 }

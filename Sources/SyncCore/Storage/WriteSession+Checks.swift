@@ -7,10 +7,8 @@ extension WriteSession {
     /// one that moved away).
     static func outOfScope(_ layout: TableLayout, id: String, value: Value, scope: String) -> RefusedRecord {
         RefusedRecord(
-            refusal: Refusal(
-                collection: layout.name, id: id, code: .outOfScope, field: layout.collection.scopeField,
-                detail: "Record \(id) of '\(layout.name)' belongs to \(layout.collection.scopeField ?? "scope") "
-                    + "'\(value)' here, outside this token's scope ('\(scope)')."))
+            refusal: .storedElsewhere(
+                collection: layout.name, id: id, scopeField: layout.collection.scopeField, value: value, scope: scope))
     }
 
     /// Refuses a new profile record that lacks one of its required fields (a client sends a new record
@@ -27,10 +25,7 @@ extension WriteSession {
         let missing = layout.requiredMask & ~filled
         guard missing != 0 else { return }
         let name = layout.collection.fields[missing.trailingZeroBitCount].name
-        throw RefusedRecord(
-            refusal: Refusal(
-                collection: layout.name, id: id, code: .invalidValue, field: name,
-                detail: "Record \(id) of '\(layout.name)' is new here and lacks its required field '\(name)'."))
+        throw RefusedRecord(refusal: .missingField(collection: layout.name, id: id, field: name))
     }
 
     /// Refuses a reference (a delivery's family, a void's delivery, `merged_into`) to a record stored here
@@ -50,14 +45,10 @@ extension WriteSession {
         let stored: Value? = try lookup.step() ? .some(lookup.value(0)) : .none
         lookup.reset()
         guard let stored, stored != scope ?? .null else { return }
-        let field = layout.collection.fields[register].name
         throw RefusedRecord(
-            refusal: Refusal(
-                collection: layout.name, id: id, code: .badReference, field: field,
-                detail:
-                    "Record \(id) of '\(layout.name)' names \(collection) \(target) in '\(field)', which belongs to "
-                    + "\(stored.kindDescription) here, not to \((scope ?? .null).kindDescription): references stay "
-                    + "within one \(targetScope)."))
+            refusal: .crossScopeReference(
+                collection: layout.name, id: id, field: layout.collection.fields[register].name,
+                target: (collection, target, stored), scope: scope, scopeField: targetScope))
     }
 
     /// The schema's rules when they check this collection and this write is one they check (a local

@@ -120,10 +120,7 @@ final class WriteSession {
                 throw Self.outOfScope(layout, id: id, value: recordScope ?? .null, scope: scope)
             } else if !exists, recordScope == nil {
                 throw RefusedRecord(
-                    refusal: Refusal(
-                        collection: layout.name, id: id, code: .outOfScope, field: layout.collection.scopeField,
-                        detail: "Record \(id) of '\(layout.name)' is new here and carries no "
-                            + "\(layout.collection.scopeField ?? "scope"): its scope cannot be checked."))
+                    refusal: .noScope(collection: layout.name, id: id, scopeField: layout.collection.scopeField))
             }
         }
         if fromClient {
@@ -231,11 +228,7 @@ final class WriteSession {
             let stored: Value = try lookup.step() ? lookup.value(0) : .null
             lookup.reset()
             if stored == .null {
-                throw RefusedRecord(
-                    refusal: Refusal(
-                        collection: layout.name, id: id, code: .outOfScope, field: field,
-                        detail: "Record \(id) of '\(layout.name)' is new here and carries no \(field): its scope "
-                            + "cannot be checked."))
+                throw RefusedRecord(refusal: .noScope(collection: layout.name, id: id, scopeField: field))
             }
             if stored != .text(scope) { throw Self.outOfScope(layout, id: id, value: stored, scope: scope) }
         }
