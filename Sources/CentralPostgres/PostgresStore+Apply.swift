@@ -78,14 +78,7 @@ extension PostgresStore {
             var json: String?
             if let entry {
                 var writer = JSONWriter(capacity: 256)
-                writer.byte(UInt8(ascii: "{"))
-                for (index, cell) in entry.record.cells.enumerated() {
-                    if index > 0 { writer.byte(UInt8(ascii: ",")) }
-                    writer.string(entry.fields[cell.field])
-                    writer.byte(UInt8(ascii: ":"))
-                    writer.value(cell.value)
-                }
-                writer.byte(UInt8(ascii: "}"))
+                writer.fields(of: entry.record, names: entry.fields)
                 json = String(decoding: writer.bytes, as: UTF8.self)
             }
             try await connection.query(

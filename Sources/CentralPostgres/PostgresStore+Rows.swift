@@ -42,30 +42,7 @@ extension PostgresStore {
         }
         var conflicts = 0
         if !session.history.isEmpty {
-            var writer = JSONWriter(capacity: session.history.count * 160)
-            writer.byte(UInt8(ascii: "["))
-            for (position, entry) in session.history.enumerated() {
-                if position > 0 { writer.byte(UInt8(ascii: ",")) }
-                writer.raw("{\"collection\":")
-                writer.string(entry.collection)
-                writer.raw(",\"record_id\":")
-                writer.string(entry.recordID)
-                writer.raw(",\"field\":")
-                writer.string(entry.field)
-                writer.raw(",\"value\":")
-                PostgresLayout.encode(entry.value, into: &writer)
-                writer.raw(",\"value_hlc\":")
-                writer.int(entry.stamp.hlc.storage)
-                writer.raw(",\"value_node\":")
-                writer.int(entry.stamp.node.rawValue)
-                writer.raw(",\"winner_hlc\":")
-                writer.int(entry.winner.hlc.storage)
-                writer.raw(",\"winner_node\":")
-                writer.int(entry.winner.node.rawValue)
-                writer.byte(UInt8(ascii: "}"))
-            }
-            writer.byte(UInt8(ascii: "]"))
-            let json = String(decoding: writer.bytes, as: UTF8.self)
+            let json = Self.historyJSON(session.history)
             let inserted = try await connection.query(
                 """
                 INSERT INTO _history (collection, record_id, field, value, value_hlc, value_node, winner_hlc, winner_node)

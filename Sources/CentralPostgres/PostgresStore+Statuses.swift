@@ -142,9 +142,9 @@ extension PostgresStore {
         }
     }
 
-    /// History entries as a JSON array of `_history` rows, each with its position in `entries`; the value
-    /// as ``PostgresStore/flush(_:connection:logger:)`` writes it.
-    private static func historyJSON(_ entries: [HistoryEntry]) -> String {
+    /// History entries as a JSON array of `_history` rows, each with its position in `entries` (the merge's
+    /// flush and the relayed conflicts both write them so).
+    static func historyJSON(_ entries: [HistoryEntry]) -> String {
         var writer = JSONWriter(capacity: entries.count * 176)
         writer.byte(UInt8(ascii: "["))
         for (position, entry) in entries.enumerated() {

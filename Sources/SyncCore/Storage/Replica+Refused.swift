@@ -31,16 +31,7 @@ extension WriteSession {
         for refusal in refusals {
             let entry = found[refusal.collection + "\u{0}" + refusal.id]
             var json = JSONWriter(capacity: 256)
-            if let entry {
-                json.byte(UInt8(ascii: "{"))
-                for (index, cell) in entry.record.cells.enumerated() {
-                    if index > 0 { json.byte(UInt8(ascii: ",")) }
-                    json.string(entry.fields[cell.field])
-                    json.byte(UInt8(ascii: ":"))
-                    json.value(cell.value)
-                }
-                json.byte(UInt8(ascii: "}"))
-            }
+            if let entry { json.fields(of: entry.record, names: entry.fields) }
             try Replica.insertRefused(
                 insert, refusal, record: entry == nil ? nil : String(decoding: json.bytes, as: UTF8.self),
                 stamp: entry?.record.stamp, source: source, now: Int64(clamping: now))

@@ -100,3 +100,17 @@ package struct JSONWriter {
         string(cursor.description)
     }
 }
+
+extension JSONWriter {
+    /// A record's values as one object keyed by field name (a refused record kept for the admin).
+    package mutating func fields(of record: RecordChange, names: [String]) {
+        byte(UInt8(ascii: "{"))
+        for (index, cell) in record.cells.enumerated() {
+            if index > 0 { byte(UInt8(ascii: ",")) }
+            string(names[cell.field])
+            byte(UInt8(ascii: ":"))
+            value(cell.value)
+        }
+        byte(UInt8(ascii: "}"))
+    }
+}
