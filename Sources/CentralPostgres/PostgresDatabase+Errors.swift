@@ -3,7 +3,9 @@ package import SyncCore
 
 extension PostgresDatabase {
     /// PostgreSQL's failures as `SyncError`s, with a message that says what to do: `.diskFull` when the
-    /// server is out of space, `.invalidValue` for a text PostgreSQL cannot hold, `.storage` for the rest.
+    /// server is out of space, `.invalidValue` for a text PostgreSQL cannot hold, `.unavailable` for what
+    /// passes on its own (a server restarting or too busy, a lost connection, a transaction aborted by
+    /// another: a sync-server answers 503 with `Retry-After`), `.storage` for the rest.
     /// A `SyncError` (thrown by a caller's closure) passes unchanged.
     ///
     /// Messages name the server (never the password) and PostgreSQL's own message and SQLSTATE, never a
@@ -17,8 +19,9 @@ extension PostgresDatabase {
             return storageError(cause)
         }
         guard let error = error as? PSQLError else {
+            // The pool's own failures (no connection could be made for a while) and the network's.
             return SyncError(
-                .storage,
+                .unavailable,
                 "Cannot use PostgreSQL on \(server) (\(error)): check that the server runs, that this machine "
                     + "reaches it, and that the store is not shut down.",
                 underlying: error)
@@ -42,10 +45,10 @@ extension PostgresDatabase {
         case .poolClosed:
             return SyncError(.storage, "The PostgreSQL store is shut down.", underlying: error)
         case .queryCancelled:
-            return SyncError(.storage, "A PostgreSQL query was cancelled: retry.", underlying: error)
+            return SyncError(.unavailable, "A PostgreSQL query was cancelled: retry.", underlying: error)
         default:
             return SyncError(
-                .storage,
+                .unavailable,
                 "Lost or could not open the connection to PostgreSQL on \(server) (\(error.code)): check that the "
                     + "server runs and this machine reaches it, then retry.",
                 underlying: error)
@@ -64,12 +67,12 @@ extension PostgresDatabase {
                 "The PostgreSQL server \(server) is out of disk space: nothing of this operation was stored. "
                 + "Free some space on it and retry."
         case "57014":
-            code = .storage
+            code = .unavailable
             message =
                 "A statement ran past the statement timeout (\(configuration.statementTimeout)) and was cancelled: "
                 + "retry; if it recurs, look in pg_stat_activity for a long transaction holding a lock."
         case "40001", "40P01":
-            code = .storage
+            code = .unavailable
             message = "PostgreSQL aborted a transaction that conflicted with another (\(said)): retry."
         case "22021", "22P05":
             code = .invalidValue
@@ -85,8 +88,8 @@ extension PostgresDatabase {
                 "The PostgreSQL server \(server) refused \(configuration.user)'s login (\(said)): check the "
                 + "password (\(PostgresStoreConfiguration.passwordVariable) or --store-password-file) and the "
                 + "server's pg_hba.conf."
-        case _ where state.hasPrefix("53"), _ where state.hasPrefix("57P"):
-            code = .storage
+        case _ where state.hasPrefix("53"), _ where state.hasPrefix("57P"), _ where state.hasPrefix("08"):
+            code = .unavailable
             message = "The PostgreSQL server \(server) cannot serve now (\(said)): retry in a moment."
         default:
             code = .storage
@@ -96,7 +99,7 @@ extension PostgresDatabase {
     }
 
     /// The server as a person names it: `HOST:PORT/DATABASE`.
-    private var server: String {
+    var server: String {
         let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
         return "\(host):\(configuration.port)/\(configuration.database)"
     }

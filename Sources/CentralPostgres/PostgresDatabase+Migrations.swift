@@ -110,7 +110,8 @@ extension PostgresDatabase {
     package func appliedMigrations() async throws -> [Int] {
         try await withConnection { connection in
             var versions: [Int] = []
-            let rows = try await connection.query("SELECT version FROM _migrations ORDER BY version", logger: logger)
+            let rows = try await connection.query(
+                "SELECT version FROM _migrations ORDER BY version", logger: self.logger)
             for try await version in rows.decode(Int.self) { versions.append(version) }
             return versions
         }

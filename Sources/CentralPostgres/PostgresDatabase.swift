@@ -1,6 +1,8 @@
 package import Logging
+import Metrics
 package import PostgresNIO
 import SyncCore
+import Synchronization
 
 /// A pool of connections to central's PostgreSQL database: the `PostgresClient`, the task that runs it,
 /// and the ways to borrow a connection.
@@ -18,6 +20,8 @@ package final class PostgresDatabase: Sendable {
     private let client: PostgresClient
     /// The client's `run()`: started in `init`, cancelled by ``shutdown()`` (or `deinit`).
     private let running: Task<Void, Never>
+    /// Connections borrowed from the pool now (for `/metrics`).
+    private let borrowedCount = BorrowCount()
 
     /// Starts a pool for `configuration` (validated first). Opens no connection: the first call does, and a
     /// server that cannot be reached shows there.
@@ -82,16 +86,12 @@ package final class PostgresDatabase: Sendable {
     /// each statement commits on its own. The connection goes back to the pool when `body` returns; `body`
     /// must not keep it.
     ///
-    /// Throws what `body` throws, PostgreSQL's failures as `SyncError`s.
-    package func withConnection<Result>(
-        isolation: isolated (any Actor)? = #isolation,
-        _ body: (PostgresConnection) async throws -> sending Result
-    ) async throws -> sending Result {
-        do {
-            return try await client.withConnection(isolation: isolation, body)
-        } catch {
-            throw storageError(error)
-        }
+    /// Throws what `body` throws, PostgreSQL's failures as `SyncError`s; `.unavailable` when no connection
+    /// came within ``PostgresStoreConfiguration/connectionWait`` (the server is down or restarting).
+    package func withConnection<Result: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await borrowing(kind: "statement") { connection in try await body(connection) }
     }
 
     /// Runs `body` in a transaction (`READ COMMITTED`, PostgreSQL's default) on a connection of the pool:
@@ -99,16 +99,74 @@ package final class PostgresDatabase: Sendable {
     /// its locks, until it ends.
     ///
     /// Throws what `body` throws (unwrapped from PostgresNIO's transaction error), PostgreSQL's failures, the
-    /// commit's included, as `SyncError`s.
-    package func withTransaction<Result>(
-        isolation: isolated (any Actor)? = #isolation,
-        _ body: (PostgresConnection) async throws -> sending Result
-    ) async throws -> sending Result {
+    /// commit's included, as `SyncError`s; `.unavailable` as ``withConnection(_:)`` says.
+    package func withTransaction<Result: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        let logger = logger
+        return try await borrowing(kind: "transaction") { connection in
+            try await connection.withTransaction(logger: logger) { try await body($0) }
+        }
+    }
+
+    /// Borrows a connection for `body`, waiting at most ``PostgresStoreConfiguration/connectionWait`` for it
+    /// (the pool itself would wait a minute for a server that is down), and measures the wait and the use
+    /// for `/metrics`: `fieldsync_store_wait_seconds` (the pool is too small, or the server slow to
+    /// accept), `fieldsync_store_query_seconds` by kind (how long `body` held it), and
+    /// `fieldsync_store_connections_in_use` against `fieldsync_store_pool_size`. Once borrowed, `body` is
+    /// never cut short here (the statement timeout bounds it).
+    private func borrowing<Result: Sendable>(
+        kind: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        let asked = ContinuousClock.now
+        let borrowed = BorrowCount()
+        let (client, wait, inUse) = (client, configuration.connectionWait, borrowedCount)
+        let poolSize = configuration.poolSize
         do {
-            return try await client.withTransaction(logger: logger, isolation: isolation, body)
+            return try await withThrowingTaskGroup(of: Result?.self) { group in
+                group.addTask {
+                    try await client.withConnection { connection in
+                        let start = ContinuousClock.now
+                        _ = borrowed.add(1)
+                        Metrics.Timer(label: "fieldsync_store_wait_seconds").recordNanoseconds(
+                            Self.nanoseconds(asked, start))
+                        Gauge(label: "fieldsync_store_pool_size").record(poolSize)
+                        let gauge = Gauge(label: "fieldsync_store_connections_in_use")
+                        gauge.record(inUse.add(1))
+                        defer {
+                            gauge.record(inUse.add(-1))
+                            Metrics.Timer(label: "fieldsync_store_query_seconds", dimensions: [("kind", kind)])
+                                .recordNanoseconds(Self.nanoseconds(start, .now))
+                        }
+                        return try await body(connection)
+                    }
+                }
+                group.addTask {
+                    try? await Task.sleep(for: wait)
+                    guard borrowed.add(0) > 0 else { throw ConnectionWaitExpired() }
+                    return nil
+                }
+                while let result = try await group.next() {
+                    if let result {
+                        group.cancelAll()
+                        return result
+                    }
+                }
+                throw CancellationError()  // (each task returns once; the body's result is among them)
+            }
+        } catch is ConnectionWaitExpired {
+            throw SyncError(
+                .unavailable,
+                "No connection to PostgreSQL on \(server) within \(wait): the server is down, restarting or "
+                    + "overloaded, or the pool (\(poolSize) connections) is exhausted; retry in a moment.")
         } catch {
             throw storageError(error)
         }
+    }
+
+    private static func nanoseconds(_ from: ContinuousClock.Instant, _ to: ContinuousClock.Instant) -> Int64 {
+        let (seconds, attoseconds) = (to - from).components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }
 
@@ -143,5 +201,21 @@ extension PostgresStoreConfiguration {
             ("statement_timeout", milliseconds), ("idle_in_transaction_session_timeout", milliseconds),
             ("application_name", "fieldsync"),
         ]
+    }
+}
+
+/// The wait for a connection of the pool ran out.
+private struct ConnectionWaitExpired: Error {}
+
+/// A count shared by the tasks that borrow connections.
+private final class BorrowCount: Sendable {
+    private let value = Mutex(0)
+
+    /// Adds `delta` and returns the new count.
+    func add(_ delta: Int) -> Int {
+        value.withLock {
+            $0 += delta
+            return $0
+        }
     }
 }

@@ -9,7 +9,7 @@ extension PostgresStore {
     /// The feed's head: where a client that pulled everything stands (the sequence in `_meta`).
     package func head() async throws -> FeedCursor {
         try await database.withConnection { connection in
-            let rows = try await connection.query("SELECT seq FROM _meta WHERE id = 1", logger: logger)
+            let rows = try await connection.query("SELECT seq FROM _meta WHERE id = 1", logger: self.logger)
             for try await sequence in rows.decode(Int64.self) { return FeedCursor(sequence) }
             throw SyncError(.corruptReplica, "Central's _meta row is missing: run `sync-server migrate`.")
         }
@@ -41,8 +41,8 @@ extension PostgresStore {
                 : "SELECT 1 FROM \(layout.table) WHERE \"_node\"[1] = $1"
         }
         let sql = "SELECT " + checks.map { "EXISTS (\($0))" }.joined(separator: " OR ")
-        return try await database.withConnection { connection in
-            let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+        return try await database.withConnection { [binds] connection in
+            let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: self.logger)
             for try await seen in rows.decode(Bool.self) { return seen }
             return false
         }
@@ -54,7 +54,7 @@ extension PostgresStore {
             let rows = try await connection.query(
                 """
                 SELECT EXISTS (SELECT 1 FROM _leases WHERE node = \(node.description) AND duplicate_ms IS NOT NULL)
-                """, logger: logger)
+                """, logger: self.logger)
             for try await duplicated in rows.decode(Bool.self) { return duplicated }
             return false
         }

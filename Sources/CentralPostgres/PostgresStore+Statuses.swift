@@ -31,7 +31,7 @@ extension PostgresStore {
         }
         guard !rounds.isEmpty else { return skipped }
         let via = hub?.description
-        let written = try await database.withTransaction { connection in
+        let written = try await database.withTransaction { [rounds] connection in
             var written = 0
             for round in rounds {
                 let rows = try await connection.query(Self.upsertStatuses(round, via: via), logger: self.logger)
@@ -133,9 +133,11 @@ extension PostgresStore {
             ON CONFLICT (collection, record_id, field, value_hlc, value_node) DO NOTHING
             RETURNING 1
             """
-        return try await database.withConnection { connection in
+        return try await database.withConnection { [binds] connection in
             var inserted = 0
-            for try await _ in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger) {
+            for try await _ in try await connection.query(
+                PostgresQuery(unsafeSQL: sql, binds: binds), logger: self.logger)
+            {
                 inserted += 1
             }
             return inserted

@@ -10,7 +10,7 @@ extension PostgresStore {
         try await database.withConnection { connection in
             let rows = try await connection.query(
                 "SELECT \(unescaped: Self.columns) FROM _tokens WHERE hash = \(ByteBuffer(bytes: hash))",
-                logger: logger)
+                logger: self.logger)
             for try await row in rows.decode(Self.Row.self) {
                 guard let record = Self.record(row) else { return nil }
                 return StoredToken(record: record, hash: Array(buffer: row.1))
@@ -28,7 +28,7 @@ extension PostgresStore {
                 INSERT INTO _tokens (id, hash, role, city, name, created_ms)
                 VALUES (\(token.id), \(ByteBuffer(bytes: hash)), \(token.role.rawValue), \(token.city), \
                 \(token.name), \(token.createdMillis))
-                """, logger: logger)
+                """, logger: self.logger)
         }
     }
 
@@ -37,7 +37,7 @@ extension PostgresStore {
         try await database.withConnection { connection in
             let rows = try await connection.query(
                 "SELECT \(unescaped: Self.columns) FROM _tokens ORDER BY created_ms, id COLLATE \"C\"",
-                logger: logger)
+                logger: self.logger)
             var records: [TokenRecord] = []
             for try await row in rows.decode(Self.Row.self) {
                 if let record = Self.record(row) { records.append(record) }
@@ -58,7 +58,7 @@ extension PostgresStore {
                     RETURNING \(unescaped: Self.columns)
                 )
                 SELECT \(unescaped: Self.columns) FROM revoked ORDER BY created_ms, id COLLATE "C"
-                """, logger: logger)
+                """, logger: self.logger)
             var records: [TokenRecord] = []
             for try await row in rows.decode(Self.Row.self) {
                 if let record = Self.record(row) { records.append(record) }
@@ -70,7 +70,7 @@ extension PostgresStore {
     /// The node a token is bound to, if it is.
     package func boundNode(token id: String) async throws -> NodeID? {
         try await database.withConnection { connection in
-            try await Self.boundNode(token: id, on: connection, logger: logger)
+            try await Self.boundNode(token: id, on: connection, logger: self.logger)
         }
     }
 
@@ -111,14 +111,14 @@ extension PostgresStore {
             }
         return try await database.withConnection { connection in
             do {
-                let rows = try await connection.query(moved, logger: logger)
+                let rows = try await connection.query(moved, logger: self.logger)
                 for try await node in rows.decode(String.self) { return NodeID(hex: node) }
             } catch let error as PSQLError
                 where error.serverInfo?[.constraintName] == PostgresMigration.oneTokenPerNode
             {
                 // Another token took `new` while this statement ran: it holds the node.
             }
-            return try await Self.boundNode(token: id, on: connection, logger: logger)
+            return try await Self.boundNode(token: id, on: connection, logger: self.logger)
         }
     }
 
@@ -146,4 +146,4 @@ extension PostgresStore {
 }
 
 /// The `token` commands work on central's PostgreSQL database as on a replica file.
-extension PostgresStore: TokenStore {}
+extension PostgresStore: SyncStore {}

@@ -50,7 +50,7 @@ package final class PostgresStore: Sendable {
     package func setting(_ key: String) async throws -> String? {
         try await database.withConnection { connection in
             let rows = try await connection.query(
-                "SELECT value FROM _settings WHERE key = \(key)", logger: logger)
+                "SELECT value FROM _settings WHERE key = \(key)", logger: self.logger)
             for try await value in rows.decode(String?.self) { return value }
             return nil
         }
@@ -66,9 +66,9 @@ package final class PostgresStore: Sendable {
                         """
                         INSERT INTO _settings (key, value) VALUES (\(key), \(value))
                         ON CONFLICT (key) DO UPDATE SET value = excluded.value
-                        """, logger: logger)
+                        """, logger: self.logger)
                 } else {
-                    try await connection.query("DELETE FROM _settings WHERE key = \(key)", logger: logger)
+                    try await connection.query("DELETE FROM _settings WHERE key = \(key)", logger: self.logger)
                 }
             }
         }

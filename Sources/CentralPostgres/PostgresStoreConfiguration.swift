@@ -39,6 +39,11 @@ package struct PostgresStoreConfiguration: Sendable, Equatable, CustomStringConv
     /// 30 s is waiting on a lock or scanning what it should not; cancelled, it fails its request (the
     /// client retries) instead of holding a connection of the pool, and a lock, for minutes.
     package var statementTimeout: Duration = .seconds(30)
+    /// How long a request waits for a connection of the pool before it fails as unavailable (a
+    /// sync-server answers 503 with `Retry-After`, and the client retries). Default 5 s: long enough for a
+    /// busy pool to free a connection, short enough that a server that is down (the pool retries it for a
+    /// minute before it gives up on its own) neither holds clients nor hides from `/healthz`.
+    package var connectionWait: Duration = .seconds(5)
 
     /// The largest pool accepted: PostgreSQL's own cap on `max_connections` is 262,143, but a pool far past
     /// a server's cores only queues inside the server.

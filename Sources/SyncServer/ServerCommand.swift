@@ -41,6 +41,17 @@ struct DatabaseOptions: ParsableArguments {
     @Option(name: .long, help: "A file (mode 0600) whose first line is the PostgreSQL password.")
     var storePasswordFile: String?
 
+    @Option(
+        name: .long,
+        help: "Connections to PostgreSQL this instance opens at most (default 16; the server allows 100 in all).")
+    var storePoolSize: Int?
+
+    @Option(
+        name: .long,
+        help:
+            "Seconds a PostgreSQL statement, or a transaction left idle, may last before it is cancelled (default 30).")
+    var storeStatementTimeout: Double?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -51,22 +62,45 @@ struct DatabaseOptions: ParsableArguments {
         case (.some(let path), nil) where path.isEmpty: throw ValidationError("--db needs a file path.")
         default: break
         }
-        if storePasswordFile != nil, store == nil {
-            throw ValidationError("--store-password-file goes with --store.")
+        if storePasswordFile != nil || storePoolSize != nil || storeStatementTimeout != nil, store == nil {
+            throw ValidationError(
+                "--store-password-file, --store-pool-size and --store-statement-timeout go with --store.")
+        }
+        if let storeStatementTimeout, !(storeStatementTimeout >= 0.001 && storeStatementTimeout <= 86_400) {
+            throw ValidationError("--store-statement-timeout must be 0.001…86400 seconds.")
         }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical.")
         }
     }
 
-    /// The replica file, for a command that needs one (serving, a hub's upstream sync).
+    /// The replica file, for a command that needs one (a hub's upstream sync).
     func replicaPath(for command: String) throws -> String {
         guard let db else {
             throw ValidationError(
-                "`sync-server \(command)` runs on a replica file (--db): central on PostgreSQL (--store) is "
-                    + "migrated and given tokens so far; serving it comes next.")
+                "`sync-server \(command)` runs on a hub's replica file (--db), not on central's --store.")
         }
         return db
+    }
+
+    /// The store named: the replica file, or central's PostgreSQL database with its password and settings.
+    func location() throws -> ServerConfiguration.Store {
+        guard let store else { return .replica(path: try replicaPath(for: "serve")) }
+        return .postgres(try postgresConfiguration(store))
+    }
+
+    /// Central's PostgreSQL database at `url`, its password read (environment or file), its settings checked.
+    func postgresConfiguration(_ url: String) throws -> PostgresStoreConfiguration {
+        do {
+            let password = try PostgresStoreConfiguration.password(file: storePasswordFile)
+            var configuration = try PostgresStoreConfiguration(url: url, password: password)
+            if let storePoolSize { configuration.poolSize = storePoolSize }
+            if let storeStatementTimeout { configuration.statementTimeout = .seconds(storeStatementTimeout) }
+            try configuration.validate()
+            return configuration
+        } catch {
+            throw ValidationError(error.description)
+        }
     }
 
     /// The token store of the replica file (created if missing) or of central's PostgreSQL database (its
@@ -80,13 +114,7 @@ struct DatabaseOptions: ParsableArguments {
 
     /// Central's PostgreSQL store at `url` (migrated, its tables made), given to `body` and closed after.
     func withPostgres<T: Sendable>(_ url: String, _ body: (PostgresStore) async throws -> T) async throws -> T {
-        let configuration: PostgresStoreConfiguration
-        do {
-            let password = try PostgresStoreConfiguration.password(file: storePasswordFile)
-            configuration = try PostgresStoreConfiguration(url: url, password: password)
-        } catch {
-            throw ValidationError(error.description)
-        }
+        let configuration = try postgresConfiguration(url)
         return try await PostgresDatabase.withDatabase(configuration, logger: makeLogger("fieldsync.store")) {
             database in
             try await body(try await PostgresStore(database, schema: .fieldSync))

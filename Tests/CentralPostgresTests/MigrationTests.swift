@@ -133,7 +133,7 @@ struct MigrationTests {
                 try await PostgresStore($0, schema: .fieldSync)
             }
         }
-        #expect(refused?.code == .storage)
+        #expect(refused?.code == .unavailable)
         #expect(refused?.message.contains("127.0.0.1:\(port)/x") == true)
     }
 

@@ -1,5 +1,6 @@
 import FieldSyncTesting
 import Foundation
+import SyncClient
 import Testing
 
 /// `sync-server migrate` and the `token` commands against central on PostgreSQL, as an operator runs them:
@@ -43,10 +44,17 @@ struct PostgresCommandTests {
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("FIELDSYNC_PG_PASSWORD"))
         #expect(!refused.stderr.contains("s3cret"))
-        // Serving central on PostgreSQL is not there yet: said so, not attempted.
-        let serve = try run(server, ["serve", "--store", url, "--port", "0"])
-        #expect(serve.status != 0)
-        #expect(serve.stderr.contains("--db"))
+        // Central on PostgreSQL serves; a hub keeps a replica file, and is refused before it starts.
+        let serving = try ServerProcess(store: url)
+        let health = try CurlTransport(
+            configuration: ClientConfiguration(serverURL: serving.url, token: ""), logger: quietLogger
+        ).raw(method: "GET", path: "/healthz", headers: [], body: nil)
+        #expect(health.status == 200)
+        #expect(String(decoding: health.body, as: UTF8.self).contains("\"mode\":\"central\""))
+        serving.stop()
+        let hub = try run(
+            server, ["serve", "--store", url, "--upstream", "http://127.0.0.1:1", "--upstream-token-file", "t"])
+        #expect(hub.status != 0 && hub.stderr.contains("--db"))
         let both = try run(server, ["token", "list", "--store", url, "--db", "central.db"])
         #expect(both.status != 0 && both.stderr.contains("give one"))
     }

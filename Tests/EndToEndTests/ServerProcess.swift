@@ -58,6 +58,7 @@ final class ServerProcess: @unchecked Sendable {
     // @unchecked: `process` is set once in init; the log buffer is behind a Mutex.
     let process = Process()
     let port: Int
+    /// The replica file, or the PostgreSQL URL.
     let database: String
     private let log = LogBuffer()
 
@@ -94,12 +95,23 @@ final class ServerProcess: @unchecked Sendable {
 
     /// Starts `sync-server serve` on `port` (0: a free one) with `durability`; `launcher` (a command and its
     /// arguments, like a shell that sets limits and `exec`s) runs it when given.
-    init(
+    convenience init(
         database: String, arguments: [String] = [], port: Int = 0, durability: String = "normal",
         launcher: [String] = []
     ) throws {
+        try self.init(
+            serve: ["serve", "--db", database, "--port", "\(port)", "--durability", durability] + arguments,
+            database: database, launcher: launcher)
+    }
+
+    /// Starts `sync-server serve --store URL` on `port` (0: a free one): central on PostgreSQL, the
+    /// password (if any) from the environment.
+    convenience init(store url: String, arguments: [String] = [], port: Int = 0) throws {
+        try self.init(serve: ["serve", "--store", url, "--port", "\(port)"] + arguments, database: url, launcher: [])
+    }
+
+    private init(serve: [String], database: String, launcher: [String]) throws {
         self.database = database
-        let serve = ["serve", "--db", database, "--port", "\(port)", "--durability", durability] + arguments
         if let launcherPath = launcher.first {
             process.executableURL = URL(fileURLWithPath: launcherPath)
             process.arguments = Array(launcher.dropFirst()) + [Binaries.syncServer] + serve

@@ -32,6 +32,9 @@ public struct SyncError: Error, Sendable, CustomStringConvertible {
         public static let schema = Code("schema")
         /// SQLite failed (I/O error, busy, permissions).
         public static let storage = Code("storage")
+        /// The store cannot be reached for now (a PostgreSQL server restarting, a lost connection, a server
+        /// too busy): nothing of the operation was stored; the same request succeeds once it is back.
+        public static let unavailable = Code("unavailable")
         /// The disk is full, or a file reached its size limit: nothing of the operation was stored.
         public static let diskFull = Code("disk-full")
         /// A body or batch over a size limit.

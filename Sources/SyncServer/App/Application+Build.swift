@@ -1,3 +1,4 @@
+import CentralPostgres
 import FieldDomain
 import Foundation
 package import Hummingbird
@@ -13,11 +14,7 @@ package func buildApplication(
     configuration: ServerConfiguration, logger: Logger, metrics: ServerMetrics,
     onRunning: @escaping @Sendable (Int) -> Void = { _ in }
 ) async throws -> some ApplicationProtocol {
-    var replicaConfiguration = ReplicaConfiguration()
-    replicaConfiguration.durability = configuration.durability
-    let replica = try Replica(
-        path: configuration.databasePath, schema: .fieldSync, configuration: replicaConfiguration, logger: logger)
-    let store = try ReplicaStore(replica)
+    let (store, replica, storeServices) = try await openStore(configuration, logger: logger)
     let service = SyncService(store: store, logger: logger)
     let controller = SyncController(
         service: service,
@@ -34,9 +31,9 @@ package func buildApplication(
     let router = Router(context: ServerContext.self)
     router.add(middleware: ProblemMiddleware(metrics: metrics))
     controller.addRoutes(to: router)
-    var services: [any Service] = []
+    var services: [any Service] = storeServices
     if let upstream = configuration.upstream { try await ServerSettings(store: store).saveUpstream(upstream) }
-    if let upstream = configuration.upstream, upstream.schedule != .manual {
+    if let upstream = configuration.upstream, let replica, upstream.schedule != .manual {
         services.append(UpstreamService(replica: replica, upstream: upstream, metrics: metrics, logger: logger))
     }
     // Every connection gets a guard of its own, all sharing one registry of open connections.
@@ -58,4 +55,41 @@ package func buildApplication(
         },
         logger: logger
     )
+}
+
+/// The server's store: the replica file (also returned, for a hub's upstream sync), or central's PostgreSQL
+/// database with the service that closes its pool once the server has stopped (services stop in reverse
+/// order, the HTTP server first).
+private func openStore(
+    _ configuration: ServerConfiguration, logger: Logger
+) async throws -> (any SyncStore, Replica?, [any Service]) {
+    switch configuration.store {
+    case .replica(let path):
+        var replicaConfiguration = ReplicaConfiguration()
+        replicaConfiguration.durability = configuration.durability
+        let replica = try Replica(path: path, schema: .fieldSync, configuration: replicaConfiguration, logger: logger)
+        return (try ReplicaStore(replica), replica, [])
+    case .postgres(let postgres):
+        guard configuration.upstream == nil else {
+            throw SyncError(.schema, "A hub keeps a replica file (--db): PostgreSQL is central's store.")
+        }
+        let database = try PostgresDatabase(postgres, logger: logger)
+        do {
+            return (try await PostgresStore(database, schema: .fieldSync), nil, [PoolService(database: database)])
+        } catch {
+            await database.shutdown()
+            throw error
+        }
+    }
+}
+
+/// Closes central's PostgreSQL pool once the server is asked to stop (after the HTTP server: see
+/// ``openStore(_:logger:)``).
+private struct PoolService: Service {
+    let database: PostgresDatabase
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await database.shutdown()
+    }
 }

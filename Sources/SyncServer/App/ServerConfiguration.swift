@@ -1,10 +1,19 @@
+package import CentralPostgres
 import Foundation
 import SyncCore
 
 /// How a `sync-server` runs. Every property documents its default.
 package struct ServerConfiguration: Sendable {
-    /// The replica file (created with mode 0600 if missing).
-    var databasePath: String
+    /// Where the server keeps its data.
+    package enum Store: Sendable {
+        /// An embedded SQLite replica: this file (created with mode 0600 if missing). A hub's, or a central's
+        /// that needs nothing else to start.
+        case replica(path: String)
+        /// Central's PostgreSQL database, shared by every instance in front of it (migrated at start).
+        case postgres(PostgresStoreConfiguration)
+    }
+
+    var store: Store
     /// Default 127.0.0.1: put a TLS-terminating proxy in front for the Internet.
     var host = "127.0.0.1"
     /// Default 8080; 0 picks a free port (printed at start).
@@ -43,7 +52,10 @@ package struct ServerConfiguration: Sendable {
     var upstream: UpstreamConfiguration?
 
     /// Every default, serving the replica at `databasePath`.
-    package init(databasePath: String) { self.databasePath = databasePath }
+    package init(databasePath: String) { self.store = .replica(path: databasePath) }
+
+    /// Every default, serving `store`.
+    package init(store: Store) { self.store = store }
 }
 
 extension ServerConfiguration {

@@ -6,11 +6,13 @@ import SyncCore
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve the replica: the central store, or a city hub with --upstream.",
+        abstract:
+            "Serve the store: central (a replica file, or PostgreSQL with --store), or a city hub with --upstream.",
         discussion: """
             Prints "listening on http://HOST:PORT" once ready (with --port 0, a free port is chosen).
             Examples:
               sync-server serve --db central.db
+              FIELDSYNC_PG_PASSWORD=… sync-server serve --store postgres://fieldsync@db:5432/central --port 8080
               sync-server serve --db hub.db --port 8081 --upstream http://127.0.0.1:8080 \\
                   --upstream-token-file hub.token --sync-every 6h
             """)
@@ -68,6 +70,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard maxDecompressedBytesPerSecond >= 0 else {
             throw ValidationError("--max-decompressed-bytes-per-second must be 0 (no limit) or more.")
         }
+        if upstream != nil, database.store != nil {
+            throw ValidationError("A hub keeps a replica file: --upstream goes with --db, not --store.")
+        }
         if upstream != nil, upstreamTokenFile == nil {
             throw ValidationError("--upstream needs --upstream-token-file (the hub's token for the upstream server).")
         }
@@ -109,7 +114,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = database.makeLogger("fieldsync.server")
-        var configuration = ServerConfiguration(databasePath: try database.replicaPath(for: "serve"))
+        var configuration = ServerConfiguration(store: try database.location())
         configuration.host = host
         configuration.port = port
         configuration.durability = durability == "normal" ? .normal : .full

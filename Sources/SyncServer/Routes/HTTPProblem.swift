@@ -38,12 +38,18 @@ struct HTTPProblem: Error {
             (status, title) = (.init(code: 507, reasonPhrase: "Insufficient Storage"), "Server storage failed")
         case .diskFull:
             (status, title) = (.init(code: 507, reasonPhrase: "Insufficient Storage"), "Server disk full")
+        case .unavailable: (status, title) = (.serviceUnavailable, "Server store unavailable")
         default: (status, title) = (.internalServerError, "Server error")
         }
         self.status = status
         self.problem = Problem(error, status: status.code, title: title, serverClockMillis: serverClock)
         if status.code == 507 { headers[.retryAfter] = "60" }
+        // A store restarting is back in seconds: the client retries soon, and completes then.
+        if status.code == 503 { headers[.retryAfter] = String(Self.unavailableRetrySeconds) }
     }
+
+    /// The `Retry-After` of a 503 while the store is unavailable (seconds).
+    static let unavailableRetrySeconds = 2
 
     func response() -> Response {
         var fields = headers
