@@ -7,10 +7,9 @@ package import SyncCore
 extension PostgresStore {
     /// Applies a client's push: its lease moved first (`.duplicateNode` or `.outOfOrder`: nothing applied, a
     /// duplicate remembered in a transaction of its own), its records merged with the checks of a client's
-    /// records (scope, required fields, references), refused ones reported and kept for the admin, the
-    /// sequences it took kept as the client's echo, the echo below its pull cursor pruned.
-    ///
-    /// The domain's rules (``Schema/rules``) are not checked yet: until they are, this store does not serve.
+    /// records (scope, required fields, references, the domain's rules: ``PostgresRuleReads``), refused ones
+    /// reported and kept for the admin, the sequences it took kept as the client's echo, the echo below its
+    /// pull cursor pruned.
     package func apply(_ push: ClientPush) async throws -> ApplyReport {
         let plan = try BatchPlan(push.batch, schema: schema, sender: push.client, scope: push.scope)
         let peer = ClientPush.peerKey(client: push.client)

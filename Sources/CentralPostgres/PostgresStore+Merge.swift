@@ -36,13 +36,26 @@ extension PostgresStore {
         for (index, ids) in Self.touchedIDs(batch, plan: plan, layouts: layouts) {
             rows[index] = try await Self.readRows(connection, layouts[index], ids: ids, logger: logger)
         }
-        let session = PostgresWriteSession(
-            layouts: layouts, clock: HybridLogicalClock(last: meta.hlc, maxDriftMillis: maxDrift),
-            sequence: meta.sequence, nodeID: meta.node, previousNodeID: meta.previousNode,
-            checkedAt: UInt64(max(0, now)), rows: rows)
-        session.scope = scope
-        session.fromClient = source != nil
-        var refused = try Self.mergeDecided(batch, plan: plan, session: session, maxDrift: maxDrift)
+        var reads = PostgresRuleReads()
+        var session: PostgresWriteSession
+        var refused: [Refusal]
+        while true {
+            session = PostgresWriteSession(
+                layouts: layouts, clock: HybridLogicalClock(last: meta.hlc, maxDriftMillis: maxDrift),
+                sequence: meta.sequence, nodeID: meta.node, previousNodeID: meta.previousNode,
+                checkedAt: UInt64(max(0, now)), rows: rows)
+            session.scope = scope
+            session.fromClient = source != nil
+            session.rules = source != nil ? schema.rules : nil
+            session.ruleReads = reads
+            do {
+                refused = try Self.mergeDecided(batch, plan: plan, session: session, maxDrift: maxDrift)
+                break
+            } catch let needed as RuleReadNeeded {
+                // A rule asked for a record not read yet: read it, and merge again from the start.
+                try await Self.read(needed.read, into: &reads, layouts: layouts, connection: connection, logger: logger)
+            }
+        }
         if !refused.isEmpty {
             try await Self.keepRefused(
                 refused, batch: batch, source: source, now: now, connection: connection, logger: logger)

@@ -20,6 +20,46 @@ extension PostgresStore {
         return rows
     }
 
+    /// Reads what a rule asked for (see ``PostgresRuleReads``): a whole collection (or, past the bound, that
+    /// it is too large), one record, or a collection's first live records in id order.
+    static func read(
+        _ read: RuleReadNeeded.Read, into reads: inout PostgresRuleReads, layouts: [PostgresLayout],
+        connection: PostgresConnection, logger: Logger
+    ) async throws {
+        switch read {
+        case .collection(let index):
+            let bound = PostgresRuleReads.wholeCollectionBound
+            let rows = try await readRows(connection, layouts[index], where: "TRUE LIMIT \(bound + 1)", logger: logger)
+            if rows.count > bound {
+                reads.tooLarge.insert(index)
+            } else {
+                reads.whole[index] = Dictionary(rows, uniquingKeysWith: { $1 })
+            }
+        case .record(let index, let id):
+            let found = try await readRows(connection, layouts[index], ids: [id], logger: logger)
+            reads.byID[index, default: [:]][id] = .some(found[id])
+        case .first(let index, let count):
+            let layout = layouts[index]
+            let live = layout.isProfile ? "\(quoted(layout.registers[layout.collection.fields.count])) IS NULL" : "TRUE"
+            let rows = try await readRows(
+                connection, layout, where: "\(live) ORDER BY id COLLATE \"C\" LIMIT \(count)", logger: logger)
+            reads.first[index] = (rows, rows.count < count)
+        }
+    }
+
+    /// The rows of `layout` that `condition` (SQL after `WHERE`, with no value of a client in it) selects,
+    /// in the order it gives.
+    private static func readRows(
+        _ connection: PostgresConnection, _ layout: PostgresLayout, where condition: String, logger: Logger
+    ) async throws -> [(id: String, row: MergedRow)] {
+        let query = PostgresQuery(unsafeSQL: "SELECT \(layout.selectList) FROM \(layout.table) WHERE \(condition)")
+        var rows: [(id: String, row: MergedRow)] = []
+        for try await row in try await connection.query(query, logger: logger) {
+            rows.append(try layout.decode(row.makeRandomAccess()))
+        }
+        return rows
+    }
+
     /// Writes the session's changed rows (one upsert per table), its displaced values (new ones counted:
     /// the conflicts), its departures, and the clock and the head into `_meta`.
     static func flush(
