@@ -33,7 +33,7 @@ extension PostgresStore {
         let meta = try await Self.lockMeta(connection, logger: logger)
         try await before(connection)
         var rows: [[String: MergedRow]] = Array(repeating: [:], count: layouts.count)
-        for (index, ids) in Self.touchedIDs(batch, plan: plan, layouts: layouts) {
+        for (index, ids) in Self.touchedIDs(batch, plan: plan, layouts: layouts, references: source != nil) {
             rows[index] = try await Self.readRows(connection, layouts[index], ids: ids, logger: logger)
         }
         var reads = PostgresRuleReads()
@@ -87,15 +87,17 @@ extension PostgresStore {
         throw SyncError(.corruptReplica, "Central's _meta row cannot be read: run `sync-server migrate`.")
     }
 
-    /// Per collection (by layout index), the ids of the batch's records, and of the records they name in a
-    /// reference (their scope is checked against the record's).
-    static func touchedIDs(_ batch: ChangeBatch, plan: BatchPlan, layouts: [PostgresLayout]) -> [Int: [String]] {
+    /// Per collection (by layout index), the ids of the batch's records, and with `references` (a client's
+    /// records) of the records they name in a reference (their scope is checked against the record's).
+    static func touchedIDs(
+        _ batch: ChangeBatch, plan: BatchPlan, layouts: [PostgresLayout], references: Bool
+    ) -> [Int: [String]] {
         var ids: [Int: Set<String>] = [:]
         for (groupIndex, group) in batch.collections.enumerated() {
             let collection = plan.collectionIndex[groupIndex]
             let fields = layouts[collection].collection.fields
             var targets: [Int: Int] = [:]
-            for (position, register) in plan.registerMap[groupIndex].enumerated() where register >= 0 {
+            for (position, register) in plan.registerMap[groupIndex].enumerated() where references && register >= 0 {
                 if register < fields.count, let target = fields[register].references,
                     let index = layouts.firstIndex(where: { $0.name == target })
                 {
