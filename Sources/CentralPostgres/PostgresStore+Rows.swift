@@ -69,15 +69,7 @@ extension PostgresStore {
     {
         for (index, ids) in session.dirty.enumerated() where !ids.isEmpty {
             let layout = session.layouts[index]
-            var writer = JSONWriter(capacity: ids.count * 128)
-            writer.byte(UInt8(ascii: "["))
-            for (position, id) in ids.sorted().enumerated() {
-                if position > 0 { writer.byte(UInt8(ascii: ",")) }
-                layout.encode(id: id, session.rows[index][id]!, into: &writer)
-            }
-            writer.byte(UInt8(ascii: "]"))
-            var binds = PostgresBindings()
-            binds.append(String(decoding: writer.bytes, as: UTF8.self))
+            let binds = try layout.upsertBindings(ids.sorted().map { ($0, session.rows[index][$0]!) })
             try await connection.query(PostgresQuery(unsafeSQL: layout.upsertSQL, binds: binds), logger: logger)
         }
         var conflicts = 0
