@@ -20,7 +20,7 @@ extension PostgresStore {
         }
     }
 
-    /// The merge inside the caller's transaction: `_meta` locked, `before` run (a client's lease move), the
+    /// The merge inside the caller's transaction: `before` run (a client's lease move), `_meta` locked, the
     /// rows read, the merge decided, refused records kept for the admin (`source`: who sent them; nil from
     /// another replica), the rows written. `scope`: a client's push (every record must lie in it, and the
     /// checks of a client's records apply); nil from the admin or another replica.
@@ -30,8 +30,10 @@ extension PostgresStore {
     ) async throws -> (report: ApplyReport, session: PostgresWriteSession, start: Int64) {
         let layouts = self.layouts
         let maxDrift = maxClockDriftMillis
-        let meta = try await Self.lockMeta(connection, logger: logger)
+        // What needs no record (a client's lease, under its node's own lock) runs before the feed's lock is
+        // taken: every writer waits for that lock, so it is held for the merge alone.
         try await before(connection)
+        let meta = try await Self.lockMeta(connection, logger: logger)
         var rows: [[String: MergedRow]] = Array(repeating: [:], count: layouts.count)
         for (index, ids) in Self.touchedIDs(batch, plan: plan, layouts: layouts, references: source != nil) {
             rows[index] = try await Self.readRows(connection, layouts[index], ids: ids, logger: logger)
