@@ -3,14 +3,19 @@ package import SyncCore
 /// What the domain's rules (``Schema/rules``) read during a merge on PostgreSQL, and where it comes from.
 ///
 /// The rules are synchronous (``RecordRules/problem(with:in:)``) and the merge decides in memory, with no
-/// I/O (``PostgresWriteSession``). So the merge runs against what has been read so far; a rule that asks
-/// for something not read yet stops it (``RuleReadNeeded``), the store reads it in the same transaction
-/// and runs the merge again from the start (the rows and `_meta` stay locked: nothing changes meanwhile).
-/// A collection without a scope (the catalogue's items, the campaigns) is read whole at its first use, up
-/// to ``wholeCollectionBound`` rows, so a push takes a pass or two more, not one per record.
+/// I/O (``PostgresWriteSession``). So the merge runs against what has been read so far: the rows the batch
+/// touches (found or not), and what earlier passes read for the rules. A read not made yet is noted
+/// (``RuleRead``) and answered provisionally (absent, or no records); once the pass ends, every read it
+/// missed is made at once, one query per collection, in the same transaction (the rows and `_meta` stay
+/// locked: nothing changes meanwhile), and the merge runs again from the start. A collection without a
+/// scope (the catalogue's items, the campaigns) is read whole at its first use, up to
+/// ``wholeCollectionBound`` rows. A push takes a pass or two more, whatever its size.
 package struct PostgresRuleReads: Sendable {
     /// A collection of this many rows at most is read whole when a rule first reads it.
     package static let wholeCollectionBound = 1_000
+    /// Passes over one push at most: each pass reads what the one before missed, so the passes are as many
+    /// as the rules have steps that depend on an earlier answer (FieldSync's: 3).
+    static let maxPasses = 8
 
     /// Per collection index: every row (deleted ones too), when read whole.
     var whole: [Int: [String: MergedRow]] = [:]
@@ -22,20 +27,21 @@ package struct PostgresRuleReads: Sendable {
     var first: [Int: (rows: [(id: String, row: MergedRow)], all: Bool)] = [:]
 
     package init() {}
+
+    /// Notes the rows read for the batch by id: those not found are absent.
+    mutating func noteRead(_ index: Int, ids: [String], found: [String: MergedRow]) {
+        for id in ids { byID[index, default: [:]][id] = .some(found[id]) }
+    }
 }
 
-/// A read the rules need that the merge does not have yet: the store reads it and merges again.
-struct RuleReadNeeded: Error {
-    enum Read {
-        /// A whole collection (one without a scope, small enough).
-        case collection(Int)
-        /// One record of a collection.
-        case record(Int, String)
-        /// At least this many of a collection's first live records.
-        case first(Int, count: Int)
-    }
-
-    var read: Read
+/// A read the rules need that the merge does not have yet.
+enum RuleRead: Hashable {
+    /// A whole collection (one without a scope, small enough).
+    case collection(Int)
+    /// One record of a collection.
+    case record(Int, String)
+    /// At least this many of a collection's first live records.
+    case first(Int, count: Int)
 }
 
 /// The records a write session's rules see on PostgreSQL: the rows of the session (read for the batch, or
@@ -54,10 +60,9 @@ struct SessionRecords: RecordSource {
             row = all[id]
         } else if let fetched = reads.byID[index]?[id] {
             row = fetched
-        } else if readsWhole(index) {
-            throw RuleReadNeeded(read: .collection(index))
         } else {
-            throw RuleReadNeeded(read: .record(index, id))
+            session.ruleMisses.insert(readsWhole(index) ? .collection(index) : .record(index, id))
+            return nil
         }
         guard let row, isLive(row, index) else { return nil }
         return values(row, index)
@@ -71,12 +76,14 @@ struct SessionRecords: RecordSource {
         if let all = reads.whole[index] {
             (rows, complete) = (all, true)
         } else if readsWhole(index) {
-            throw RuleReadNeeded(read: .collection(index))
+            session.ruleMisses.insert(.collection(index))
+            return []
         } else if let first = reads.first[index] {
             rows = Dictionary(first.rows, uniquingKeysWith: { $1 })
             complete = first.all
         } else {
-            throw RuleReadNeeded(read: .first(index, count: limit + session.rows[index].count))
+            session.ruleMisses.insert(.first(index, count: limit + session.rows[index].count))
+            return []
         }
         // Past the last row read, another row may come first: only what lies before it is known.
         let last = reads.whole[index] == nil ? reads.first[index]?.rows.last?.id : nil
@@ -85,7 +92,8 @@ struct SessionRecords: RecordSource {
         }
         let live = rows.filter { isLive($0.value, index) }.sorted { Self.precedes($0.key, $1.key) }
         guard complete || live.count >= limit else {
-            throw RuleReadNeeded(read: .first(index, count: 2 * (limit + session.rows[index].count)))
+            session.ruleMisses.insert(.first(index, count: 2 * (limit + session.rows[index].count)))
+            return []
         }
         return live.prefix(limit).map { ($0.key, values($0.value, index)) }
     }

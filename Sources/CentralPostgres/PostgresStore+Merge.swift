@@ -1,5 +1,5 @@
 import Logging
-import PostgresNIO
+package import PostgresNIO
 package import SyncCore
 
 /// The merge of a batch into central's tables, in one transaction: `_meta` locked first (decision record
@@ -24,7 +24,7 @@ extension PostgresStore {
     /// rows read, the merge decided, refused records kept for the admin (`source`: who sent them; nil from
     /// another replica), the rows written. `scope`: a client's push (every record must lie in it, and the
     /// checks of a client's records apply); nil from the admin or another replica.
-    func merge(
+    package func merge(
         _ batch: ChangeBatch, plan: BatchPlan, from source: String?, scope: String?, now: Int64,
         connection: PostgresConnection, before: (PostgresConnection) async throws -> Void
     ) async throws -> (report: ApplyReport, session: PostgresWriteSession, start: Int64) {
@@ -35,13 +35,18 @@ extension PostgresStore {
         try await before(connection)
         let meta = try await Self.lockMeta(connection, logger: logger)
         var rows: [[String: MergedRow]] = Array(repeating: [:], count: layouts.count)
-        for (index, ids) in Self.touchedIDs(batch, plan: plan, layouts: layouts, references: source != nil) {
+        let touched = Self.touchedIDs(batch, plan: plan, layouts: layouts, references: source != nil)
+        for (index, ids) in touched {
             rows[index] = try await Self.readRows(connection, layouts[index], ids: ids, logger: logger)
         }
+        // The rows just read answer the rules too, the ids not found included.
         var reads = PostgresRuleReads()
+        for (index, ids) in touched { reads.noteRead(index, ids: ids, found: rows[index]) }
         var session: PostgresWriteSession
-        var refused: [Refusal]
+        var refused: [Refusal] = []
+        var pass = 0
         while true {
+            pass += 1
             session = PostgresWriteSession(
                 layouts: layouts, clock: HybridLogicalClock(last: meta.hlc, maxDriftMillis: maxDrift),
                 sequence: meta.sequence, nodeID: meta.node, previousNodeID: meta.previousNode,
@@ -50,13 +55,21 @@ extension PostgresStore {
             session.fromClient = source != nil
             session.rules = source != nil ? schema.rules : nil
             session.ruleReads = reads
+            session.passes = pass
             do {
                 refused = try Self.mergeDecided(batch, plan: plan, session: session, maxDrift: maxDrift)
-                break
-            } catch let needed as RuleReadNeeded {
-                // A rule asked for a record not read yet: read it, and merge again from the start.
-                try await Self.read(needed.read, into: &reads, layouts: layouts, connection: connection, logger: logger)
+            } catch  where !session.ruleMisses.isEmpty {
+                // A pass that met reads not made yet answered them provisionally: its outcome does not count.
             }
+            guard !session.ruleMisses.isEmpty else { break }
+            guard pass < PostgresRuleReads.maxPasses else {
+                throw SyncError(
+                    .schema,
+                    "The domain's rules still asked for records not read after \(pass) passes over this push.")
+            }
+            // Every read the pass missed, at once (one query per collection), then the merge again.
+            try await Self.read(
+                session.ruleMisses, into: &reads, layouts: layouts, connection: connection, logger: logger)
         }
         if !refused.isEmpty {
             try await Self.keepRefused(

@@ -20,25 +20,35 @@ extension PostgresStore {
         return rows
     }
 
-    /// Reads what a rule asked for (see ``PostgresRuleReads``): a whole collection (or, past the bound, that
-    /// it is too large), one record, or a collection's first live records in id order.
+    /// Reads what a pass's rules asked for (see ``PostgresRuleReads``), one query per collection: whole
+    /// collections (or, past the bound, that they are too large), records by id, a collection's first live
+    /// records in id order.
     static func read(
-        _ read: RuleReadNeeded.Read, into reads: inout PostgresRuleReads, layouts: [PostgresLayout],
+        _ misses: Set<RuleRead>, into reads: inout PostgresRuleReads, layouts: [PostgresLayout],
         connection: PostgresConnection, logger: Logger
     ) async throws {
-        switch read {
-        case .collection(let index):
-            let bound = PostgresRuleReads.wholeCollectionBound
-            let rows = try await readRows(connection, layouts[index], where: "TRUE LIMIT \(bound + 1)", logger: logger)
-            if rows.count > bound {
-                reads.tooLarge.insert(index)
-            } else {
-                reads.whole[index] = Dictionary(rows, uniquingKeysWith: { $1 })
+        var ids: [Int: [String]] = [:]
+        var firsts: [Int: Int] = [:]
+        for miss in misses {
+            switch miss {
+            case .collection(let index):
+                let bound = PostgresRuleReads.wholeCollectionBound
+                let rows = try await readRows(
+                    connection, layouts[index], where: "TRUE LIMIT \(bound + 1)", logger: logger)
+                if rows.count > bound {
+                    reads.tooLarge.insert(index)
+                } else {
+                    reads.whole[index] = Dictionary(rows, uniquingKeysWith: { $1 })
+                }
+            case .record(let index, let id): ids[index, default: []].append(id)
+            case .first(let index, let count): firsts[index] = max(firsts[index] ?? 0, count)
             }
-        case .record(let index, let id):
-            let found = try await readRows(connection, layouts[index], ids: [id], logger: logger)
-            reads.byID[index, default: [:]][id] = .some(found[id])
-        case .first(let index, let count):
+        }
+        for (index, list) in ids {
+            let found = try await readRows(connection, layouts[index], ids: list, logger: logger)
+            reads.noteRead(index, ids: list, found: found)
+        }
+        for (index, count) in firsts {
             let layout = layouts[index]
             let live = layout.isProfile ? "\(quoted(layout.registers[layout.collection.fields.count])) IS NULL" : "TRUE"
             let rows = try await readRows(

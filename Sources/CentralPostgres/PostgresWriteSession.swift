@@ -34,6 +34,10 @@ package final class PostgresWriteSession {
     package var rules: (any RecordRules)?
     /// What the rules read beyond the session's rows (see ``PostgresRuleReads``).
     package var ruleReads = PostgresRuleReads()
+    /// What the rules asked for that was not read: answered provisionally, read before the next pass.
+    var ruleMisses = Set<RuleRead>()
+    /// Which pass over the batch this session is (the first: 1).
+    package var passes = 1
 
     package struct Departure: Sendable, Equatable {
         package var sequence: Int64
@@ -321,8 +325,8 @@ package final class PostgresWriteSession {
         return rules
     }
 
-    /// Refuses a client's record that breaks a rule. Throws ``RuleReadNeeded`` when a rule asks for a record
-    /// not read yet (the store reads it and merges again).
+    /// Refuses a client's record that breaks a rule (provisionally, when a rule asked for a record not read
+    /// yet: see ``PostgresRuleReads``).
     private func check(
         _ rules: any RecordRules, _ layout: PostgresLayout, id: String, values: [String: Value],
         changed: Set<String>, isNew: Bool
