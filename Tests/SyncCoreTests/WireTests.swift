@@ -85,11 +85,6 @@ struct WireTests {
         ("{\"nodes\":[]}  x", "expected the end of the body"),
         (String(repeating: "{\"a\":", count: 40) + "1" + String(repeating: "}", count: 40), "levels of nesting"),
         ("{\"nodes\":[\"\\ud800\"]}", "low surrogate"),
-        // U+0000 in a text: PostgreSQL cannot store it, so no node accepts it (protocol.md §7).
-        (
-            "{\"nodes\":[\"0000000000000001\"],\"groups\":[{\"collection\":\"f\",\"fields\":[\"c\"],\"records\":[[\"a\",1,0,\"x\\u0000y\"]]}]}",
-            "without U+0000"
-        ),
     ])
     func badBatchesAreRefusedClearly(body: String, message: String) throws {
         do {

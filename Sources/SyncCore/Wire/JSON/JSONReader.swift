@@ -220,8 +220,6 @@ package struct JSONReader {
                     index += 6
                     scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                 }
-                // No text holds U+0000: PostgreSQL cannot store it, so that no node takes what another refuses.
-                guard scalar != 0 else { throw error(expected: "a string without U+0000 (\\u0000)") }
                 guard let unicode = UnicodeScalar(scalar) else { throw error(expected: "a valid \\u escape") }
                 output.append(contentsOf: String(Character(unicode)).utf8)
             default: throw error(expected: "a valid escape sequence")
