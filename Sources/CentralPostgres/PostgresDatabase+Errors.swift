@@ -1,5 +1,7 @@
+import NIOCore
 import PostgresNIO
 package import SyncCore
+import _ConnectionPoolModule
 
 extension PostgresDatabase {
     /// PostgreSQL's failures as `SyncError`s, with a message that says what to do: `.diskFull` when the
@@ -19,11 +21,18 @@ extension PostgresDatabase {
             return storageError(cause)
         }
         guard let error = error as? PSQLError else {
-            // The pool's own failures (no connection could be made for a while) and the network's.
+            // The pool's own failure (no connection could be made for a minute), a request given up, and the
+            // network's errors pass; anything else (a value that does not decode, a certificate refused) is
+            // this deployment's to fix, and retrying would only repeat it.
+            let passes =
+                error is ConnectionPoolError || error is CancellationError || error is IOError
+                || error is ChannelError
             return SyncError(
-                .unavailable,
-                "Cannot use PostgreSQL on \(server) (\(error)): check that the server runs, that this machine "
-                    + "reaches it, and that the store is not shut down.",
+                passes ? .unavailable : .storage,
+                "Cannot use PostgreSQL on \(server) (\(error))"
+                    + (passes
+                        ? ": check that the server runs and that this machine reaches it; retry in a moment."
+                        : "."),
                 underlying: error)
         }
         switch error.code {
@@ -46,11 +55,16 @@ extension PostgresDatabase {
             return SyncError(.storage, "The PostgreSQL store is shut down.", underlying: error)
         case .queryCancelled:
             return SyncError(.unavailable, "A PostgreSQL query was cancelled: retry.", underlying: error)
-        default:
+        case .clientClosedConnection, .serverClosedConnection, .connectionError, .uncleanShutdown:
             return SyncError(
                 .unavailable,
                 "Lost or could not open the connection to PostgreSQL on \(server) (\(error.code)): check that the "
                     + "server runs and this machine reaches it, then retry.",
+                underlying: error)
+        default:
+            // A protocol or authentication failure: retrying repeats it.
+            return SyncError(
+                .storage, "PostgreSQL on \(server) failed (\(error.code)): \(String(reflecting: error))",
                 underlying: error)
         }
     }
@@ -88,7 +102,9 @@ extension PostgresDatabase {
                 "The PostgreSQL server \(server) refused \(configuration.user)'s login (\(said)): check the "
                 + "password (\(PostgresStoreConfiguration.passwordVariable) or --store-password-file) and the "
                 + "server's pg_hba.conf."
-        case _ where state.hasPrefix("53"), _ where state.hasPrefix("57P"), _ where state.hasPrefix("08"):
+        case "53000", "53200", "53300", "57P01", "57P02", "57P03", "08000", "08001", "08003", "08004", "08006",
+            "25P03":
+            // Too busy, shutting down or starting, a connection lost, an idle transaction ended: it passes.
             code = .unavailable
             message = "The PostgreSQL server \(server) cannot serve now (\(said)): retry in a moment."
         default:

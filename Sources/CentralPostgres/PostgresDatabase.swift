@@ -119,15 +119,16 @@ package final class PostgresDatabase: Sendable {
         kind: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         let asked = ContinuousClock.now
-        let borrowed = BorrowCount()
+        let lease = LeaseRace()
         let (client, wait, inUse) = (client, configuration.connectionWait, borrowedCount)
         let poolSize = configuration.poolSize
         do {
             return try await withThrowingTaskGroup(of: Result?.self) { group in
                 group.addTask {
                     try await client.withConnection { connection in
+                        // The wait may have run out as the connection came: then `body` never runs.
+                        guard lease.borrow() else { throw ConnectionWaitExpired() }
                         let start = ContinuousClock.now
-                        _ = borrowed.add(1)
                         Metrics.Timer(label: "fieldsync_store_wait_seconds").recordNanoseconds(
                             Self.nanoseconds(asked, start))
                         Gauge(label: "fieldsync_store_pool_size").record(poolSize)
@@ -143,7 +144,7 @@ package final class PostgresDatabase: Sendable {
                 }
                 group.addTask {
                     try? await Task.sleep(for: wait)
-                    guard borrowed.add(0) > 0 else { throw ConnectionWaitExpired() }
+                    guard !lease.expire() else { throw ConnectionWaitExpired() }
                     return nil
                 }
                 while let result = try await group.next() {
@@ -191,14 +192,17 @@ extension PostgresStoreConfiguration {
     }
 
     /// Sent with every connection's startup, so they apply to all it runs (migrations set their own
-    /// timeout): the statement timeout; the same bound on a transaction left idle (an instance that hangs
-    /// with a write open would hold every writer's lock, decision record 0013); and a name that
-    /// `pg_stat_activity` shows.
+    /// timeout): the statement timeout; the same bound, at least 30 s, on a transaction left idle (an
+    /// instance that hangs with a write open would hold every writer's lock, decision record 0013); and a
+    /// name that `pg_stat_activity` shows.
     private var startupParameters: [(String, String)] {
         let (seconds, attoseconds) = statementTimeout.components
-        let milliseconds = String(max(seconds * 1000 + attoseconds / 1_000_000_000_000_000, 1))
+        let milliseconds = max(seconds * 1000 + attoseconds / 1_000_000_000_000_000, 1)
+        // An idle transaction gets at least 30 s: a large push decides in memory between two statements,
+        // which a short statement timeout must not cut.
         return [
-            ("statement_timeout", milliseconds), ("idle_in_transaction_session_timeout", milliseconds),
+            ("statement_timeout", String(milliseconds)),
+            ("idle_in_transaction_session_timeout", String(max(milliseconds, 30_000))),
             ("application_name", "fieldsync"),
         ]
     }
@@ -206,6 +210,26 @@ extension PostgresStoreConfiguration {
 
 /// The wait for a connection of the pool ran out.
 private struct ConnectionWaitExpired: Error {}
+
+/// One borrowing's race between the connection and the end of the wait: whichever comes first wins, once.
+private final class LeaseRace: Sendable {
+    private enum State { case waiting, borrowed, expired }
+    private let state = Mutex(State.waiting)
+
+    /// The connection came: whether it is used (the wait had not run out).
+    func borrow() -> Bool { settle(as: .borrowed) }
+
+    /// The wait ran out: whether it did before the connection came.
+    func expire() -> Bool { settle(as: .expired) }
+
+    private func settle(as outcome: State) -> Bool {
+        state.withLock {
+            guard $0 == .waiting else { return false }
+            $0 = outcome
+            return true
+        }
+    }
+}
 
 /// A count shared by the tasks that borrow connections.
 private final class BorrowCount: Sendable {

@@ -137,6 +137,31 @@ struct MigrationTests {
         #expect(refused?.message.contains("127.0.0.1:\(port)/x") == true)
     }
 
+    /// What passes on its own (a connection ended under the server's feet) is `unavailable` (503: the client
+    /// retries); what a retry would only repeat (a value that does not decode) is `storage`, so that clients
+    /// stop and the operator reads the cause. (Review finding: every error that was not PostgreSQL's own
+    /// was `unavailable`, and clients retried it forever.)
+    @Test("failures that pass are unavailable, the others are not")
+    func transientOrNot() async throws {
+        try await withTestDatabase { database in
+            let decoding = await #expect(throws: SyncError.self) {
+                try await database.withConnection { connection in
+                    let rows = try await connection.query("SELECT 'x'::text", logger: quietLogger)
+                    for try await _ in rows.decode(Int64.self) {}
+                }
+            }
+            #expect(decoding?.code == .storage)
+            let terminated = await #expect(throws: SyncError.self) {
+                try await database.withConnection { connection in
+                    try await connection.query("SELECT pg_terminate_backend(pg_backend_pid())", logger: quietLogger)
+                    try await connection.query("SELECT 1", logger: quietLogger)
+                }
+            }
+            #expect(terminated?.code == .unavailable)
+            #expect(database.storageError(CancellationError()).code == .unavailable)
+        }
+    }
+
     /// The `_migrations` table: version → name.
     private func recorded(_ database: CentralPostgres.PostgresDatabase) async throws -> [Int: String] {
         try await database.withConnection { connection in

@@ -4,12 +4,26 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import SyncCore
+import SyncServer
 import Testing
 
 /// The server's router, built in-process by `buildApplication` and driven by Hummingbird's router client:
 /// the sync route, its problem answers, `/healthz` and `/metrics`.
 @Suite("Router")
 struct RouterTests {
+    /// `/healthz` answers within its bound even when the store never does (a connection whose server
+    /// vanished): 503, so that a load balancer takes the instance out.
+    @Test func aStoreThatNeverAnswersGets503InTime() async throws {
+        let error = await #expect(throws: SyncError.self) {
+            try await SyncController.answer(within: .milliseconds(50)) {
+                try await Task.sleep(for: .seconds(30))
+                return 1
+            }
+        }
+        #expect(error?.code == .unavailable)
+        #expect(try await SyncController.answer(within: .seconds(5)) { 2 } == 2)
+    }
+
     /// A device pushes a family and pulls; another device of its city pulls the family, one of another
     /// city does not.
     @Test func aPushIsAcknowledgedAndPulledByAnotherDeviceOfTheCity() async throws {

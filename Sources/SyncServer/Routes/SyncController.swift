@@ -4,9 +4,10 @@ import Hummingbird
 import Logging
 import NIOCore
 import SyncCore
+import Synchronization
 
 /// The HTTP face of a store: `/healthz`, `/metrics`, `/v1/session`, `/v1/sync`.
-struct SyncController: Sendable {
+package struct SyncController: Sendable {
     let service: SyncService
     let limiter: RateLimiter
     /// Failed authentications per client address (nil: no limit).
@@ -34,7 +35,9 @@ struct SyncController: Sendable {
     }
 
     private func health() async throws -> Response {
-        let check = try await service.store.head()
+        let check = try await Self.answer(within: .seconds(Self.healthSeconds)) { [store = service.store] in
+            try await store.head()
+        }
         var writer = JSONWriter(capacity: 128)
         writer.raw("{\"status\":\"ok\",\"node\":")
         writer.string(service.store.nodeID.description)
@@ -46,6 +49,32 @@ struct SyncController: Sendable {
         writer.string(check.description)
         writer.byte(UInt8(ascii: "}"))
         return json(writer.bytes, request: nil)
+    }
+
+    /// How long `/healthz` waits for the store (a load balancer's check must get an answer).
+    static let healthSeconds: Int64 = 5
+
+    /// `body`'s answer, or `.unavailable` once `limit` has passed: the caller is answered then, while `body`
+    /// (a query on a connection whose server vanished, which no timeout of the server can end) finishes on
+    /// its own.
+    package static func answer<T: Sendable>(
+        within limit: Duration, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let once = ResumeOnce(continuation)
+            let work = Task {
+                do { once.resume(.success(try await body())) } catch { once.resume(.failure(error)) }
+            }
+            let timer = Task {
+                try await Task.sleep(for: limit)
+                once.resume(.failure(SyncError(.unavailable, "The store did not answer within \(limit).")))
+                work.cancel()
+            }
+            Task {
+                _ = await work.result
+                timer.cancel()
+            }
+        }
     }
 
     private func session(_ request: Request, context: ServerContext) async throws -> Response {
@@ -246,5 +275,16 @@ private final class StreamSlot {
             declined = stream == nil
         }
         stream?.offer(records)
+    }
+}
+
+/// A continuation resumed by the first of several tasks; the others' results are dropped.
+private final class ResumeOnce<T: Sendable>: Sendable {
+    private let continuation: Mutex<CheckedContinuation<T, any Error>?>
+
+    init(_ continuation: CheckedContinuation<T, any Error>) { self.continuation = Mutex(continuation) }
+
+    func resume(_ result: Result<T, any Error>) {
+        continuation.withLock { $0.take() }?.resume(with: result)
     }
 }
