@@ -131,11 +131,24 @@ let package = Package(
             dependencies: [],
             path: "Tests/FieldSyncTesting"
         ),
+        // The deterministic simulation (central, hubs and devices under faults) with central's store pluggable:
+        // SyncCoreTests runs it with central on SQLite, CentralPostgresTests with central on PostgreSQL.
+        .target(
+            name: "FieldSyncSimulation",
+            dependencies: [
+                "SyncCore",
+                "FieldDomain",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/FieldSyncSimulation"
+        ),
         .testTarget(
             name: "SyncCoreTests",
             dependencies: [
                 "SyncCore",
                 "FieldDomain",
+                "FieldSyncSimulation",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
@@ -177,6 +190,7 @@ let package = Package(
             dependencies: [
                 "CentralPostgres",
                 "FieldDomain",
+                "FieldSyncSimulation",
                 "FieldSyncTesting",
                 "SyncCore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),

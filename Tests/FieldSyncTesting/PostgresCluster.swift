@@ -141,6 +141,19 @@ package final class PostgresCluster: Sendable {
         return name
     }
 
+    /// Drops a database made by ``createDatabase(named:)`` (no connection may be open on it).
+    package func dropDatabase(named name: String) async throws {
+        guard !name.isEmpty, name.count < 64,
+            name.utf8.allSatisfy({ $0 == UInt8(ascii: "_") || isalnum(Int32($0)) != 0 })
+        else { throw PostgresClusterError("'\(name)' is not a plain database name: letters, digits and _ only.") }
+        try await programs.run(
+            programs.psql,
+            [
+                "--no-psqlrc", "--quiet", "--set", "ON_ERROR_STOP=1", "--host", "127.0.0.1", "--port", String(port),
+                "--username", user, "--dbname", "postgres", "--command", "DROP DATABASE IF EXISTS \"\(name)\"",
+            ], in: folder, asServer: false)
+    }
+
     /// A URL for `database`: `postgres://postgres@127.0.0.1:PORT/DATABASE?sslmode=disable`.
     package func url(database: String) -> String {
         "postgres://\(user)@127.0.0.1:\(port)/\(database)?sslmode=disable"

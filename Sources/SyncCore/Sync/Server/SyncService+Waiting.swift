@@ -16,18 +16,19 @@ extension SyncService {
     }
 }
 
-/// A task executor on Dispatch's threads: async work a synchronous caller waits for runs there.
-final class WaitingExecutor: TaskExecutor {
-    static let shared = WaitingExecutor()
+/// A task executor on Dispatch's threads: async work a synchronous caller waits for runs there (the
+/// service's, and the simulation's reads of a central whose store is async).
+package final class WaitingExecutor: TaskExecutor {
+    package static let shared = WaitingExecutor()
 
-    func enqueue(_ job: consuming ExecutorJob) {
+    package func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         let executor = asUnownedTaskExecutor()
         DispatchQueue.global().async { job.runSynchronously(on: executor) }
     }
 
     /// Runs `body` on this executor and waits for its result.
-    func wait<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    package func wait<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
         let outcome = Outcome<T>()
         let done = DispatchSemaphore(value: 0)
         Task(executorPreference: self) {

@@ -2,7 +2,7 @@ import FieldDomain
 
 /// One step of a simulated run. A run is a list of events drawn from a seed; it replays exactly, and the
 /// shrinker removes events from it, so every event must make sense (or do nothing) whatever came before.
-enum SimEvent: Hashable, Sendable, CustomStringConvertible {
+package enum SimEvent: Hashable, Sendable, CustomStringConvertible {
     /// A volunteer works on device `node`.
     case write(node: Int, SimWrite)
     /// `node` (a device with its hub, a hub with central) syncs; `faults` seeds the network's faults for
@@ -23,7 +23,7 @@ enum SimEvent: Hashable, Sendable, CustomStringConvertible {
     /// The admin moves a family of central's to the other city (racing the volunteers' edits of it).
     case move(pick: Int)
 
-    var description: String {
+    package var description: String {
         switch self {
         case .write(let node, let write): "write n\(node) \(write)"
         case .sync(let node, let faults, let rate):
@@ -41,14 +41,14 @@ enum SimEvent: Hashable, Sendable, CustomStringConvertible {
 
 /// A volunteer's action. `pick` chooses among the records the device sees (modulo their count), `tag`
 /// makes each written value unique (a lost write cannot hide behind an equal one).
-enum SimWrite: Hashable, Sendable, CustomStringConvertible {
+package enum SimWrite: Hashable, Sendable, CustomStringConvertible {
     case addFamily(tag: Int)
     case edit(pick: Int, field: Int, tag: Int)
     case delete(pick: Int)
     case deliver(pick: Int, item: Int)
     case void(pick: Int)
 
-    var description: String {
+    package var description: String {
         switch self {
         case .addFamily(let tag): "add family #\(tag)"
         case .edit(let pick, let field, let tag): "edit family[\(pick)] \(SimWrite.fields[field]) = #\(tag)"

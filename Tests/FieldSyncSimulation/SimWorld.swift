@@ -1,26 +1,29 @@
 import FieldDomain
-import Foundation
+package import Foundation
 import GRDB
-import Logging
-import SyncCore
+package import Logging
+package import SyncCore
 
 /// A simulated run: central, two hubs and their devices, each a real ``Replica`` on a file, syncing with
-/// the real ``SyncSession`` and ``SyncService`` over a ``SimTransport``.
+/// the real ``SyncSession`` and ``SyncService`` over a ``SimTransport``. Central's store is the factory's
+/// (``SimCentral``): an SQLite replica on a file by default, or another engine's store.
 ///
 /// Deterministic: the clocks are manual, every random draw comes from the seed, and the network decides
 /// its faults per exchange. No wall clock, no global generator.
-final class SimWorld {
+package final class SimWorld {
     static let upstream = "upstream"
     static let t0: UInt64 = 1_780_000_000_000
-    static let quiet = Logger(label: "sim", factory: { _ in SwiftLogNoOpLogHandler() })
+    package static let quiet = Logger(label: "sim", factory: { _ in SwiftLogNoOpLogHandler() })
     /// `FIELDSYNC_SIM_TRACE=1`: print what each sync did (replaying one seed).
     static let tracing = ProcessInfo.processInfo.environment["FIELDSYNC_SIM_TRACE"] != nil
 
-    let scenario: SimScenario
+    package let scenario: SimScenario
     let directory: URL
+    /// Node 0.
+    private(set) var central: (any SimCentral)!
     private(set) var now = t0
     private var skews: [Int64]
-    let clocks: [ManualClock]
+    let clocks: [SimClock]
     private let randoms: [SimRandom]
     private(set) var replicas: [Replica?]
     private var up: [Bool]
@@ -41,36 +44,60 @@ final class SimWorld {
     /// Families the admin moved to another city.
     var moved: Set<String> = []
 
-    init(_ scenario: SimScenario) throws {
+    package init(_ scenario: SimScenario, central factory: SimCentralFactory = SimReplicaCentral.factory) throws {
         self.scenario = scenario
         // Memory-backed files where there are (Linux): the simulation opens and copies many small files.
         if FileManager.default.isWritableFile(atPath: "/dev/shm") {
             directory = URL(fileURLWithPath: "/dev/shm/fieldsync-sim-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } else {
-            directory = try makeTemporaryDirectory()
+            directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "fieldsync-sim-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         }
         let count = scenario.nodeCount
         skews = Array(repeating: 0, count: count)
-        clocks = (0..<count).map { _ in ManualClock(Self.t0) }
+        clocks = (0..<count).map { _ in SimClock(Self.t0) }
         randoms = (0..<count).map { SimRandom(seed: scenario.seed &* 0x9E37_79B9 &+ UInt64($0) &* 7919 &+ 1) }
         replicas = Array(repeating: nil, count: count)
         up = Array(repeating: true, count: count)
         requestLogs = (0..<count).map { _ in SimRequestLog() }
         epochs = Array(repeating: 0, count: count)
         lineage = Array(repeating: [], count: count)
-        for node in 0..<count {
+        let random = randoms[0]
+        central = try factory(
+            SimCentralContext(
+                directory: directory, clock: clocks[0], nodeID: NodeID(rawValue: 1_000_003)!,
+                random: { random.next() }, logger: Self.quiet))
+        lineage[0].insert(central.nodeID)
+        for node in 1..<count {
             replicas[node] = try open(node, id: NodeID(rawValue: Int64(node + 1) * 1_000_003)!)
             lineage[node].insert(replica(node).nodeID)
         }
     }
 
     deinit {
+        central?.close()
+        central = nil
         replicas = []
         try? FileManager.default.removeItem(at: directory)
     }
 
+    /// The replica of a hub or a device (central's is ``central``).
     func replica(_ node: Int) -> Replica { replicas[node]! }
+
+    /// The node id of any node.
+    func nodeID(_ node: Int) -> NodeID { node == 0 ? central.nodeID : replica(node).nodeID }
+
+    /// Central's records, as its dump shows them.
+    func centralRecords() throws -> SimRecords { try SimRecords(dump: central.dump()) }
+
+    /// The service `server` answers its clients with.
+    func service(of server: Int) throws -> SyncService {
+        server == 0
+            ? SyncService(store: try central.store(), logger: Self.quiet)
+            : try SyncService(replica: replica(server), logger: Self.quiet)
+    }
 
     func path(_ node: Int) -> String { directory.appendingPathComponent("n\(node).sqlite").path }
 
@@ -121,9 +148,10 @@ final class SimWorld {
 
     /// The process of `node` dies and starts again from its file.
     func restart(_ node: Int) throws {
+        crashesMet += 1
+        guard node > 0 else { return try central.restart() }
         replicas[node] = nil
         replicas[node] = try open(node)
-        crashesMet += 1
     }
 
     /// Syncs `node` with its server; returns what moved, or nil when the sync failed (the error is
@@ -141,7 +169,7 @@ final class SimWorld {
             name: node <= 2 ? "hub-\(node)" : "device-\(node)"
         )
         let transport = SimTransport(
-            service: try SyncService(replica: replica(server), logger: Self.quiet), principal: principal,
+            service: try service(of: server), clock: clocks[server], principal: principal,
             crashes: crashes, earlier: requestLogs[node], faults: faults, rate: rate,
             up: up[node])
         crashes.reset()
@@ -296,7 +324,7 @@ final class SimWorld {
 
     /// Every link up, no faults: devices, hubs, hubs, devices, until a whole round moves nothing.
     /// Returns the errors of syncs that failed (none should).
-    func heal() throws -> [String] {
+    package func heal() throws -> [String] {
         for node in up.indices { up[node] = true }
         var errors: [String] = []
         let devices = Array(3..<scenario.nodeCount)

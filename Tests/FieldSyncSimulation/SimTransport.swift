@@ -11,6 +11,8 @@ import Synchronization
 /// the apply's transaction is rolled back from inside, after the merge wrote its rows).
 final class SimTransport: SyncTransport {
     let service: SyncService
+    /// The server's wall clock.
+    let clock: any PhysicalClock
     let principal: Principal
     let crashes: SimCrashPlan
     let earlier: SimRequestLog
@@ -25,10 +27,11 @@ final class SimTransport: SyncTransport {
     private let state: Mutex<State>
 
     init(
-        service: SyncService, principal: Principal, crashes: SimCrashPlan, earlier: SimRequestLog,
-        faults: UInt64, rate: Int, up: Bool
+        service: SyncService, clock: any PhysicalClock, principal: Principal, crashes: SimCrashPlan,
+        earlier: SimRequestLog, faults: UInt64, rate: Int, up: Bool
     ) {
         self.service = service
+        self.clock = clock
         self.principal = principal
         self.crashes = crashes
         self.earlier = earlier
@@ -80,7 +83,7 @@ final class SimTransport: SyncTransport {
         let json = try body.json()
         let request = try SyncRequest(decoding: json)
         // The server's own wall clock, as `sync-server` answers with.
-        let now = Int64(service.replica.configuration.clock.nowMillis())
+        let now = Int64(clock.nowMillis())
         do {
             let bytes = try service.handleWaiting(request, principal: principal, now: now).encoded()
             return SyncExchange(

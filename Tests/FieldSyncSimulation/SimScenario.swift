@@ -5,17 +5,17 @@ import SyncCore
 ///
 /// Node 0 is central, nodes 1 and 2 the hubs of the two cities, the others devices (3 to 5), each in a
 /// city and syncing with that city's hub.
-struct SimScenario {
+package struct SimScenario {
     static let cities = ["Oran", "Tlemcen"]
     /// Wall-clock errors a node may have: ±5 s, ±4 min, +1 h, +1 day, +1 year, a day back.
     static let skews: [Int64] = [
         0, 5_000, -5_000, 240_000, -240_000, 3_600_000, 86_400_000, 31_536_000_000, -86_400_000,
     ]
 
-    let seed: UInt64
+    package let seed: UInt64
     /// The city of each device (node 3 onwards).
-    let deviceCities: [String]
-    var events: [SimEvent]
+    package let deviceCities: [String]
+    package var events: [SimEvent]
 
     var nodeCount: Int { 3 + deviceCities.count }
 
@@ -30,7 +30,7 @@ struct SimScenario {
     }
 
     /// `adversarial`: a dishonest device and hub send attacks, and the admin moves families between cities.
-    init(seed: UInt64, adversarial: Bool = false) {
+    package init(seed: UInt64, adversarial: Bool = false) {
         var random = SplitMix64(seed: seed)
         let devices = Int.random(in: 3...5, using: &random)
         // Two devices share the first city (one may be restored from the other's backup).

@@ -1,22 +1,25 @@
 import SyncCore
 
 /// Runs a scenario to the end, heals it, and checks it: the outcome of one seed.
-enum SimRun {
-    struct Outcome {
+package enum SimRun {
+    package struct Outcome: Sendable {
         /// What went wrong, one line each; empty when the run is sound.
-        var violations: [String]
-        var faults = 0
-        var crashes = 0
-        var restores = 0
-        var exchanges = 0
+        package var violations: [String]
+        package var faults = 0
+        package var crashes = 0
+        package var restores = 0
+        package var exchanges = 0
 
         /// The kind of the first violation ("diverged", "lost write"…): the shrinker keeps it.
-        var kind: String? { violations.first.map { String($0.prefix { $0 != ":" }) } }
+        package var kind: String? { violations.first.map { String($0.prefix { $0 != ":" }) } }
     }
 
-    static func run(_ scenario: SimScenario) -> Outcome {
+    /// Central's store from `central` (an SQLite replica by default).
+    package static func run(
+        _ scenario: SimScenario, central: SimCentralFactory = SimReplicaCentral.factory
+    ) -> Outcome {
         do {
-            let world = try SimWorld(scenario)
+            let world = try SimWorld(scenario, central: central)
             for event in scenario.events { try world.run(event) }
             let errors = try world.heal()
             var violations = errors.map { "sync failed after healing: \($0)" }
@@ -30,15 +33,18 @@ enum SimRun {
 
     /// The shortest trace found that fails the same way (delta debugging: drop chunks, then single
     /// events, while the run still fails), within `budget` replays.
-    static func shrink(_ scenario: SimScenario, kind: String?, budget: Int = 400) -> (SimScenario, Outcome) {
+    package static func shrink(
+        _ scenario: SimScenario, kind: String?, budget: Int = 400,
+        central: SimCentralFactory = SimReplicaCentral.factory
+    ) -> (SimScenario, Outcome) {
         var current = scenario
-        var outcome = run(scenario)
+        var outcome = run(scenario, central: central)
         var replays = 0
         func fails(_ events: [SimEvent]) -> Outcome? {
             replays += 1
             var candidate = current
             candidate.events = events
-            let result = run(candidate)
+            let result = run(candidate, central: central)
             return result.kind != nil && result.kind == kind ? result : nil
         }
         var chunks = 2

@@ -5,7 +5,7 @@ import SyncCore
 /// What a dishonest participant sends (DESIGN.md §8): a device of the first city that talks to its hub, and
 /// a hub of the second city that talks to central, each with a valid token and a node id of its own.
 /// `pick` chooses among the records the target server holds (modulo their count).
-enum SimAttack: Hashable, Sendable, CustomStringConvertible {
+package enum SimAttack: Hashable, Sendable, CustomStringConvertible {
     /// A "new" family under the id of another city's family, with the attacker's city.
     case foreignFamily(pick: Int)
     /// A delivery to another city's family.
@@ -24,7 +24,7 @@ enum SimAttack: Hashable, Sendable, CustomStringConvertible {
     /// The hub relays a status for a device of the other city.
     case foreignStatus(pick: Int)
 
-    var description: String {
+    package var description: String {
         switch self {
         case .foreignFamily(let pick): "attack: new family under another city's id [\(pick)]"
         case .crossDelivery(let pick): "attack: delivery to another city's family [\(pick)]"
@@ -71,7 +71,13 @@ struct SimAttackRecord {
 extension SimWorld {
     /// Ids of `collection` at `node` in `city` (or in any other city than `city` when `other`).
     func ids(_ collection: String, at node: Int, city: String, other: Bool) throws -> [String] {
-        try replica(node).read { db in
+        if node == 0 {
+            return try centralRecords().cities(collection).filter {
+                guard let recordCity = $0.city else { return false }  // SQL: a NULL city matches neither
+                return other ? recordCity != city : recordCity == city
+            }.map(\.id)
+        }
+        return try replica(node).read { db in
             try String.fetchAll(
                 db,
                 sql: "SELECT id FROM \(collection) WHERE \(other ? "city != ?" : "city = ?") ORDER BY id",
@@ -82,9 +88,9 @@ extension SimWorld {
     /// Sends one request through the real encoding to `server`'s service as `principal`; a refusal of the
     /// whole request is an answer too (nil), never a crash.
     func send(_ body: [UInt8], to server: Int, as principal: Principal) -> SyncResponse? {
-        let now = Int64(replica(server).configuration.clock.nowMillis())
+        let now = Int64(clocks[server].nowMillis())
         guard let request = try? SyncRequest(decoding: body) else { return nil }
-        guard let service = try? SyncService(replica: replica(server), logger: Self.quiet) else { return nil }
+        guard let service = try? service(of: server) else { return nil }
         guard let bytes = try? service.handleWaiting(request, principal: principal, now: now).encoded() else {
             return nil
         }
@@ -97,7 +103,7 @@ extension SimWorld {
         _ collection: String, id: String, _ values: [(String, Value)], node: NodeID, stampedBy: NodeID? = nil,
         to server: Int, as principal: Principal
     ) -> SyncResponse? {
-        let now = replica(server).configuration.clock.nowMillis()
+        let now = clocks[server].nowMillis()
         let batch = ChangeBatch([
             CollectionChanges(
                 name: collection, fields: values.map(\.0),
@@ -220,14 +226,11 @@ extension SimWorld {
 
     /// The admin moves one of central's families to the other city.
     func move(_ pick: Int) throws {
-        let families = try replica(0).read { db in
-            try Row.fetchAll(db, sql: "SELECT id, city FROM families WHERE _deleted IS NULL ORDER BY id")
-                .map { ($0["id"] as String, $0["city"] as String?) }
-        }
+        let families = try centralRecords().cities("families", live: true)
         guard !families.isEmpty else { return }
         let (id, city) = families[pick % families.count]
         let target = city == SimScenario.cities[0] ? SimScenario.cities[1] : SimScenario.cities[0]
-        try replica(0).write { tx in try tx.editFamily(id, ["city": .text(target)]) }
+        try central.moveFamily(id, to: target, now: clocks[0].nowMillis())
         moved.insert(id)
     }
 }

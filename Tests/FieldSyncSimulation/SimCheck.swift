@@ -1,15 +1,14 @@
-import GRDB
 import SyncCore
 
 /// The properties a healed simulated run must have; each violation is one line.
-enum SimCheck {
+package enum SimCheck {
     /// Replicas of a city identical (central's restricted to the city), node ids all distinct, every
     /// acknowledged write current or kept under a greater stamp, every fact everywhere, files sound.
-    static func violations(_ world: SimWorld) throws -> [String] {
+    package static func violations(_ world: SimWorld) throws -> [String] {
         var found: [String] = []
         let scenario = world.scenario
         let nodes = 0..<scenario.nodeCount
-        let central = try world.replica(0).dump().split(separator: "\n").map(String.init)
+        let central = try world.central.dump().split(separator: "\n").map(String.init)
         for (index, city) in SimScenario.cities.enumerated() {
             let marker = " city=t\"\(city)\""
             let expected = central.filter { $0.contains(marker) }
@@ -24,17 +23,22 @@ enum SimCheck {
                 )
             }
         }
-        let ids = nodes.map { world.replica($0).nodeID }
+        let ids = nodes.map { world.nodeID($0) }
         if Set(ids).count != ids.count {
             found.append("duplicate node ids remain after healing: \(ids.map(\.description))")
         }
         found += world.earlyViolations
-        found += try attackViolations(world)
+        let records = try world.centralRecords()
+        let refused = try refusedKeys(world)
+        found += try attackViolations(world, records: records, refused: refused)
+        let refusedIDs = Set(refused.map { String($0.drop { $0 != "/" }.dropFirst()) })
         for write in world.writes {
-            if let problem = try check(write, in: world) { found.append("lost write: \(problem)") }
+            if let problem = try check(write, in: world, records: records, refusedIDs: refusedIDs) {
+                found.append("lost write: \(problem)")
+            }
         }
         for node in nodes {
-            let result = try world.replica(node).integrityCheck()
+            let result = try node == 0 ? world.central.integrityCheck() : world.replica(node).integrityCheck()
             if result != "ok" { found.append("n\(node) integrity: \(result)") }
         }
         return found
@@ -43,15 +47,11 @@ enum SimCheck {
     /// Every record an attack sent was refused and kept aside where it was refused (or, refused whole, is
     /// nowhere); no record of one city at central carries a stamp of another city's participant; no
     /// relayed status was forged.
-    private static func attackViolations(_ world: SimWorld) throws -> [String] {
+    private static func attackViolations(
+        _ world: SimWorld, records: SimRecords, refused: Set<String>
+    ) throws -> [String] {
         var found: [String] = []
         let nodes = 0..<world.scenario.nodeCount
-        var refused: Set<String> = []
-        for node in nodes {
-            for entry in try world.replica(node).refusedRecords(status: nil) {
-                refused.insert(entry.refusal.collection + "/" + entry.refusal.id)
-            }
-        }
         for record in world.attacks {
             if let target = record.target, world.moved.contains(target) { continue }
             let key = record.collection + "/" + record.id
@@ -60,7 +60,11 @@ enum SimCheck {
                     found.append("unrefused attack: \(record.attack) sent \(key), kept nowhere")
                 }
             } else {
-                for node in nodes where try world.replica(node).record(record.collection, id: record.id) != nil {
+                for node in nodes
+                where try node == 0
+                    ? records.record(record.collection, id: record.id) != nil
+                    : world.replica(node).record(record.collection, id: record.id) != nil
+                {
                     found.append("forged write: \(record.attack) left \(key) live at n\(node)")
                 }
             }
@@ -72,15 +76,9 @@ enum SimCheck {
         for node in 1..<world.scenario.nodeCount {
             for id in world.lineage[node] { cityOf[id] = world.scenario.city(node) }
         }
-        let central = world.replica(0)
         for collection in ["families", "deliveries", "delivery_voids"] {
-            let rows = try central.read { db in
-                try Row.fetchAll(db, sql: "SELECT id, city FROM \(collection)").map {
-                    ($0["id"] as String, $0["city"] as String?)
-                }
-            }
-            for (id, city) in rows where !world.moved.contains(id) {
-                for (field, stamp) in try central.stamps(collection, id: id) {
+            for (id, city) in records.cities(collection) where !world.moved.contains(id) {
+                for (field, stamp) in records.record(collection, id: id)?.stamps ?? [:] {
                     guard let writer = cityOf[stamp.node], writer != city else { continue }
                     found.append(
                         "cross-city write: \(collection)/\(id) of \(city ?? "no city") has \(field) by a \(writer) node"
@@ -88,45 +86,62 @@ enum SimCheck {
                 }
             }
         }
-        let forged = try central.read { db in
-            try Int.fetchOne(db, sql: "SELECT count(*) FROM _heartbeats WHERE name = 'forged'") ?? 0
-        }
+        let forged = try world.central.statuses(named: "forged")
         if forged > 0 { found.append("forged status: \(forged) relayed statuses of another city's devices kept") }
         return found
     }
 
-    private static func check(_ write: SimTrackedWrite, in world: SimWorld) throws -> String? {
-        let central = world.replica(0)
+    /// `collection/id` of every record refused and kept aside, at any node.
+    private static func refusedKeys(_ world: SimWorld) throws -> Set<String> {
+        var refused = try world.central.refusedKeys()
+        for node in 1..<world.scenario.nodeCount {
+            for entry in try world.replica(node).refusedRecords(status: nil) {
+                refused.insert(entry.refusal.collection + "/" + entry.refusal.id)
+            }
+        }
+        return refused
+    }
+
+    private static func check(
+        _ write: SimTrackedWrite, in world: SimWorld, records: SimRecords, refusedIDs: Set<String>
+    ) throws -> String? {
         let label = "n\(write.node) \(write.collection)/\(write.id) \(write.field)=\(write.value)"
         // Refused (a family that moved away, a delivery to it): kept aside where it was refused, not lost.
-        for node in 0..<world.scenario.nodeCount
-        where try world.replica(node).refusedRecords(status: nil).contains(where: { $0.refusal.id == write.id }) {
-            return nil
-        }
+        if refusedIDs.contains(write.id) { return nil }
         if write.field == "*" {
-            return try central.record(write.collection, id: write.id) == nil ? "\(label) missing at central" : nil
+            return records.record(write.collection, id: write.id) == nil ? "\(label) missing at central" : nil
         }
         // Where the write was made (its own overwritten writes are kept there); central for a phone that
         // a restored backup replaced, which took its history with it.
         // A family the admin moved to the other city left the writer's replica: central holds it.
-        let here =
-            write.wiped || write.epoch != world.epochs[write.node] || world.moved.contains(write.id)
-            ? central : world.replica(write.node)
-        guard let record = try here.record(write.collection, id: write.id) else { return "\(label) record missing" }
-        if write.field == "_deleted" {
-            return record["_deleted"]?.isNull ?? true ? "\(label): the record is not deleted" : nil
+        let atCentral = write.wiped || write.epoch != world.epochs[write.node] || world.moved.contains(write.id)
+        let values: [String: Value]?
+        let stamps: [String: Stamp]
+        if atCentral {
+            let record = records.record(write.collection, id: write.id)
+            (values, stamps) = (record?.values, record?.stamps ?? [:])
+        } else {
+            let here = world.replica(write.node)
+            (values, stamps) = (
+                try here.record(write.collection, id: write.id), try here.stamps(write.collection, id: write.id)
+            )
         }
-        if record[write.field] == write.value { return nil }
-        let stamps = try here.stamps(write.collection, id: write.id)
+        guard let values else { return "\(label) record missing" }
+        if write.field == "_deleted" {
+            return values["_deleted"]?.isNull ?? true ? "\(label): the record is not deleted" : nil
+        }
+        if values[write.field] == write.value { return nil }
         // Kept where the conflict was seen: here, or for a replaced phone on any replica (its hub saw it,
         // central may only have received the winner).
-        let keepers = here === central ? (0..<world.scenario.nodeCount).map { world.replica($0) } : [here]
+        let keepers = atCentral ? Array(0..<world.scenario.nodeCount) : [write.node]
         for keeper in keepers {
-            let kept = try keeper.history(collection: write.collection, recordID: write.id).contains {
-                $0.field == write.field && $0.value == write.value && $0.winner > $0.stamp
-            }
+            let history =
+                try keeper == 0
+                ? world.central.history(collection: write.collection, recordID: write.id)
+                : world.replica(keeper).history(collection: write.collection, recordID: write.id)
+            let kept = history.contains { $0.field == write.field && $0.value == write.value && $0.winner > $0.stamp }
             if kept { return nil }
         }
-        return "\(label): now \(record[write.field] ?? .null) at \(stamps[write.field].map(\.description) ?? "?")"
+        return "\(label): now \(values[write.field] ?? .null) at \(stamps[write.field].map(\.description) ?? "?")"
     }
 }

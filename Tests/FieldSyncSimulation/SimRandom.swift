@@ -11,3 +11,13 @@ final class SimRandom: Sendable {
 
     func nodeID() -> NodeID { NodeID(rawValue: Int64(bitPattern: next() >> 1) | 1)! }
 }
+
+/// A node's wall clock, set by the simulation's manual time (its skew included).
+final class SimClock: PhysicalClock {
+    private let millis: Mutex<UInt64>
+
+    init(_ millis: UInt64) { self.millis = Mutex(millis) }
+
+    func nowMillis() -> UInt64 { millis.withLock { $0 } }
+    func set(_ value: UInt64) { millis.withLock { $0 = value } }
+}
