@@ -119,7 +119,7 @@ struct NightlyCentral {
         for night in 0..<load.nights {
             let last = night == load.nights - 1
             say("\(kind.name): night \(night + 1)/\(load.nights)\(last ? " (measured)" : " (warm-up)") …")
-            if last, statements { try await store.resetStatements() }
+            if last, statements, case .postgres = store { try await store.resetStatements() }
             let before = (cpuSeconds(pid: "self"), servers.reduce(0) { $0 + $1.cpuSeconds }, postgresCPU())
             let result = try await offPool { load.night(devices: devices, hubs: hubs, servers: urls, night: night) }
             if let failure = result.failures.first {
@@ -145,7 +145,7 @@ struct NightlyCentral {
         return Figures(
             name: kind.name, night: measured, peakMiB: servers.map(\.peakMiB), cpu: cpu, sizeAfterSeed: sizeAfterSeed,
             sizeAfter: try await store.size(), deliveriesStored: stored,
-            statements: statements ? try await store.topStatements() : [])
+            statements: statements && store.isPostgres ? try await store.topStatements() : [])
     }
 
     /// CPU seconds of PostgreSQL's server and its processes (those that ended included), 0 without one.
@@ -166,6 +166,10 @@ struct NightlyCentral {
     enum Store {
         case sqlite(String)
         case postgres(String)
+
+        var isPostgres: Bool {
+            if case .postgres = self { true } else { false }
+        }
 
         func withDatabase<T: Sendable>(_ body: (CentralPostgres.PostgresDatabase) async throws -> T) async throws -> T {
             guard case .postgres(let url) = self else { throw BenchError("not PostgreSQL") }
