@@ -21,7 +21,7 @@ package struct PostgresLayout: Sendable {
     /// The register that holds the record's scope (a city), if the collection has one.
     package let scopeRegister: Int?
 
-    enum Kind: Sendable {
+    package enum Kind: Sendable {
         case text, integer, real
 
         init(_ type: FieldType) {
@@ -32,7 +32,7 @@ package struct PostgresLayout: Sendable {
             }
         }
 
-        var columnType: String {
+        package var columnType: String {
             switch self {
             case .text: "text"
             case .integer: "bigint"
@@ -58,7 +58,7 @@ package struct PostgresLayout: Sendable {
     package var hasReferences: Bool { collection.fields.contains { $0.references != nil } }
 
     /// The columns after the registers, in order.
-    private var bookkeeping: [String] {
+    var bookkeeping: [String] {
         isProfile ? ["_seq", "_hlc", "_node", "_rseq", "_extra"] : ["_seq", "_hlc", "_node", "_extra"]
     }
 
@@ -85,14 +85,6 @@ package struct PostgresLayout: Sendable {
     /// The columns a merge and the feed read, in ``decode(_:)``'s order.
     package var selectList: String {
         (["id"] + registers + bookkeeping).map(quoted).joined(separator: ", ")
-    }
-
-    /// Inserts or replaces whole rows given as a JSON array of objects keyed by column (``encode(id:_:into:)``).
-    package var upsertSQL: String {
-        let columns = (["id"] + registers + bookkeeping).map(quoted)
-        return "INSERT INTO \(table) (\(columns.joined(separator: ", "))) SELECT \(columns.joined(separator: ", ")) "
-            + "FROM jsonb_populate_recordset(NULL::\(table), $1::jsonb) ON CONFLICT (id) DO UPDATE SET "
-            + columns.dropFirst().map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
     }
 
     /// A row read with ``selectList``.
@@ -132,45 +124,6 @@ package struct PostgresLayout: Sendable {
                 values: values, hlc: hlc, node: node, registerSequence: registerSequence, extra: extra,
                 sequence: sequence)
         )
-    }
-
-    /// A row as one JSON object keyed by column, for ``upsertSQL``.
-    package func encode(id: String, _ row: MergedRow, into writer: inout JSONWriter) {
-        writer.raw("{\"id\":")
-        writer.string(id)
-        for (index, register) in registers.enumerated() {
-            writer.byte(UInt8(ascii: ","))
-            writer.string(register)
-            writer.byte(UInt8(ascii: ":"))
-            Self.encode(row.values[index], into: &writer)
-        }
-        writer.raw(",\"_seq\":")
-        writer.int(row.sequence)
-        writer.raw(",\"_hlc\":")
-        Self.encode(row.hlc, into: &writer)
-        writer.raw(",\"_node\":")
-        Self.encode(row.node, into: &writer)
-        if isProfile {
-            writer.raw(",\"_rseq\":")
-            Self.encode(row.registerSequence, into: &writer)
-        }
-        writer.raw(",\"_extra\":")
-        if let extra = ExtraFields.encode(row.extra) { writer.string(extra) } else { writer.raw("null") }
-        writer.byte(UInt8(ascii: "}"))
-    }
-
-    /// A value as JSON (text as a string, numbers as numbers: PostgreSQL converts them to the column's type).
-    package static func encode(_ value: Value, into writer: inout JSONWriter) {
-        writer.value(value)
-    }
-
-    private static func encode(_ numbers: [Int64], into writer: inout JSONWriter) {
-        writer.byte(UInt8(ascii: "["))
-        for (index, number) in numbers.enumerated() {
-            if index > 0 { writer.byte(UInt8(ascii: ",")) }
-            writer.int(number)
-        }
-        writer.byte(UInt8(ascii: "]"))
     }
 }
 

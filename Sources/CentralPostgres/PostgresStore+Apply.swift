@@ -7,10 +7,9 @@ package import SyncCore
 extension PostgresStore {
     /// Applies a client's push: its lease moved first (`.duplicateNode` or `.outOfOrder`: nothing applied, a
     /// duplicate remembered in a transaction of its own), its records merged with the checks of a client's
-    /// records (scope, required fields, references), refused ones reported and kept for the admin, the
-    /// sequences it took kept as the client's echo, the echo below its pull cursor pruned.
-    ///
-    /// The domain's rules (``Schema/rules``) are not checked yet: until they are, this store does not serve.
+    /// records (scope, required fields, references, the domain's rules: ``PostgresRuleReads``), refused ones
+    /// reported and kept for the admin, the sequences it took kept as the client's echo, the echo below its
+    /// pull cursor pruned.
     package func apply(_ push: ClientPush) async throws -> ApplyReport {
         let plan = try BatchPlan(push.batch, schema: schema, sender: push.client, scope: push.scope)
         let peer = ClientPush.peerKey(client: push.client)
@@ -19,21 +18,25 @@ extension PostgresStore {
                 let (report, session, start) = try await self.merge(
                     push.batch, plan: plan, from: peer, scope: push.scope, now: push.now, connection: connection
                 ) { connection in
-                    guard let lease = push.lease else { return }
-                    switch try await Self.moveLease(connection, lease, logger: self.logger) {
-                    case .accepted: return
-                    case .duplicate:
-                        throw SyncError(.duplicateNode, "Two copies of node \(lease.node) sync with this server.")
-                    case .outOfOrder: throw Replica.outOfOrder(lease.node)
+                    if let lease = push.lease {
+                        switch try await Self.moveLease(connection, lease, logger: self.logger) {
+                        case .accepted: break
+                        case .duplicate:
+                            throw SyncError(.duplicateNode, "Two copies of node \(lease.node) sync with this server.")
+                        case .outOfOrder: throw Replica.outOfOrder(lease.node)
+                        }
+                    }
+                    // Before the feed's lock (the SQLite store prunes after recording the push's range): a
+                    // range this drops ends at or below the client's cursor base, so no reader of this client
+                    // would use it, whichever of the two the push then extends or starts.
+                    if let below = push.pruneEchoBelow {
+                        try await connection.query(
+                            "DELETE FROM _echo WHERE peer = \(peer) AND hi <= \(below)", logger: self.logger)
                     }
                 }
                 if session.sequence > start {
                     try await Self.recordEcho(
                         connection, peer: peer, range: (start + 1)...session.sequence, logger: self.logger)
-                }
-                if let below = push.pruneEchoBelow {
-                    try await connection.query(
-                        "DELETE FROM _echo WHERE peer = \(peer) AND hi <= \(below)", logger: self.logger)
                 }
                 return report
             }
@@ -44,19 +47,18 @@ extension PostgresStore {
         }
     }
 
-    /// The sequences a client's push took: consecutive pushes extend one range.
+    /// The sequences a client's push took: consecutive pushes extend one range (one statement: it runs under
+    /// the feed's lock).
     static func recordEcho(
         _ connection: PostgresConnection, peer: String, range: ClosedRange<Int64>, logger: Logger
     ) async throws {
-        var extended = false
-        let rows = try await connection.query(
-            "UPDATE _echo SET hi = \(range.upperBound) WHERE peer = \(peer) AND hi = \(range.lowerBound - 1) RETURNING 1",
-            logger: logger)
-        for try await _ in rows { extended = true }
-        guard !extended else { return }
         try await connection.query(
             """
-            INSERT INTO _echo (peer, lo, hi) VALUES (\(peer), \(range.lowerBound), \(range.upperBound))
+            WITH extended AS (
+                UPDATE _echo SET hi = \(range.upperBound) WHERE peer = \(peer) AND hi = \(range.lowerBound - 1) RETURNING 1
+            )
+            INSERT INTO _echo (peer, lo, hi) SELECT \(peer), \(range.lowerBound), \(range.upperBound)
+            WHERE NOT EXISTS (SELECT 1 FROM extended)
             ON CONFLICT (peer, lo) DO UPDATE SET hi = EXCLUDED.hi
             """, logger: logger)
     }

@@ -1,5 +1,5 @@
 import Logging
-import PostgresNIO
+package import PostgresNIO
 package import SyncCore
 
 /// The merge of a batch into central's tables, in one transaction: `_meta` locked first (decision record
@@ -20,29 +20,57 @@ extension PostgresStore {
         }
     }
 
-    /// The merge inside the caller's transaction: `_meta` locked, `before` run (a client's lease move), the
+    /// The merge inside the caller's transaction: `before` run (a client's lease move), `_meta` locked, the
     /// rows read, the merge decided, refused records kept for the admin (`source`: who sent them; nil from
     /// another replica), the rows written. `scope`: a client's push (every record must lie in it, and the
     /// checks of a client's records apply); nil from the admin or another replica.
-    func merge(
+    package func merge(
         _ batch: ChangeBatch, plan: BatchPlan, from source: String?, scope: String?, now: Int64,
         connection: PostgresConnection, before: (PostgresConnection) async throws -> Void
     ) async throws -> (report: ApplyReport, session: PostgresWriteSession, start: Int64) {
         let layouts = self.layouts
         let maxDrift = maxClockDriftMillis
-        let meta = try await Self.lockMeta(connection, logger: logger)
+        // What needs no record (a client's lease, under its node's own lock) runs before the feed's lock is
+        // taken: every writer waits for that lock, so it is held for the merge alone.
         try await before(connection)
+        let meta = try await Self.lockMeta(connection, logger: logger)
         var rows: [[String: MergedRow]] = Array(repeating: [:], count: layouts.count)
-        for (index, ids) in Self.touchedIDs(batch, plan: plan, layouts: layouts) {
+        let touched = Self.touchedIDs(batch, plan: plan, layouts: layouts, references: source != nil)
+        for (index, ids) in touched {
             rows[index] = try await Self.readRows(connection, layouts[index], ids: ids, logger: logger)
         }
-        let session = PostgresWriteSession(
-            layouts: layouts, clock: HybridLogicalClock(last: meta.hlc, maxDriftMillis: maxDrift),
-            sequence: meta.sequence, nodeID: meta.node, previousNodeID: meta.previousNode,
-            checkedAt: UInt64(max(0, now)), rows: rows)
-        session.scope = scope
-        session.fromClient = source != nil
-        var refused = try Self.mergeDecided(batch, plan: plan, session: session, maxDrift: maxDrift)
+        // The rows just read answer the rules too, the ids not found included.
+        var reads = PostgresRuleReads()
+        for (index, ids) in touched { reads.noteRead(index, ids: ids, found: rows[index]) }
+        var session: PostgresWriteSession
+        var refused: [Refusal] = []
+        var pass = 0
+        while true {
+            pass += 1
+            session = PostgresWriteSession(
+                layouts: layouts, clock: HybridLogicalClock(last: meta.hlc, maxDriftMillis: maxDrift),
+                sequence: meta.sequence, nodeID: meta.node, previousNodeID: meta.previousNode,
+                checkedAt: UInt64(max(0, now)), rows: rows)
+            session.scope = scope
+            session.fromClient = source != nil
+            session.rules = source != nil ? schema.rules : nil
+            session.ruleReads = reads
+            session.passes = pass
+            do {
+                refused = try Self.mergeDecided(batch, plan: plan, session: session, maxDrift: maxDrift)
+            } catch  where !session.ruleMisses.isEmpty {
+                // A pass that met reads not made yet answered them provisionally: its outcome does not count.
+            }
+            guard !session.ruleMisses.isEmpty else { break }
+            guard pass < PostgresRuleReads.maxPasses else {
+                throw SyncError(
+                    .schema,
+                    "The domain's rules still asked for records not read after \(pass) passes over this push.")
+            }
+            // Every read the pass missed, at once (one query per collection), then the merge again.
+            try await Self.read(
+                session.ruleMisses, into: &reads, layouts: layouts, connection: connection, logger: logger)
+        }
         if !refused.isEmpty {
             try await Self.keepRefused(
                 refused, batch: batch, source: source, now: now, connection: connection, logger: logger)
@@ -74,15 +102,17 @@ extension PostgresStore {
         throw SyncError(.corruptReplica, "Central's _meta row cannot be read: run `sync-server migrate`.")
     }
 
-    /// Per collection (by layout index), the ids of the batch's records, and of the records they name in a
-    /// reference (their scope is checked against the record's).
-    static func touchedIDs(_ batch: ChangeBatch, plan: BatchPlan, layouts: [PostgresLayout]) -> [Int: [String]] {
+    /// Per collection (by layout index), the ids of the batch's records, and with `references` (a client's
+    /// records) of the records they name in a reference (their scope is checked against the record's).
+    static func touchedIDs(
+        _ batch: ChangeBatch, plan: BatchPlan, layouts: [PostgresLayout], references: Bool
+    ) -> [Int: [String]] {
         var ids: [Int: Set<String>] = [:]
         for (groupIndex, group) in batch.collections.enumerated() {
             let collection = plan.collectionIndex[groupIndex]
             let fields = layouts[collection].collection.fields
             var targets: [Int: Int] = [:]
-            for (position, register) in plan.registerMap[groupIndex].enumerated() where register >= 0 {
+            for (position, register) in plan.registerMap[groupIndex].enumerated() where references && register >= 0 {
                 if register < fields.count, let target = fields[register].references,
                     let index = layouts.firstIndex(where: { $0.name == target })
                 {

@@ -20,6 +20,56 @@ extension PostgresStore {
         return rows
     }
 
+    /// Reads what a pass's rules asked for (see ``PostgresRuleReads``), one query per collection: whole
+    /// collections (or, past the bound, that they are too large), records by id, a collection's first live
+    /// records in id order.
+    static func read(
+        _ misses: Set<RuleRead>, into reads: inout PostgresRuleReads, layouts: [PostgresLayout],
+        connection: PostgresConnection, logger: Logger
+    ) async throws {
+        var ids: [Int: [String]] = [:]
+        var firsts: [Int: Int] = [:]
+        for miss in misses {
+            switch miss {
+            case .collection(let index):
+                let bound = PostgresRuleReads.wholeCollectionBound
+                let rows = try await readRows(
+                    connection, layouts[index], where: "TRUE LIMIT \(bound + 1)", logger: logger)
+                if rows.count > bound {
+                    reads.tooLarge.insert(index)
+                } else {
+                    reads.whole[index] = Dictionary(rows, uniquingKeysWith: { $1 })
+                }
+            case .record(let index, let id): ids[index, default: []].append(id)
+            case .first(let index, let count): firsts[index] = max(firsts[index] ?? 0, count)
+            }
+        }
+        for (index, list) in ids {
+            let found = try await readRows(connection, layouts[index], ids: list, logger: logger)
+            reads.noteRead(index, ids: list, found: found)
+        }
+        for (index, count) in firsts {
+            let layout = layouts[index]
+            let live = layout.isProfile ? "\(quoted(layout.registers[layout.collection.fields.count])) IS NULL" : "TRUE"
+            let rows = try await readRows(
+                connection, layout, where: "\(live) ORDER BY id COLLATE \"C\" LIMIT \(count)", logger: logger)
+            reads.first[index] = (rows, rows.count < count)
+        }
+    }
+
+    /// The rows of `layout` that `condition` (SQL after `WHERE`, with no value of a client in it) selects,
+    /// in the order it gives.
+    private static func readRows(
+        _ connection: PostgresConnection, _ layout: PostgresLayout, where condition: String, logger: Logger
+    ) async throws -> [(id: String, row: MergedRow)] {
+        let query = PostgresQuery(unsafeSQL: "SELECT \(layout.selectList) FROM \(layout.table) WHERE \(condition)")
+        var rows: [(id: String, row: MergedRow)] = []
+        for try await row in try await connection.query(query, logger: logger) {
+            rows.append(try layout.decode(row.makeRandomAccess()))
+        }
+        return rows
+    }
+
     /// Writes the session's changed rows (one upsert per table), its displaced values (new ones counted:
     /// the conflicts), its departures, and the clock and the head into `_meta`.
     static func flush(
@@ -29,15 +79,7 @@ extension PostgresStore {
     {
         for (index, ids) in session.dirty.enumerated() where !ids.isEmpty {
             let layout = session.layouts[index]
-            var writer = JSONWriter(capacity: ids.count * 128)
-            writer.byte(UInt8(ascii: "["))
-            for (position, id) in ids.sorted().enumerated() {
-                if position > 0 { writer.byte(UInt8(ascii: ",")) }
-                layout.encode(id: id, session.rows[index][id]!, into: &writer)
-            }
-            writer.byte(UInt8(ascii: "]"))
-            var binds = PostgresBindings()
-            binds.append(String(decoding: writer.bytes, as: UTF8.self))
+            let binds = try layout.upsertBindings(ids.sorted().map { ($0, session.rows[index][$0]!) })
             try await connection.query(PostgresQuery(unsafeSQL: layout.upsertSQL, binds: binds), logger: logger)
         }
         var conflicts = 0

@@ -160,7 +160,7 @@ extension PostgresStore {
             writer.raw(",\"field\":")
             writer.string(entry.field)
             writer.raw(",\"value\":")
-            PostgresLayout.encode(entry.value, into: &writer)
+            writer.value(entry.value)
             writer.raw(",\"value_hlc\":")
             writer.int(entry.stamp.hlc.storage)
             writer.raw(",\"value_node\":")

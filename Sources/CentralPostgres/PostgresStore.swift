@@ -8,8 +8,7 @@ package import SyncCore
 /// shown by tests that give both engines the same input: tokens and settings, the records' merge
 /// (`+Merge`, `+Rows`), the change feed (`+Feed`, gap-free across instances: decision record 0013), leases,
 /// statuses, relayed conflicts and the nodes seen, a client's push (`+Apply`: scope, required fields,
-/// references, refusals kept, the lease and the echo in its transaction). What it lacks before it conforms
-/// to ``SyncStore`` and serves: the domain's rules (``Schema/rules``) on a client's records.
+/// references, the domain's rules, refusals kept, the lease and the echo in its transaction).
 ///
 /// Every method is one statement or one short transaction on a connection of the pool; values always
 /// travel as bound parameters, never inside the SQL. Failures are `SyncError`s.

@@ -30,6 +30,14 @@ package final class PostgresWriteSession {
     package var fromClient = false
     /// The records refused so far (by the plan and by the merge), in order.
     package var refusals: [Refusal] = []
+    /// The domain's rules, checked on a client's records (nil: not checked).
+    package var rules: (any RecordRules)?
+    /// What the rules read beyond the session's rows (see ``PostgresRuleReads``).
+    package var ruleReads = PostgresRuleReads()
+    /// What the rules asked for that was not read: answered provisionally, read before the next pass.
+    var ruleMisses = Set<RuleRead>()
+    /// Which pass over the batch this session is (the first: 1).
+    package var passes = 1
 
     package struct Departure: Sendable, Equatable {
         package var sequence: Int64
@@ -105,20 +113,21 @@ package final class PostgresWriteSession {
         }
         var row = stored ?? .emptyProfile(registers: layout.registers.count, sequence: 0)
         var mask: UInt64 = 0
+        var kept: [HistoryEntry] = []
         for cell in cells {
             let local = stored?.stamp(register: cell.register)
             switch FieldMerge.decide(local: local, remote: cell.stamp) {
             case .takeRemote:
                 mask |= 1 << UInt64(cell.register)
                 if let local, local.node != cell.stamp.node || isOwn(local.node) {
-                    keep(
+                    kept.append(
                         HistoryEntry(
                             collection: layout.name, recordID: id, field: layout.registers[cell.register],
                             value: row.values[cell.register], stamp: local, winner: cell.stamp))
                 }
             case .keepLocal:
                 if let local, local.node != cell.stamp.node {
-                    keep(
+                    kept.append(
                         HistoryEntry(
                             collection: layout.name, recordID: id, field: layout.registers[cell.register],
                             value: cell.value, stamp: cell.stamp, winner: local))
@@ -127,6 +136,21 @@ package final class PostgresWriteSession {
                 break
             }
         }
+        if mask != 0, mask & (1 << UInt64(layout.collection.fields.count)) == 0, let rules = ruleCheck(layout) {
+            var values: [String: Value] = [:]
+            if let stored {
+                for register in layout.collection.fields.indices {
+                    values[layout.registers[register]] = stored.values[register]
+                }
+            }
+            var changed = Set<String>()
+            for cell in cells where mask & (1 << UInt64(cell.register)) != 0 {
+                values[layout.registers[cell.register]] = cell.value
+                changed.insert(layout.registers[cell.register])
+            }
+            try check(rules, layout, id: id, values: values, changed: changed, isNew: stored == nil)
+        }
+        for entry in kept { keep(entry) }
         guard mask != 0 else { return }
         var departedFrom: Value?
         if let stored, let register = layout.scopeRegister, mask & (1 << UInt64(register)) != 0,
@@ -212,6 +236,11 @@ package final class PostgresWriteSession {
                 try checkReference(layout, id: record.id, register: cell.register, value: cell.value, scope: scope)
             }
         }
+        if let rules = ruleCheck(layout) {
+            var fields: [String: Value] = [:]
+            for cell in values { fields[layout.registers[cell.register]] = cell.value }
+            try check(rules, layout, id: record.id, values: fields, changed: Set(fields.keys), isNew: true)
+        }
         var row = MergedRow(
             values: Array(repeating: .null, count: layout.registers.count), hlc: [record.stamp.hlc.storage],
             node: [record.stamp.node.rawValue], registerSequence: [], extra: extras, sequence: nextSequence())
@@ -288,6 +317,26 @@ package final class PostgresWriteSession {
             refusal: .crossScopeReference(
                 collection: layout.name, id: id, field: layout.collection.fields[register].name,
                 target: (collection, target, stored), scope: scope, scopeField: targetScope))
+    }
+
+    /// The rules when they check this collection and the records are a client's.
+    private func ruleCheck(_ layout: PostgresLayout) -> (any RecordRules)? {
+        guard fromClient, let rules, rules.collections.contains(layout.name) else { return nil }
+        return rules
+    }
+
+    /// Refuses a client's record that breaks a rule (provisionally, when a rule asked for a record not read
+    /// yet: see ``PostgresRuleReads``).
+    private func check(
+        _ rules: any RecordRules, _ layout: PostgresLayout, id: String, values: [String: Value],
+        changed: Set<String>, isNew: Bool
+    ) throws {
+        let record = CheckedRecord(
+            collection: layout.name, id: id, values: values, changed: changed, isNew: isNew, isLocal: false)
+        guard let problem = try rules.problem(with: record, in: SessionRecords(session: self)) else { return }
+        throw RefusedRecord(
+            refusal: Refusal(
+                collection: layout.name, id: id, code: problem.code, field: problem.field, detail: problem.detail))
     }
 
     private func write(_ collection: Int, id: String, _ row: MergedRow) {

@@ -129,28 +129,22 @@ enum PlainCentral {
                 ("families_plain", PlainTables.familyColumns, families),
                 ("deliveries_plain", PlainTables.deliveryColumns, deliveries),
             ] where !rows.isEmpty {
-                var writer = JSONWriter(capacity: rows.count * 160)
-                writer.byte(UInt8(ascii: "["))
-                for (index, row) in rows.enumerated() {
-                    if index > 0 { writer.byte(UInt8(ascii: ",")) }
-                    writer.byte(UInt8(ascii: "{"))
-                    for (position, column) in columns.enumerated() {
-                        if position > 0 { writer.byte(UInt8(ascii: ",")) }
-                        writer.string(column)
-                        writer.byte(UInt8(ascii: ":"))
-                        writer.value(row[position])
-                    }
-                    writer.byte(UInt8(ascii: "}"))
+                // The same encoding as the merge's upsert: each column one binary array, rows by `unnest`.
+                let kinds: [PostgresLayout.Kind] = columns.map {
+                    ["household_size", "quantity", "delivered_at"].contains($0) ? .integer : .text
                 }
-                writer.byte(UInt8(ascii: "]"))
-                let list = columns.joined(separator: ", ")
-                let updates = columns.dropFirst().map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
                 var binds = PostgresBindings()
-                binds.append(String(decoding: writer.bytes, as: UTF8.self))
+                for (position, kind) in kinds.enumerated() {
+                    try binds.append(ColumnArray(kind: kind, values: rows.map { $0[position] }))
+                }
+                let list = columns.joined(separator: ", ")
+                let arrays = kinds.enumerated().map { "$\($0.offset + 1)::\($0.element.columnType)[]" }
+                let updates = columns.dropFirst().map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
                 try await connection.query(
                     PostgresQuery(
-                        unsafeSQL: "INSERT INTO \(table) (\(list)) SELECT \(list) FROM "
-                            + "jsonb_populate_recordset(NULL::\(table), $1::jsonb) ON CONFLICT (id) DO UPDATE SET \(updates)",
+                        unsafeSQL:
+                            "INSERT INTO \(table) (\(list)) SELECT * FROM unnest(\(arrays.joined(separator: ", "))) "
+                            + "ON CONFLICT (id) DO UPDATE SET \(updates)",
                         binds: binds), logger: database.logger)
             }
         }

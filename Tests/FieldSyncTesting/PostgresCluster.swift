@@ -133,7 +133,10 @@ package final class PostgresCluster: Sendable {
             programs.psql,
             [
                 "--no-psqlrc", "--quiet", "--set", "ON_ERROR_STOP=1", "--host", "127.0.0.1", "--port", String(port),
-                "--username", user, "--dbname", "postgres", "--command", "CREATE DATABASE \"\(name)\"",
+                "--username", user, "--dbname", "postgres", "--command",
+                // An operator's cluster sorts text by a language's rules (en_US, fr_FR), not by bytes as SQLite
+                // does: so do the tests' databases, and an ORDER BY without COLLATE "C" shows.
+                "CREATE DATABASE \"\(name)\" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'fr-FR' LOCALE 'C'",
             ], in: folder, asServer: false)
         return name
     }

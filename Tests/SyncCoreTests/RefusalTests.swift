@@ -161,6 +161,42 @@ struct RefusalTests {
         }
     }
 
+    /// U+0000 in a text, known field or not: refused record by record at every node (central's PostgreSQL
+    /// store cannot hold it, and no node takes what another refuses), the rest applied; a node's own write
+    /// of one fails too. The wire itself carries it (a pull of data stored before never fails on it).
+    @Test func aTextHoldingNULIsRefusedRecordByRecord() throws {
+        let (server, tunis, _) = try central()
+        var unknown = delivery("unknown", family: tunis)
+        unknown.cells.append(Cell(field: deliveryFields.count, value: "a\u{0}b"))
+        var known = delivery("known", family: tunis)
+        known.cells = known.cells.map { $0.field == 6 ? Cell(field: 6, value: "Am\u{0}ina") : $0 }
+        let body =
+            "{\"nodes\":[\"0000000000000001\"],\"groups\":[{\"collection\":\"f\",\"fields\":[\"c\"],\"records\":[[\"a\",1,0,\"x\\u0000y\"]]}]}"
+        #expect(try WireBatch.decode(Array(body.utf8)).collections[0].records[0].cells[0].value == "x\u{0}y")
+        let batch = ChangeBatch([
+            CollectionChanges(
+                name: "deliveries", fields: deliveryFields + ["whatsapp"],
+                records: [unknown, known, delivery("fine", family: tunis)])
+        ])
+        let report = try server.apply(batch, from: "client:9", scope: "Tunis", fromClient: true)
+        #expect(report.refused.map(\.id) == ["unknown", "known"])
+        #expect(report.refused.allSatisfy { $0.code == .invalidValue && $0.detail.contains("U+0000") })
+        #expect(try server.record("deliveries", id: "fine") != nil)
+        // A field name is never text a person typed: one with a control character breaks the batch.
+        let named = ChangeBatch([CollectionChanges(name: "deliveries", fields: ["what\u{0}sapp"], records: [])])
+        #expect(throws: SyncError.self) { try server.apply(named, from: "client:9", scope: "Tunis", fromClient: true) }
+        #expect(throws: SyncError.self) {
+            try server.write { tx in
+                try tx.insert(
+                    "deliveries",
+                    values: [
+                        "city": "Tunis", "family": .text(tunis), "item": "food_pack", "quantity": 1,
+                        "delivered_at": .integer(Int64(t0)), "volunteer": "v\u{0}",
+                    ])
+            }
+        }
+    }
+
     /// A record that left this node's scope is deleted here, but a change of it not yet sent is kept aside,
     /// not lost.
     @Test func aDepartureKeepsAChangeNotYetSent() throws {

@@ -51,6 +51,7 @@ package struct BatchPlan {
             var seen = Set<String>()
             for name in group.fields {
                 guard !name.isEmpty, name.utf8.count <= Self.maxFieldNameLength,
+                    name.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }),
                     !name.hasPrefix("_") || name == CollectionSchema.deletedRegister,
                     name != "id"
                 else {
@@ -168,6 +169,10 @@ package struct BatchPlan {
                         "The \(where_) sets '\(group.fields[field])' to \(number): numbers must be finite.")
                 }
                 let register = map[field]
+                if register < 0, refusal == nil, case .text(let text) = cells[index].value, text.holdsNUL {
+                    refusal = refuse(
+                        group.fields[field], "The \(where_) sets '\(group.fields[field])' to \(Field.nulProblem).")
+                }
                 if register < 0 {
                     // A field this schema does not know (a group lists at most 128 fields).
                     let bit: UInt64 = 1 << UInt64(field & 63)

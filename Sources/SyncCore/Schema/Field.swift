@@ -71,6 +71,7 @@ public struct Field: Sendable, Hashable {
             }
         case .text(let text):
             if text.utf8.count > Self.maxTextBytes { return "a text of more than \(Self.maxTextBytes) bytes" }
+            if text.holdsNUL { return Self.nulProblem }
             if let allowed, !allowed.contains(text) {
                 return "'\(text.prefix(40))' is not one of \(allowed.sorted().joined(separator: ", "))"
             }
@@ -80,5 +81,18 @@ public struct Field: Sendable, Hashable {
             break
         }
         return nil
+    }
+}
+
+extension Field {
+    /// Why no text may hold U+0000: central's PostgreSQL store cannot, and no node takes what another refuses.
+    static let nulProblem = "a text holding U+0000 (NUL), which no field may hold"
+}
+
+extension String {
+    /// Whether the text holds U+0000.
+    var holdsNUL: Bool {
+        var copy = self
+        return copy.withUTF8 { $0.contains(0) }
     }
 }

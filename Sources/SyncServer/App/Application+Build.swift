@@ -75,7 +75,14 @@ private func openStore(
         }
         let database = try PostgresDatabase(postgres, logger: logger)
         do {
-            return (try await PostgresStore(database, schema: .fieldSync), nil, [PoolService(database: database)])
+            let store = try await PostgresStore(database, schema: .fieldSync)
+            logger.notice(
+                "central on PostgreSQL",
+                metadata: [
+                    "store": "\(postgres)", "store.pool": "\(postgres.poolSize)",
+                    "store.statement_timeout": "\(postgres.statementTimeout)", "node": "\(store.nodeID)",
+                ])
+            return (store, nil, [PoolService(database: database)])
         } catch {
             await database.shutdown()
             throw error

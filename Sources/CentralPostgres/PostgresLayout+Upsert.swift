@@ -1,0 +1,116 @@
+package import PostgresNIO
+package import SyncCore
+
+/// A merge's changed rows written back in one statement per table: each column of the page as one binary
+/// array parameter, turned back into rows by `unnest` (PostgreSQL decodes binary arrays without parsing
+/// text; measured against the rows as one JSON document, R11 in docs/benchmarks.md).
+extension PostgresLayout {
+    /// `INSERT … SELECT … FROM unnest(…) ON CONFLICT (id) DO UPDATE`, for ``upsertBindings(_:)``.
+    ///
+    /// Parameters: the ids, then one array per register (NULLs allowed), then `_seq`, `_extra`; then the
+    /// stamps: a fact's `_hlc` and `_node` as two more unnested arrays, a profile's three arrays of
+    /// `rows × registers` entries, each row's slice taken by its ordinal.
+    package var upsertSQL: String {
+        let count = registers.count
+        var types = ["text"] + kinds.map(\.columnType) + ["bigint", "text"]
+        if !isProfile { types += ["bigint", "bigint"] }
+        let aliases = (0..<types.count).map { "c\($0)" }
+        let unnested = types.enumerated().map { "$\($0.offset + 1)::\($0.element)[]" }.joined(separator: ", ")
+        var selected = aliases.prefix(1 + count + 1)  // id, registers, _seq
+        let stamps: [String]
+        if isProfile {
+            let slice = "[(u.i - 1) * \(count) + 1 : u.i * \(count)]"
+            stamps = (0..<3).map { "($\(types.count + 1 + $0)::bigint[])\(slice)" }
+        } else {
+            stamps = ["ARRAY[u.\(aliases[count + 3])]", "ARRAY[u.\(aliases[count + 4])]"]
+        }
+        let columns = (["id"] + registers + bookkeeping).map(quoted)
+        selected = ArraySlice(selected.map { "u.\($0)" })
+        let values = Array(selected) + stamps + ["u.\(aliases[count + 2])"]
+        return "INSERT INTO \(table) (\(columns.joined(separator: ", "))) SELECT \(values.joined(separator: ", ")) "
+            + "FROM unnest(\(unnested)) WITH ORDINALITY AS u(\(aliases.joined(separator: ", ")), i) "
+            + "ON CONFLICT (id) DO UPDATE SET "
+            + columns.dropFirst().map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
+    }
+
+    /// The parameters of ``upsertSQL`` for `rows` (ids in the order given).
+    package func upsertBindings(_ rows: [(id: String, row: MergedRow)]) throws -> PostgresBindings {
+        var binds = PostgresBindings(capacity: registers.count + 8)
+        binds.append(rows.map(\.id))
+        for (register, kind) in kinds.enumerated() {
+            try binds.append(ColumnArray(kind: kind, values: rows.map { $0.row.values[register] }))
+        }
+        binds.append(rows.map(\.row.sequence))
+        try binds.append(
+            ColumnArray(kind: .text, values: rows.map { ExtraFields.encode($0.row.extra).map(Value.text) ?? .null }))
+        if isProfile {
+            binds.append(rows.flatMap(\.row.hlc))
+            binds.append(rows.flatMap(\.row.node))
+            binds.append(rows.flatMap(\.row.registerSequence))
+        } else {
+            binds.append(rows.map { $0.row.hlc[0] })
+            binds.append(rows.map { $0.row.node[0] })
+        }
+        return binds
+    }
+}
+
+/// One column of a page of rows as a PostgreSQL array in binary form, NULLs included (PostgresNIO's own
+/// arrays take no NULL).
+package struct ColumnArray: PostgresThrowingDynamicTypeEncodable {
+    package let kind: PostgresLayout.Kind
+    package let values: [Value]
+
+    package init(kind: PostgresLayout.Kind, values: [Value]) {
+        self.kind = kind
+        self.values = values
+    }
+
+    package var psqlType: PostgresDataType {
+        switch kind {
+        case .text: .textArray
+        case .integer: .int8Array
+        case .real: .float8Array
+        }
+    }
+
+    package var psqlFormat: PostgresFormat { .binary }
+
+    package func encode<JSONEncoder: PostgresJSONEncoder>(
+        into buffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>
+    ) throws {
+        let element: PostgresDataType =
+            switch kind {
+            case .text: .text
+            case .integer: .int8
+            case .real: .float8
+            }
+        // One dimension, a NULL flag, the element type, then the dimension's length and lower bound.
+        buffer.writeInteger(Int32(1))
+        buffer.writeInteger(Int32(values.contains(.null) ? 1 : 0))
+        buffer.writeInteger(element.rawValue)
+        buffer.writeInteger(Int32(values.count))
+        buffer.writeInteger(Int32(1))
+        for value in values {
+            switch (kind, value) {
+            case (_, .null):
+                buffer.writeInteger(Int32(-1))
+            case (.text, .text(let text)):
+                buffer.writeInteger(Int32(text.utf8.count))
+                buffer.writeString(text)
+            case (.integer, .integer(let number)):
+                buffer.writeInteger(Int32(8))
+                buffer.writeInteger(number)
+            case (.real, .real(let number)):
+                buffer.writeInteger(Int32(8))
+                buffer.writeInteger(number.bitPattern)
+            case (.real, .integer(let number)):
+                buffer.writeInteger(Int32(8))
+                buffer.writeInteger(Double(number).bitPattern)
+            default:
+                throw SyncError(
+                    .invalidValue, "A value of another type than its column's (\(kind.columnType)) cannot be stored.")
+            }
+        }
+    }
+}
