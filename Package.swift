@@ -119,6 +119,7 @@ let package = Package(
                 "SyncCore",
                 "FieldDomain",
                 "SyncClient",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),

@@ -7,13 +7,15 @@ import Logging
 import PostgresNIO
 import SyncCore
 
-/// Central on PostgreSQL. So far R11: the merge into PostgreSQL against a plain upsert of the same final
-/// rows, in the same transactions (issue 19; the nightly load comes with the store's sync route).
+/// Central on PostgreSQL: R11, the merge into PostgreSQL against a plain upsert of the same final rows in
+/// the same transactions; and the nightly load against a SQLite central and PostgreSQL behind 1 and 2
+/// instances, side by side (issue 19).
 struct CentralSuite: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "central",
-        abstract: "R11: merging into central on PostgreSQL, against a plain upsert of the same rows.",
+        abstract: "R11 merge into central on PostgreSQL; the nightly load on SQLite and PostgreSQL (1, 2 instances).",
         discussion: """
+            R11:
             A source replica (SQLite) registers --families families, makes --edits random family field edits and
             logs --deliveries deliveries; central on PostgreSQL has the families. Its feed since then, in pages of
             1,000 records, is merged into PostgreSQL (PostgresStore.merge: the rows read, the merge decided,
@@ -22,17 +24,42 @@ struct CentralSuite: AsyncParsableCommand {
             CONFLICT DO UPDATE, one statement per table, the rows as JSON as the merge writes them), each page in
             one transaction, alternating with the merge page by page. R11 = merge time / baseline time; median of
             --runs. A throwaway cluster is started (PostgreSQL's binaries must be installed).
+
+            The nightly load (then the cluster is made durable: fsync, synchronous_commit and full_page_writes on,
+            as SQLite's synchronous=FULL): 8 hubs and --devices devices of 8 cities, tokens issued per city.
+            The admin pushes the open campaign and --city-families families a city; each hub pulls its city.
+            Then --nights nights (the last measured): every device pushes --device-deliveries deliveries
+            (logged through the typed API with its own node id: families of its city, built-in items, the
+            campaign) and pulls its city's changes; every hub pulls its city's; --concurrency syncs at a time.
+            Every push must be accepted whole. For a SQLite central (serve --db), PostgreSQL behind 1 instance
+            and behind 2 (a client's sync on one, its next on the other): syncs/s, p50/p99 ms per device sync,
+            each instance's peak RSS (VmHWM), CPU, the store's size.
             """)
 
     @Option(help: "Families registered first.") var families = 10_000
     @Option(help: "Random family field edits.") var edits = 100_000
     @Option(help: "Deliveries logged.") var deliveries = 100_000
-    @Option(help: "Runs; the median ratio is reported.") var runs = 3
-    @Flag(help: "Print one JSON object with the key R11_merge.") var json = false
+    @Option(help: "Runs of R11 (0: R11 not measured); the median ratio is reported.") var runs = 3
+    @Option(help: "Nightly load: devices.") var devices = 1000
+    @Option(help: "Nightly load: deliveries each device pushes a night.") var deviceDeliveries = 20
+    @Option(help: "Nightly load: families central holds per city.") var cityFamilies = 1250
+    @Option(help: "Nightly load: syncs at a time.") var concurrency = 32
+    @Option(help: "Nightly load: nights, the last measured.") var nights = 2
+    @Option(help: "Nightly load: runs (each measures the three centrals; medians reported; 0: none).")
+    var nightlyRuns = 1
+    @Flag(help: "Nightly load: list PostgreSQL's most costly statements (pg_stat_statements) of each night.")
+    var pgStatements = false
+    @Flag(help: "Print one JSON object: R11_merge and the nightly load's figures.") var json = false
 
     func validate() throws {
-        guard families > 0, edits >= 0, deliveries >= 0, runs > 0 else {
-            throw ValidationError("--families and --runs must be positive, --edits and --deliveries not negative.")
+        guard families > 0, edits >= 0, deliveries >= 0, runs >= 0 else {
+            throw ValidationError("--families must be positive, --runs, --edits and --deliveries not negative.")
+        }
+        guard devices >= NightlyLoad.cities.count, (1...1000).contains(deviceDeliveries), cityFamilies >= 1,
+            concurrency >= 1, nights >= 1, nightlyRuns >= 0
+        else {
+            throw ValidationError(
+                "Need --devices ≥ 8, --device-deliveries 1…1000, --city-families, --concurrency and --nights ≥ 1.")
         }
     }
 
@@ -49,12 +76,12 @@ struct CentralSuite: AsyncParsableCommand {
                             + "R11 \(format2(ours / plain))")
                 }
             }
-            let r11 = ratios.sorted()[ratios.count / 2]
-            if json {
-                print("{\"R11_merge\":\(format2(r11))}")
-            } else {
+            let r11 = ratios.isEmpty ? nil : ratios.sorted()[ratios.count / 2]
+            if !json, let r11 {
                 print("R11     \(format2(r11))    ≤ 1.5   merge into PostgreSQL / upsert of the same final rows")
             }
+            let nightly = nightlyRuns > 0 ? try await runNightly(cluster: cluster) : []
+            if json { try printJSON(r11: r11, nightly: nightly) }
         } catch {
             try? await cluster.stop()
             throw error

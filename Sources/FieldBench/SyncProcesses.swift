@@ -46,11 +46,19 @@ final class BenchServer {
     let port: Int
     var url: String { "http://127.0.0.1:\(port)" }
 
-    init(database: String) throws {
+    convenience init(database: String) throws {
+        try self.init(store: ["--db", database])
+    }
+
+    /// `sync-server serve` on `store` (`--db FILE`, or `--store URL` with its options), rate limit off;
+    /// `environment` is added to this process's (a PostgreSQL password).
+    init(store: [String], extra: [String] = [], environment: [String: String] = [:]) throws {
         process.executableURL = URL(fileURLWithPath: try BuiltBinary.path("sync-server"))
-        process.arguments = [
-            "serve", "--db", database, "--port", "0", "--log-level", "error", "--rate-limit", "100000",
-        ]
+        process.arguments =
+            ["serve"] + store + ["--port", "0", "--log-level", "error", "--rate-limit", "100000"] + extra
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
@@ -123,14 +131,15 @@ func ownPeakMiB() -> Double {
 }
 
 /// CPU time (user + system, all threads) a process has used so far, in seconds: fields 14 and 15 of
-/// `/proc/<pid>/stat`, in clock ticks.
-func cpuSeconds(pid: String) -> Double {
+/// `/proc/<pid>/stat`, in clock ticks; with `children`, also that of its children that ended (16 and 17).
+func cpuSeconds(pid: String, children: Bool = false) -> Double {
     let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
     // The command name (field 2) may hold spaces: count from the closing parenthesis.
     guard let close = stat.lastIndex(of: ")") else { return 0 }
     let fields = stat[stat.index(after: close)...].split(separator: " ")
     guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    let ended = children ? (Double(fields[13]) ?? 0) + (Double(fields[14]) ?? 0) : 0
+    return (user + system + ended) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
 
 func peakMiB(pid: String) -> Double {

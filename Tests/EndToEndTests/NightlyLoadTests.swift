@@ -1,0 +1,26 @@
+import Foundation
+import Testing
+
+/// `field-bench central`'s nightly load, small, as the benchmark runs it: a SQLite central and PostgreSQL
+/// behind 1 and 2 instances (a throwaway cluster), real `sync-server` processes. The run itself fails when a
+/// push is refused, a sync fails or central lacks a delivery; here it must end well and report its keys.
+@Suite("field-bench central: the nightly load")
+struct NightlyLoadTests {
+    @Test func aSmallNightRunsOnEachCentralWithEveryPushAccepted() throws {
+        let bench = Binaries.directory.appendingPathComponent("field-bench").path
+        let result = try run(
+            bench,
+            [
+                "central", "--runs", "0", "--devices", "16", "--city-families", "10", "--concurrency", "4",
+                "--json",
+            ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] ?? [:]
+        for key in [
+            "syncs_per_s_sqlite", "syncs_per_s_pg1", "syncs_per_s_pg2", "p99_ms_sqlite", "p99_ms_pg2",
+            "instance_peak_mb", "pg_bytes_per_delivery",
+        ] {
+            #expect(((object[key] as? NSNumber)?.doubleValue ?? 0) > 0, "\(key) in \(result.stdout)")
+        }
+    }
+}
