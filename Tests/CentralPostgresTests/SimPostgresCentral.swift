@@ -33,6 +33,7 @@ final class SimPostgresCentral: SimCentral {
             let name = try await cluster.createDatabase()
             var configuration = try PostgresStoreConfiguration(url: cluster.url(database: name))
             configuration.poolSize = 2
+            configuration.connectionWait = .seconds(120)  // (see makeDatabaseConfiguration)
             return (name, configuration)
         }
         self.name = name
