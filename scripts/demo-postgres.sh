@@ -47,8 +47,15 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/fieldsync-demo.XXXXXX")"
 # Short (a Unix socket's path has at most 107 bytes) and reachable by nobody.
 PGDIR="$(mktemp -d /tmp/fieldsync-pg.XXXXXX)"
 PIDS=()
-# Runs a PostgreSQL server program in its folder, as the server's user, without the caller's PG… variables.
-pg() { (cd "$PGDIR" && env -u PGDATA -u PGHOST -u PGPORT -u PGUSER "${AS_SERVER[@]}" "$PG_BIN/$@"); }
+# Runs a PostgreSQL server program in its folder, as the server's user, without the caller's PG… variables
+# and with no descriptor but 0–2: the server pg_ctl leaves running must not hold a pipe of the caller's (a
+# test waits for the demo's output to end).
+pg() {
+    (
+        for fd in $(ls "/proc/$BASHPID/fd"); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null
+        cd "$PGDIR" && exec env -u PGDATA -u PGHOST -u PGPORT -u PGUSER "${AS_SERVER[@]}" "$PG_BIN/$@"
+    )
+}
 cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
@@ -115,7 +122,7 @@ serve central-a --store "$STORE" --store-pool-size 4
 CENTRAL_A=$URL
 serve central-b --store "$STORE" --store-pool-size 4
 CENTRAL_B=$URL
-echo "PostgreSQL on 127.0.0.1:$PORT; central's instances at $CENTRAL_A and $CENTRAL_B"
+echo "PostgreSQL on 127.0.0.1:$PORT (cluster in $PGDIR); central's instances at $CENTRAL_A and $CENTRAL_B"
 
 say "Two city hubs, each syncing with its own instance of central nightly (and now, on demand)"
 for city in Tunis Sfax; do

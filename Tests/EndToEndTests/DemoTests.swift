@@ -39,6 +39,15 @@ struct DemoTests {
         #expect(Date().timeIntervalSince(started) < 120)
         // Everything the demo started is stopped (not: no demo of anyone else's runs on this machine).
         #expect(processes(marked: mark).isEmpty)
+        if let start = text.range(of: "(cluster in "), let end = text[start.upperBound...].firstIndex(of: ")") {
+            // PostgreSQL writes over its processes' environment (their titles in ps), so the mark cannot find
+            // them: its server is found by its data directory instead, and the folder is gone.
+            let folder = String(text[start.upperBound..<end])
+            #expect(processes(commandLineContaining: folder).isEmpty, "\(folder)")
+            #expect(!FileManager.default.fileExists(atPath: folder))
+        } else {
+            #expect(script == "demo.sh", "the PostgreSQL demo names its cluster's folder")
+        }
 
         func json(_ name: String) throws -> [String: Any] {
             try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent(name))) as? [String: Any]
@@ -120,6 +129,15 @@ struct DemoTests {
             })
         let breachRows = try readCSV("breaches.csv")
         #expect(breachRows.count == 2 && Set(breachRows.compactMap { $0["volunteer"] }) == ["Amina", "Youssef"])
+    }
+}
+
+/// The running processes whose command line holds `text` (a PostgreSQL server started with `-D FOLDER/data`).
+func processes(commandLineContaining text: String) -> [Int32] {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return names.compactMap(Int32.init).filter { pid in
+        guard let line = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+        return String(decoding: line.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self).contains(text)
     }
 }
 
