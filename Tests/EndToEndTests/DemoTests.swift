@@ -40,8 +40,8 @@ struct DemoTests {
         // Everything the demo started is stopped (not: no demo of anyone else's runs on this machine).
         #expect(processes(marked: mark).isEmpty)
         if let start = text.range(of: "(cluster in "), let end = text[start.upperBound...].firstIndex(of: ")") {
-            // PostgreSQL writes over its processes' environment (their titles in ps), so the mark cannot find
-            // them: its server is found by its data directory instead, and the folder is gone.
+            // The PostgreSQL demo's cluster: no process runs on its folder (its server's command line names it;
+            // the server's own processes retitle themselves), and the folder is gone.
             let folder = String(text[start.upperBound..<end])
             #expect(processes(commandLineContaining: folder).isEmpty, "\(folder)")
             #expect(!FileManager.default.fileExists(atPath: folder))
