@@ -2,6 +2,8 @@
 # needs (scripts/prerequisites.sh: as root it installs a missing Debian package, otherwise it stops with the
 # apt-get line to run).
 #   make demo   central, two hubs, four volunteer devices offline, the nightly sync, the admin report
+#   make demo-postgres  the same story with central on PostgreSQL (a throwaway cluster, initdb and pg_ctl from
+#               Debian's postgresql) behind two sync-server instances, each hub syncing with its own
 #   make test   scripts/test-prerequisites.sh (that check, run against fakes), scripts/check-layers.sh (the
 #               layering checks of docs/architecture.md), the whole test suite (release mode:
 #               the property tests run thousands of seeded cases), then scripts/schemathesis.sh (the real server
@@ -14,7 +16,7 @@
 #   make lint   swift format lint
 SWIFT ?= swift
 
-.PHONY: build demo test bench fuzz lint clean
+.PHONY: build demo demo-postgres test bench fuzz lint clean
 
 build:
 	SWIFT=$(SWIFT) bash scripts/prerequisites.sh
@@ -22,6 +24,9 @@ build:
 
 demo:
 	SWIFT=$(SWIFT) bash scripts/demo.sh
+
+demo-postgres:
+	SWIFT=$(SWIFT) bash scripts/demo-postgres.sh
 
 test:
 	SWIFT=$(SWIFT) bash scripts/prerequisites.sh --test

@@ -9,6 +9,7 @@
 #   bash scripts/prerequisites.sh            # the build's needs
 #   bash scripts/prerequisites.sh --python   # and make test's Python steps
 #   bash scripts/prerequisites.sh --test     # and everything else make test needs (PostgreSQL)
+#   bash scripts/prerequisites.sh --postgres # the build's needs and PostgreSQL's (make demo-postgres)
 #   . scripts/prerequisites.sh               # sourced (scripts/demo.sh): may also put swift on the PATH
 #
 # Missing packages are installed (apt-get update, then apt-get install, shown as they run) when this runs as
@@ -121,7 +122,8 @@ fieldsync_prerequisites() {
         "") ;;
         --python) python=1 ;;
         --test) python=1 postgres=1 ;;
-        *) echo "usage: scripts/prerequisites.sh [--python | --test]" >&2; return 2 ;;
+        --postgres) postgres=1 ;;
+        *) echo "usage: scripts/prerequisites.sh [--python | --test | --postgres]" >&2; return 2 ;;
     esac
     missing=$(fieldsync_missing_packages "$python" "$postgres")
     if [ -n "$missing" ] && [ "$(id -u)" = 0 ] && [ -z "${FIELDSYNC_NO_INSTALL:-}" ] \

@@ -156,6 +156,10 @@ run FIELDSYNC_NO_INSTALL=1 FIELDSYNC_INITDB="$work/initdb" PATH="$work/novenv:$f
 check "--test, python3 without venv and no PostgreSQL: one line for both" stops_with python3-venv postgresql
 run FIELDSYNC_NO_INSTALL=1 FIELDSYNC_INITDB="$work/initdb" -- bash scripts/prerequisites.sh --python
 check "--python alone does not ask for PostgreSQL" [ "$status" = 0 ]
+# make demo-postgres (--postgres): PostgreSQL without make test's Python.
+run FIELDSYNC_NO_INSTALL=1 FIELDSYNC_INITDB="$work/initdb" PATH="$work/novenv:$fakes:$PATH" -- \
+    bash scripts/prerequisites.sh --postgres
+check "--postgres, no PostgreSQL: 'Missing packages: postgresql', python3's venv not asked about" stops_with postgresql
 if [ "$(id -u)" = 0 ]; then
     run FIELDSYNC_INITDB="$work/initdb" -- bash scripts/prerequisites.sh --test
     expected=$(printf 'update\ninstall -y --no-install-recommends postgresql')

@@ -3,7 +3,9 @@ import Testing
 
 /// The demo's story, run by `scripts/demo.sh` on the binaries of this build: central finds the double
 /// distribution and the family registered twice, with the right evidence; after the merge the duplicate
-/// is gone and the totals are right; the CSV exports read back with Python's csv module.
+/// is gone and the totals are right; the CSV exports read back with Python's csv module. The same story
+/// with central on PostgreSQL behind two instances (`scripts/demo-postgres.sh`: the report is the admin
+/// device's, the devices and the conflict central holds are read with psql).
 @Suite("Demo", .serialized)
 struct DemoTests {
     static var repository: URL {
@@ -12,12 +14,13 @@ struct DemoTests {
         return url
     }
 
-    @Test func theDemoStoryIsFoundByCentral() throws {
+    @Test(arguments: ["demo.sh", "demo-postgres.sh"])
+    func theDemoStoryIsFoundByCentral(script: String) throws {
         let out = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: out) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [Self.repository.appendingPathComponent("scripts/demo.sh").path]
+        process.arguments = [Self.repository.appendingPathComponent("scripts/\(script)").path]
         var environment = ProcessInfo.processInfo.environment
         environment["FIELDSYNC_BIN"] = Binaries.directory.path
         // Every process the demo starts inherits this mark: the check below finds ours, and no other.
@@ -36,6 +39,15 @@ struct DemoTests {
         #expect(Date().timeIntervalSince(started) < 120)
         // Everything the demo started is stopped (not: no demo of anyone else's runs on this machine).
         #expect(processes(marked: mark).isEmpty)
+        if let start = text.range(of: "(cluster in "), let end = text[start.upperBound...].firstIndex(of: ")") {
+            // The PostgreSQL demo's cluster: no process runs on its folder (its server's command line names it;
+            // the server's own processes retitle themselves), and the folder is gone.
+            let folder = String(text[start.upperBound..<end])
+            #expect(processes(commandLineContaining: folder).isEmpty, "\(folder)")
+            #expect(!FileManager.default.fileExists(atPath: folder))
+        } else {
+            #expect(script == "demo.sh", "the PostgreSQL demo names its cluster's folder")
+        }
 
         func json(_ name: String) throws -> [String: Any] {
             try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent(name))) as? [String: Any]
@@ -51,15 +63,26 @@ struct DemoTests {
         #expect(Set(evidence.compactMap { $0["volunteer"] as? String }) == ["Amina", "Youssef"])
         #expect(Set(evidence.compactMap { $0["device"] as? String }).count == 2)
         // Central sees every device, also those behind a hub (their hub relays their statuses), and the hubs.
-        let devices = (before["devices"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        let onPostgres = script == "demo-postgres.sh"
+        func lines(_ name: String) throws -> [String] {
+            try String(contentsOf: out.appendingPathComponent(name), encoding: .utf8).split(separator: "\n").map(
+                String.init)
+        }
+        let devices =
+            onPostgres
+            ? try lines("central-devices.txt")
+            : (before["devices"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
         #expect(
             Set(devices).isSuperset(of: ["tunis-1", "tunis-2", "sfax-1", "sfax-2", "hub-tunis", "hub-sfax"]),
             "\(devices)")
         // The conflict the Tunis hub resolved (both volunteers changed TUN-003's phone) reached central.
-        let conflicts = before["conflicts"] as? [[String: Any]] ?? []
-        #expect(
-            conflicts.contains { $0["field"] as? String == "phone" && $0["lost_value"] as? String == "+216 22 333 999" }
-        )
+        let conflicts =
+            onPostgres
+            ? try lines("central-conflicts.txt").map { $0.split(separator: "|").map(String.init) }
+            : (before["conflicts"] as? [[String: Any]] ?? []).map {
+                [$0["field"] as? String ?? "", $0["lost_value"] as? String ?? ""]
+            }
+        #expect(conflicts.contains(["phone", "+216 22 333 999"]), "\(conflicts)")
         let duplicates = try #require(before["duplicates"] as? [[String: Any]])
         #expect(duplicates.count == 1)
         let pair = (duplicates.first?["families"] as? [[String: Any]] ?? []).compactMap { $0["reference"] as? String }
@@ -106,6 +129,15 @@ struct DemoTests {
             })
         let breachRows = try readCSV("breaches.csv")
         #expect(breachRows.count == 2 && Set(breachRows.compactMap { $0["volunteer"] }) == ["Amina", "Youssef"])
+    }
+}
+
+/// The running processes whose command line holds `text` (a PostgreSQL server started with `-D FOLDER/data`).
+func processes(commandLineContaining text: String) -> [Int32] {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return names.compactMap(Int32.init).filter { pid in
+        guard let line = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+        return String(decoding: line.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self).contains(text)
     }
 }
 

@@ -13,7 +13,13 @@ struct TestDevice {
     let replica: Replica
     let transport: CurlTransport
 
-    init(name: String, city: String, directory: URL, server: String, token: String, attempts: Int = 3) throws {
+    /// A device on `directory/NAME.db`; its client tries each request `attempts` times, waiting from
+    /// `backoffSeconds` up to `maxBackoffSeconds` between tries (and at least a 503's `Retry-After`, up to
+    /// that maximum).
+    init(
+        name: String, city: String, directory: URL, server: String, token: String, attempts: Int = 3,
+        backoffSeconds: Double = 0.02, maxBackoffSeconds: Double = 0.2
+    ) throws {
         self.name = name
         self.city = city
         var configuration = ReplicaConfiguration()
@@ -24,11 +30,27 @@ struct TestDevice {
         )
         var client = ClientConfiguration(serverURL: server, token: token)
         client.attempts = attempts
-        client.backoffSeconds = 0.02
-        client.maxBackoffSeconds = 0.2
+        client.backoffSeconds = backoffSeconds
+        client.maxBackoffSeconds = maxBackoffSeconds
         client.connectTimeoutSeconds = 5
         client.totalTimeoutSeconds = 30
         transport = CurlTransport(configuration: client, logger: quietLogger)
+    }
+
+    private init(name: String, city: String, replica: Replica, transport: CurlTransport) {
+        self.name = name
+        self.city = city
+        self.replica = replica
+        self.transport = transport
+    }
+
+    /// The same device (its replica, its token, its client's settings) syncing with another server.
+    func syncing(with server: String) -> TestDevice {
+        var client = transport.configuration
+        client.serverURL = server
+        return TestDevice(
+            name: name, city: city, replica: replica,
+            transport: CurlTransport(configuration: client, logger: quietLogger))
     }
 
     @discardableResult
