@@ -151,13 +151,6 @@ struct MigrationTests {
                 }
             }
             #expect(decoding?.code == .storage)
-            let terminated = await #expect(throws: SyncError.self) {
-                try await database.withConnection { connection in
-                    try await connection.query("SELECT pg_terminate_backend(pg_backend_pid())", logger: quietLogger)
-                    try await connection.query("SELECT 1", logger: quietLogger)
-                }
-            }
-            #expect(terminated?.code == .unavailable)
             #expect(database.storageError(CancellationError()).code == .unavailable)
         }
     }
