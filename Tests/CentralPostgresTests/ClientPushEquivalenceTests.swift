@@ -19,10 +19,7 @@ struct ClientPushEquivalenceTests {
     func randomPushesGiveTheSameOutcomeOnBothEngines(part: Int) async throws {
         try await withTestDatabase { database in
             let postgres = try await PostgresStore(database, schema: Self.schema)
-            var configuration = ReplicaConfiguration()
-            configuration.clock = FixedClock(millis: UInt64(Self.now))
-            configuration.durability = .off
-            let sqlite = try ReplicaStore(Replica(inMemory: Self.schema, configuration: configuration))
+            let sqlite = try ReplicaStore(sqliteCentral(Self.schema))
             var generator = MergeBatchGenerator(seed: 90_000 + UInt64(part))
             let clients: [(node: NodeID, scope: String?)] = [
                 (MergeBatchGenerator.nodes[0], "Fès"), (MergeBatchGenerator.nodes[1], "Rabat"),

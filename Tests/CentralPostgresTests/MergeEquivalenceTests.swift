@@ -18,10 +18,7 @@ struct MergeEquivalenceTests {
     func randomBatchesDumpTheSameOnBothEngines(part: Int) async throws {
         try await withTestDatabase { database in
             let store = try await PostgresStore(database, schema: .fieldSync)
-            var configuration = ReplicaConfiguration()
-            configuration.clock = FixedClock(millis: UInt64(Self.now))
-            configuration.durability = .off
-            let replica = try Replica(inMemory: .fieldSync, configuration: configuration)
+            let replica = try sqliteCentral(.fieldSync)
             for seed in (part * 25)..<(part * 25 + 25) {
                 var generator = MergeBatchGenerator(seed: UInt64(seed))
                 for step in 0..<8 {
@@ -77,6 +74,14 @@ struct MergeEquivalenceTests {
             #expect(try await store.dump() == before)
         }
     }
+}
+
+/// An in-memory SQLite central whose clock reads `MergeEquivalenceTests.now`, to compare PostgreSQL with.
+func sqliteCentral(_ schema: Schema) throws -> Replica {
+    var configuration = ReplicaConfiguration()
+    configuration.clock = FixedClock(millis: UInt64(MergeEquivalenceTests.now))
+    configuration.durability = .off
+    return try Replica(inMemory: schema, configuration: configuration)
 }
 
 /// A fixed reading of the wall clock.

@@ -18,10 +18,7 @@ struct RulesEquivalenceTests {
     func randomPushesGetTheSameVerdictsOnBothEngines(part: Int) async throws {
         try await withTestDatabase { database in
             let postgres = try await PostgresStore(database, schema: .fieldSync)
-            var configuration = ReplicaConfiguration()
-            configuration.clock = FixedClock(millis: UInt64(Self.now))
-            configuration.durability = .off
-            let sqlite = try ReplicaStore(Replica(inMemory: .fieldSync, configuration: configuration))
+            let sqlite = try ReplicaStore(sqliteCentral(.fieldSync))
             var generator = RulesBatchGenerator(seed: 70_000 + UInt64(part))
             let clients: [(node: NodeID, scope: String?)] = [
                 (MergeBatchGenerator.nodes[0], "Fès"), (MergeBatchGenerator.nodes[1], "Rabat"),
@@ -79,10 +76,7 @@ struct RulesEquivalenceTests {
     @Test func aCatalogueTooLargeToReadWholeGivesTheSameVerdicts() async throws {
         try await withTestDatabase { database in
             let postgres = try await PostgresStore(database, schema: .fieldSync)
-            var configuration = ReplicaConfiguration()
-            configuration.clock = FixedClock(millis: UInt64(Self.now))
-            configuration.durability = .off
-            let sqlite = try ReplicaStore(Replica(inMemory: .fieldSync, configuration: configuration))
+            let sqlite = try ReplicaStore(sqliteCentral(.fieldSync))
             let admin = MergeBatchGenerator.nodes[2]
             let device = MergeBatchGenerator.nodes[0]
             let stamp = Stamp(hlc: HLCTimestamp(millis: MergeEquivalenceTests.t0, counter: 0), node: admin)
