@@ -95,4 +95,20 @@ extension String {
         var copy = self
         return copy.withUTF8 { $0.contains(0) }
     }
+
+    /// The text with each U+0000 replaced by U+FFFD: for what a node only keeps and shows (a heartbeat, a
+    /// relayed conflict), which no store then refuses.
+    var withoutNUL: String { holdsNUL ? replacingNUL() : self }
+
+    private func replacingNUL() -> String {
+        String(String.UnicodeScalarView(unicodeScalars.map { $0 == "\u{0}" ? "\u{FFFD}" : $0 }))
+    }
+}
+
+extension Value {
+    /// The value with each U+0000 of a text replaced by U+FFFD (see `String.withoutNUL`).
+    var withoutNUL: Value {
+        if case .text(let text) = self, text.holdsNUL { return .text(text.withoutNUL) }
+        return self
+    }
 }

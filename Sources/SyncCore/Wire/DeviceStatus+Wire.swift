@@ -17,6 +17,7 @@ extension DeviceStatus {
         writer.byte(UInt8(ascii: "}"))
     }
 
+    /// Its texts without U+0000 (`String.withoutNUL`): a status is kept and shown, at every store.
     static func decode(_ reader: inout JSONReader) throws(SyncError) -> DeviceStatus {
         var node: NodeID?
         var status = DeviceStatus(
@@ -25,9 +26,9 @@ extension DeviceStatus {
         try reader.object("a device status object") { (reader, key) throws(SyncError) in
             switch key {
             case "node": node = try SyncRequest.node(&reader)
-            case "name": status.name = String(try reader.string("a name").prefix(100))
-            case "role": status.role = String(try reader.string("a role").prefix(16))
-            case "city": status.city = reader.null() ? nil : String(try reader.string("a city").prefix(100))
+            case "name": status.name = String(try reader.string("a name").prefix(100)).withoutNUL
+            case "role": status.role = String(try reader.string("a role").prefix(16)).withoutNUL
+            case "city": status.city = reader.null() ? nil : String(try reader.string("a city").prefix(100)).withoutNUL
             case "clock_offset_ms": status.clockOffsetMillis = try reader.int("a clock offset", in: Self.offsetRange)
             case "last_seen": status.lastSeenMillis = try reader.int("a time (Unix ms)", in: Self.countRange)
             case "heartbeat": status.heartbeat = try Heartbeat.decode(&reader)
@@ -65,13 +66,14 @@ extension Heartbeat {
         var beat = Heartbeat(app: "")
         try reader.object("a heartbeat object") { (reader, key) throws(SyncError) in
             switch key {
-            case "app": beat.app = String(try reader.string("the app version").prefix(64))
+            case "app": beat.app = String(try reader.string("the app version").prefix(64)).withoutNUL
             case "backlog": beat.backlog = try reader.int("the backlog size", in: DeviceStatus.countRange)
             case "oldest_pending_ms":
                 beat.oldestPendingMillis =
                     reader.null() ? nil : try reader.int("a time (Unix ms)", in: DeviceStatus.countRange)
             case "last_error":
-                beat.lastError = reader.null() ? nil : String(try reader.string("an error message").prefix(500))
+                beat.lastError =
+                    reader.null() ? nil : String(try reader.string("an error message").prefix(500)).withoutNUL
             case "clock_correction_ms":
                 beat.clockCorrectionMillis = try reader.int("a clock correction in ms", in: DeviceStatus.offsetRange)
             default: try reader.skip()

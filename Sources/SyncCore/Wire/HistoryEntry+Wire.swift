@@ -24,15 +24,16 @@ extension HistoryEntry {
         writer.byte(UInt8(ascii: "}"))
     }
 
+    /// Its texts without U+0000 (`String.withoutNUL`): a relayed conflict is kept and shown, at every store.
     static func decode(_ reader: inout JSONReader) throws(SyncError) -> HistoryEntry {
         var parts: (collection: String?, record: String?, field: String?, value: Value) = (nil, nil, nil, .null)
         var stamps: (Int64?, NodeID?, Int64?, NodeID?) = (nil, nil, nil, nil)
         try reader.object("a conflict object") { (reader, key) throws(SyncError) in
             switch key {
-            case "collection": parts.collection = String(try reader.string("a collection").prefix(64))
-            case "record": parts.record = String(try reader.string("a record id").prefix(64))
-            case "field": parts.field = String(try reader.string("a field").prefix(64))
-            case "value": parts.value = try reader.value("a value")
+            case "collection": parts.collection = String(try reader.string("a collection").prefix(64)).withoutNUL
+            case "record": parts.record = String(try reader.string("a record id").prefix(64)).withoutNUL
+            case "field": parts.field = String(try reader.string("a field").prefix(64)).withoutNUL
+            case "value": parts.value = try reader.value("a value").withoutNUL
             case "value_hlc": stamps.0 = try reader.int("an hlc")
             case "value_node": stamps.1 = try SyncRequest.node(&reader)
             case "winner_hlc": stamps.2 = try reader.int("an hlc")
