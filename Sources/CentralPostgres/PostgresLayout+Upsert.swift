@@ -5,22 +5,23 @@ package import SyncCore
 /// array parameter, turned back into rows by `unnest` (PostgreSQL decodes binary arrays without parsing
 /// text; measured against the rows as one JSON document, R11 in docs/benchmarks.md).
 extension PostgresLayout {
-    /// `INSERT … SELECT … FROM unnest(…) ON CONFLICT (id) DO UPDATE`, for ``upsertBindings(_:)``.
+    /// `INSERT … SELECT … FROM unnest(…) [WHERE condition] ON CONFLICT (id) DO UPDATE`, its parameters numbered
+    /// from `first`, for ``appendUpsertBindings(_:to:)``.
     ///
     /// Parameters: the ids, then one array per register (NULLs allowed), then `_seq`, `_extra`; then the
     /// stamps: a fact's `_hlc` and `_node` as two more unnested arrays, a profile's three arrays of
     /// `rows × registers` entries, each row's slice taken by its ordinal.
-    package var upsertSQL: String {
+    package func upsertSQL(from first: Int = 1, when condition: String? = nil) -> String {
         let count = registers.count
         var types = ["text"] + kinds.map(\.columnType) + ["bigint", "text"]
         if !isProfile { types += ["bigint", "bigint"] }
         let aliases = (0..<types.count).map { "c\($0)" }
-        let unnested = types.enumerated().map { "$\($0.offset + 1)::\($0.element)[]" }.joined(separator: ", ")
+        let unnested = types.enumerated().map { "$\(first + $0.offset)::\($0.element)[]" }.joined(separator: ", ")
         var selected = aliases.prefix(1 + count + 1)  // id, registers, _seq
         let stamps: [String]
         if isProfile {
             let slice = "[(u.i - 1) * \(count) + 1 : u.i * \(count)]"
-            stamps = (0..<3).map { "($\(types.count + 1 + $0)::bigint[])\(slice)" }
+            stamps = (0..<3).map { "($\(first + types.count + $0)::bigint[])\(slice)" }
         } else {
             stamps = ["ARRAY[u.\(aliases[count + 3])]", "ARRAY[u.\(aliases[count + 4])]"]
         }
@@ -29,13 +30,12 @@ extension PostgresLayout {
         let values = Array(selected) + stamps + ["u.\(aliases[count + 2])"]
         return "INSERT INTO \(table) (\(columns.joined(separator: ", "))) SELECT \(values.joined(separator: ", ")) "
             + "FROM unnest(\(unnested)) WITH ORDINALITY AS u(\(aliases.joined(separator: ", ")), i) "
-            + "ON CONFLICT (id) DO UPDATE SET "
+            + (condition.map { "WHERE \($0) " } ?? "") + "ON CONFLICT (id) DO UPDATE SET "
             + columns.dropFirst().map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
     }
 
-    /// The parameters of ``upsertSQL`` for `rows` (ids in the order given).
-    package func upsertBindings(_ rows: [(id: String, row: MergedRow)]) throws -> PostgresBindings {
-        var binds = PostgresBindings(capacity: registers.count + 8)
+    /// Appends the parameters of ``upsertSQL(from:when:)`` for `rows` (ids in the order given).
+    package func appendUpsertBindings(_ rows: [(id: String, row: MergedRow)], to binds: inout PostgresBindings) throws {
         binds.append(rows.map(\.id))
         for (register, kind) in kinds.enumerated() {
             try binds.append(ColumnArray(kind: kind, values: rows.map { $0.row.values[register] }))
@@ -51,7 +51,6 @@ extension PostgresLayout {
             binds.append(rows.map { $0.row.hlc[0] })
             binds.append(rows.map { $0.row.node[0] })
         }
-        return binds
     }
 }
 

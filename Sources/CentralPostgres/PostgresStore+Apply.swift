@@ -15,7 +15,7 @@ extension PostgresStore {
         let peer = ClientPush.peerKey(client: push.client)
         do {
             return try await database.withTransaction { connection in
-                let (report, session, start) = try await self.merge(
+                try await self.merge(
                     push.batch, plan: plan, from: peer, scope: push.scope, now: push.now, connection: connection
                 ) { connection in
                     if let lease = push.lease {
@@ -33,34 +33,13 @@ extension PostgresStore {
                         try await connection.query(
                             "DELETE FROM _echo WHERE peer = \(peer) AND hi <= \(below)", logger: self.logger)
                     }
-                }
-                if session.sequence > start {
-                    try await Self.recordEcho(
-                        connection, peer: peer, range: (start + 1)...session.sequence, logger: self.logger)
-                }
-                return report
+                }.report
             }
         } catch let error as SyncError where error.code == .duplicateNode {
             // Rolled back with the push: the finding is recorded in a transaction of its own.
             if let move = push.lease, try await moveLease(move) == .outOfOrder { throw Replica.outOfOrder(move.node) }
             throw error
         }
-    }
-
-    /// The sequences a client's push took: consecutive pushes extend one range (one statement: it runs under
-    /// the feed's lock).
-    static func recordEcho(
-        _ connection: PostgresConnection, peer: String, range: ClosedRange<Int64>, logger: Logger
-    ) async throws {
-        try await connection.query(
-            """
-            WITH extended AS (
-                UPDATE _echo SET hi = \(range.upperBound) WHERE peer = \(peer) AND hi = \(range.lowerBound - 1) RETURNING 1
-            )
-            INSERT INTO _echo (peer, lo, hi) SELECT \(peer), \(range.lowerBound), \(range.upperBound)
-            WHERE NOT EXISTS (SELECT 1 FROM extended)
-            ON CONFLICT (peer, lo) DO UPDATE SET hi = EXCLUDED.hi
-            """, logger: logger)
     }
 
     /// Keeps the refused records for the admin, once per version (its stamp); past a bound of open ones

@@ -2,10 +2,11 @@ import Logging
 package import PostgresNIO
 package import SyncCore
 
-/// The merge of a batch into central's tables, in one transaction: `_meta` locked first (decision record
-/// 0013: one writer at a time, sequences in commit order), every row the batch touches read in one query
-/// per collection, the merge decided in memory (``PostgresWriteSession``), what changed written back in one
-/// statement per table.
+/// The merge of a batch into central's tables, in one transaction: every row the batch touches read in one
+/// query per collection, the merge decided in memory (``PostgresWriteSession``), what changed written back
+/// in one statement, with `_meta` locked from before the write to the commit (decision record 0013: one
+/// writer at a time, sequences in commit order). The reads come before the lock (decision record 0015):
+/// the write checks that nothing read has changed since, and if something has, the merge reads again.
 extension PostgresStore {
     /// Merges a batch from another node (`sender`: its own stamps are held to the drift bound; nil: every
     /// stamp), with the server's clock at `now` (Unix ms). The semantics of the SQLite replica's
@@ -20,79 +21,92 @@ extension PostgresStore {
         }
     }
 
-    /// The merge inside the caller's transaction: `before` run (a client's lease move), `_meta` locked, the
-    /// rows read, the merge decided, refused records kept for the admin (`source`: who sent them; nil from
-    /// another replica), the rows written. `scope`: a client's push (every record must lie in it, and the
-    /// checks of a client's records apply); nil from the admin or another replica.
+    /// A merge's outcome, for the tests: the session it wrote, and whether its reads were made again under
+    /// the lock (a row it read had changed meanwhile).
+    package struct MergeOutcome {
+        package var report: ApplyReport
+        package var session: PostgresWriteSession
+        package var readAgain: Bool
+    }
+
+    /// The merge inside the caller's transaction: `before` run (a client's lease move), the rows read, the
+    /// merge decided, `_meta` locked, the rows written (and the sequences taken kept as the client's echo),
+    /// refused records kept for the admin (`source`: the client's peer key; nil from another replica).
+    /// `scope`: a client's push (every record must lie in it, and the checks of a client's records apply);
+    /// nil from the admin or another replica.
     package func merge(
         _ batch: ChangeBatch, plan: BatchPlan, from source: String?, scope: String?, now: Int64,
         connection: PostgresConnection, before: (PostgresConnection) async throws -> Void
-    ) async throws -> (report: ApplyReport, session: PostgresWriteSession, start: Int64) {
-        let layouts = self.layouts
-        let maxDrift = maxClockDriftMillis
-        // What needs no record (a client's lease, under its node's own lock) runs before the feed's lock is
-        // taken: every writer waits for that lock, so it is held for the merge alone.
+    ) async throws -> MergeOutcome {
+        let merge = MergeInputs(
+            batch: batch, plan: plan, scope: scope, fromClient: source != nil, now: now, layouts: layouts,
+            rules: source != nil ? schema.rules : nil, maxDrift: maxClockDriftMillis)
+        // What needs no record (a client's lease, under its node's own lock) runs first.
         try await before(connection)
-        let meta = try await Self.lockMeta(connection, logger: logger)
-        var rows: [[String: MergedRow]] = Array(repeating: [:], count: layouts.count)
-        let touched = Self.touchedIDs(batch, plan: plan, layouts: layouts, references: source != nil)
-        for (index, ids) in touched {
-            rows[index] = try await Self.readRows(connection, layouts[index], ids: ids, logger: logger)
+        // Read and decided without the feed's lock, against the head as it is now. A batch that fails here
+        // is decided again under the lock: what it met may have changed.
+        let seen = try await Self.readMeta(connection, lock: false, logger: logger)
+        var early: Decided?
+        do {
+            early = try await merge.readAndDecide(meta: seen, connection: connection, logger: logger)
+        } catch is SyncError {
+            early = nil
         }
-        // The rows just read answer the rules too, the ids not found included.
-        var reads = PostgresRuleReads()
-        for (index, ids) in touched { reads.noteRead(index, ids: ids, found: rows[index]) }
-        var session: PostgresWriteSession
-        var refused: [Refusal] = []
-        var pass = 0
-        while true {
-            pass += 1
-            session = PostgresWriteSession(
-                layouts: layouts, clock: HybridLogicalClock(last: meta.hlc, maxDriftMillis: maxDrift),
-                sequence: meta.sequence, nodeID: meta.node, previousNodeID: meta.previousNode,
-                checkedAt: UInt64(max(0, now)), rows: rows)
-            session.scope = scope
-            session.fromClient = source != nil
-            session.rules = source != nil ? schema.rules : nil
-            session.ruleReads = reads
-            session.passes = pass
-            do {
-                refused = try Self.mergeDecided(batch, plan: plan, session: session, maxDrift: maxDrift)
-            } catch  where !session.ruleMisses.isEmpty {
-                // A pass that met reads not made yet answered them provisionally: its outcome does not count.
+        let meta = try await Self.readMeta(connection, lock: true, logger: logger)
+        var decided: Decided?
+        var conflicts: Int?
+        if let early {
+            var check: ReadCheck?
+            var current: Decided? = early
+            if meta != seen {
+                // Others wrote meanwhile: the same reads, decided again on the head as it is (sequences,
+                // clock); the write checks that none of them changed. A failure is left to the reads again.
+                check = early.check(since: seen.sequence)
+                current = try? merge.decide(early.rows, early.reads, meta: meta, pass: early.session.passes)
             }
-            guard !session.ruleMisses.isEmpty else { break }
-            guard pass < PostgresRuleReads.maxPasses else {
-                throw SyncError(
-                    .schema,
-                    "The domain's rules still asked for records not read after \(pass) passes over this push.")
+            if let current, current.session.ruleMisses.isEmpty {
+                conflicts = try await Self.flush(
+                    current.session, echo: source.map { ($0, meta.sequence) }, check: check, connection: connection,
+                    logger: logger)
+                decided = current
             }
-            // Every read the pass missed, at once (one query per collection), then the merge again.
-            try await Self.read(
-                session.ruleMisses, into: &reads, layouts: layouts, connection: connection, logger: logger)
         }
+        let readAgain = conflicts == nil
+        if conflicts == nil {
+            // Under the lock now: nothing changes meanwhile.
+            let locked = try await merge.readAndDecide(meta: meta, connection: connection, logger: logger)
+            conflicts = try await Self.flush(
+                locked.session, echo: source.map { ($0, meta.sequence) }, check: nil, connection: connection,
+                logger: logger)
+            decided = locked
+        }
+        guard let decided, let conflicts else { throw SyncError(.storage, "A merge wrote nothing.") }
+        var refused = decided.refused
         if !refused.isEmpty {
             try await Self.keepRefused(
                 refused, batch: batch, source: source, now: now, connection: connection, logger: logger)
-            refused = session.markStaying(refused)
+            refused = decided.session.markStaying(refused)
         }
-        let conflicts = try await Self.flush(session, connection: connection, logger: logger)
         let report = ApplyReport(
-            records: batch.recordCount, conflicts: conflicts, cursor: FeedCursor(session.sequence), refused: refused)
-        return (report, session, meta.sequence)
+            records: batch.recordCount, conflicts: conflicts, cursor: FeedCursor(decided.session.sequence),
+            refused: refused)
+        return MergeOutcome(report: report, session: decided.session, readAgain: readAgain)
     }
 
-    /// The server's clock and the feed's head, locked until the transaction ends.
-    struct Meta {
+    /// The server's clock and the feed's head (with `lock`: locked until the transaction ends).
+    struct Meta: Equatable {
         var hlc: HLCTimestamp
         var sequence: Int64
         var node: NodeID
         var previousNode: NodeID?
     }
 
-    static func lockMeta(_ connection: PostgresConnection, logger: Logger) async throws -> Meta {
+    static func readMeta(_ connection: PostgresConnection, lock: Bool, logger: Logger) async throws -> Meta {
         let rows = try await connection.query(
-            "SELECT hlc, seq, node_id, previous_node_id FROM _meta WHERE id = 1 FOR UPDATE", logger: logger)
+            PostgresQuery(
+                unsafeSQL: "SELECT hlc, seq, node_id, previous_node_id FROM _meta WHERE id = 1"
+                    + (lock ? " FOR UPDATE" : "")),
+            logger: logger)
         for try await (hlc, sequence, node, previous) in rows.decode((Int64, Int64, Int64, Int64?).self) {
             guard let node = NodeID(rawValue: node) else { break }
             return Meta(
@@ -100,6 +114,85 @@ extension PostgresStore {
                 previousNode: previous.flatMap(NodeID.init(rawValue:)))
         }
         throw SyncError(.corruptReplica, "Central's _meta row cannot be read: run `sync-server migrate`.")
+    }
+
+    /// A merge decided in memory: the rows it read, what the rules read, the session and its refusals.
+    struct Decided {
+        var rows: [[String: MergedRow]]
+        var touched: [Int: [String]]
+        var reads: PostgresRuleReads
+        var session: PostgresWriteSession
+        var refused: [Refusal]
+
+        /// What was read, to check against the head `since` (see ``ReadCheck``).
+        func check(since head: Int64) -> ReadCheck {
+            var ids: [Int: Set<String>] = [:]
+            for (index, list) in touched { ids[index, default: []].formUnion(list) }
+            for (index, read) in reads.byID { ids[index, default: []].formUnion(read.keys) }
+            let collections = Set(reads.whole.keys).union(reads.tooLarge).union(reads.first.keys)
+            return ReadCheck(head: head, ids: ids, collections: collections)
+        }
+    }
+
+    /// A batch and what its merge depends on besides the rows.
+    struct MergeInputs {
+        var batch: ChangeBatch
+        var plan: BatchPlan
+        var scope: String?
+        var fromClient: Bool
+        var now: Int64
+        var layouts: [PostgresLayout]
+        var rules: (any RecordRules)?
+        var maxDrift: UInt64
+
+        /// Reads the rows the batch touches, decides the merge, and reads what the rules missed before
+        /// deciding it again, until they miss nothing.
+        func readAndDecide(meta: Meta, connection: PostgresConnection, logger: Logger) async throws -> Decided {
+            var rows: [[String: MergedRow]] = Array(repeating: [:], count: layouts.count)
+            let touched = PostgresStore.touchedIDs(batch, plan: plan, layouts: layouts, references: fromClient)
+            for (index, ids) in touched {
+                rows[index] = try await PostgresStore.readRows(connection, layouts[index], ids: ids, logger: logger)
+            }
+            // The rows just read answer the rules too, the ids not found included.
+            var reads = PostgresRuleReads()
+            for (index, ids) in touched { reads.noteRead(index, ids: ids, found: rows[index]) }
+            var pass = 1
+            while true {
+                var decided = try decide(rows, reads, meta: meta, pass: pass)
+                decided.touched = touched
+                guard !decided.session.ruleMisses.isEmpty else { return decided }
+                guard pass < PostgresRuleReads.maxPasses else {
+                    throw SyncError(
+                        .schema,
+                        "The domain's rules still asked for records not read after \(pass) passes over this push.")
+                }
+                // Every read the pass missed, at once (one query per collection), then the merge again.
+                try await PostgresStore.read(
+                    decided.session.ruleMisses, into: &reads, layouts: layouts, connection: connection, logger: logger)
+                pass += 1
+            }
+        }
+
+        /// The merge decided in memory on these rows and reads, with the server's clock and head in `meta`.
+        func decide(_ rows: [[String: MergedRow]], _ reads: PostgresRuleReads, meta: Meta, pass: Int) throws -> Decided
+        {
+            let session = PostgresWriteSession(
+                layouts: layouts, clock: HybridLogicalClock(last: meta.hlc, maxDriftMillis: maxDrift),
+                sequence: meta.sequence, nodeID: meta.node, previousNodeID: meta.previousNode,
+                checkedAt: UInt64(max(0, now)), rows: rows)
+            session.scope = scope
+            session.fromClient = fromClient
+            session.rules = rules
+            session.ruleReads = reads
+            session.passes = pass
+            var refused: [Refusal] = []
+            do {
+                refused = try PostgresStore.mergeDecided(batch, plan: plan, session: session, maxDrift: maxDrift)
+            } catch  where !session.ruleMisses.isEmpty {
+                // A pass that met reads not made yet answered them provisionally: its outcome does not count.
+            }
+            return Decided(rows: rows, touched: [:], reads: reads, session: session, refused: refused)
+        }
     }
 
     /// Per collection (by layout index), the ids of the batch's records, and with `references` (a client's

@@ -2,7 +2,7 @@ import Logging
 import PostgresNIO
 package import SyncCore
 
-/// Rows in and out of a collection's table: read by id before a merge, written back after it.
+/// Rows of a collection's table read for a merge: by id, whole, or its first in id order.
 extension PostgresStore {
     /// The rows of `layout` with these ids (the absent ones are not in the result).
     static func readRows(
@@ -68,44 +68,5 @@ extension PostgresStore {
             rows.append(try layout.decode(row.makeRandomAccess()))
         }
         return rows
-    }
-
-    /// Writes the session's changed rows (one upsert per table), its displaced values (new ones counted:
-    /// the conflicts), its departures, and the clock and the head into `_meta`.
-    static func flush(
-        _ session: PostgresWriteSession, connection: PostgresConnection, logger: Logger
-    ) async throws
-        -> Int
-    {
-        for (index, ids) in session.dirty.enumerated() where !ids.isEmpty {
-            let layout = session.layouts[index]
-            let binds = try layout.upsertBindings(ids.sorted().map { ($0, session.rows[index][$0]!) })
-            try await connection.query(PostgresQuery(unsafeSQL: layout.upsertSQL, binds: binds), logger: logger)
-        }
-        var conflicts = 0
-        if !session.history.isEmpty {
-            let json = Self.historyJSON(session.history)
-            let inserted = try await connection.query(
-                """
-                INSERT INTO _history (collection, record_id, field, value, value_hlc, value_node, winner_hlc, winner_node)
-                SELECT collection, record_id, field, value, value_hlc, value_node, winner_hlc, winner_node
-                FROM jsonb_to_recordset(\(json)::jsonb) AS x(collection text, record_id text, field text, value jsonb,
-                    value_hlc bigint, value_node bigint, winner_hlc bigint, winner_node bigint)
-                ON CONFLICT (collection, record_id, field, value_hlc, value_node) DO NOTHING
-                RETURNING 1
-                """, logger: logger)
-            for try await _ in inserted { conflicts += 1 }
-        }
-        for departure in session.departures {
-            try await connection.query(
-                """
-                INSERT INTO _departures (seq, collection, record_id, scope)
-                VALUES (\(departure.sequence), \(departure.collection), \(departure.id), \(departure.scope))
-                """, logger: logger)
-        }
-        try await connection.query(
-            "UPDATE _meta SET hlc = \(session.clock.last.storage), seq = \(session.sequence) WHERE id = 1",
-            logger: logger)
-        return conflicts
     }
 }

@@ -1,0 +1,164 @@
+import CentralPostgres
+import FieldDomain
+import Foundation
+import PostgresNIO
+import SyncCore
+import Testing
+
+/// A merge reads before it takes the feed's lock (decision record 0015), so another writer may commit
+/// between its reads and its write. Here a device's push makes its reads, then waits for the lock while
+/// the admin's merge, holding it, changes a record and commits. The push must end as if it had run after
+/// the admin's merge, whole.
+@Suite("PostgreSQL: a merge's reads before the lock", .postgresCluster)
+struct ReadsBeforeTheLockTests {
+    static let schema = try! Schema(Schema.fieldSync.collections)
+    static let t0 = MergeEquivalenceTests.t0
+    static let now = MergeEquivalenceTests.now
+    static let admin = NodeID(rawValue: 0xAD)!
+    static let device = NodeID(rawValue: 0xDE)!
+
+    /// F1 moved to Rabat meanwhile: the push's edit of F1 is refused (F1 is no longer in its scope), and the
+    /// move stays. Read without the check, the push wrote F1 back as it had read it, in Fès: the move lost.
+    @Test func aRowChangedMeanwhileIsReadAgain() async throws {
+        try await withTestDatabase { database in
+            let store = try await PostgresStore(database, schema: Self.schema)
+            let outcome = try await Self.pushWhile(
+                store, database, push: Self.family("F1", "phone", "0611111111", at: 3, by: Self.device),
+                adminChanges: Self.family("F1", "city", "Rabat", at: 2, by: Self.admin))
+            #expect(outcome.readAgain)
+            #expect(outcome.report.refused.map(\.id) == ["F1"])
+            #expect(try await Self.family("F1", database) == ["Rabat", "0600000000"])
+        }
+    }
+
+    /// The admin changed another family: nothing the push read changed, so it is not read again, and both
+    /// changes are there, each with its own sequence.
+    @Test func aChangeElsewhereCostsNoSecondRead() async throws {
+        try await withTestDatabase { database in
+            let store = try await PostgresStore(database, schema: Self.schema)
+            let outcome = try await Self.pushWhile(
+                store, database, push: Self.family("F1", "phone", "0611111111", at: 3, by: Self.device),
+                adminChanges: Self.family("F2", "city", "Rabat", at: 2, by: Self.admin))
+            #expect(!outcome.readAgain)
+            #expect(outcome.report.refused.isEmpty)
+            #expect(try await Self.family("F1", database) == ["Fès", "0611111111"])
+            #expect(try await Self.family("F2", database) == ["Rabat", "0600000000"])
+            let page = try await store.changes(since: .start, limit: 100, filter: .all)
+            #expect(page.cursor == outcome.report.cursor)
+        }
+    }
+
+    /// The catalogue was empty when the push read it (every built-in item allowed), and the admin added an
+    /// item meanwhile (now only the catalogue's items are): the push's delivery of a food pack is refused,
+    /// as it is after the admin's merge. A collection the rules read whole counts whole.
+    @Test func aCollectionReadWholeChangedMeanwhileIsReadAgain() async throws {
+        try await withTestDatabase { database in
+            let store = try await PostgresStore(database, schema: .fieldSync)
+            var item = CollectionChanges(name: "items", fields: ["name_fr"])
+            item.records.append(
+                RecordChange(
+                    id: "blanket", stamp: Stamp(hlc: HLCTimestamp(millis: Self.t0 + 2, counter: 0), node: Self.admin),
+                    cells: [Cell(field: 0, value: "Couverture")]))
+            var delivery = CollectionChanges(
+                name: "deliveries", fields: ["city", "family", "item", "quantity", "delivered_at", "volunteer"])
+            delivery.records.append(
+                RecordChange(
+                    id: "D1", stamp: Stamp(hlc: HLCTimestamp(millis: Self.t0 + 3, counter: 0), node: Self.device),
+                    cells: [
+                        Cell(field: 0, value: "Fès"), Cell(field: 1, value: "F1"), Cell(field: 2, value: "food_pack"),
+                        Cell(field: 3, value: .integer(1)), Cell(field: 4, value: .integer(Int64(Self.t0))),
+                        Cell(field: 5, value: "Amina"),
+                    ]))
+            let outcome = try await Self.pushWhile(
+                store, database, push: ChangeBatch([delivery]), adminChanges: ChangeBatch([item]))
+            #expect(outcome.readAgain)
+            #expect(outcome.report.refused.map(\.id) == ["D1"])
+        }
+    }
+
+    /// F1 and F2 in Fès; then the device's push reads, and waits for the lock that the admin's merge of
+    /// `adminChanges` holds until it commits.
+    static func pushWhile(
+        _ store: PostgresStore, _ database: CentralPostgres.PostgresDatabase, push: ChangeBatch,
+        adminChanges: ChangeBatch
+    ) async throws -> (report: ApplyReport, readAgain: Bool) {
+        for id in ["F1", "F2"] {
+            var group = CollectionChanges(name: "families", fields: ["city", "reference", "head_name", "phone"])
+            group.records.append(
+                RecordChange(
+                    id: id, stamp: Stamp(hlc: HLCTimestamp(millis: t0, counter: 0), node: admin),
+                    cells: [
+                        Cell(field: 0, value: "Fès"), Cell(field: 1, value: .text("R-\(id)")),
+                        Cell(field: 2, value: "Amina"), Cell(field: 3, value: "0600000000"),
+                    ]))
+            _ = try await store.merge(ChangeBatch([group]), sender: nil, now: now)
+        }
+        let schema = store.schema
+        let plan = try BatchPlan(push, schema: schema, sender: device, scope: "Fès")
+        return try await withThrowingTaskGroup(of: (report: ApplyReport, readAgain: Bool)?.self) { group in
+            group.addTask {
+                try await database.withTransaction { connection in
+                    try await connection.query("SELECT seq FROM _meta WHERE id = 1 FOR UPDATE", logger: quietLogger)
+                    try await Self.waitForAWriterOnTheLock(database)
+                    _ = try await store.merge(
+                        adminChanges, plan: BatchPlan(adminChanges, schema: schema, sender: nil, scope: nil), from: nil,
+                        scope: nil, now: now, connection: connection, before: { _ in })
+                }
+                return nil
+            }
+            group.addTask {
+                try await database.withTransaction { connection in
+                    let outcome = try await store.merge(
+                        push, plan: plan, from: ClientPush.peerKey(client: device), scope: "Fès", now: now,
+                        connection: connection, before: { _ in })
+                    return (outcome.report, outcome.readAgain)
+                }
+            }
+            var outcome: (report: ApplyReport, readAgain: Bool)?
+            for try await result in group where result != nil { outcome = result }
+            return try #require(outcome)
+        }
+    }
+
+    /// Waits until a backend waits on a lock (the push, on `_meta`, its reads made).
+    static func waitForAWriterOnTheLock(_ database: CentralPostgres.PostgresDatabase) async throws {
+        for _ in 0..<600 {
+            let waiting = try await database.withConnection { connection in
+                var count = 0
+                for try await waiting in try await connection.query(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+                    logger: quietLogger
+                ).decode(Int.self) {
+                    count = waiting
+                }
+                return count
+            }
+            if waiting > 0 { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("the push never waited for the feed's lock")
+    }
+
+    static func family(_ id: String, _ field: String, _ value: Value, at millis: UInt64, by node: NodeID) -> ChangeBatch
+    {
+        var group = CollectionChanges(name: "families", fields: [field])
+        group.records.append(
+            RecordChange(
+                id: id, stamp: Stamp(hlc: HLCTimestamp(millis: t0 + millis, counter: 0), node: node),
+                cells: [Cell(field: 0, value: value)]))
+        return ChangeBatch([group])
+    }
+
+    /// A family's city and phone, as stored.
+    static func family(_ id: String, _ database: CentralPostgres.PostgresDatabase) async throws -> [String] {
+        try await database.withConnection { connection in
+            var found: [String] = []
+            for try await (city, phone) in try await connection.query(
+                "SELECT city, phone FROM families WHERE id = \(id)", logger: quietLogger
+            ).decode((String, String).self) {
+                found = [city, phone]
+            }
+            return found
+        }
+    }
+}
