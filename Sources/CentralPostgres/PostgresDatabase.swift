@@ -109,6 +109,26 @@ package final class PostgresDatabase: Sendable {
         }
     }
 
+    /// Runs `body` in a read-only transaction that sees one snapshot (`REPEATABLE READ, READ ONLY`, begun
+    /// in one statement: a pull page's reads). Errors as ``withTransaction(_:)`` says.
+    package func withSnapshot<Result: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        let logger = logger
+        return try await borrowing(kind: "snapshot") { connection in
+            try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
+            let result: Result
+            do {
+                result = try await body(connection)
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw error
+            }
+            try await connection.query("COMMIT", logger: logger)
+            return result
+        }
+    }
+
     /// Borrows a connection for `body`, waiting at most ``PostgresStoreConfiguration/connectionWait`` for it
     /// (the pool itself would wait a minute for a server that is down), and measures the wait and the use
     /// for `/metrics`: `fieldsync_store_wait_seconds` (the pool is too small, or the server slow to

@@ -12,38 +12,29 @@ extension PostgresStore {
     package func changes(since cursor: FeedCursor, limit: Int, filter: FeedFilter) async throws -> FeedPage {
         let limit = min(max(limit, 1), Replica.maxFeedLimit)
         let layouts = self.layouts
-        return try await database.withTransaction { connection in
+        return try await database.withSnapshot { connection in
             let logger = self.logger
-            // One snapshot for every table the page reads.
-            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
+            let overview = try await Self.overview(
+                connection, layouts: layouts, peer: filter.excludingEchoOf, base: cursor.base, scope: filter.scope,
+                logger: logger)
             var filter = filter
-            if let peer = filter.excludingEchoOf {
-                let rows = try await connection.query(
-                    "SELECT lo, hi FROM _echo WHERE peer = \(peer) AND hi > \(cursor.base) ORDER BY lo", logger: logger)
-                for try await (low, high) in rows.decode((Int64, Int64).self) {
-                    filter.excludingSequences.insert(low...max(low, high))
-                }
-            }
+            for range in overview.echo { filter.excludingSequences.insert(range) }
             let start = cursor.skipping(filter.excludingSequences)
-            var head: Int64 = 0
-            for try await sequence in try await connection.query("SELECT seq FROM _meta WHERE id = 1", logger: logger)
-                .decode(Int64.self)
-            {
-                head = sequence
-            }
+            let head = overview.head
             if start.position >= head {
                 return FeedPage(batch: ChangeBatch(), cursor: FeedCursor(max(head, start.position)), hasMore: false)
             }
+            let tables = zip(layouts, overview.last).map { (layout: $0, last: $1) }
             var page = try await Self.readFeed(
-                connection, layouts: layouts, since: start, limit: limit, filter: filter, head: head, logger: logger)
+                connection, layouts: tables, since: start, limit: limit, filter: filter, head: head, logger: logger)
             var skipped = 0
             while page.batch.isEmpty, page.hasMore, skipped < Self.maxSkippedPages {
                 page = try await Self.readFeed(
-                    connection, layouts: layouts, since: page.cursor, limit: limit, filter: filter, head: head,
+                    connection, layouts: tables, since: page.cursor, limit: limit, filter: filter, head: head,
                     logger: logger)
                 skipped += 1
             }
-            if let scope = filter.scope {
+            if let scope = filter.scope, overview.lastDeparture > cursor.position {
                 let (gone, cut) = try await Self.departures(
                     connection, layouts: layouts, scope: scope, after: cursor.position, through: page.cursor.position,
                     logger: logger)
@@ -58,18 +49,56 @@ extension PostgresStore {
         }
     }
 
+    /// What a page needs to know first, in one statement: the feed's head, the client's echo ranges that
+    /// reach past its cursor's base, each table's last sequence (a table with nothing past the cursor is not
+    /// read), and the scope's last departure (none past the cursor: none to look up).
+    struct Overview {
+        var head: Int64
+        var echo: [ClosedRange<Int64>]
+        var last: [Int64]
+        var lastDeparture: Int64
+    }
+
+    private static func overview(
+        _ connection: PostgresConnection, layouts: [PostgresLayout], peer: String?, base: Int64, scope: String?,
+        logger: Logger
+    ) async throws -> Overview {
+        let tables = layouts.map { "(SELECT coalesce(max(\"_seq\"), 0) FROM \($0.table))" }.joined(separator: ", ")
+        var binds = PostgresBindings()
+        binds.append(peer)
+        binds.append(base)
+        binds.append(scope)
+        let echo = "FROM _echo WHERE peer = $1 AND hi > $2"
+        let sql = """
+            SELECT (SELECT seq FROM _meta WHERE id = 1), \
+            (SELECT coalesce(array_agg(lo ORDER BY lo), '{}') \(echo)), \
+            (SELECT coalesce(array_agg(hi ORDER BY lo), '{}') \(echo)), \
+            ARRAY[\(tables)]::bigint[], \
+            (SELECT coalesce(max(seq), 0) FROM _departures WHERE scope = $3)
+            """
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+        for try await (head, lows, highs, last, departure) in rows.decode(
+            (Int64, [Int64], [Int64], [Int64], Int64).self)
+        {
+            let echo = zip(lows, highs).map { $0...max($0, $1) }
+            return Overview(head: head, echo: echo, last: last, lastDeparture: departure)
+        }
+        throw SyncError(.corruptReplica, "Central's _meta row cannot be read: run `sync-server migrate`.")
+    }
+
     /// How many filtered-out pages one call reads past before it returns an empty page with `hasMore` (as
     /// the SQLite replica).
     static let maxSkippedPages = 256
 
+    /// A page read from every table that changed past `cursor` (`last`: each table's last sequence).
     private static func readFeed(
-        _ connection: PostgresConnection, layouts: [PostgresLayout], since cursor: FeedCursor, limit: Int,
-        filter: FeedFilter, head: Int64, logger: Logger
+        _ connection: PostgresConnection, layouts: [(layout: PostgresLayout, last: Int64)], since cursor: FeedCursor,
+        limit: Int, filter: FeedFilter, head: Int64, logger: Logger
     ) async throws -> FeedPage {
         var rows: [FeedRow] = []
         var groups: [CollectionChanges] = []
         var bound = Int64.max
-        for layout in layouts {
+        for (layout, last) in layouts where last > cursor.position {
             let scoped = filter.scope != nil && layout.collection.scopeField != nil
             var binds = PostgresBindings()
             binds.append(cursor.position)
