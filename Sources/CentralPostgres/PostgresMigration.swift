@@ -1,6 +1,6 @@
 package import Logging
 package import PostgresNIO
-package import SyncCore
+import SyncCore
 
 /// One step of the PostgreSQL schema: a version, a name, and what it does.
 ///

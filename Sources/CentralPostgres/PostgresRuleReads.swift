@@ -1,4 +1,4 @@
-package import SyncCore
+import SyncCore
 
 /// What the domain's rules (``Schema/rules``) read during a merge on PostgreSQL, and where it comes from.
 ///

@@ -1,5 +1,5 @@
 import PostgresNIO
-package import SyncCore
+import SyncCore
 
 extension PostgresStore {
     /// The replicated state as the SQLite replica's `dump()` writes it (every record's values and stamps,
@@ -15,7 +15,7 @@ extension PostgresStore {
                         unsafeSQL: "SELECT \(layout.selectList) FROM \(layout.table) ORDER BY id COLLATE \"C\""),
                     logger: self.logger)
                 for try await row in rows {
-                    let (id, stored) = try layout.decode(row.makeRandomAccess())
+                    let (id, stored) = try layout.decode(row)
                     lines.append(Self.dumpLine(layout, id: id, stored))
                 }
             }

@@ -116,7 +116,7 @@ extension PostgresStore {
             for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
             {
                 fetched += 1
-                let (id, stored) = try layout.decode(row.makeRandomAccess())
+                let (id, stored) = try layout.decode(row)
                 lastSequence = stored.sequence
                 if let (record, extras) = try feedRecord(layout, id: id, stored, cursor: cursor, filter: filter) {
                     rows.append(FeedRow(sequence: stored.sequence, group: groupIndex, record: record, extras: extras))

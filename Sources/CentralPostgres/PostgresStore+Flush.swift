@@ -1,6 +1,6 @@
 import Logging
 import PostgresNIO
-package import SyncCore
+import SyncCore
 
 /// What a merge writes, in one statement under the feed's lock: every write transaction holds that lock
 /// until it commits, so each round trip it makes while holding it is a round trip every other writer waits

@@ -1,6 +1,6 @@
 import Logging
 import PostgresNIO
-package import SyncCore
+import SyncCore
 
 /// Rows of a collection's table read for a merge: by id, whole, or its first in id order.
 extension PostgresStore {
@@ -14,7 +14,7 @@ extension PostgresStore {
             unsafeSQL: "SELECT \(layout.selectList) FROM \(layout.table) WHERE id = ANY($1)", binds: binds)
         var rows: [String: MergedRow] = [:]
         for try await row in try await connection.query(query, logger: logger) {
-            let (id, merged) = try layout.decode(row.makeRandomAccess())
+            let (id, merged) = try layout.decode(row)
             rows[id] = merged
         }
         return rows
@@ -65,7 +65,7 @@ extension PostgresStore {
         let query = PostgresQuery(unsafeSQL: "SELECT \(layout.selectList) FROM \(layout.table) WHERE \(condition)")
         var rows: [(id: String, row: MergedRow)] = []
         for try await row in try await connection.query(query, logger: logger) {
-            rows.append(try layout.decode(row.makeRandomAccess()))
+            rows.append(try layout.decode(row))
         }
         return rows
     }

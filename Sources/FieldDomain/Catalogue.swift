@@ -166,7 +166,13 @@ public struct Catalogue: Sendable {
 }
 
 extension StringProtocol {
+    /// Without its leading and trailing spaces (by bytes: a space is one byte in UTF-8, so the cuts fall
+    /// between characters; a campaign's item list is parsed for every delivery a rule checks).
     var trimmingSpaces: String {
-        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+        let text = Substring(self)
+        guard let first = text.utf8.firstIndex(where: { $0 != UInt8(ascii: " ") }),
+            let last = text.utf8.lastIndex(where: { $0 != UInt8(ascii: " ") })
+        else { return "" }
+        return String(text[first...last])
     }
 }
