@@ -33,9 +33,9 @@ extension PostgresDatabase {
             let known = migrations.count
             let ran = try await withTransaction { connection in
                 let logger = self.logger
-                try await connection.query("SET LOCAL statement_timeout = 0", logger: logger)
-                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
-                try await connection.query(
+                try await connection.run("SET LOCAL statement_timeout = 0", logger: logger)
+                try await connection.run("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
+                try await connection.run(
                     """
                     CREATE TABLE IF NOT EXISTS _migrations (
                         version INTEGER PRIMARY KEY,
@@ -44,7 +44,7 @@ extension PostgresDatabase {
                     )
                     """, logger: logger)
                 var recorded: [Int: String] = [:]
-                let rows = try await connection.query("SELECT version, name FROM _migrations", logger: logger)
+                let rows = try await connection.run("SELECT version, name FROM _migrations", logger: logger)
                 for try await (version, name) in rows.decode((Int, String).self) { recorded[version] = name }
                 try self.check(recorded, known: known)
                 if let name = recorded[migration.version] {
@@ -58,7 +58,7 @@ extension PostgresDatabase {
                     return false
                 }
                 try await migration.apply(connection, logger)
-                try await connection.query(
+                try await connection.run(
                     "INSERT INTO _migrations (version, name) VALUES (\(migration.version), \(migration.name))",
                     logger: logger)
                 return true
@@ -89,14 +89,14 @@ extension PostgresDatabase {
     func prepareTables(_ layouts: [PostgresLayout]) async throws -> NodeID {
         try await withTransaction { connection in
             let logger = self.logger
-            try await connection.query("SET LOCAL statement_timeout = 0", logger: logger)
-            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
+            try await connection.run("SET LOCAL statement_timeout = 0", logger: logger)
+            try await connection.run("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
             for layout in layouts {
                 for statement in layout.createSQL {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    try await connection.run(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
             }
-            let rows = try await connection.query("SELECT node_id FROM _meta WHERE id = 1", logger: logger)
+            let rows = try await connection.run("SELECT node_id FROM _meta WHERE id = 1", logger: logger)
             for try await raw in rows.decode(Int64.self) {
                 if let node = NodeID(rawValue: raw) { return node }
             }
@@ -110,7 +110,7 @@ extension PostgresDatabase {
     package func appliedMigrations() async throws -> [Int] {
         try await withConnection { connection in
             var versions: [Int] = []
-            let rows = try await connection.query(
+            let rows = try await connection.run(
                 "SELECT version FROM _migrations ORDER BY version", logger: self.logger)
             for try await version in rows.decode(Int.self) { versions.append(version) }
             return versions

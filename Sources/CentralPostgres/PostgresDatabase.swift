@@ -71,7 +71,7 @@ package final class PostgresDatabase: Sendable {
             let connection = try await PostgresConnection.connect(
                 configuration: configuration.connectionConfiguration(), id: 0, logger: logger)
             do {
-                try await connection.query("SELECT 1", logger: logger)
+                try await connection.run("SELECT 1", logger: logger)
             } catch {
                 try? await connection.close()
                 throw error
@@ -98,14 +98,14 @@ package final class PostgresDatabase: Sendable {
     /// committed when `body` returns, rolled back when it throws. Keep it short: it holds a connection, and
     /// its locks, until it ends.
     ///
-    /// Throws what `body` throws (unwrapped from PostgresNIO's transaction error), PostgreSQL's failures, the
+    /// Throws what `body` throws, PostgreSQL's failures, the
     /// commit's included, as `SyncError`s; `.unavailable` as ``withConnection(_:)`` says.
     package func withTransaction<Result: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         let logger = logger
         return try await borrowing(kind: "transaction") { connection in
-            try await connection.withTransaction(logger: logger) { try await body($0) }
+            try await connection.transaction(logger: logger) { try await body($0) }
         }
     }
 
@@ -116,16 +116,9 @@ package final class PostgresDatabase: Sendable {
     ) async throws -> Result {
         let logger = logger
         return try await borrowing(kind: "snapshot") { connection in
-            try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
-            let result: Result
-            do {
-                result = try await body(connection)
-            } catch {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
-                throw error
+            try await connection.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger) {
+                try await body($0)
             }
-            try await connection.query("COMMIT", logger: logger)
-            return result
         }
     }
 

@@ -27,7 +27,7 @@ package struct PostgresMigration: Sendable {
     /// A migration that runs `statements` in order: SQL without values (DDL).
     package init(version: Int, name: String, statements: [PostgresQuery]) {
         self.init(version: version, name: name) { connection, logger in
-            for statement in statements { try await connection.query(statement, logger: logger) }
+            for statement in statements { try await connection.run(statement, logger: logger) }
         }
     }
 }
@@ -73,7 +73,7 @@ extension PostgresMigration {
     /// replica's unique key); `_departures`, the records that left a scope, for that scope's readers.
     static let metaAndHistory = PostgresMigration(version: 2, name: "meta, history and departures") {
         connection, logger in
-        try await connection.query(
+        try await connection.run(
             """
             CREATE TABLE _meta (
                 id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -83,9 +83,9 @@ extension PostgresMigration {
                 seq BIGINT NOT NULL
             )
             """, logger: logger)
-        try await connection.query(
+        try await connection.run(
             "INSERT INTO _meta (id, node_id, hlc, seq) VALUES (1, \(NodeID.random().rawValue), 0, 0)", logger: logger)
-        try await connection.query(
+        try await connection.run(
             """
             CREATE TABLE _history (
                 id BIGSERIAL PRIMARY KEY,
@@ -100,7 +100,7 @@ extension PostgresMigration {
                 UNIQUE (collection, record_id, field, value_hlc, value_node)
             )
             """, logger: logger)
-        try await connection.query(
+        try await connection.run(
             """
             CREATE TABLE _departures (
                 seq BIGINT PRIMARY KEY,

@@ -30,7 +30,7 @@ extension PostgresStore {
                     // range this drops ends at or below the client's cursor base, so no reader of this client
                     // would use it, whichever of the two the push then extends or starts.
                     if let below = push.pruneEchoBelow {
-                        try await connection.query(
+                        try await connection.run(
                             "DELETE FROM _echo WHERE peer = \(peer) AND hi <= \(below)", logger: self.logger)
                     }
                 }.report
@@ -62,7 +62,7 @@ extension PostgresStore {
                 writer.fields(of: entry.record, names: entry.fields)
                 json = String(decoding: writer.bytes, as: UTF8.self)
             }
-            try await connection.query(
+            try await connection.run(
                 """
                 INSERT INTO _refused (collection, record_id, code, field, detail, record, hlc, node, source, at_ms)
                 VALUES (\(refusal.collection), \(refusal.id), \(refusal.code.rawValue), \(refusal.field), \
@@ -72,7 +72,7 @@ extension PostgresStore {
                 """, logger: logger)
         }
         var waiting = 0
-        let rows = try await connection.query(
+        let rows = try await connection.run(
             "SELECT count(*) FROM _refused WHERE source IS NOT DISTINCT FROM \(source) AND status = 'open'",
             logger: logger)
         for try await count in rows.decode(Int.self) { waiting = count }

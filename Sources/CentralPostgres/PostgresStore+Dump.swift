@@ -10,7 +10,7 @@ extension PostgresStore {
         return try await database.withConnection { connection in
             var lines: [String] = []
             for layout in layouts {
-                let rows = try await connection.query(
+                let rows = try await connection.run(
                     PostgresQuery(
                         unsafeSQL: "SELECT \(layout.selectList) FROM \(layout.table) ORDER BY id COLLATE \"C\""),
                     logger: self.logger)

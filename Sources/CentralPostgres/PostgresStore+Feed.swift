@@ -76,7 +76,7 @@ extension PostgresStore {
             ARRAY[\(tables)]::bigint[], \
             (SELECT coalesce(max(seq), 0) FROM _departures WHERE scope = $3)
             """
-        let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+        let rows = try await connection.run(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
         for try await (head, lows, highs, last, departure) in rows.decode(
             (Int64, [Int64], [Int64], [Int64], Int64).self)
         {
@@ -113,8 +113,7 @@ extension PostgresStore {
             groups.append(CollectionChanges(name: layout.name, fields: layout.registers))
             var fetched = 0
             var lastSequence = cursor.position
-            for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
-            {
+            for try await row in try await connection.run(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger) {
                 fetched += 1
                 let (id, stored) = try layout.decode(row)
                 lastSequence = stored.sequence
@@ -177,7 +176,7 @@ extension PostgresStore {
         _ connection: PostgresConnection, layouts: [PostgresLayout], scope: String, after: Int64, through: Int64,
         logger: Logger
     ) async throws -> (gone: [(ref: RecordRef, refusal: Refusal?)], cut: Int64?) {
-        let rows = try await connection.query(
+        let rows = try await connection.run(
             """
             SELECT collection, record_id, code, field, detail, seq FROM _departures
             WHERE scope = \(scope) AND seq > \(after) AND seq <= \(through) ORDER BY seq LIMIT \(FeedPage.maxLeft)
@@ -202,7 +201,7 @@ extension PostgresStore {
             else { continue }
             var binds = PostgresBindings()
             binds.append(entry.ref.id)
-            let now = try await connection.query(
+            let now = try await connection.run(
                 PostgresQuery(unsafeSQL: "SELECT \(quoted(field)) FROM \(layout.table) WHERE id = $1", binds: binds),
                 logger: logger)
             var current: String?

@@ -74,7 +74,7 @@ extension PostgresStore {
                 """)
         }
         let sql = "WITH " + parts.joined(separator: ", ") + " SELECT (SELECT stale FROM g), \(conflicts)"
-        let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+        let rows = try await connection.run(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
         for try await (stale, count) in rows.decode((Bool, Int64).self) { return stale ? nil : Int(count) }
         throw SyncError(.storage, "PostgreSQL gave no answer to a merge's write.")
     }

@@ -22,10 +22,10 @@ extension PostgresStore {
         -> LeaseCheck
     {
         let key = move.node.description
-        try await connection.query(
+        try await connection.run(
             "SELECT pg_advisory_xact_lock(hashtextextended(\("lease:" + key), 0))", logger: logger)
         var stored: LeaseBook?
-        let rows = try await connection.query(
+        let rows = try await connection.run(
             "SELECT lease, moves, duplicate_ms FROM _leases WHERE node = \(key)", logger: logger)
         for try await (lease, moves, duplicate) in rows.decode((Int64?, String?, Int64?).self) {
             stored = LeaseBook(
@@ -36,15 +36,15 @@ extension PostgresStore {
         case .none:
             break
         case .insert(let lease, let moves):
-            try await connection.query(
+            try await connection.run(
                 "INSERT INTO _leases (node, lease, moves) VALUES (\(key), \(lease.map { Int64(bitPattern: $0) }), \(moves))",
                 logger: logger)
         case .update(let lease, let moves):
-            try await connection.query(
+            try await connection.run(
                 "UPDATE _leases SET lease = \(Int64(bitPattern: lease)), moves = \(moves) WHERE node = \(key)",
                 logger: logger)
         case .markDuplicate:
-            try await connection.query(
+            try await connection.run(
                 "UPDATE _leases SET duplicate_ms = \(move.now) WHERE node = \(key)", logger: logger)
         }
         return check

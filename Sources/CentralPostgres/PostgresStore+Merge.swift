@@ -102,7 +102,7 @@ extension PostgresStore {
     }
 
     static func readMeta(_ connection: PostgresConnection, lock: Bool, logger: Logger) async throws -> Meta {
-        let rows = try await connection.query(
+        let rows = try await connection.run(
             PostgresQuery(
                 unsafeSQL: "SELECT hlc, seq, node_id, previous_node_id FROM _meta WHERE id = 1"
                     + (lock ? " FOR UPDATE" : "")),

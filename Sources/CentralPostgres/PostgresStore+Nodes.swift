@@ -9,7 +9,7 @@ extension PostgresStore {
     /// The feed's head: where a client that pulled everything stands (the sequence in `_meta`).
     package func head() async throws -> FeedCursor {
         try await database.withConnection { connection in
-            let rows = try await connection.query("SELECT seq FROM _meta WHERE id = 1", logger: self.logger)
+            let rows = try await connection.run("SELECT seq FROM _meta WHERE id = 1", logger: self.logger)
             for try await sequence in rows.decode(Int64.self) { return FeedCursor(sequence) }
             throw SyncError(.corruptReplica, "Central's _meta row is missing: run `sync-server migrate`.")
         }
@@ -42,7 +42,7 @@ extension PostgresStore {
         }
         let sql = "SELECT " + checks.map { "EXISTS (\($0))" }.joined(separator: " OR ")
         return try await database.withConnection { [binds] connection in
-            let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: self.logger)
+            let rows = try await connection.run(PostgresQuery(unsafeSQL: sql, binds: binds), logger: self.logger)
             for try await seen in rows.decode(Bool.self) { return seen }
             return false
         }
@@ -51,7 +51,7 @@ extension PostgresStore {
     /// Whether two copies of `node` were found syncing here (its lease records when).
     package func isDuplicated(_ node: NodeID) async throws -> Bool {
         try await database.withConnection { connection in
-            let rows = try await connection.query(
+            let rows = try await connection.run(
                 """
                 SELECT EXISTS (SELECT 1 FROM _leases WHERE node = \(node.description) AND duplicate_ms IS NOT NULL)
                 """, logger: self.logger)

@@ -13,7 +13,7 @@ extension PostgresStore {
         let query = PostgresQuery(
             unsafeSQL: "SELECT \(layout.selectList) FROM \(layout.table) WHERE id = ANY($1)", binds: binds)
         var rows: [String: MergedRow] = [:]
-        for try await row in try await connection.query(query, logger: logger) {
+        for try await row in try await connection.run(query, logger: logger) {
             let (id, merged) = try layout.decode(row)
             rows[id] = merged
         }
@@ -64,7 +64,7 @@ extension PostgresStore {
     ) async throws -> [(id: String, row: MergedRow)] {
         let query = PostgresQuery(unsafeSQL: "SELECT \(layout.selectList) FROM \(layout.table) WHERE \(condition)")
         var rows: [(id: String, row: MergedRow)] = []
-        for try await row in try await connection.query(query, logger: logger) {
+        for try await row in try await connection.run(query, logger: logger) {
             rows.append(try layout.decode(row))
         }
         return rows

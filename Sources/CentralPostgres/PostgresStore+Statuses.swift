@@ -34,7 +34,7 @@ extension PostgresStore {
         let written = try await database.withTransaction { [rounds] connection in
             var written = 0
             for round in rounds {
-                let rows = try await connection.query(Self.upsertStatuses(round, via: via), logger: self.logger)
+                let rows = try await connection.run(Self.upsertStatuses(round, via: via), logger: self.logger)
                 for try await _ in rows { written += 1 }
             }
             return written
@@ -135,7 +135,7 @@ extension PostgresStore {
             """
         return try await database.withConnection { [binds] connection in
             var inserted = 0
-            for try await _ in try await connection.query(
+            for try await _ in try await connection.run(
                 PostgresQuery(unsafeSQL: sql, binds: binds), logger: self.logger)
             {
                 inserted += 1

@@ -8,7 +8,7 @@ extension PostgresStore {
     /// The token stored under `hash` (SHA-256 of the bearer token), with the stored hash.
     package func token(hash: [UInt8]) async throws -> StoredToken? {
         try await database.withConnection { connection in
-            let rows = try await connection.query(
+            let rows = try await connection.run(
                 "SELECT \(unescaped: Self.columns) FROM _tokens WHERE hash = \(ByteBuffer(bytes: hash))",
                 logger: self.logger)
             for try await row in rows.decode(Self.Row.self) {
@@ -23,7 +23,7 @@ extension PostgresStore {
     /// Throws `.storage` when its id or hash is already stored.
     package func addToken(_ token: TokenRecord, hash: [UInt8]) async throws {
         try await database.withConnection { connection in
-            _ = try await connection.query(
+            _ = try await connection.run(
                 """
                 INSERT INTO _tokens (id, hash, role, city, name, created_ms)
                 VALUES (\(token.id), \(ByteBuffer(bytes: hash)), \(token.role.rawValue), \(token.city), \
@@ -35,7 +35,7 @@ extension PostgresStore {
     /// Every token, oldest first (by creation time, then id).
     package func tokens() async throws -> [TokenRecord] {
         try await database.withConnection { connection in
-            let rows = try await connection.query(
+            let rows = try await connection.run(
                 "SELECT \(unescaped: Self.columns) FROM _tokens ORDER BY created_ms, id COLLATE \"C\"",
                 logger: self.logger)
             var records: [TokenRecord] = []
@@ -50,7 +50,7 @@ extension PostgresStore {
     /// revoking one token at once, only the first returns it.
     package func revokeTokens(idOrName: String, now: Int64) async throws -> [TokenRecord] {
         try await database.withConnection { connection in
-            let rows = try await connection.query(
+            let rows = try await connection.run(
                 """
                 WITH revoked AS (
                     UPDATE _tokens SET revoked_ms = \(now)
@@ -111,7 +111,7 @@ extension PostgresStore {
             }
         return try await database.withConnection { connection in
             do {
-                let rows = try await connection.query(moved, logger: self.logger)
+                let rows = try await connection.run(moved, logger: self.logger)
                 for try await node in rows.decode(String.self) { return NodeID(hex: node) }
             } catch let error as PSQLError
                 where error.serverInfo?[.constraintName] == PostgresMigration.oneTokenPerNode
@@ -127,7 +127,7 @@ extension PostgresStore {
     ) async throws
         -> NodeID?
     {
-        let rows = try await connection.query("SELECT node FROM _tokens WHERE id = \(id)", logger: logger)
+        let rows = try await connection.run("SELECT node FROM _tokens WHERE id = \(id)", logger: logger)
         for try await node in rows.decode(String?.self) { return node.flatMap(NodeID.init(hex:)) }
         return nil
     }

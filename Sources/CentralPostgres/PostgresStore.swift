@@ -48,7 +48,7 @@ package final class PostgresStore: Sendable {
     /// A server setting (the hub's upstream…).
     package func setting(_ key: String) async throws -> String? {
         try await database.withConnection { connection in
-            let rows = try await connection.query(
+            let rows = try await connection.run(
                 "SELECT value FROM _settings WHERE key = \(key)", logger: self.logger)
             for try await value in rows.decode(String?.self) { return value }
             return nil
@@ -61,13 +61,13 @@ package final class PostgresStore: Sendable {
             // In key order: two saves of the same keys lock their rows in one order, and never deadlock.
             for (key, value) in values.sorted(by: { $0.key < $1.key }) {
                 if let value {
-                    try await connection.query(
+                    try await connection.run(
                         """
                         INSERT INTO _settings (key, value) VALUES (\(key), \(value))
                         ON CONFLICT (key) DO UPDATE SET value = excluded.value
                         """, logger: self.logger)
                 } else {
-                    try await connection.query("DELETE FROM _settings WHERE key = \(key)", logger: self.logger)
+                    try await connection.run("DELETE FROM _settings WHERE key = \(key)", logger: self.logger)
                 }
             }
         }

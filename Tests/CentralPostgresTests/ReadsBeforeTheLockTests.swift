@@ -95,10 +95,13 @@ struct ReadsBeforeTheLockTests {
         }
         let schema = store.schema
         let plan = try BatchPlan(push, schema: schema, sender: device, scope: "Fès")
+        // The push starts once the admin's transaction holds the lock.
+        let (locked, lockTaken) = AsyncStream.makeStream(of: Void.self)
         return try await withThrowingTaskGroup(of: (report: ApplyReport, readAgain: Bool)?.self) { group in
             group.addTask {
                 try await database.withTransaction { connection in
                     try await connection.query("SELECT seq FROM _meta WHERE id = 1 FOR UPDATE", logger: quietLogger)
+                    lockTaken.finish()
                     try await Self.waitForAWriterOnTheLock(database)
                     _ = try await store.merge(
                         adminChanges, plan: BatchPlan(adminChanges, schema: schema, sender: nil, scope: nil), from: nil,
@@ -107,7 +110,8 @@ struct ReadsBeforeTheLockTests {
                 return nil
             }
             group.addTask {
-                try await database.withTransaction { connection in
+                for await _ in locked {}
+                return try await database.withTransaction { connection in
                     let outcome = try await store.merge(
                         push, plan: plan, from: ClientPush.peerKey(client: device), scope: "Fès", now: now,
                         connection: connection, before: { _ in })
@@ -122,7 +126,7 @@ struct ReadsBeforeTheLockTests {
 
     /// Waits until a backend waits on a lock (the push, on `_meta`, its reads made).
     static func waitForAWriterOnTheLock(_ database: CentralPostgres.PostgresDatabase) async throws {
-        for _ in 0..<600 {
+        for _ in 0..<400 {
             let waiting = try await database.withConnection { connection in
                 var count = 0
                 for try await waiting in try await connection.query(
