@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The layering checks of docs/architecture.md: storage and merge never name a wire type, the front ends
-# hold no SQL, the HTTP routes reach storage only through the store interface, SyncCoreTests and the
+# hold no SQL, the HTTP routes reach storage only through the store interface, central on PostgreSQL never calls
+# PostgresNIO's query directly, SyncCoreTests and the
 # simulation's harness depend on no PostgreSQL code, and no source file grows past 350 lines. Prints every breach and exits 1 when there is one.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,11 @@ if hits=$(grep -rlE 'sql:|SELECT |INSERT INTO|UPDATE .* SET|DELETE FROM' Sources
 fi
 if hits=$(grep -rnE '\bReplica\b|\.replica\b|GRDB' Sources/SyncServer/Routes Sources/SyncServer/Auth); then
     breach "the routes reach storage other than through SyncService and its SyncStore:"$'\n'"$hits"
+fi
+# Central on PostgreSQL runs every statement through PostgresConnection.run and its transaction(): PostgresNIO's
+# own query and withTransaction wait forever on a connection the server has ended.
+if hits=$(grep -rnE '\.query\(|\.withTransaction\(logger' Sources/CentralPostgres | grep -v 'PostgresConnection+Run.swift'); then
+    breach "CentralPostgres calls PostgresNIO's query or withTransaction directly (use run / transaction):"$'\n'"$hits"
 fi
 # The simulation's harness (Tests/FieldSyncSimulation) and SyncCoreTests run with central on SQLite and know
 # nothing of PostgreSQL: CentralPostgresTests plugs PostgreSQL's store into the same harness.
