@@ -7,7 +7,7 @@ struct TokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "token",
         abstract: "Issue, list and revoke the bearer tokens of devices, hubs and the admin.",
-        subcommands: [Issue.self, List.self, Revoke.self])
+        subcommands: [Issue.self, Enrol.self, Template.self, List.self, Revoke.self])
 
     struct Issue: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
