@@ -34,8 +34,10 @@ public enum ImportKind: String, Sendable, CaseIterable, Codable {
                     help: "the association's id or name (of that city)"),
                 Column(
                     name: "reference", required: true, example: "AM-0001",
-                    help: "the association's own reference: a row with a reference already imported changes that family"),
-                Column(name: "head_name", required: true, example: "Fatima Zahra Bennani", help: "Latin or Arabic script"),
+                    help: "the association's own reference: a row with a reference already imported changes that family"
+                ),
+                Column(
+                    name: "head_name", required: true, example: "Fatima Zahra Bennani", help: "Latin or Arabic script"),
                 Column(name: "phone", required: false, example: "06 12 34 56 78", help: "at least 6 digits"),
                 Column(name: "household_size", required: false, example: "5", help: "1 to 100"),
                 Column(name: "district", required: false, example: "Fès el Bali", help: ""),

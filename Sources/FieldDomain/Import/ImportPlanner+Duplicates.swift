@@ -29,7 +29,8 @@ extension ImportPlanner {
                 if let otherLine = lineOf[other.id] {
                     guard otherLine < line else { return nil }
                     return LikelyDuplicate(
-                        familyID: nil, line: otherLine, label: "line \(otherLine): \(other.reference) \(other.headName)",
+                        familyID: nil, line: otherLine,
+                        label: "line \(otherLine): \(other.reference) \(other.headName)",
                         evidence: match.explanation, margin: match.margin)
                 }
                 return LikelyDuplicate(

@@ -3,12 +3,15 @@ public import SyncCore
 /// Makes an import's plan: each row of a checked file against what the node holds (pure; no database).
 public enum ImportPlanner {
     /// The plan for `table` as a `kind` import. Throws when the header does not fit the kind.
-    public static func plan(_ kind: ImportKind, _ table: CSVTable, state: ImportState) throws(ImportError)
+    public static func plan(
+        _ kind: ImportKind, _ table: CSVTable, state: ImportState
+    ) throws(ImportError)
         -> ImportPlan
     {
         let positions = try kind.columnPositions(table.header)
         let rows = table.rows.map { row in
-            ImportRow(kind: kind, line: row.line, cells: row.cells, positions: positions, headerCount: table.header.count)
+            ImportRow(
+                kind: kind, line: row.line, cells: row.cells, positions: positions, headerCount: table.header.count)
         }
         switch kind {
         case .families: return ImportPlan(kind: kind, rows: families(rows, state))
@@ -62,7 +65,8 @@ public enum ImportPlanner {
             if let family = found.first {
                 planned.append(PlannedRow(line: row.line, key: row.reference, verdict: change(family, to: row.values)))
             } else {
-                planned.append(PlannedRow(line: row.line, key: row.reference, verdict: .new(id: nil, values: row.values)))
+                planned.append(
+                    PlannedRow(line: row.line, key: row.reference, verdict: .new(id: nil, values: row.values)))
                 var record = row.values
                 record["id"] = .text("line:\(row.line)")
                 if let candidate = FamilyCandidate(record: record) { incoming.append((planned.count - 1, candidate)) }
@@ -72,7 +76,9 @@ public enum ImportPlanner {
     }
 
     /// The change a row makes to an existing record: only the columns it gives, empty text as no value.
-    static func change(_ record: (id: String, values: [String: Value]), to values: [String: Value])
+    static func change(
+        _ record: (id: String, values: [String: Value]), to values: [String: Value]
+    )
         -> PlannedRow.Verdict
     {
         var before: [String: Value] = [:]
@@ -122,7 +128,8 @@ public enum ImportPlanner {
                 family.values["phone"] = .text(phone)
             } else {
                 family.problems.append(
-                    "bad phone '\(phone.prefix(40))': a phone has 6 to 15 digits (spaces, dots, dashes, + and brackets allowed)")
+                    "bad phone '\(phone.prefix(40))': a phone has 6 to 15 digits (spaces, dots, dashes, + and brackets allowed)"
+                )
             }
         }
         if let size = row["household_size"] {
@@ -156,7 +163,8 @@ public enum ImportPlanner {
             ImportError(
                 named.isEmpty
                     ? "unknown association '\(text)' in \(city): "
-                        + (known.isEmpty ? "\(city) has none" : "give the id of one of \(known.joined(separator: ", "))")
+                        + (known.isEmpty
+                            ? "\(city) has none" : "give the id of one of \(known.joined(separator: ", "))")
                     : "\(named.count) associations of \(city) are named '\(text)': give its id"))
     }
 

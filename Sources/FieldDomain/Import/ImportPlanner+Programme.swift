@@ -30,7 +30,9 @@ extension ImportPlanner {
                 // A known city's spelling is kept: "fes" is the city "Fès", not a new one.
                 values["city"] = .text(ImportState.city(city, among: cities) ?? city)
             }
-            if let old = existing[id], let city = values["city"], old.values["city"] != city, members[id, default: 0] > 0 {
+            if let old = existing[id], let city = values["city"], old.values["city"] != city,
+                members[id, default: 0] > 0
+            {
                 problems.append(
                     "association \(id) works in \(old.values["city"]?.textValue ?? "?") and \(members[id]!) "
                         + "families belong to it there: it cannot move to \(city.textValue ?? "?")")
@@ -53,7 +55,8 @@ extension ImportPlanner {
                 problems.append("bad code '\(code.prefix(40))': 1 to 40 lowercase letters, digits, '_' or '-'")
             }
             if let lines = repeated[code] {
-                problems.append("code \(code) is on lines \(lines.map(String.init).joined(separator: ", ")) of the file")
+                problems.append(
+                    "code \(code) is on lines \(lines.map(String.init).joined(separator: ", ")) of the file")
             }
             if state.deletedIDs.contains(code) {
                 problems.append("campaign \(code) was deleted: give another code")
@@ -66,7 +69,9 @@ extension ImportPlanner {
             let starts = row["from"].flatMap { $0.isEmpty ? nil : $0 }.map { ($0, CampaignDays.start(of: $0)) }
             let ends = row["to"].flatMap { $0.isEmpty ? nil : $0 }.map { ($0, CampaignDays.start(of: $0)) }
             for (column, day) in [("from", starts), ("to", ends)] {
-                if let day, day.1 == nil { problems.append("bad \(column) '\(day.0.prefix(20))': a day like 2026-12-01") }
+                if let day, day.1 == nil {
+                    problems.append("bad \(column) '\(day.0.prefix(20))': a day like 2026-12-01")
+                }
             }
             if let from = starts?.1, let to = ends?.1, to < from {
                 problems.append("the campaign ends (\(ends!.0)) before it starts (\(starts!.0))")
@@ -95,7 +100,9 @@ extension ImportPlanner {
                 items: items)
             var values = campaign.values
             if row["phase"] == nil { values["phase"] = nil }  // a file without the column leaves it as it is
-            if let old = existing[code] { return PlannedRow(line: row.line, key: code, verdict: change(old, to: values)) }
+            if let old = existing[code] {
+                return PlannedRow(line: row.line, key: code, verdict: change(old, to: values))
+            }
             return PlannedRow(line: row.line, key: code, verdict: .new(id: code, values: values))
         }
     }

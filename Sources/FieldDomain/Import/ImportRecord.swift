@@ -29,9 +29,9 @@ public struct ImportRecord: Sendable, Codable, Hashable {
         public var key: String
         public var line: Int
         /// nil: the import created the record.
-        public var before: [String: StoredValue]?
+        public var before: [String: Value]?
         /// The fields the import wrote, with their values.
-        public var after: [String: StoredValue]
+        public var after: [String: Value]
 
         public var isCreation: Bool { before == nil }
     }
@@ -49,39 +49,4 @@ public struct ImportRecord: Sendable, Codable, Hashable {
     static func decoded(_ text: String) throws -> ImportRecord {
         try JSONDecoder().decode(ImportRecord.self, from: Data(text.utf8))
     }
-}
-
-/// A field value in a journal: JSON null, a number (integer or not) or a string.
-public struct StoredValue: Sendable, Codable, Hashable {
-    public var value: Value
-
-    public init(_ value: Value) { self.value = value }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            value = .null
-        } else if let text = try? container.decode(String.self) {
-            value = .text(text)
-        } else if let number = try? container.decode(Int64.self) {
-            value = .integer(number)
-        } else {
-            value = .real(try container.decode(Double.self))
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        switch value {
-        case .null: try container.encodeNil()
-        case .integer(let number): try container.encode(number)
-        case .real(let number): try container.encode(number)
-        case .text(let text): try container.encode(text)
-        }
-    }
-}
-
-extension StoredValue {
-    static func stored(_ values: [String: Value]) -> [String: StoredValue] { values.mapValues(StoredValue.init) }
-    static func values(_ stored: [String: StoredValue]) -> [String: Value] { stored.mapValues(\.value) }
 }

@@ -42,7 +42,7 @@ extension Replica {
     public func runImport(
         _ kind: ImportKind, _ table: CSVTable, file: String, options: ImportOptions, now: Int64
     ) throws -> ImportOutcome {
-        try write { tx in
+        try importWrite { tx in
             var state = try ImportState(tx.records, kind: kind)
             if let column = kind.keyColumn,
                 let position = table.header.firstIndex(where: { ImportKind.columnKey($0) == column })
@@ -80,7 +80,9 @@ extension Replica {
         }
     }
 
-    private static func perform(_ row: PlannedRow, kind: ImportKind, _ tx: ReplicaTransaction) throws
+    private static func perform(
+        _ row: PlannedRow, kind: ImportKind, _ tx: ReplicaTransaction
+    ) throws
         -> ImportRecord.Write
     {
         switch row.verdict {
@@ -91,8 +93,8 @@ extension Replica {
         case .changed(let id, let before, let after):
             try tx.update(kind.collection, id: id, values: after)
             return .init(
-                collection: kind.collection, id: id, key: row.key, line: row.line, before: StoredValue.stored(before),
-                after: StoredValue.stored(after))
+                collection: kind.collection, id: id, key: row.key, line: row.line, before: before,
+                after: after)
         case .unchanged, .refused:
             throw ImportError("nothing to write")
         }
@@ -104,7 +106,25 @@ extension Replica {
         let kept = values.filter { !$0.value.imported.isNull }
         let created = try tx.create(kind.collection, id: id, values: kept)
         return .init(
-            collection: kind.collection, id: created, key: row.key, line: row.line, before: nil, after: StoredValue.stored(kept))
+            collection: kind.collection, id: created, key: row.key, line: row.line, before: nil,
+            after: kept)
+    }
+
+    /// ``Replica/write(_:)``, an ``ImportError`` thrown inside rethrown as it is (the transaction rolled back).
+    func importWrite<T>(_ body: (ReplicaTransaction) throws -> T) throws -> T {
+        var failure: ImportError?
+        do {
+            return try write { tx in
+                do {
+                    return try body(tx)
+                } catch let error as ImportError {
+                    failure = error
+                    throw error
+                }
+            }
+        } catch {
+            throw failure ?? error
+        }
     }
 
     /// The imports of this replica, oldest first.

@@ -15,7 +15,7 @@ extension Replica {
     /// changed since (an edit, a later import, a merge) or a record it created is now named by another
     /// (a delivery, a family of the association…): the message names each record and why.
     public func undoImport(_ id: Int, now: Int64) throws -> UndoOutcome {
-        try write { tx in
+        try importWrite { tx in
             guard let text = try tx.settings(prefix: ImportRecord.key(id))[ImportRecord.key(id)] else {
                 throw ImportError("There is no import \(id) on this replica: `field admin import list` shows them.")
             }
@@ -32,9 +32,12 @@ extension Replica {
                     if !write.isCreation { conflicts.append("\(label) was deleted since the import") }
                     continue
                 }
-                let edited = StoredValue.values(write.after).filter { (current[$0.key] ?? .null).imported != $0.value.imported }
+                let edited = write.after.filter {
+                    (current[$0.key] ?? .null).imported != $0.value.imported
+                }
                 if !edited.isEmpty {
-                    conflicts.append("\(label): \(edited.keys.sorted().joined(separator: ", ")) changed since the import")
+                    conflicts.append(
+                        "\(label): \(edited.keys.sorted().joined(separator: ", ")) changed since the import")
                 } else if write.isCreation, let by = named[write.id] {
                     conflicts.append("\(label) is now named by \(by)")
                 } else {
@@ -50,7 +53,7 @@ extension Replica {
             }
             for write in pending {
                 if let before = write.before {
-                    try tx.update(write.collection, id: write.id, values: StoredValue.values(before))
+                    try tx.update(write.collection, id: write.id, values: before)
                 } else {
                     try tx.delete(write.collection, id: write.id)
                 }
