@@ -169,7 +169,7 @@ extension ImportKindCommand {
         let refused = outcome.plan.counts.refused
         if refused > 0, !file.skipBadRows {
             throw CLIError(
-                "\(file.dryRun ? "Dry run: " : "")Nothing \(file.dryRun ? "would be" : "was") imported: "
+                "\(file.dryRun ? "Dry run: nothing would be" : "Nothing was") imported: "
                     + "\(refused) row(s) are refused (above). Correct them and import again, or pass --skip-bad-rows "
                     + "to import the other rows.")
         }
