@@ -28,11 +28,11 @@ struct ReportCommand: ParsableCommand {
 struct AdminCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "admin",
-        abstract: "Admin changes: the catalogue, campaigns, associations, rules, merges, refused records.",
+        abstract: "Admin changes: the catalogue, campaigns, associations, rules, merges, refused records, imports.",
         subcommands: [
             MergeFamily.self, NotDuplicate.self, Rule.self, ItemCommand.self, CampaignCommand.self,
             AssociationCommand.self,
-            RefusedCommand.self,
+            RefusedCommand.self, ImportCommand.self,
         ])
 
     struct MergeFamily: ParsableCommand {

@@ -112,19 +112,6 @@ struct AssociationCommand: ParsableCommand {
     }
 }
 
-/// Campaign days in Morocco's time.
-enum CampaignDays {
-    /// The first millisecond of `day` (YYYY-MM-DD) in Africa/Casablanca, or nil for a day that is not one.
-    static func start(of day: String) -> Int64? {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "Africa/Casablanca") ?? TimeZone(secondsFromGMT: 3600)
-        formatter.dateFormat = "yyyy-MM-dd"
-        guard day.utf8.count == 10, let date = formatter.date(from: day) else { return nil }
-        return Int64(date.timeIntervalSince1970 * 1000)
-    }
-}
-
 struct CatalogueCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "catalogue",

@@ -33,7 +33,8 @@ public struct CSVTable: Sendable {
         var bytes = [UInt8](data)
         if bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF]) {
             throw ImportError(
-                "The file is UTF-16 text (\"Unicode text\"). Save it as \"CSV UTF-8 (comma delimited)\" and import again.")
+                "The file is UTF-16 text (\"Unicode text\"). Save it as \"CSV UTF-8 (comma delimited)\" and import again."
+            )
         }
         hadBOM = bytes.starts(with: [0xEF, 0xBB, 0xBF])
         if hadBOM { bytes.removeFirst(3) }

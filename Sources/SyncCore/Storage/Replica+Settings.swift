@@ -28,3 +28,41 @@ extension Replica {
         }
     }
 }
+
+extension Replica {
+    /// The settings whose key starts with `prefix`, by key.
+    public func settings(prefix: String) throws -> [String: String] {
+        try read { db in try Self.settings(db, prefix: prefix) }
+    }
+
+    static func settings(_ db: Database, prefix: String) throws -> [String: String] {
+        var found: [String: String] = [:]
+        for row in try Row.fetchAll(
+            db, sql: "SELECT key, value FROM _settings WHERE substr(key, 1, length(?1)) = ?1", arguments: [prefix])
+        {
+            found[row[0]] = row[1]
+        }
+        return found
+    }
+}
+
+extension ReplicaTransaction {
+    /// The settings whose key starts with `prefix`, by key, as this transaction sees them.
+    public func settings(prefix: String) throws -> [String: String] {
+        try Replica.settings(session.db, prefix: prefix)
+    }
+
+    /// Saves a setting in this transaction: it commits with the transaction's records, or not at all.
+    public func saveSetting(_ key: String, _ value: String?) throws {
+        if let value {
+            try session.db.execute(
+                sql: """
+                    INSERT INTO _settings(key, value) VALUES (?, ?)
+                    ON CONFLICT(key) DO UPDATE SET value = excluded.value
+                    """,
+                arguments: [key, value])
+        } else {
+            try session.db.execute(sql: "DELETE FROM _settings WHERE key = ?", arguments: [key])
+        }
+    }
+}

@@ -99,6 +99,15 @@ public final class ReplicaTransaction {
         try session.mergeProfile(layout, id: id, cells: cells)
     }
 
+    /// The records as this transaction sees them (its own writes included), for reads that must agree with
+    /// what it writes.
+    public var records: any RecordSource { TransactionRecords(session: session) }
+
+    /// nil when the profile record is absent, else whether it is deleted (a tombstone).
+    public func isDeleted(_ collection: String, id: String) throws -> Bool? {
+        try exists(try profileLayout(collection), id)
+    }
+
     /// nil when absent, else whether it is deleted.
     private func exists(_ layout: TableLayout, _ id: String) throws -> Bool? {
         let statement = try replica.statements.statement(
