@@ -43,6 +43,8 @@ package final class SimWorld {
     var attacks: [SimAttackRecord] = []
     /// Families the admin moved to another city.
     var moved: Set<String> = []
+    /// The hand-outs of recharge codes, for the voucher runs' checks.
+    let vouchers = SimVoucherLog()
 
     package init(_ scenario: SimScenario, central factory: SimCentralFactory = SimReplicaCentral.factory) throws {
         self.scenario = scenario
@@ -74,6 +76,7 @@ package final class SimWorld {
             replicas[node] = try open(node, id: NodeID(rawValue: Int64(node + 1) * 1_000_003)!)
             lineage[node].insert(replica(node).nodeID)
         }
+        if scenario.vouchers { try importVouchers() }
     }
 
     deinit {
@@ -137,6 +140,7 @@ package final class SimWorld {
         case .restore(let node, let source): try restore(node, from: source)
         case .attack(let attack): try self.attack(attack)
         case .move(let pick): try move(pick)
+        case .voucher(let event): try run(event)
         }
     }
 
@@ -310,6 +314,7 @@ package final class SimWorld {
             kept.append(wiped)
         }
         writes = kept
+        vouchersRestored(node, from: source, acknowledged: acknowledged)
         try replica(source).checkpoint()
         replicas[node] = nil
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path(node) + suffix) }

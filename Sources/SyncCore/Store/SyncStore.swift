@@ -82,6 +82,9 @@ public struct ClientPush: Sendable {
     public var client: NodeID
     /// The principal's scope; nil for the admin.
     public var scope: String?
+    /// The principal's role, for rules that let only some nodes write a field (``RecordWriter``); nil:
+    /// not said (taken for a device's).
+    public var role: Principal.Role?
     /// The client's lease move, in the same transaction; nil from a client that predates leases.
     public var lease: LeaseMove?
     /// The client's pull cursor base: echo ranges below it are no longer needed.
@@ -90,11 +93,13 @@ public struct ClientPush: Sendable {
     public var now: Int64
 
     public init(
-        batch: ChangeBatch, client: NodeID, scope: String?, lease: LeaseMove?, pruneEchoBelow: Int64?, now: Int64
+        batch: ChangeBatch, client: NodeID, scope: String?, role: Principal.Role? = nil, lease: LeaseMove?,
+        pruneEchoBelow: Int64?, now: Int64
     ) {
         self.batch = batch
         self.client = client
         self.scope = scope
+        self.role = role
         self.lease = lease
         self.pruneEchoBelow = pruneEchoBelow
         self.now = now
