@@ -35,6 +35,11 @@ package enum SimRun {
                 for entry in try admin.refusedRecords(status: nil) {
                     print("  central refused \(entry.refusal.collection)/\(entry.refusal.id) from \(entry.source ?? "?"): \(entry.refusal.detail)")
                 }
+                for node in 1..<scenario.nodeCount {
+                    for entry in try world.replica(node).refusedRecords(status: nil) {
+                        print("  n\(node) refused \(entry.refusal.collection)/\(entry.refusal.id) stays \(entry.refusal.stays) from \(entry.source ?? "?"): \(entry.refusal.detail)")
+                    }
+                }
             }
             return Outcome(
                 violations: violations, faults: world.faultsMet, crashes: world.crashesMet, restores: world.restores,

@@ -13,6 +13,10 @@ package enum SimVoucherEvent: Hashable, Sendable, CustomStringConvertible {
     case hubReturn(hub: Int, count: Int)
     /// The admin takes back every unused code held by `device` (a lost phone).
     case reclaim(device: Int)
+    /// `device`'s file is backed up (a copy kept aside).
+    case backup(device: Int)
+    /// `device` is replaced by its last backup (its view of the codes goes back in time).
+    case restoreBackup(device: Int)
 
     package var description: String {
         switch self {
@@ -22,6 +26,8 @@ package enum SimVoucherEvent: Hashable, Sendable, CustomStringConvertible {
         case .deviceReturn(let device, let count): "n\(device) returns \(count) codes to its hub"
         case .hubReturn(let hub, let count): "hub n\(hub) returns \(count) codes to central"
         case .reclaim(let device): "admin reclaims the codes of n\(device)"
+        case .backup(let device): "n\(device) is backed up"
+        case .restoreBackup(let device): "n\(device) is restored from its last backup"
         }
     }
 
@@ -34,8 +40,10 @@ package enum SimVoucherEvent: Hashable, Sendable, CustomStringConvertible {
         case 8..<33: return .hubAllot(device: device, count: Int.random(in: 1...3, using: &random))
         case 33..<78: return .handOut(device: device, pick: Int.random(in: 0..<1000, using: &random))
         case 78..<90: return .deviceReturn(device: device, count: Int.random(in: 1...2, using: &random))
-        case 90..<95: return .hubReturn(hub: Int.random(in: 1...2, using: &random), count: 1)
-        default: return .reclaim(device: device)
+        case 90..<93: return .hubReturn(hub: Int.random(in: 1...2, using: &random), count: 1)
+        case 93..<95: return .reclaim(device: device)
+        case 95..<98: return .backup(device: device)
+        default: return .restoreBackup(device: device)
         }
     }
 }

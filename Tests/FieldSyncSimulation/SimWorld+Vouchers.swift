@@ -1,4 +1,5 @@
 import FieldDomain
+import Foundation
 import GRDB
 import SyncCore
 
@@ -14,6 +15,10 @@ extension SimWorld {
                 try tx.moveVoucher(code, to: .hub, city: SimScenario.cities[index % 2])
             }
         }
+        // The day before: the hubs sync, give each of their devices two codes, the devices sync.
+        for hub in 1...2 { try sync(hub) }
+        for device in 3..<scenario.nodeCount { try run(SimVoucherEvent.hubAllot(device: device, count: 2)) }
+        for device in 3..<scenario.nodeCount { try sync(device) }
     }
 
     func run(_ event: SimVoucherEvent) throws {
@@ -43,6 +48,15 @@ extension SimWorld {
                 try replica.write { tx in
                     for voucher in codes.prefix(count) { try tx.moveVoucher(voucher.code, to: .central) }
                 }
+            case .backup(let device):
+                try replica(device).checkpoint()
+                let backup = path(device) + ".backup"
+                try? FileManager.default.removeItem(atPath: backup)
+                try FileManager.default.copyItem(atPath: path(device), toPath: backup)
+            case .restoreBackup(let device):
+                let backup = path(device) + ".backup"
+                guard FileManager.default.fileExists(atPath: backup) else { return }
+                try restore(device, from: device, backup: backup)
             case .reclaim(let device):
                 guard let admin = central.replicaForAdmin() else { return }
                 let held = try Vouchers.all(admin.records).filter { voucher in
@@ -149,6 +163,19 @@ extension SimWorld {
                 found.append(
                     "unexplained refusal: n\(handOut.node) (never restored) gave \(handOut.code) to \(handOut.family) "
                         + "and it was refused: a code it held reached another family first")
+            }
+        }
+        // One holder at a time: a device that believes it holds an unused code is its holder at central.
+        for node in 3..<scenario.nodeCount {
+            let phone = replica(node)
+            for voucher in try Vouchers.unused(phone.records, holder: .device(phone.nodeID), city: nil) {
+                let atCentral = try admin.record("vouchers", id: voucher.code)
+                let handed = try admin.record("deliveries", id: Vouchers.deliveryID(for: voucher.code)) != nil
+                if handed || atCentral?["holder"] != .text(phone.nodeID.description) {
+                    found.append(
+                        "two holders: n\(node) holds \(voucher.code), central says \(atCentral?["holder"] ?? .null)"
+                            + (handed ? " (handed out)" : ""))
+                }
             }
         }
         for code in SimVoucherLog.codes {

@@ -283,8 +283,11 @@ package final class SimWorld {
 
     /// Replaces device `node` by a copy of device `source`'s file: `node`'s writes that its hub never
     /// acknowledged go with the old phone; the copy holds `source`'s node id.
-    private func restore(_ node: Int, from source: Int) throws {
-        guard node != source, node >= 3, source >= 3, scenario.city(node) == scenario.city(source) else { return }
+    /// `backup`: a file of `node`'s own taken earlier (``SimVoucherEvent/restoreBackup(device:)``), instead
+    /// of `source`'s current one.
+    func restore(_ node: Int, from source: Int, backup: String? = nil) throws {
+        guard node != source || backup != nil, node >= 3, source >= 3, scenario.city(node) == scenario.city(source)
+        else { return }
         let old = replica(node)
         let acknowledged = try old.peerState(Self.upstream).pushed.base
         var kept: [SimTrackedWrite] = []
@@ -318,7 +321,7 @@ package final class SimWorld {
         try replica(source).checkpoint()
         replicas[node] = nil
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path(node) + suffix) }
-        try FileManager.default.copyItem(atPath: path(source), toPath: path(node))
+        try FileManager.default.copyItem(atPath: backup ?? path(source), toPath: path(node))
         epochs[node] += 1
         replicas[node] = try open(node)
         lineage[node].insert(replica(node).nodeID)
