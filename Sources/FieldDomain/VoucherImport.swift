@@ -37,7 +37,10 @@ public struct VoucherImport: Sendable {
             guard let code = cells.first, !code.isEmpty else { continue }
             if line == 1, code.lowercased() == "code" { continue }
             guard Vouchers.isValidCode(code) else {
-                problems.append(Problem(line: line, message: "'\(code.prefix(70))' is not a recharge code (4 to 64 letters, digits or '-')"))
+                problems.append(
+                    Problem(
+                        line: line,
+                        message: "'\(code.prefix(70))' is not a recharge code (4 to 64 letters, digits or '-')"))
                 continue
             }
             if let first = seen[code] {
@@ -47,7 +50,8 @@ public struct VoucherImport: Sendable {
             var amount: Int?
             if cells.count > 2, !cells[2].isEmpty {
                 guard let number = Int(cells[2]), (0...1_000_000).contains(number) else {
-                    problems.append(Problem(line: line, message: "the amount '\(cells[2].prefix(20))' is not a whole number"))
+                    problems.append(
+                        Problem(line: line, message: "the amount '\(cells[2].prefix(20))' is not a whole number"))
                     continue
                 }
                 amount = number

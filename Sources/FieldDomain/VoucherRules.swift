@@ -25,7 +25,8 @@ enum VoucherRules {
         }
         guard record.id == Vouchers.deliveryID(for: code) else {
             return RecordProblem(
-                field: "voucher", "The hand-out of code \(code.prefix(64)) has the id 'rc-\(code.prefix(64))' (one per code).")
+                field: "voucher",
+                "The hand-out of code \(code.prefix(64)) has the id 'rc-\(code.prefix(64))' (one per code).")
         }
         guard record["quantity"] == .integer(1) else {
             return RecordProblem(field: "quantity", "A recharge code is handed out one at a time (quantity 1).")
@@ -34,7 +35,8 @@ enum VoucherRules {
             // The same hand-out again (a push sent twice, a pending write under a device's new id) is no
             // second one; another family, time or volunteer is.
             let same = ["family", "delivered_at", "volunteer", "city"].allSatisfy { existing[$0] == record[$0] }
-            return same ? nil : RecordProblem(field: "voucher", "Code \(code) was already handed out: \(handOut(existing)).")
+            return same
+                ? nil : RecordProblem(field: "voucher", "Code \(code) was already handed out: \(handOut(existing)).")
         }
         guard let stored = try store.record("vouchers", id: code) else {
             return RecordProblem(field: "voucher", "There is no recharge code \(code.prefix(64)) here.")
@@ -44,7 +46,8 @@ enum VoucherRules {
         if record.writer?.standing == .local, voucher.holder == .central { return nil }
         guard voucher.city == record["city"].textValue else {
             return RecordProblem(
-                field: "voucher", "Code \(code) is held in \(voucher.city ?? "central's pool"), not in \(record["city"]).")
+                field: "voucher",
+                "Code \(code) is held in \(voucher.city ?? "central's pool"), not in \(record["city"]).")
         }
         guard let writer = record.writer else { return nil }
         if voucher.holder == .device(writer.node) { return nil }
@@ -131,6 +134,7 @@ enum VoucherRules {
     /// "to family F on 2026-12-06 by Amina (delivery rc-…)".
     static func handOut(_ delivery: [String: Value]) -> String {
         let at = delivery["delivered_at"]?.integerValue.map(FieldSyncRules.day) ?? "?"
-        return "to family \(delivery["family"]?.textValue ?? "?") on \(at) by \(delivery["volunteer"]?.textValue ?? "?")"
+        return
+            "to family \(delivery["family"]?.textValue ?? "?") on \(at) by \(delivery["volunteer"]?.textValue ?? "?")"
     }
 }

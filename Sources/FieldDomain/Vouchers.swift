@@ -95,7 +95,8 @@ extension ReplicaTransaction {
     @discardableResult
     public func importVoucher(_ code: String, operatorName: String?, amount: Int?) throws -> Bool {
         guard Vouchers.isValidCode(code) else {
-            throw SyncError(.invalidValue, "'\(code.prefix(70))' is not a recharge code: 4 to 64 letters, digits or '-'.")
+            throw SyncError(
+                .invalidValue, "'\(code.prefix(70))' is not a recharge code: 4 to 64 letters, digits or '-'.")
         }
         var values: [String: Value] = ["holder": Vouchers.Holder.central.value]
         values["operator"] = operatorName.map(Value.text)
@@ -110,7 +111,9 @@ extension ReplicaTransaction {
 
     /// Hands `code` on to `holder` (in `city`: the admin's allotment to a city, or nil to keep it). The
     /// rules check that this node may (``FieldSyncRules``); its server checks again.
-    public func moveVoucher(_ code: String, to holder: Vouchers.Holder, city: String? = nil, reclaimedFrom: String? = nil)
+    public func moveVoucher(
+        _ code: String, to holder: Vouchers.Holder, city: String? = nil, reclaimedFrom: String? = nil
+    )
         throws
     {
         var values: [String: Value] = ["holder": holder.value]

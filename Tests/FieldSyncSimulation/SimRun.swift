@@ -33,11 +33,15 @@ package enum SimRun {
             if violations.isEmpty, scenario.vouchers { violations = try world.voucherViolations() }
             if SimWorld.tracing, let admin = world.central.replicaForAdmin() {
                 for entry in try admin.refusedRecords(status: nil) {
-                    print("  central refused \(entry.refusal.collection)/\(entry.refusal.id) from \(entry.source ?? "?"): \(entry.refusal.detail)")
+                    print(
+                        "  central refused \(entry.refusal.collection)/\(entry.refusal.id) from \(entry.source ?? "?"): \(entry.refusal.detail)"
+                    )
                 }
                 for node in 1..<scenario.nodeCount {
                     for entry in try world.replica(node).refusedRecords(status: nil) {
-                        print("  n\(node) refused \(entry.refusal.collection)/\(entry.refusal.id) stays \(entry.refusal.stays) from \(entry.source ?? "?"): \(entry.refusal.detail)")
+                        print(
+                            "  n\(node) refused \(entry.refusal.collection)/\(entry.refusal.id) stays \(entry.refusal.stays) from \(entry.source ?? "?"): \(entry.refusal.detail)"
+                        )
                     }
                 }
             }

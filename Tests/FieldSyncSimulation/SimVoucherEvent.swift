@@ -36,7 +36,8 @@ package enum SimVoucherEvent: Hashable, Sendable, CustomStringConvertible {
     static func random(nodes: Int, using random: inout some RandomNumberGenerator) -> SimVoucherEvent {
         let device = Int.random(in: 3..<nodes, using: &random)
         switch Int.random(in: 0..<100, using: &random) {
-        case 0..<8: return .allot(hub: Int.random(in: 1...2, using: &random), count: Int.random(in: 1...4, using: &random))
+        case 0..<8:
+            return .allot(hub: Int.random(in: 1...2, using: &random), count: Int.random(in: 1...4, using: &random))
         case 8..<33: return .hubAllot(device: device, count: Int.random(in: 1...3, using: &random))
         case 33..<78: return .handOut(device: device, pick: Int.random(in: 0..<1000, using: &random))
         case 78..<90: return .deviceReturn(device: device, count: Int.random(in: 1...2, using: &random))

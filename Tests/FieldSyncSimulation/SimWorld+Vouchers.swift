@@ -41,7 +41,9 @@ extension SimWorld {
             case .deviceReturn(let device, let count):
                 let phone = replica(device)
                 let codes = try Vouchers.unused(phone.records, holder: .device(phone.nodeID), city: nil)
-                try phone.write { tx in for voucher in codes.prefix(count) { try tx.moveVoucher(voucher.code, to: .hub) } }
+                try phone.write { tx in
+                    for voucher in codes.prefix(count) { try tx.moveVoucher(voucher.code, to: .hub) }
+                }
             case .hubReturn(let hub, let count):
                 let replica = replica(hub)
                 let codes = try Vouchers.unused(replica.records, holder: .hub, city: scenario.city(hub))
@@ -156,13 +158,28 @@ extension SimWorld {
             if try admin.record("deliveries", id: id)?["family"] == .text(handOut.family) { continue }
             vouchers.refusedHandOuts += 1
             guard refused.contains(id) else {
-                found.append("lost hand-out: n\(handOut.node) gave \(handOut.code) to \(handOut.family), neither kept nor refused")
+                found.append(
+                    "lost hand-out: n\(handOut.node) gave \(handOut.code) to \(handOut.family), neither kept nor refused"
+                )
                 continue
             }
             if !vouchers.duplicated.contains(handOut.node), !vouchers.reclaimed.contains(handOut.code) {
                 found.append(
                     "unexplained refusal: n\(handOut.node) (never restored) gave \(handOut.code) to \(handOut.family) "
                         + "and it was refused: a code it held reached another family first")
+            }
+        }
+        // Every hand-out central keeps was made by the code's holder (under one of its node ids).
+        let records = try centralRecords()
+        for (id, _) in records.cities("deliveries") {
+            guard let delivery = records.record("deliveries", id: id), let code = delivery.values["voucher"]?.textValue,
+                let writer = delivery.stamps["voucher"]?.node,
+                case .device(let holder)? = try admin.record("vouchers", id: code).flatMap({
+                    Vouchers.Holder($0["holder"] ?? .null)
+                })
+            else { continue }
+            if !lineage.contains(where: { $0.contains(writer) && $0.contains(holder) }) {
+                found.append("hand-out by a non-holder: \(code) handed out by \(writer), held by \(holder)")
             }
         }
         // One holder at a time: a device that believes it holds an unused code is its holder at central.

@@ -20,7 +20,9 @@ struct AdminVouchersCommand: ParsableCommand {
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add codes to central's pool from a CSV file: code[,operator[,amount]] a line.",
-            discussion: "UTF-8 with or without BOM, ',' or ';'. Bad and repeated lines are reported; importing again adds nothing.")
+            discussion:
+                "UTF-8 with or without BOM, ',' or ';'. Bad and repeated lines are reported; importing again adds nothing."
+        )
         @OptionGroup var device: DeviceOptions
         @OptionGroup var output: OutputOptions
         @Option(help: "The CSV file.") var csv: String
@@ -95,14 +97,16 @@ struct AdminVouchersCommand: ParsableCommand {
                 return voucher.holder == .device(node!)
             }
             let handed = try Set(
-                held.filter { try replica.record("deliveries", id: Vouchers.deliveryID(for: $0.code)) != nil }.map(\.code))
+                held.filter { try replica.record("deliveries", id: Vouchers.deliveryID(for: $0.code)) != nil }.map(
+                    \.code))
             let unused = held.filter { !handed.contains($0.code) && $0.holder != .central }
             try operation {
                 try replica.write { tx in
                     for voucher in unused { try tx.reclaimVoucher(voucher.code, from: voucher.holder!) }
                 }
             }
-            Printer.line("reclaimed \(unused.count) codes\(handed.isEmpty ? "" : " (\(handed.count) already handed out)")")
+            Printer.line(
+                "reclaimed \(unused.count) codes\(handed.isEmpty ? "" : " (\(handed.count) already handed out)")")
         }
     }
 }
@@ -140,7 +144,9 @@ struct HubCommand: ParsableCommand {
             let codes = try operation { try FieldDomain.Vouchers.all(hub.replica.records) }.filter {
                 $0.holder == .hub && (city == nil || $0.city == city)
             }.filter { try hub.replica.record("deliveries", id: FieldDomain.Vouchers.deliveryID(for: $0.code)) == nil }
-            guard codes.count >= count else { throw CLIError("The hub holds \(codes.count) unused codes, fewer than \(count).") }
+            guard codes.count >= count else {
+                throw CLIError("The hub holds \(codes.count) unused codes, fewer than \(count).")
+            }
             try operation {
                 try hub.replica.write { tx in
                     for voucher in codes.prefix(count) { try tx.moveVoucher(voucher.code, to: .device(node)) }
@@ -158,7 +164,9 @@ struct HubCommand: ParsableCommand {
         func run() throws {
             let hub = try device.open()
             let codes = try operation { try FieldDomain.Vouchers.all(hub.replica.records) }.filter { $0.holder == .hub }
-                .filter { try hub.replica.record("deliveries", id: FieldDomain.Vouchers.deliveryID(for: $0.code)) == nil }
+                .filter {
+                    try hub.replica.record("deliveries", id: FieldDomain.Vouchers.deliveryID(for: $0.code)) == nil
+                }
             let given = codes.prefix(count ?? codes.count)
             try operation {
                 try hub.replica.write { tx in for voucher in given { try tx.moveVoucher(voucher.code, to: .central) } }

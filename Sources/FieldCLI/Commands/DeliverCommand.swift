@@ -84,7 +84,9 @@ struct DeliverCommand: ParsableCommand {
     /// The code to hand out with a recharge: the first this device holds, once the admin has imported
     /// codes (nil: a bare recharge, as before); a clear error when this device holds none.
     private func nextVoucher(_ device: Device, item: String) throws -> String? {
-        guard item == Vouchers.item, try !device.replica.records.records("vouchers", limit: 1).isEmpty else { return nil }
+        guard item == Vouchers.item, try !device.replica.records.records("vouchers", limit: 1).isEmpty else {
+            return nil
+        }
         guard quantity == 1 else { throw CLIError("Recharge codes are handed out one at a time: --qty 1.") }
         guard
             let code = try Vouchers.unused(device.replica.records, holder: .device(device.replica.nodeID), city: nil)

@@ -44,7 +44,8 @@ public final class ReplicaStore: SyncStore {
             do {
                 return try replica.apply(
                     push.batch, from: ClientPush.peerKey(client: push.client), sender: push.client, scope: push.scope,
-                    role: push.role, fromClient: true, pruneEchoBelow: push.pruneEchoBelow, serverClock: push.now, lease: push.lease)
+                    role: push.role, fromClient: true, pruneEchoBelow: push.pruneEchoBelow, serverClock: push.now,
+                    lease: push.lease)
             } catch let error as SyncError where error.code == .duplicateNode {
                 // Rolled back with the push: the finding is recorded in a transaction of its own.
                 if let move = push.lease,
