@@ -34,7 +34,7 @@ public protocol SyncStore: TokenStore {
     /// applies pushes whole. The caller must not write to the store between the first run it offers and
     /// the stream's end (the stream may hold the write lock): it streams only a push whose token is
     /// already bound to its node. `scope` and `now` as in ``ClientPush``.
-    func beginPush(client: NodeID, scope: String?, now: Int64) -> (any PushStream)?
+    func beginPush(client: NodeID, scope: String?, role: Principal.Role?, now: Int64) -> (any PushStream)?
 
     /// Checks and moves a client's lease without a push (see ``Lease``), in its own transaction; a
     /// duplicate found is remembered (every later request of either copy is refused).
