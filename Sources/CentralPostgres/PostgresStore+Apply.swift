@@ -16,7 +16,8 @@ extension PostgresStore {
         do {
             return try await database.withTransaction { connection in
                 try await self.merge(
-                    push.batch, plan: plan, from: peer, scope: push.scope, now: push.now, connection: connection
+                    push.batch, plan: plan, from: peer, scope: push.scope, sender: push.client, role: push.role,
+                    now: push.now, connection: connection
                 ) { connection in
                     if let lease = push.lease {
                         switch try await Self.moveLease(connection, lease, logger: self.logger) {

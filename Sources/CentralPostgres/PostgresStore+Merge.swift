@@ -35,11 +35,13 @@ extension PostgresStore {
     /// `scope`: a client's push (every record must lie in it, and the checks of a client's records apply);
     /// nil from the admin or another replica.
     package func merge(
-        _ batch: ChangeBatch, plan: BatchPlan, from source: String?, scope: String?, now: Int64,
-        connection: PostgresConnection, before: (PostgresConnection) async throws -> Void
+        _ batch: ChangeBatch, plan: BatchPlan, from source: String?, scope: String?, sender: NodeID? = nil,
+        role: Principal.Role? = nil, now: Int64, connection: PostgresConnection,
+        before: (PostgresConnection) async throws -> Void
     ) async throws -> MergeOutcome {
         let merge = MergeInputs(
-            batch: batch, plan: plan, scope: scope, fromClient: source != nil, now: now, layouts: layouts,
+            batch: batch, plan: plan, scope: scope, sender: sender, role: role, fromClient: source != nil, now: now,
+            layouts: layouts,
             rules: source != nil ? schema.rules : nil, maxDrift: maxClockDriftMillis)
         // What needs no record (a client's lease, under its node's own lock) runs first.
         try await before(connection)
@@ -139,6 +141,9 @@ extension PostgresStore {
         var batch: ChangeBatch
         var plan: BatchPlan
         var scope: String?
+        /// The client of a push and its token's role (what the rules know of a record's writer).
+        var sender: NodeID? = nil
+        var role: Principal.Role? = nil
         var fromClient: Bool
         var now: Int64
         var layouts: [PostgresLayout]
@@ -181,6 +186,8 @@ extension PostgresStore {
                 sequence: meta.sequence, nodeID: meta.node, previousNodeID: meta.previousNode,
                 checkedAt: UInt64(max(0, now)), rows: rows)
             session.scope = scope
+            session.sender = sender
+            session.role = role
             session.fromClient = fromClient
             session.rules = rules
             session.ruleReads = reads

@@ -28,6 +28,9 @@ package final class PostgresWriteSession {
     /// Records come from a client: a new profile must carry its required fields, references stay in the
     /// record's scope. Refused records throw `RefusedRecord`.
     package var fromClient = false
+    /// The client of a push, and its token's role: what the rules know of a record's writer.
+    package var sender: NodeID?
+    package var role: Principal.Role?
     /// The records refused so far (by the plan and by the merge), in order.
     package var refusals: [Refusal] = []
     /// The domain's rules, checked on a client's records (nil: not checked).
@@ -136,7 +139,8 @@ package final class PostgresWriteSession {
                 break
             }
         }
-        if mask != 0, mask & (1 << UInt64(layout.collection.fields.count)) == 0, let rules = ruleCheck(layout) {
+        // A tombstone is checked too (changed: `_deleted`), as on SQLite.
+        if mask != 0, let rules = ruleCheck(layout) {
             var values: [String: Value] = [:]
             if let stored {
                 for register in layout.collection.fields.indices {
@@ -144,11 +148,14 @@ package final class PostgresWriteSession {
                 }
             }
             var changed = Set<String>()
+            var newest: Stamp?
             for cell in cells where mask & (1 << UInt64(cell.register)) != 0 {
                 values[layout.registers[cell.register]] = cell.value
                 changed.insert(layout.registers[cell.register])
+                if newest.map({ cell.stamp > $0 }) ?? true { newest = cell.stamp }
             }
-            try check(rules, layout, id: id, values: values, changed: changed, isNew: stored == nil)
+            try check(
+                rules, layout, id: id, values: values, changed: changed, isNew: stored == nil, writer: newest?.node)
         }
         for entry in kept { keep(entry) }
         guard mask != 0 else { return }
@@ -239,7 +246,9 @@ package final class PostgresWriteSession {
         if let rules = ruleCheck(layout) {
             var fields: [String: Value] = [:]
             for cell in values { fields[layout.registers[cell.register]] = cell.value }
-            try check(rules, layout, id: record.id, values: fields, changed: Set(fields.keys), isNew: true)
+            try check(
+                rules, layout, id: record.id, values: fields, changed: Set(fields.keys), isNew: true,
+                writer: record.stamp.node)
         }
         var row = MergedRow(
             values: Array(repeating: .null, count: layout.registers.count), hlc: [record.stamp.hlc.storage],
@@ -323,20 +332,6 @@ package final class PostgresWriteSession {
     private func ruleCheck(_ layout: PostgresLayout) -> (any RecordRules)? {
         guard fromClient, let rules, rules.collections.contains(layout.name) else { return nil }
         return rules
-    }
-
-    /// Refuses a client's record that breaks a rule (provisionally, when a rule asked for a record not read
-    /// yet: see ``PostgresRuleReads``).
-    private func check(
-        _ rules: any RecordRules, _ layout: PostgresLayout, id: String, values: [String: Value],
-        changed: Set<String>, isNew: Bool
-    ) throws {
-        let record = CheckedRecord(
-            collection: layout.name, id: id, values: values, changed: changed, isNew: isNew, isLocal: false)
-        guard let problem = try rules.problem(with: record, in: SessionRecords(session: self)) else { return }
-        throw RefusedRecord(
-            refusal: Refusal(
-                collection: layout.name, id: id, code: problem.code, field: problem.field, detail: problem.detail))
     }
 
     private func write(_ collection: Int, id: String, _ row: MergedRow) {

@@ -12,15 +12,24 @@ public import SyncCore
 /// - entitlements: the item is in the catalogue; once campaigns are set up, the campaign (if any) exists.
 /// - items: the id is an item code.
 /// - distinct_families: two different families.
+/// - vouchers, and deliveries that hand one out: ``VoucherRules`` (decision record 0017).
 public struct FieldSyncRules: RecordRules {
     public init() {}
 
     public let collections: Set<String> = [
-        "deliveries", "families", "campaigns", "entitlements", "items", "distinct_families",
+        "deliveries", "families", "campaigns", "entitlements", "items", "distinct_families", "vouchers",
     ]
 
     public func problem(with record: CheckedRecord, in store: any RecordSource) throws -> RecordProblem? {
+        // Only a code's tombstone is checked (a code is never lost); any other record may be deleted.
+        if record.changed == ["_deleted"], record.collection != "vouchers" { return nil }
         switch record.collection {
+        case "vouchers": return try VoucherRules.voucher(record, store)
+        case "deliveries":
+            if let problem = try VoucherRules.delivery(record, store) { return problem }
+        default: break
+        }
+        return switch record.collection {
         case "deliveries": try delivery(record, store)
         case "families": try family(record, store)
         case "campaigns": try campaign(record, store)

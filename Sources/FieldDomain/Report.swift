@@ -94,11 +94,14 @@ public struct Report {
     public var refused: [RefusedEntry] = []
     /// References to records this replica does not hold (a delivery of a family never received).
     public var dangling: [DanglingReference] = []
+    /// Recharge codes per city, devices running low, refused hand-outs (decision record 0017).
+    public var vouchers: VoucherReport?
 
     /// Devices silent for longer than this are stale. Default 3 days.
     public static let staleAfterMillis: Int64 = 3 * 86_400_000
 
-    public init(_ replica: Replica, now: Int64) throws {
+    /// `voucherLowBelow`: a device holding fewer unused recharge codes is running low.
+    public init(_ replica: Replica, now: Int64, voucherLowBelow: Int = 5) throws {
         let ledger = DeliveryLedger(replica)
         let groups = try ledger.familyGroups()
         let all = try ledger.deliveries()
@@ -148,6 +151,8 @@ public struct Report {
                     skewed: offset.magnitude > 5 * 60_000)
             }
         }
+        let names = Dictionary(devices.map { ($0.node, $0.name) }, uniquingKeysWith: { _, last in last })
+        vouchers = try VoucherReport(replica, lowBelow: voucherLowBelow, names: names)
     }
 
     /// Each family's reference and association (deleted ones too: their deliveries still count).

@@ -38,6 +38,8 @@ extension Schema {
                     Field("volunteer", .text, required: true),
                     Field("note", .text),
                     Field("association", .reference, references: "associations"),
+                    // The recharge code this delivery handed out (its id is then `rc-` and the code).
+                    Field("voucher", .text),
                 ]),
             CollectionSchema(
                 "delivery_voids", kind: .fact, scope: "city",
@@ -89,6 +91,18 @@ extension Schema {
                     Field("family", .reference, required: true, references: "families"),
                     Field("other", .reference, required: true, references: "families"),
                     Field("note", .text),
+                ]),
+            // Internet recharge codes (decision record 0017): the id is the code; held by one node at a
+            // time: `holder` is "central", "hub" (its city's) or a device's node id; `city` is the holder's
+            // (none in central's pool, so that only the admin's replicas hold the pool).
+            CollectionSchema(
+                "vouchers", kind: .profile, scope: "city",
+                fields: [
+                    Field("city", .text),
+                    Field("holder", .text, required: true),
+                    Field("operator", .text),
+                    Field("amount", .integer, range: 0...1_000_000),
+                    Field("reclaimed_from", .text),
                 ]),
         ], rules: FieldSyncRules())
 }

@@ -47,6 +47,10 @@ package struct SimCentralContext {
 package typealias SimCentralFactory = @Sendable (SimCentralContext) throws -> any SimCentral
 
 extension SimCentral {
+    /// Central's own replica, for the admin's work on recharge codes (``SimVoucherEvent``); nil on an
+    /// engine that has none (the voucher runs use the SQLite central).
+    package func replicaForAdmin() -> Replica? { (self as? SimReplicaCentral)?.adminReplica }
+
     /// Runs async work of an engine's store from the simulation's synchronous code, on Dispatch threads
     /// (never waiting for a thread of the cooperative pool).
     package func wait<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {

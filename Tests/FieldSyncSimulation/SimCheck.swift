@@ -14,7 +14,22 @@ package enum SimCheck {
             let expected = central.filter { $0.contains(marker) }
             let members = [index + 1] + nodes.filter { $0 >= 3 && scenario.city($0) == city }
             for node in members {
-                let lines = try world.replica(node).dump().split(separator: "\n").map(String.init)
+                // A code whose move this node made (a restored copy's stale move) and its server refused: the
+                // node may keep its refused value until a newer write replaces it (decision record 0017,
+                // "known gap"); it never hands out a code its id does not hold.
+                let kept = Set(
+                    try world.replica(node).refusedRecords(status: nil)
+                        .filter { $0.refusal.collection == "vouchers" }
+                        .map { "vouchers t\"\($0.refusal.id)\" " })
+                // A device's view of the codes may lag (a refused or repaired stale move, decision record 0017,
+                // "known gap"): SimWorld.voucherViolations checks what matters, that no device believes it
+                // holds a code central gives to another holder.
+                let device = node >= 3 && world.scenario.vouchers
+                func visible(_ line: String) -> Bool {
+                    !(device && line.hasPrefix("vouchers ")) && !kept.contains { line.hasPrefix($0) }
+                }
+                let lines = try world.replica(node).dump().split(separator: "\n").map(String.init).filter(visible)
+                let expected = expected.filter(visible)
                 guard lines != expected else { continue }
                 let missing = Set(expected).subtracting(lines).sorted().prefix(2)
                 let extra = Set(lines).subtracting(expected).sorted().prefix(2)

@@ -22,6 +22,8 @@ package enum SimEvent: Hashable, Sendable, CustomStringConvertible {
     case attack(SimAttack)
     /// The admin moves a family of central's to the other city (racing the volunteers' edits of it).
     case move(pick: Int)
+    /// Work on recharge codes (the voucher runs).
+    case voucher(SimVoucherEvent)
 
     package var description: String {
         switch self {
@@ -35,6 +37,7 @@ package enum SimEvent: Hashable, Sendable, CustomStringConvertible {
         case .restore(let node, let from): "restore n\(node) from a backup of n\(from)"
         case .attack(let attack): "\(attack)"
         case .move(let pick): "admin moves family[\(pick)] to the other city"
+        case .voucher(let event): "\(event)"
         }
     }
 }

@@ -30,6 +30,9 @@ package final class SimReplicaCentral: SimCentral {
 
     private var current: Replica { replica! }
 
+    /// The replica the admin works on (central's own file).
+    var adminReplica: Replica { current }
+
     package var nodeID: NodeID { current.nodeID }
 
     package func store() throws -> any SyncStore { try ReplicaStore(current) }

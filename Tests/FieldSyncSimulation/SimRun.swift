@@ -9,6 +9,9 @@ package enum SimRun {
         package var crashes = 0
         package var restores = 0
         package var exchanges = 0
+        /// Recharge codes handed out by volunteers, and those of them a server refused (voucher runs).
+        package var handOuts = 0
+        package var refusedHandOuts = 0
 
         /// The kind of the first violation ("diverged", "lost write"…): the shrinker keeps it.
         package var kind: String? { violations.first.map { String($0.prefix { $0 != ":" }) } }
@@ -21,11 +24,30 @@ package enum SimRun {
         do {
             let world = try SimWorld(scenario, central: central)
             for event in scenario.events { try world.run(event) }
-            let errors = try world.heal()
+            var errors = try world.heal()
+            // The admin takes back the codes frozen under a node id no node has any more (a restored
+            // backup's), as the report asks, and the world heals again.
+            if errors.isEmpty, scenario.vouchers, try world.reclaimFrozen() { errors = try world.heal() }
             var violations = errors.map { "sync failed after healing: \($0)" }
             if violations.isEmpty { violations = try SimCheck.violations(world) }
+            if violations.isEmpty, scenario.vouchers { violations = try world.voucherViolations() }
+            if SimWorld.tracing, let admin = world.central.replicaForAdmin() {
+                for entry in try admin.refusedRecords(status: nil) {
+                    print(
+                        "  central refused \(entry.refusal.collection)/\(entry.refusal.id) from \(entry.source ?? "?"): \(entry.refusal.detail)"
+                    )
+                }
+                for node in 1..<scenario.nodeCount {
+                    for entry in try world.replica(node).refusedRecords(status: nil) {
+                        print(
+                            "  n\(node) refused \(entry.refusal.collection)/\(entry.refusal.id) stays \(entry.refusal.stays) from \(entry.source ?? "?"): \(entry.refusal.detail)"
+                        )
+                    }
+                }
+            }
             return Outcome(
-                violations: violations, faults: world.faultsMet, crashes: world.crashesMet, restores: world.restores)
+                violations: violations, faults: world.faultsMet, crashes: world.crashesMet, restores: world.restores,
+                handOuts: world.vouchers.handOuts.count, refusedHandOuts: world.vouchers.refusedHandOuts)
         } catch {
             return Outcome(violations: ["harness error: \(error)"])
         }

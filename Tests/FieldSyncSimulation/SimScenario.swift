@@ -16,6 +16,8 @@ package struct SimScenario {
     /// The city of each device (node 3 onwards).
     package let deviceCities: [String]
     package var events: [SimEvent]
+    /// Central imports recharge codes at the start, and voucher work is among the events.
+    package var vouchers = false
 
     var nodeCount: Int { 3 + deviceCities.count }
 
@@ -30,7 +32,9 @@ package struct SimScenario {
     }
 
     /// `adversarial`: a dishonest device and hub send attacks, and the admin moves families between cities.
-    package init(seed: UInt64, adversarial: Bool = false) {
+    /// `vouchers`: central imports recharge codes, and a third of the events are work on them
+    /// (``SimVoucherEvent``).
+    package init(seed: UInt64, adversarial: Bool = false, vouchers: Bool = false) {
         var random = SplitMix64(seed: seed)
         let devices = Int.random(in: 3...5, using: &random)
         // Two devices share the first city (one may be restored from the other's backup).
@@ -40,7 +44,11 @@ package struct SimScenario {
         var events: [SimEvent] = []
         var tag = 0
         func device() -> Int { Int.random(in: 3..<nodes, using: &random) }
-        for _ in 0..<Int.random(in: 20...45, using: &random) {
+        for _ in 0..<(vouchers ? Int.random(in: 40...70, using: &random) : Int.random(in: 20...45, using: &random)) {
+            if vouchers, Int.random(in: 0..<100, using: &random) < 40 {
+                events.append(.voucher(.random(nodes: nodes, using: &random)))
+                continue
+            }
             if adversarial, Int.random(in: 0..<100, using: &random) < 25 {
                 events.append(
                     Int.random(in: 0..<5, using: &random) == 0
@@ -87,12 +95,16 @@ package struct SimScenario {
                     write = .edit(
                         pick: pick, field: Int.random(in: 0..<SimWrite.fields.count, using: &random), tag: tag)
                 case 60..<66: write = .delete(pick: pick)
-                case 66..<90: write = .deliver(pick: pick, item: Int.random(in: 0..<3, using: &random))
+                case 66..<90:
+                    // With recharge codes, a recharge is a voucher event (a bare one would be refused).
+                    let item = vouchers ? Int.random(in: 0..<2, using: &random) : Int.random(in: 0..<3, using: &random)
+                    write = .deliver(pick: pick, item: item)
                 default: write = .void(pick: pick)
                 }
                 events.append(.write(node: device(), write))
             }
         }
         self.init(seed: seed, deviceCities: Array(cities.prefix(devices)), events: events)
+        self.vouchers = vouchers
     }
 }

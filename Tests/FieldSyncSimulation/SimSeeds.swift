@@ -27,7 +27,10 @@ package enum SimSeeds {
         /// One line: seeds, events, faults met, failures, time.
         package var summary: String {
             "\(seeds) seeds, \(events) events, \(totals.faults) network faults, \(totals.crashes) crashes, "
-                + "\(totals.restores) restored backups, \(failures) failing seeds, "
+                + "\(totals.restores) restored backups, "
+                + (totals.handOuts == 0
+                    ? "" : "\(totals.handOuts) codes handed out (\(totals.refusedHandOuts) refused, reported), ")
+                + "\(failures) failing seeds, "
                 + String(format: "%.1f s", seconds)
         }
     }
@@ -35,19 +38,21 @@ package enum SimSeeds {
     /// Runs `seeds` with central from `central`; shrinks the first `shrunk` failures. `replay` is the
     /// `--filter` of the test, for the replay command.
     package static func run(
-        _ seeds: [UInt64], adversarial: Bool, central: SimCentralFactory = SimReplicaCentral.factory,
-        replay: String, shrunk: Int = 2
+        _ seeds: [UInt64], adversarial: Bool, vouchers: Bool = false,
+        central: SimCentralFactory = SimReplicaCentral.factory, replay: String, shrunk: Int = 2
     ) -> Report {
         let started = ContinuousClock.now
         var report = Report()
         for seed in seeds {
-            let scenario = SimScenario(seed: seed, adversarial: adversarial)
+            let scenario = SimScenario(seed: seed, adversarial: adversarial, vouchers: vouchers)
             report.seeds += 1
             report.events += scenario.events.count
             let outcome = SimRun.run(scenario, central: central)
             report.totals.faults += outcome.faults
             report.totals.crashes += outcome.crashes
             report.totals.restores += outcome.restores
+            report.totals.handOuts += outcome.handOuts
+            report.totals.refusedHandOuts += outcome.refusedHandOuts
             guard !outcome.violations.isEmpty else { continue }
             report.failures += 1
             guard report.failures <= shrunk else { continue }  // shrinking takes time

@@ -43,6 +43,8 @@ package final class SimWorld {
     var attacks: [SimAttackRecord] = []
     /// Families the admin moved to another city.
     var moved: Set<String> = []
+    /// The hand-outs of recharge codes, for the voucher runs' checks.
+    let vouchers = SimVoucherLog()
 
     package init(_ scenario: SimScenario, central factory: SimCentralFactory = SimReplicaCentral.factory) throws {
         self.scenario = scenario
@@ -74,6 +76,7 @@ package final class SimWorld {
             replicas[node] = try open(node, id: NodeID(rawValue: Int64(node + 1) * 1_000_003)!)
             lineage[node].insert(replica(node).nodeID)
         }
+        if scenario.vouchers { try importVouchers() }
     }
 
     deinit {
@@ -137,6 +140,7 @@ package final class SimWorld {
         case .restore(let node, let source): try restore(node, from: source)
         case .attack(let attack): try self.attack(attack)
         case .move(let pick): try move(pick)
+        case .voucher(let event): try run(event)
         }
     }
 
@@ -279,8 +283,11 @@ package final class SimWorld {
 
     /// Replaces device `node` by a copy of device `source`'s file: `node`'s writes that its hub never
     /// acknowledged go with the old phone; the copy holds `source`'s node id.
-    private func restore(_ node: Int, from source: Int) throws {
-        guard node != source, node >= 3, source >= 3, scenario.city(node) == scenario.city(source) else { return }
+    /// `backup`: a file of `node`'s own taken earlier (``SimVoucherEvent/restoreBackup(device:)``), instead
+    /// of `source`'s current one.
+    func restore(_ node: Int, from source: Int, backup: String? = nil) throws {
+        guard node != source || backup != nil, node >= 3, source >= 3, scenario.city(node) == scenario.city(source)
+        else { return }
         let old = replica(node)
         let acknowledged = try old.peerState(Self.upstream).pushed.base
         var kept: [SimTrackedWrite] = []
@@ -310,10 +317,11 @@ package final class SimWorld {
             kept.append(wiped)
         }
         writes = kept
+        vouchersRestored(node, from: source, acknowledged: acknowledged)
         try replica(source).checkpoint()
         replicas[node] = nil
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path(node) + suffix) }
-        try FileManager.default.copyItem(atPath: path(source), toPath: path(node))
+        try FileManager.default.copyItem(atPath: backup ?? path(source), toPath: path(node))
         epochs[node] += 1
         replicas[node] = try open(node)
         lineage[node].insert(replica(node).nodeID)

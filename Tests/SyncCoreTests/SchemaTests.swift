@@ -47,7 +47,7 @@ struct SchemaTests {
         #expect(
             schema.collections.map(\.name) == [
                 "associations", "families", "deliveries", "delivery_voids", "entitlements", "items", "campaigns",
-                "distinct_families",
+                "distinct_families", "vouchers",
             ])
         #expect(schema["deliveries"]?.kind == .fact)
         #expect(schema["families"]?.scopeField == "city")

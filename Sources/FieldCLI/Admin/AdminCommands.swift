@@ -16,10 +16,13 @@ struct ReportCommand: ParsableCommand {
             """)
     @OptionGroup var device: DeviceOptions
     @OptionGroup var output: OutputOptions
+    @Option(help: "A device holding fewer unused recharge codes than this is running low.") var lowBelow = 5
 
     func run() throws {
         let device = try device.open()
-        let report = try operation { try Report(device.replica, now: Int64(SystemClock().nowMillis())) }
+        let report = try operation {
+            try Report(device.replica, now: Int64(SystemClock().nowMillis()), voucherLowBelow: lowBelow)
+        }
         if output.json { return Printer.json(ReportJSON.object(report)) }
         ReportText.print(report)
     }
@@ -28,11 +31,11 @@ struct ReportCommand: ParsableCommand {
 struct AdminCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "admin",
-        abstract: "Admin changes: the catalogue, campaigns, associations, rules, merges, refused records, imports.",
+        abstract: "Admin changes: the catalogue, campaigns, associations, rules, merges, refused records, imports, recharge codes.",
         subcommands: [
             MergeFamily.self, NotDuplicate.self, Rule.self, ItemCommand.self, CampaignCommand.self,
             AssociationCommand.self,
-            RefusedCommand.self, ImportCommand.self,
+            RefusedCommand.self, ImportCommand.self, AdminVouchersCommand.self,
         ])
 
     struct MergeFamily: ParsableCommand {

@@ -83,12 +83,21 @@ enum ReportText {
                     ]
                 })
         }
+        if let vouchers = report.vouchers, !vouchers.cities.isEmpty || !vouchers.refused.isEmpty {
+            VoucherOutput.print(vouchers)
+        }
     }
 }
 
 /// The report as one JSON object.
 enum ReportJSON {
     static func object(_ report: Report) -> [String: Any] {
+        var object = fields(report)
+        if let vouchers = report.vouchers { object["vouchers"] = VoucherOutput.json(vouchers) }
+        return object
+    }
+
+    private static func fields(_ report: Report) -> [String: Any] {
         [
             "totals": report.totals.map {
                 [

@@ -63,15 +63,38 @@ struct DeliverCommand: ParsableCommand {
                 "Not logged: this would break the rule. If it is justified, add --override \"reason\".",
                 records: ["rules": rules, "evidence": verdict.evidence.map(DeliveryIndex.values)])
         }
-        let id = try operation { try device.replica.write { tx in try tx.logDelivery(delivery) } }
+        let code = try operation { try nextVoucher(device, item: item) }
+        let id = try operation {
+            try device.replica.write { tx in
+                try code.map { try tx.handOutVoucher($0, delivery: delivery) } ?? tx.logDelivery(delivery)
+            }
+        }
         if output.json {
             Printer.json([
                 "id": id, "family": familyID, "counted_for": verdict.family, "item": item, "quantity": quantity,
-                "override": override != nil,
+                "override": override != nil, "voucher": code as Any? ?? NSNull(),
             ])
+        } else if let code {
+            Printer.line("recharge code \(code) for \(record["reference"]?.description ?? familyID) (\(id))")
         } else {
             Printer.line("logged \(quantity) \(item) for \(record["reference"]?.description ?? familyID) (\(id))")
         }
+    }
+
+    /// The code to hand out with a recharge: the first this device holds, once the admin has imported
+    /// codes (nil: a bare recharge, as before); a clear error when this device holds none.
+    private func nextVoucher(_ device: Device, item: String) throws -> String? {
+        guard item == Vouchers.item, try !device.replica.records.records("vouchers", limit: 1).isEmpty else {
+            return nil
+        }
+        guard quantity == 1 else { throw CLIError("Recharge codes are handed out one at a time: --qty 1.") }
+        guard
+            let code = try Vouchers.unused(device.replica.records, holder: .device(device.replica.nodeID), city: nil)
+                .first?.code
+        else {
+            throw CLIError("This device holds no recharge code. Ask your hub for some, then run `field sync`.")
+        }
+        return code
     }
 }
 

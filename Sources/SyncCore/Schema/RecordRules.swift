@@ -25,9 +25,12 @@ public struct CheckedRecord: Sendable {
     public var isNew: Bool
     /// Written by this node (a volunteer's entry), not received from a client.
     public var isLocal: Bool
+    /// Who made the change, as the checking node knows it; nil when the caller did not say.
+    public var writer: RecordWriter?
 
     public init(
-        collection: String, id: String, values: [String: Value], changed: Set<String>, isNew: Bool, isLocal: Bool
+        collection: String, id: String, values: [String: Value], changed: Set<String>, isNew: Bool, isLocal: Bool,
+        writer: RecordWriter? = nil
     ) {
         self.collection = collection
         self.id = id
@@ -35,9 +38,34 @@ public struct CheckedRecord: Sendable {
         self.changed = changed
         self.isNew = isNew
         self.isLocal = isLocal
+        self.writer = writer
     }
 
     public subscript(field: String) -> Value { values[field] ?? .null }
+}
+
+/// Who made a change a rule checks: the node whose stamp it carries, and what the checking node knows of
+/// that node (rules that let only some nodes write a field, such as a voucher's holder, read it).
+public struct RecordWriter: Sendable, Hashable {
+    public enum Standing: Sendable, Hashable {
+        /// This node's own write. The node cannot tell who its operator is (central's file has no token):
+        /// its server checks the write again when it arrives there.
+        case local
+        /// The client of the push, with its token's role (nil when the caller did not say: take it for a
+        /// device's).
+        case client(Principal.Role?)
+        /// Another node's write that the client relays (a hub relaying its devices').
+        case relayed
+    }
+
+    /// The node of the change's stamp (a profile's: of the newest register it sets).
+    public var node: NodeID
+    public var standing: Standing
+
+    public init(node: NodeID, standing: Standing) {
+        self.node = node
+        self.standing = standing
+    }
 }
 
 /// Why a record breaks a domain rule: the field at fault and a sentence for the volunteer and the admin.

@@ -71,7 +71,7 @@ extension Replica {
 
     public func apply(
         _ batch: ChangeBatch, from peer: String, sender: NodeID? = nil, scope: String? = nil,
-        fromClient: Bool = false, pruneEchoBelow: Int64? = nil, serverClock: Int64? = nil,
+        role: Principal.Role? = nil, fromClient: Bool = false, pruneEchoBelow: Int64? = nil, serverClock: Int64? = nil,
         lease: LeaseMove? = nil, progress: PeerProgress = .init()
     ) throws -> ApplyReport {
         let plan = try BatchPlan(batch, schema: schema, sender: sender, scope: scope)
@@ -80,6 +80,8 @@ extension Replica {
             if let lease { try Self.requireLease(session.db, lease) }
             // Stored records are checked where the merge reads them anyway (no extra lookup).
             session.scope = scope
+            session.sender = sender
+            session.role = role
             session.fromClient = fromClient
             session.source = peer
             let before = session.sequence

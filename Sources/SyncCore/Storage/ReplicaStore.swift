@@ -44,7 +44,8 @@ public final class ReplicaStore: SyncStore {
             do {
                 return try replica.apply(
                     push.batch, from: ClientPush.peerKey(client: push.client), sender: push.client, scope: push.scope,
-                    fromClient: true, pruneEchoBelow: push.pruneEchoBelow, serverClock: push.now, lease: push.lease)
+                    role: push.role, fromClient: true, pruneEchoBelow: push.pruneEchoBelow, serverClock: push.now,
+                    lease: push.lease)
             } catch let error as SyncError where error.code == .duplicateNode {
                 // Rolled back with the push: the finding is recorded in a transaction of its own.
                 if let move = push.lease,
@@ -59,9 +60,9 @@ public final class ReplicaStore: SyncStore {
 
     /// A stream on a replica in a file; an in-memory one (a single connection, which the stream's open
     /// write would hold against every read) applies pushes whole.
-    public func beginPush(client: NodeID, scope: String?, now: Int64) -> (any PushStream)? {
+    public func beginPush(client: NodeID, scope: String?, role: Principal.Role?, now: Int64) -> (any PushStream)? {
         guard replica.path != nil else { return nil }
-        return StreamedApply(replica: replica, client: client, scope: scope, now: now)
+        return StreamedApply(replica: replica, client: client, scope: scope, role: role, now: now)
     }
 
     public func moveLease(_ move: LeaseMove) async throws -> LeaseCheck {

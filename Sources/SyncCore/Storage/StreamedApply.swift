@@ -43,11 +43,11 @@ final class StreamedApply: PushStream {
 
     /// Starts the merge of what `client` pushes to `replica`, with the principal's `scope`, the server's
     /// clock at `now` (Unix ms).
-    init(replica: Replica, client: NodeID, scope: String?, now: Int64) {
+    init(replica: Replica, client: NodeID, scope: String?, role: Principal.Role?, now: Int64) {
         Self.queue.async { [self] in
             let result = Result {
                 try replica.applyStreamed(
-                    from: ClientPush.peerKey(client: client), sender: client, scope: scope, serverClock: now
+                    from: ClientPush.peerKey(client: client), sender: client, scope: scope, role: role, serverClock: now
                 ) { try self.next() }
             }
             let waiting = state.withLock { state in
@@ -103,12 +103,14 @@ extension Replica {
     /// own (the checks are per record), then the lease and the echo as in
     /// ``apply(_:from:sender:scope:fromClient:pruneEchoBelow:serverClock:lease:progress:)``.
     fileprivate func applyStreamed(
-        from peer: String, sender: NodeID, scope: String?, serverClock: Int64,
+        from peer: String, sender: NodeID, scope: String?, role: Principal.Role?, serverClock: Int64,
         next: () throws -> StreamedApply.Item
     ) throws -> ApplyReport {
         try withSession { session in
             session.checkedAt = UInt64(max(0, serverClock))
             session.scope = scope
+            session.sender = sender
+            session.role = role
             session.fromClient = true
             session.source = peer
             let before = session.sequence

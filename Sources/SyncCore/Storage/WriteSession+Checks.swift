@@ -64,10 +64,16 @@ extension WriteSession {
     /// (``RefusedRecord``), a local write throws the problem as a `SyncError`.
     func check(
         _ rules: any RecordRules, _ layout: TableLayout, id: String, values: [String: Value], changed: Set<String>,
-        isNew: Bool
+        isNew: Bool, writer node: NodeID?
     ) throws {
+        let writer = node.map { node in
+            RecordWriter(
+                node: node,
+                standing: !fromClient ? .local : node == sender ? .client(role) : .relayed)
+        }
         let record = CheckedRecord(
-            collection: layout.name, id: id, values: values, changed: changed, isNew: isNew, isLocal: !fromClient)
+            collection: layout.name, id: id, values: values, changed: changed, isNew: isNew, isLocal: !fromClient,
+            writer: writer)
         guard let problem = try rules.problem(with: record, in: TransactionRecords(session: self)) else { return }
         if fromClient {
             throw RefusedRecord(

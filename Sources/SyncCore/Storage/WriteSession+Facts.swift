@@ -12,7 +12,8 @@ extension WriteSession {
         if let rules = ruleCheck(layout) {
             var fields: [String: Value] = [:]
             for cell in values { fields[layout.registers[cell.register]] = cell.value }
-            try check(rules, layout, id: id, values: fields, changed: Set(fields.keys), isNew: true)
+            try check(
+                rules, layout, id: id, values: fields, changed: Set(fields.keys), isNew: true, writer: stamp.node)
         }
         ruleReads.written(layout.name)
         let statement = try cached(layout, local ? .insertLocalFact : .insertFact) {
@@ -48,7 +49,9 @@ extension WriteSession {
             for cell in record.cells where map[cell.field] >= 0 {
                 fields[layout.registers[map[cell.field]]] = cell.value
             }
-            try check(rules, layout, id: record.id, values: fields, changed: Set(fields.keys), isNew: true)
+            try check(
+                rules, layout, id: record.id, values: fields, changed: Set(fields.keys), isNew: true,
+                writer: record.stamp.node)
         }
         ruleReads.written(layout.name)
         let statement = try cached(layout, .insertFact) { layout.insertFactSQL(ignoringDuplicates: true) }

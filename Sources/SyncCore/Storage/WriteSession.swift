@@ -24,6 +24,9 @@ final class WriteSession {
     var refusals: [Refusal] = []
     /// Who sent the batch (a peer key), kept with its refused records.
     var source: String?
+    /// The client of a push, and its token's role: what the rules know of a record's writer.
+    var sender: NodeID?
+    var role: Principal.Role?
     /// Added to the wall clock: see ``Replica/setClockOffset(_:)``.
     let clockOffset: Int64
     /// This node's id, read with the clock.
@@ -164,7 +167,8 @@ final class WriteSession {
         {
             departedFrom = recordScope
         }
-        if mask != 0, mask & (1 << UInt64(layout.deletedIndex)) == 0, let rules = ruleCheck(layout) {
+        // A tombstone is checked too (changed: `_deleted`): a rule may keep a record from being deleted.
+        if mask != 0, let rules = ruleCheck(layout) {
             var values: [String: Value] = [:]
             if exists {
                 for register in layout.collection.fields.indices {
@@ -172,13 +176,16 @@ final class WriteSession {
                 }
             }
             var changed = Set<String>()
+            var newest: Stamp?
             for cell in cells where mask & (1 << UInt64(cell.register)) != 0 {
                 values[layout.registers[cell.register]] = cell.value
                 changed.insert(layout.registers[cell.register])
+                if newest.map({ cell.stamp > $0 }) ?? true { newest = cell.stamp }
             }
             current.reset()
             active = false
-            try check(rules, layout, id: id, values: values, changed: changed, isNew: !exists)
+            try check(
+                rules, layout, id: id, values: values, changed: changed, isNew: !exists, writer: newest.map(\.node))
         }
         if active { current.reset() }
         active = false

@@ -24,5 +24,12 @@ public protocol PushStream: Sendable {
 
 extension SyncStore {
     /// No streaming: every push is applied whole.
-    public func beginPush(client: NodeID, scope: String?, now: Int64) -> (any PushStream)? { nil }
+    public func beginPush(client: NodeID, scope: String?, role: Principal.Role?, now: Int64) -> (any PushStream)? {
+        nil
+    }
+
+    /// A stream for a client whose role is not said (taken for a device's by the rules).
+    public func beginPush(client: NodeID, scope: String?, now: Int64) -> (any PushStream)? {
+        beginPush(client: client, scope: scope, role: nil, now: now)
+    }
 }

@@ -34,7 +34,7 @@ public protocol SyncStore: TokenStore {
     /// applies pushes whole. The caller must not write to the store between the first run it offers and
     /// the stream's end (the stream may hold the write lock): it streams only a push whose token is
     /// already bound to its node. `scope` and `now` as in ``ClientPush``.
-    func beginPush(client: NodeID, scope: String?, now: Int64) -> (any PushStream)?
+    func beginPush(client: NodeID, scope: String?, role: Principal.Role?, now: Int64) -> (any PushStream)?
 
     /// Checks and moves a client's lease without a push (see ``Lease``), in its own transaction; a
     /// duplicate found is remembered (every later request of either copy is refused).
@@ -82,6 +82,9 @@ public struct ClientPush: Sendable {
     public var client: NodeID
     /// The principal's scope; nil for the admin.
     public var scope: String?
+    /// The principal's role, for rules that let only some nodes write a field (``RecordWriter``); nil:
+    /// not said (taken for a device's).
+    public var role: Principal.Role?
     /// The client's lease move, in the same transaction; nil from a client that predates leases.
     public var lease: LeaseMove?
     /// The client's pull cursor base: echo ranges below it are no longer needed.
@@ -90,11 +93,13 @@ public struct ClientPush: Sendable {
     public var now: Int64
 
     public init(
-        batch: ChangeBatch, client: NodeID, scope: String?, lease: LeaseMove?, pruneEchoBelow: Int64?, now: Int64
+        batch: ChangeBatch, client: NodeID, scope: String?, role: Principal.Role? = nil, lease: LeaseMove?,
+        pruneEchoBelow: Int64?, now: Int64
     ) {
         self.batch = batch
         self.client = client
         self.scope = scope
+        self.role = role
         self.lease = lease
         self.pruneEchoBelow = pruneEchoBelow
         self.now = now

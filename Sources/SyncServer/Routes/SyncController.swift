@@ -165,7 +165,8 @@ package struct SyncController: Sendable {
     /// body, or its token is not yet bound to it (binding writes, and a stream may hold the write lock).
     private func stream(for token: TokenRecord, node: NodeID?, principal: Principal, now: Int64) -> (any PushStream)? {
         guard let node, token.role == .admin || token.node == node,
-            let stream = service.store.beginPush(client: node, scope: principal.scope, now: now)
+            let stream = service.store.beginPush(
+                client: node, scope: principal.scope, role: principal.role, now: now)
         else { return nil }
         metrics.streamedPush()
         return stream

@@ -87,7 +87,8 @@ public struct SyncService: Sendable {
                 // Not streamed, or the stream failed and rolled back: the whole push, with the same outcome.
                 report = try await store.apply(
                     ClientPush(
-                        batch: push.batch, client: request.node, scope: principal.scope, lease: lease,
+                        batch: push.batch, client: request.node, scope: principal.scope, role: principal.role,
+                        lease: lease,
                         pruneEchoBelow: pruneEchoBelow, now: now))
             }
         } catch let error as SyncError where error.code == .duplicateNode {
