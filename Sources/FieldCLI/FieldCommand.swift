@@ -22,7 +22,7 @@ struct FieldCommand: ParsableCommand {
             InitCommand.self, FamilyCommand.self, CatalogueCommand.self, DeliverCommand.self, VoidCommand.self,
             HistoryCommand.self,
             SyncCommand.self, StatusCommand.self, ReportCommand.self, AdminCommand.self, ExportCommand.self,
-            VouchersCommand.self, HubCommand.self,
+            VouchersCommand.self, StockCommand.self, HubCommand.self,
         ]
     )
 

@@ -13,11 +13,13 @@ public import SyncCore
 /// - items: the id is an item code.
 /// - distinct_families: two different families.
 /// - vouchers, and deliveries that hand one out: ``VoucherRules`` (decision record 0017).
+/// - stock_moves: ``StockRules`` (decision record 0020).
 public struct FieldSyncRules: RecordRules {
     public init() {}
 
     public let collections: Set<String> = [
         "deliveries", "families", "campaigns", "entitlements", "items", "distinct_families", "vouchers",
+        "stock_moves",
     ]
 
     public func problem(with record: CheckedRecord, in store: any RecordSource) throws -> RecordProblem? {
@@ -25,6 +27,7 @@ public struct FieldSyncRules: RecordRules {
         if record.changed == ["_deleted"], record.collection != "vouchers" { return nil }
         switch record.collection {
         case "vouchers": return try VoucherRules.voucher(record, store)
+        case "stock_moves": return try StockRules.move(record, store)
         case "deliveries":
             if let problem = try VoucherRules.delivery(record, store) { return problem }
         default: break

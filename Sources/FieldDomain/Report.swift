@@ -96,6 +96,8 @@ public struct Report {
     public var dangling: [DanglingReference] = []
     /// Recharge codes per city, devices running low, refused hand-outs (decision record 0017).
     public var vouchers: VoucherReport?
+    /// Each city's stock of each item its hub records (decision record 0020); overdrawn ones flagged.
+    public var stock: [Stock.Level] = []
 
     /// Devices silent for longer than this are stale. Default 3 days.
     public static let staleAfterMillis: Int64 = 3 * 86_400_000
@@ -153,6 +155,7 @@ public struct Report {
         }
         let names = Dictionary(devices.map { ($0.node, $0.name) }, uniquingKeysWith: { _, last in last })
         vouchers = try VoucherReport(replica, lowBelow: voucherLowBelow, names: names)
+        stock = try Stock.levels(replica)
     }
 
     /// Each family's reference and association (deleted ones too: their deliveries still count).

@@ -104,5 +104,19 @@ extension Schema {
                     Field("amount", .integer, range: 0...1_000_000),
                     Field("reclaimed_from", .text),
                 ]),
+            // A hub's stock of an item (decision record 0020): packs received from the warehouse, sent back,
+            // lost or damaged, or corrected after a count (`quantity` signed, for `corrected` only). A fact,
+            // written by the hub's operator or the admin; on hand = the moves' sum − the city's deliveries.
+            CollectionSchema(
+                "stock_moves", kind: .fact, scope: "city",
+                fields: [
+                    Field("city", .text, required: true),
+                    Field("item", .text, required: true),
+                    Field("kind", .text, required: true),
+                    Field("quantity", .integer, required: true, range: -1_000_000...1_000_000),
+                    Field("moved_at", .timestamp, required: true),
+                    Field("operator", .text, required: true),
+                    Field("note", .text),
+                ]),
         ], rules: FieldSyncRules())
 }

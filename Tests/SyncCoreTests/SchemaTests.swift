@@ -47,7 +47,7 @@ struct SchemaTests {
         #expect(
             schema.collections.map(\.name) == [
                 "associations", "families", "deliveries", "delivery_voids", "entitlements", "items", "campaigns",
-                "distinct_families", "vouchers",
+                "distinct_families", "vouchers", "stock_moves",
             ])
         #expect(schema["deliveries"]?.kind == .fact)
         #expect(schema["families"]?.scopeField == "city")

@@ -86,6 +86,18 @@ enum ReportText {
         if let vouchers = report.vouchers, !vouchers.cities.isEmpty || !vouchers.refused.isEmpty {
             VoucherOutput.print(vouchers)
         }
+        if !report.stock.isEmpty {
+            let overdrawn = report.stock.filter(\.isOverdrawn)
+            Printer.line("")
+            Printer.line("== Stock per hub (\(overdrawn.count) handed out more than received) ==")
+            StockOutput.table(report.stock)
+            for level in overdrawn {
+                Printer.line(
+                    "\(level.city): handed out \(level.handedOut) \(level.item) but had \(level.available) (received "
+                        + "\(level.received), returned \(level.returned), lost \(level.lost), corrected "
+                        + "\(level.corrected)): \(-level.onHand) more than received")
+            }
+        }
     }
 }
 
@@ -94,6 +106,7 @@ enum ReportJSON {
     static func object(_ report: Report) -> [String: Any] {
         var object = fields(report)
         if let vouchers = report.vouchers { object["vouchers"] = VoucherOutput.json(vouchers) }
+        object["stock"] = report.stock.map(StockOutput.object)
         return object
     }
 

@@ -114,8 +114,8 @@ struct AdminVouchersCommand: ParsableCommand {
 /// `field hub …`: what a hub's operator does on the hub's replica (`--db hub.db`).
 struct HubCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "hub", abstract: "A hub operator's work on the hub's replica: recharge codes.",
-        subcommands: [Vouchers.self])
+        commandName: "hub", abstract: "A hub operator's work on the hub's replica: recharge codes, stock.",
+        subcommands: [Vouchers.self, HubStockCommand.self])
 
     struct Vouchers: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -69,10 +69,12 @@ struct DeliverCommand: ParsableCommand {
                 try code.map { try tx.handOutVoucher($0, delivery: delivery) } ?? tx.logDelivery(delivery)
             }
         }
+        let onHand = StockOutput.warnIfOut(device.replica, city: city, item: item)
         if output.json {
             Printer.json([
                 "id": id, "family": familyID, "counted_for": verdict.family, "item": item, "quantity": quantity,
                 "override": override != nil, "voucher": code as Any? ?? NSNull(),
+                "stock_on_hand": onHand as Any? ?? NSNull(),
             ])
         } else if let code {
             Printer.line("recharge code \(code) for \(record["reference"]?.description ?? familyID) (\(id))")
