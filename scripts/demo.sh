@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
-# The FieldSync demo: central and two city hubs on loopback, four volunteer devices logging offline,
-# the nightly sync, and the admin report (a double distribution and a family registered twice).
+# The FieldSync demo: the real campaign at its real size, on loopback. Central and 8 city hubs; the admin
+# imports the associations, the campaigns, 1,000 families and 5,200 recharge codes; each hub enrols 3
+# volunteers from a list and records the packs the warehouse brings; 24 volunteers work offline for six
+# days from their sheets (food packs, connectivity packs, recharges), syncing with their hub each evening,
+# hubs with central each night; phase 2 adds 1,000 families. Planted: a family served twice by two
+# offline volunteers, two families registered twice (Arabic and Latin script), a volunteer whose clock is
+# a day ahead, a hub that records fewer packs than it hands out. The report at the end: a page here, the
+# whole of it in demo-out/report.txt (and .json, and the deliveries as CSV).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+REPO=$PWD
 
-# FIELDSYNC_BIN: use binaries built elsewhere (the tests); DEMO_OUT: keep the reports and exports there.
+# FIELDSYNC_BIN: use binaries built elsewhere (the tests); DEMO_OUT: where the report goes (default demo-out).
 if [ -n "${FIELDSYNC_BIN:-}" ]; then
     BIN="$FIELDSYNC_BIN"
 else
     # What the build needs, first: a missing package stops here, naming the apt-get line that installs it.
-    . scripts/prerequisites.sh || exit
-    # The build's output is shown as it comes; a failed build stops the demo with its status (set -e).
+    . scripts/prerequisites.sh --python || exit
     "${SWIFT:-swift}" build -c release
     BIN="$("${SWIFT:-swift}" build -c release --show-bin-path)"
 fi
+OUT="${DEMO_OUT:-$REPO/demo-out}"
+mkdir -p "$OUT"
 SERVER="$BIN/sync-server"
 FIELD="$BIN/field"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/fieldsync-demo.XXXXXX")"
@@ -25,12 +33,15 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$WORK"
+STARTED=$SECONDS
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-quiet() { "$@" >/dev/null; }
-# Issues a token into a new file; its notice goes to tokens.log, shown if the command fails.
-issue() { "$SERVER" token issue "$@" 2>>tokens.log || { cat tokens.log >&2; exit 1; }; }
-
+say() { printf '\033[1m%3ds  %s\033[0m\n' $((SECONDS - STARTED)) "$*"; }
+# Runs a command, its output kept in log.txt; on failure, shows it and stops.
+run() {
+    if ! "$@" >>log.txt 2>&1; then
+        echo "failed: $*" >&2; tail -20 log.txt >&2; exit 1
+    fi
+}
 # Starts a server in the background (its pid kept for the cleanup), then sets URL once it listens.
 serve() {
     local name=$1; shift
@@ -47,96 +58,126 @@ serve() {
     echo "$name did not start:" >&2; cat "$name.log" >&2; exit 1
 }
 
-say "Central: an embedded SQLite store"
-issue --db central.db --role admin --name admin --out admin.token
-issue --db central.db --role hub --city Tunis --name hub-tunis --out hub-tunis.token
-issue --db central.db --role hub --city Sfax --name hub-sfax --out hub-sfax.token
+python3 "$REPO/scripts/campaign.py" campaign
+C=campaign
+CITIES=(Casablanca:cas Rabat:rab Marrakech:mar "Fès:fes" Tanger:tng Agadir:aga Oujda:ouj "Meknès:mek")
+# The volunteer whose phone's clock is a day ahead (Oujda's first).
+AHEAD=$(sed -n 2p $C/volunteers-ouj.csv | cut -d';' -f1)
+field_as() {  # field_as DEVICE ARGS…: a volunteer's command on their device
+    local device=$1; shift
+    if [ "$device" = "$AHEAD" ]; then
+        FIELDSYNC_CLOCK_OFFSET_MS=86400000 "$FIELD" "$@" --db "dev-$device.db"
+    else
+        "$FIELD" "$@" --db "dev-$device.db"
+    fi
+}
+devices_of() { ls "enrol-$1" | sed -n 's/^[0-9]*-\(.*\)\.enrol$/\1/p'; }
+
+# Runs FUNCTION CITY CODE for every city at once (the cities work side by side, as in the field); stops if
+# any failed.
+each_city() {
+    local pids=() pid failed=0
+    for entry in "${CITIES[@]}"; do
+        "$1" "${entry%%:*}" "${entry##*:}" &
+        pids+=($!)
+    done
+    for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+    [ "$failed" = 0 ] || exit 1
+}
+say "Central, with an embedded SQLite store"
+run "$SERVER" token issue --db central.db --role admin --name admin --out admin.token
+for entry in "${CITIES[@]}"; do
+    city=${entry%%:*} code=${entry##*:}
+    run "$SERVER" token issue --db central.db --role hub --city "$city" --name "hub-$code" --out "hub-$code.token"
+done
 serve central --db central.db
 CENTRAL=$URL
-echo "central at $CENTRAL"
 
-say "Two city hubs, syncing with central nightly (and now, on demand)"
-for city in Tunis Sfax; do
-    lower=$(echo "$city" | tr 'A-Z' 'a-z')
-    issue --db "hub-$lower.db" --role device --city "$city" --name "$lower-1" --out "$lower-1.token"
-    issue --db "hub-$lower.db" --role device --city "$city" --name "$lower-2" --out "$lower-2.token"
+say "The admin imports the associations, the campaigns, the phase-1 families and the recharge codes"
+run "$FIELD" admin import associations --csv $C/associations.csv --db central.db
+run "$FIELD" admin import campaigns --csv $C/campaigns.csv --db central.db
+run "$FIELD" admin import families --csv $C/families-phase1.csv --db central.db
+run "$FIELD" admin vouchers import --csv $C/codes.csv --db central.db
+for entry in "${CITIES[@]}"; do run "$FIELD" admin vouchers allot --city "${entry%%:*}" --count 650 --db central.db; done
+
+say "8 city hubs start, sync with central, enrol their volunteers and record the warehouse's packs"
+for entry in "${CITIES[@]}"; do
+    city=${entry%%:*} code=${entry##*:}
+    serve "hub-$code" --db "hub-$code.db" --upstream "$CENTRAL" --upstream-token-file "hub-$code.token" --sync-at 02:00
+    run "$SERVER" sync-upstream --db "hub-$code.db"
+    run "$SERVER" token enrol --db "hub-$code.db" --csv "$C/volunteers-$code.csv" --server "$URL" --out "enrol-$code"
+    while IFS=, read -r stock_city item qty; do
+        [ "$stock_city" = "$city" ] || continue
+        run "$FIELD" hub stock receive --city "$city" --item "$item" --qty "$qty" --by "hub-$code" --db "hub-$code.db"
+    done <$C/stock.csv
 done
-serve hub-tunis --db hub-tunis.db --upstream "$CENTRAL" --upstream-token-file hub-tunis.token --sync-at 02:00
-HUB_TUNIS=$URL
-serve hub-sfax --db hub-sfax.db --upstream "$CENTRAL" --upstream-token-file hub-sfax.token --sync-at 02:00
-HUB_SFAX=$URL
-echo "hub Tunis at $HUB_TUNIS, hub Sfax at $HUB_SFAX"
 
-say "The admin sets the entitlement rules"
-"$FIELD" init --db admin.db --server "$CENTRAL" --token-file admin.token
-"$FIELD" admin rule set --db admin.db --item food_pack --campaign 2026-winter --max 1
-"$FIELD" admin rule set --db admin.db --item food_pack --campaign 2026-spring --max 1
-"$FIELD" admin rule set --db admin.db --item connectivity_pack --max 1
-quiet "$FIELD" sync --db admin.db
-quiet "$SERVER" sync-upstream --db hub-tunis.db
-quiet "$SERVER" sync-upstream --db hub-sfax.db
+say "24 volunteers set up their phones from their enrolment files; each hub gives them recharge codes"
+enrol() {
+    local device
+    for device in $(devices_of "$2"); do
+        run "$FIELD" init --enrol "enrol-$2/"*"-$device.enrol" --db "dev-$device.db"
+        run field_as "$device" sync
+        run "$FIELD" hub vouchers allot --device "$device" --count 216 --db "hub-$2.db"
+    done
+    run "$SERVER" sync-upstream --db "hub-$2.db"
+}
+each_city enrol
 
-say "Four volunteers enrol with their hub"
-"$FIELD" init --db amina.db --server "$HUB_TUNIS" --token-file tunis-1.token --volunteer Amina
-"$FIELD" init --db youssef.db --server "$HUB_TUNIS" --token-file tunis-2.token --volunteer Youssef
-"$FIELD" init --db leila.db --server "$HUB_SFAX" --token-file sfax-1.token --volunteer Leila
-"$FIELD" init --db karim.db --server "$HUB_SFAX" --token-file sfax-2.token --volunteer Karim
-for device in amina youssef leila karim; do quiet "$FIELD" sync --db "$device.db"; done
+work() {  # a city's volunteers log their day's sheet (offline)
+    local sheet device
+    for device in $(devices_of "$2"); do
+        sheet=$C/sheets/day$DAY-$device.csv
+        [ ! -f "$sheet" ] || run field_as "$device" deliver --csv "$sheet"
+    done
+}
+evening() {  # a city's volunteers sync with their hub, then the hub's nightly sync with central
+    for device in $(devices_of "$2"); do run field_as "$device" sync; done
+    run "$SERVER" sync-upstream --db "hub-$2.db"
+}
+morning() {  # a city's volunteers pick up what the night brought
+    for device in $(devices_of "$2"); do run field_as "$device" sync; done
+}
 
-say "Amina registers families in Tunis and shares them at the hub"
-quiet "$FIELD" family add --db amina.db --reference TUN-001 --head "Fatma Ben Ali" --phone "+216 98 123 456" --size 5
-quiet "$FIELD" family add --db amina.db --reference TUN-002 --head "عائلة الحدّاد" --phone "+216 71 555 000" --size 7
-quiet "$FIELD" family add --db amina.db --reference TUN-003 --head "Hédi Trabelsi" --phone "+216 22 333 444" --size 3
-quiet "$FIELD" family add --db amina.db --reference TUN-004 --head "Mounira Jaziri" --phone "+216 50 111 222" --size 4
-"$FIELD" sync --db amina.db
-"$FIELD" sync --db youssef.db
+for DAY in 1 2 3 4 5 6; do
+    if [ "$DAY" = 4 ]; then
+        say "Phase 2: the admin imports 1,000 more families"
+        run "$FIELD" admin import families --csv $C/families-phase2.csv --db central.db
+        for entry in "${CITIES[@]}"; do run "$SERVER" sync-upstream --db "hub-${entry##*:}.db"; done
+        each_city morning
+    fi
+    say "Day $DAY: the volunteers work offline from their sheets, sync in the evening; hubs sync at night"
+    each_city work
+    if [ "$DAY" = 5 ]; then
+        # Two volunteers meet the same new family on the same day; each registers it, one in Arabic script.
+        python3 -c 'import json,sys
+for r in json.load(open(sys.argv[1])): print("\t".join([r["device"], r["reference"], r["head"], r["phone"], str(r["size"]), r["campaign"]]))' \
+            $C/registrations.json >registrations.tsv
+        while IFS=$'\t' read -r device reference head phone size campaign; do
+            run field_as "$device" family add --reference "$reference" --head "$head" --phone "$phone" --size "$size" --force
+            run field_as "$device" deliver --family "$reference" --item food_pack --campaign "$campaign"
+        done <registrations.tsv
+    fi
+    each_city evening
+    [ "$DAY" = 6 ] || each_city morning
+done
 
-say "Everyone works offline for the day"
-# Both Tunis volunteers serve TUN-001 its winter food pack: neither can see the other's delivery.
-"$FIELD" deliver --db amina.db --family TUN-001 --item food_pack --campaign 2026-winter
-"$FIELD" deliver --db youssef.db --family TUN-001 --item food_pack --campaign 2026-winter --note "family came to the hub"
-"$FIELD" deliver --db amina.db --family TUN-002 --item food_pack --campaign 2026-winter
-"$FIELD" deliver --db amina.db --family TUN-002 --item internet_recharge --qty 2 --campaign 2026-winter
-"$FIELD" deliver --db youssef.db --family TUN-003 --item connectivity_pack --campaign 2026-winter
-"$FIELD" deliver --db youssef.db --family TUN-004 --item food_pack --campaign 2026-spring
-# A new family comes to both volunteers on the same day: each registers it (another reference, same phone).
-"$FIELD" family add --db amina.db --reference TUN-005 --head "Rania Mejri" --phone "+216 55 700 800" --size 4
-"$FIELD" deliver --db amina.db --family TUN-005 --item food_pack --campaign 2026-spring
-"$FIELD" family add --db youssef.db --reference TUN-105 --head "Rania Mejri" --phone "55 700 800" --size 4
-"$FIELD" deliver --db youssef.db --family TUN-105 --item internet_recharge --campaign 2026-spring
-# Both update TUN-003's phone, each on their own device: the later edit wins, the other is kept as a conflict.
-"$FIELD" family edit --db amina.db TUN-003 --phone "+216 22 333 999"
-"$FIELD" family edit --db youssef.db TUN-003 --phone "+216 22 333 888"
-# A second winter pack on Amina's own device is refused with the evidence (the rule synced down).
-"$FIELD" deliver --db amina.db --family TUN-001 --item food_pack --campaign 2026-winter || true
-# Sfax.
-quiet "$FIELD" family add --db leila.db --reference SFX-001 --head "Salah Gharbi" --phone "+216 74 200 300" --size 6
-quiet "$FIELD" family add --db leila.db --reference SFX-002 --head "نادية الكعبي" --phone "+216 74 400 500" --size 2
-"$FIELD" deliver --db leila.db --family SFX-001 --item food_pack --campaign 2026-winter
-"$FIELD" deliver --db leila.db --family SFX-002 --item food_pack --campaign 2026-winter
-"$FIELD" deliver --db leila.db --family SFX-002 --item connectivity_pack --campaign 2026-spring
-quiet "$FIELD" sync --db leila.db
-quiet "$FIELD" sync --db karim.db
-"$FIELD" deliver --db karim.db --family SFX-001 --item internet_recharge --qty 3 --campaign 2026-spring
+say "The campaign ends: volunteers give their unused codes back, hubs return theirs to central"
+finish() {  # a city's volunteers give their unused codes back, sync; the hub gives them back to central
+    local device
+    for device in $(devices_of "$2"); do run field_as "$device" vouchers return --all; done
+    evening "$1" "$2"
+    run "$FIELD" hub vouchers return --db "hub-$2.db"
+    run "$SERVER" sync-upstream --db "hub-$2.db"
+}
+each_city finish
 
-say "Back in signal: the volunteers sync with their hubs"
-for device in amina youssef leila karim; do "$FIELD" sync --db "$device.db"; done
-
-say "The nightly run, triggered now: hubs sync with central"
-"$SERVER" sync-upstream --db hub-tunis.db
-"$SERVER" sync-upstream --db hub-sfax.db
-
-say "The admin report (central)"
-"$FIELD" report --db central.db
-"$FIELD" report --db central.db --json >report-before.json
-
-say "The admin merges the duplicate family, and the report follows the link"
-"$FIELD" admin merge-family --db central.db TUN-105 --into TUN-005
-"$FIELD" report --db central.db
-"$FIELD" report --db central.db --json >report-after.json
-"$FIELD" export deliveries --db central.db --csv deliveries.csv --bom
-"$FIELD" export families --db central.db --csv families.csv --bom
-"$FIELD" export breaches --db central.db --csv breaches.csv
-if [ -n "${DEMO_OUT:-}" ]; then cp report-before.json report-after.json deliveries.csv families.csv breaches.csv "$DEMO_OUT/"; fi
-
-say "Done: everything started is stopped"
+say "The admin's report (central)"
+"$FIELD" report --db central.db >"$OUT/report.txt"
+"$FIELD" report --db central.db --json >"$OUT/report.json"
+run "$FIELD" export deliveries --db central.db --csv "$OUT/deliveries.csv" --bom
+cp $C/expected.json "$OUT/expected.json"
+python3 "$REPO/scripts/demo-summary.py" "$OUT/report.json"
+echo
+echo "The whole report: $OUT/report.txt (and report.json, deliveries.csv). Done in $((SECONDS - STARTED)) s;"
+echo "everything started is stopped."

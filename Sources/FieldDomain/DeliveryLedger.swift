@@ -64,6 +64,22 @@ public struct LedgerDelivery: Sendable, Hashable {
     }
 }
 
+extension LedgerDelivery {
+    /// A delivery about to be logged, under a provisional `id` (no stamp yet: it counts after every stored one).
+    public init(pending delivery: NewDelivery, id: String) {
+        self.id = id
+        city = delivery.city
+        family = delivery.family
+        item = delivery.item
+        quantity = delivery.quantity
+        campaign = delivery.campaign
+        deliveredAt = Int64(clamping: delivery.deliveredAt)
+        volunteer = delivery.volunteer
+        note = delivery.note
+        association = delivery.association
+    }
+}
+
 /// The deliveries a replica holds, read for the rules and the report (the domain's queries).
 public struct DeliveryLedger {
     public let replica: Replica
@@ -111,11 +127,13 @@ public struct DeliveryLedger {
     }
 
     /// What a device decides before logging `delivery`: the family group it counts for, the rules it would
-    /// break given every delivery this replica holds for that group.
-    public func verdict(for delivery: NewDelivery) throws -> DeliveryVerdict {
+    /// break given every delivery this replica holds for that group, and those of `pending` (deliveries
+    /// about to be logged with it, such as a sheet's earlier rows) of that group.
+    public func verdict(for delivery: NewDelivery, pending: [LedgerDelivery] = []) throws -> DeliveryVerdict {
         let groups = try familyGroups()
         let root = groups.root(delivery.family)
-        let prior = try deliveries(of: groups.members(of: root))
+        let members = groups.members(of: root)
+        let prior = try deliveries(of: members) + pending.filter { members.contains($0.family) }
         let catalogue = try Catalogue(replica.records)
         let rules = try EntitlementRule.all(in: replica.records, catalogue: catalogue)
         let candidate = CountedDelivery(

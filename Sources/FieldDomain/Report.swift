@@ -127,7 +127,12 @@ public struct Report {
         let catalogue = try Catalogue(replica.records)
         breaches = Self.breaches(deliveries, rules: try EntitlementRule.all(in: replica.records, catalogue: catalogue))
         duplicates = try Self.duplicates(replica)
-        conflicts = try replica.history().filter(\.isConflict).map { entry in
+        // A recharge code's moves displace each other by design (decision record 0017: each is written by
+        // the holder of the moment, after the move before it): custody, not conflicts. Its disputes are
+        // the refused hand-outs of the codes' section.
+        conflicts = try replica.history().filter {
+            $0.isConflict && !($0.collection == "vouchers" && Vouchers.custodyFields.contains($0.field))
+        }.map { entry in
             Conflict(
                 collection: entry.collection, record: entry.recordID,
                 reference: entry.collection == "families"

@@ -13,6 +13,9 @@ public enum Vouchers {
     /// The id of the delivery that hands out `code`: one per code.
     public static func deliveryID(for code: String) -> String { deliveryPrefix + code }
 
+    /// The fields a move of a code writes (holder to holder, city to city, the admin's reclaim).
+    public static let custodyFields: Set<String> = ["holder", "city", "reclaimed_from"]
+
     /// Whether `code` can be a recharge code: 4 to 64 ASCII letters, digits or '-' (what a card prints;
     /// the delivery's id, `rc-` and the code, stays a valid record id).
     public static func isValidCode(_ code: String) -> Bool {

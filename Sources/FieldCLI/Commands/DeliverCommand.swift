@@ -15,18 +15,28 @@ struct DeliverCommand: ParsableCommand {
               field deliver --family TUN-0042 --item food_pack --campaign 2026-winter
               field deliver --family TUN-0042 --item internet_recharge --qty 2 --note "two phones"
               field deliver --family TUN-0042 --item food_pack --campaign 2026-winter --override "newborn, hub ok"
+              field deliver --csv sheet.csv     # a paper sheet typed in: family,item,qty,campaign,note
             """)
 
     @OptionGroup var device: DeviceOptions
     @OptionGroup var output: OutputOptions
-    @Option(help: "The family's reference or id.") var family: String
-    @Option(help: "The item's code in the catalogue (`field catalogue` lists them), e.g. food_pack.") var item: String
+    @Option(help: "The family's reference or id.") var family: String?
+    @Option(help: "The item's code in the catalogue (`field catalogue` lists them), e.g. food_pack.") var item: String?
     @Option(name: .customLong("qty"), help: "How many (1 or more).") var quantity = 1
     @Option(help: "The campaign's code, e.g. phase-1 (`field catalogue` lists the open ones).") var campaign: String?
     @Option(help: "A note.") var note: String?
     @Option(help: "Log it even if it breaks a rule; the reason is kept.") var override: String?
+    @Option(
+        help: "A sheet of deliveries to log (CSV: family, item, and optionally qty, campaign, note): all or none.")
+    var csv: String?
+    @Flag(help: "With --csv: check the sheet, log nothing.") var dryRun = false
 
     func validate() throws {
+        guard (csv == nil) == (family != nil && item != nil), csv == nil || family == nil && item == nil else {
+            throw ValidationError("Give --family and --item, or --csv FILE.")
+        }
+        if csv != nil, override != nil { throw ValidationError("--override is for one delivery, not a sheet.") }
+        if dryRun, csv == nil { throw ValidationError("--dry-run checks a sheet: give --csv FILE.") }
         guard quantity >= 1 else { throw ValidationError("--qty must be at least 1, found \(quantity).") }
         if let override, override.trimmingCharacters(in: .whitespaces).isEmpty {
             throw ValidationError("--override needs a reason.")
@@ -36,6 +46,10 @@ struct DeliverCommand: ParsableCommand {
     func run() throws {
         let device = try device.open()
         let city = try device.requireCity()
+        if let csv {
+            return try DeliverySheet(device: device, city: city).run(path: csv, dryRun: dryRun, json: output.json)
+        }
+        guard let family, let item else { return }
         let record = try operation { try device.requireFamily(family) }
         let familyID = record["id"]?.textValue ?? family
         var noteText = note
@@ -46,28 +60,12 @@ struct DeliverCommand: ParsableCommand {
             city: city, family: familyID, item: item, quantity: quantity, campaign: campaign,
             deliveredAt: now, volunteer: device.volunteer, note: noteText,
             association: device.association)
-        let ledger = DeliveryLedger(device.replica)
-        let verdict = try operation { try ledger.verdict(for: delivery) }
-        if !verdict.breaches.isEmpty, override == nil {
-            for breach in verdict.breaches { Printer.note("Rule: \(breach.rule.sentence).") }
-            Printer.note("Already delivered to \(record["reference"]?.description ?? familyID):")
-            DeliveryIndex.print(verdict.evidence, evidence: true)
-            let rules = verdict.breaches.map { breach -> [String: Value] in
-                [
-                    "id": .text(breach.rule.id), "item": .text(breach.rule.item),
-                    "max": .integer(Int64(breach.rule.max)), "campaign": breach.rule.campaign.map(Value.text) ?? .null,
-                    "window_days": breach.rule.windowDays.map { .integer(Int64($0)) } ?? .null,
-                ]
-            }
-            throw CLIError(
-                "Not logged: this would break the rule. If it is justified, add --override \"reason\".",
-                records: ["rules": rules, "evidence": verdict.evidence.map(DeliveryIndex.values)])
-        }
-        let code = try operation { try nextVoucher(device, item: item) }
-        let id = try operation {
-            try device.replica.write { tx in
-                try code.map { try tx.handOutVoucher($0, delivery: delivery) } ?? tx.logDelivery(delivery)
-            }
+        let id: String
+        let verdict: DeliveryVerdict
+        let code: String?
+        switch try DeliveryEntry.log(delivery, on: device, override: override != nil) {
+        case .logged(let logged, let checked, let voucher): (id, verdict, code) = (logged, checked, voucher)
+        case .refused(let verdict): throw refusal(verdict, reference: record["reference"]?.description ?? familyID)
         }
         let onHand = StockOutput.warnIfOut(device.replica, city: city, item: item)
         if output.json {
@@ -83,20 +81,21 @@ struct DeliverCommand: ParsableCommand {
         }
     }
 
-    /// The code to hand out with a recharge: the first this device holds, once the admin has imported
-    /// codes (nil: a bare recharge, as before); a clear error when this device holds none.
-    private func nextVoucher(_ device: Device, item: String) throws -> String? {
-        guard item == Vouchers.item, try !device.replica.records.records("vouchers", limit: 1).isEmpty else {
-            return nil
+    /// Prints the rules a delivery would break and the deliveries they count; the error to exit with.
+    private func refusal(_ verdict: DeliveryVerdict, reference: String) -> CLIError {
+        for breach in verdict.breaches { Printer.note("Rule: \(breach.rule.sentence).") }
+        Printer.note("Already delivered to \(reference):")
+        DeliveryIndex.print(verdict.evidence, evidence: true)
+        let rules = verdict.breaches.map { breach -> [String: Value] in
+            [
+                "id": .text(breach.rule.id), "item": .text(breach.rule.item),
+                "max": .integer(Int64(breach.rule.max)), "campaign": breach.rule.campaign.map(Value.text) ?? .null,
+                "window_days": breach.rule.windowDays.map { .integer(Int64($0)) } ?? .null,
+            ]
         }
-        guard quantity == 1 else { throw CLIError("Recharge codes are handed out one at a time: --qty 1.") }
-        guard
-            let code = try Vouchers.unused(device.replica.records, holder: .device(device.replica.nodeID), city: nil)
-                .first?.code
-        else {
-            throw CLIError("This device holds no recharge code. Ask your hub for some, then run `field sync`.")
-        }
-        return code
+        return CLIError(
+            "Not logged: this would break the rule. If it is justified, add --override \"reason\".",
+            records: ["rules": rules, "evidence": verdict.evidence.map(DeliveryIndex.values)])
     }
 }
 
