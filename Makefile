@@ -1,8 +1,9 @@
 # FieldSync — the commands the README names. `make build`, `make demo` and `make test` first check what the build
 # needs (scripts/prerequisites.sh: as root it installs a missing Debian package, otherwise it stops with the
 # apt-get line to run).
-#   make demo   central, two hubs, four volunteer devices offline, the nightly sync, the admin report
-#   make demo-postgres  the same story with central on PostgreSQL (a throwaway cluster, initdb and pg_ctl from
+#   make demo   the campaign at its real size: central, 8 city hubs, 24 volunteer devices offline for six days,
+#               2,000 families, 5,200 recharge codes, the nightly syncs, the admin report (a page; all of it in demo-out/)
+#   make demo-postgres  a smaller story (2 hubs, 4 devices) with central on PostgreSQL (a throwaway cluster, initdb and pg_ctl from
 #               Debian's postgresql) behind two sync-server instances, each hub syncing with its own
 #   make test   scripts/test-prerequisites.sh (that check, run against fakes), scripts/check-layers.sh (the
 #               layering checks of docs/architecture.md), the whole test suite (release mode:

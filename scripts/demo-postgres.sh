@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The FieldSync demo with central on PostgreSQL: the story of scripts/demo.sh (two city hubs, four volunteer
+# The FieldSync demo with central on PostgreSQL: a small story (two city hubs, four volunteer
 # devices offline, the nightly sync, the admin report), with central's store in a throwaway PostgreSQL
 # cluster behind two sync-server instances; the Tunis hub syncs with one, the Sfax hub with the other.
 # The cluster is made the way the tests make theirs (Tests/FieldSyncTesting/PostgresCluster.swift): initdb
