@@ -184,6 +184,47 @@ struct LanguageCLITests {
         #expect(try run(Binaries.field, ["status", "--db", sara]).stdout.contains("en attente :"))
     }
 
+    /// Items and campaigns are named in the volunteer's language (a campaign without a name in it: its
+    /// `name`); a delivery naming a campaign that does not exist is refused in that language.
+    @Test func itemsAndCampaignsAreNamedInTheLanguage() throws {
+        let (setup, _) = try Self.setUp(Self.arabic)
+        defer { setup.stop() }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
+        let (from, to) = (Date().addingTimeInterval(-86_400 * 2), Date().addingTimeInterval(86_400 * 30))
+        let set = try setup.admin([
+            "admin", "campaign", "set", "winter", "--name", "Winter", "--name-ar", "حملة الشتاء", "--from",
+            formatter.string(from: from), "--to", formatter.string(from: to), "--items", "food_pack:1",
+        ])
+        #expect(set.status == 0, "\(set.stderr)")
+        #expect(try setup.admin(["sync"]).status == 0)
+        #expect(try setup.field(["sync"]).status == 0)
+        let arabic = try setup.field(["catalogue"], Self.arabic)
+        #expect(arabic.stdout.contains("حملة الشتاء") && arabic.stdout.contains("قفة غذائية"), "\(arabic.stdout)")
+        let french = try setup.field(["catalogue", "--lang", "fr"], Self.arabic)
+        #expect(french.stdout.contains("Winter") && french.stdout.contains("Panier alimentaire"), "\(french.stdout)")
+        #expect(!french.stdout.contains("حملة الشتاء"))
+        let english = try setup.field(["catalogue"], ["LANG": "en_US.UTF-8"])
+        #expect(english.stdout.contains("Food pack") && english.stdout.contains("NAME"), "\(english.stdout)")
+        let json = try setup.field(["catalogue", "--json"], Self.arabic)
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        let open = object?["open_campaigns"] as? [[String: Any]]
+        #expect(open?.first?["name"] as? String == "Winter" && open?.first?["name_ar"] as? String == "حملة الشتاء")
+        // A campaign that does not exist: the domain's rule, worded from its code, with the open ones.
+        #expect(try setup.field(["family", "add", "--reference", "FES-1", "--head", "Fatma"]).status == 0)
+        let summer = try setup.field(
+            ["deliver", "--family", "FES-1", "--item", "food_pack", "--campaign", "summer"], Self.arabic)
+        #expect(summer.status == 1)
+        #expect(
+            summer.stderr.contains("لا توجد حملة 'summer'.") && summer.stderr.contains("المفتوحة يوم")
+                && summer.stderr.contains("winter"), "\(summer.stderr)")
+        let delivered = try setup.field(
+            ["deliver", "--family", "FES-1", "--item", "food_pack", "--campaign", "winter"], Self.arabic)
+        #expect(delivered.status == 0 && delivered.stdout.contains("قفة غذائية"), "\(delivered.stderr)")
+    }
+
     /// Every phrase of every table has its three languages, the same arguments in each, Arabic letters in
     /// Arabic, no bidirectional control, and none of the words a volunteer does not use.
     @Test func everyPhraseIsInEveryLanguageInTheVolunteersWords() throws {
@@ -192,7 +233,7 @@ struct LanguageCLITests {
         let phrases = try #require(
             try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: String]])
         #expect(phrases.count > 150)
-        #expect(Set(phrases.compactMap { $0["book"] }).count == 8)
+        #expect(Set(phrases.compactMap { $0["book"] }).count == 9)
         let banned = try Regex(#"(?i)\b(replica|replicas|node|nodes|token|tokens)\b"#)
         let option = try Regex(#"--[a-z][a-z-]*"#)
         let placeholder = try Regex(#"\{[0-9]+\}"#)

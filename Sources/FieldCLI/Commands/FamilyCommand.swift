@@ -72,8 +72,7 @@ struct FamilyCommand: ParsableCommand {
                 Printer.note(FamilyText.likelySame())
                 FamilyIndex.print(duplicates.map(\.record), evidence: true)
                 for (record, match) in duplicates {
-                    Printer.note(
-                        "\(record["reference"]?.description ?? ""): " + match.explanation.joined(separator: "; "))
+                    Printer.note("\(record["reference"]?.description ?? ""): " + Localized.evidence(match))
                 }
                 throw CLIError(
                     FamilyText.notAdded(),

@@ -13,10 +13,15 @@ enum Localized {
         case let error as CLIError: return error.message
         case let error as SyncClientError: return message(for: error)
         case let error as SyncError: return message(for: error)
-        case let problem as Problem:
-            return SyncText.failed(problem.code.rawValue, problem.detail)
-        default: return SyncText.failed("-", "\(error)")
+        case let problem as Problem: return failed(problem.code.rawValue, problem.detail)
+        default: return failed("-", "\(error)")
         }
+    }
+
+    /// A failure no phrase words: in English, its own sentence; otherwise its code, and the sentence for
+    /// the coordinator.
+    static func failed(_ code: String, _ message: String) -> String {
+        Language.current == .en ? message : SyncText.failed(code, message)
     }
 
     static func message(for error: SyncClientError) -> String {
@@ -46,7 +51,7 @@ enum Localized {
         switch error.code {
         case .diskFull: return SyncText.storageFull()
         case .corruptReplica: return SyncText.damaged(Device.pathForMessages ?? "?")
-        default: return SyncText.failed(error.code.rawValue, error.message)
+        default: return failed(error.code.rawValue, error.message)
         }
     }
 
@@ -100,6 +105,30 @@ enum Localized {
     static func itemName(_ code: String, _ catalogue: Catalogue?) -> String {
         guard let item = catalogue?.items[code] ?? Item.builtIn.first(where: { $0.code == code }) else { return code }
         return name(of: item)
+    }
+
+    /// Why `match` is likely the same family: its evidence, strongest first, with its weight in bits
+    /// ("+21.3 même téléphone"), as the matcher weighed it.
+    static func evidence(_ match: Match) -> String {
+        match.evidence.sorted { abs($0.weight) > abs($1.weight) }.map { item in
+            let rounded = (item.weight * 10).rounded() / 10
+            let agrees = item.weight >= 0
+            let text: MatchText =
+                switch item.kind {
+                case .reference: .reference
+                case .phone: .phone
+                case .phoneSlip: .phoneSlip
+                case .phoneDiffers: .phoneDiffers
+                case .name: .name
+                case .nameDiffers: .nameDiffers
+                case .district: .district
+                case .districtDiffers: .districtDiffers
+                case .address: .address
+                case .householdSize: agrees ? .sizeSame : .sizeDiffers
+                case .association: agrees ? .associationSame : .associationDiffers
+                }
+            return "\(rounded >= 0 ? "+" : "")\(rounded) \(text())"
+        }.joined(separator: "; ")
     }
 
     /// A campaign's name in this run's language, or its one `name`.

@@ -66,6 +66,7 @@ enum Phrasebooks {
     static let all: [(book: String, phrases: [(key: String, phrase: Phrase)])] = [
         table(HelpText.self), table(OptionText.self), table(DeviceText.self), table(FamilyText.self),
         table(DeliveryText.self), table(SyncText.self), table(RefusalText.self), table(UsageText.self),
+        table(MatchText.self),
     ]
 
     static func table<Book: Phrasebook>(_ book: Book.Type) -> (book: String, phrases: [(key: String, phrase: Phrase)]) {
