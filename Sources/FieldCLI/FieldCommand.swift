@@ -5,24 +5,25 @@ import SyncCore
 
 @main
 struct FieldCommand: ParsableCommand {
+    // Computed at first use, once ``main()`` has chosen the language.
     static let configuration = CommandConfiguration(
         commandName: "field",
-        abstract: "FieldSync for volunteers, hub operators and the admin.",
-        discussion: """
-            Works offline: every command but `sync` (and the checks of `init`) uses only this device's replica.
-            Exit codes: 0 done, 1 the operation failed (the message says why and what to do), 2 bad usage.
-            Examples:
-              field init --server https://hub.tunis.example.org --token-file amina.token
-              field family add --reference TUN-0042 --head "Fatma Ben Ali" --phone "+216 98 123 456" --size 5
-              field deliver --family TUN-0042 --item food_pack --campaign 2026-winter
-              field sync
-            """,
+        abstract: HelpText.field(),
+        discussion: HelpText.fieldDiscussion() + "\n"
+            + HelpText.discussion(
+                nil,
+                examples: [
+                    "field init --enrol 0007-Amina-El-Idrissi.enrol --lang ar",
+                    "field family add --reference FES-0042 --head \"فاطمة بنعلي\" --phone \"0612 345 678\" --size 5",
+                    "field deliver --family FES-0042 --item food_pack --campaign 2026-winter",
+                    "field sync",
+                ]),
         version: FieldSyncVersion.current,
         subcommands: [
             InitCommand.self, FamilyCommand.self, CatalogueCommand.self, DeliverCommand.self, VoidCommand.self,
             HistoryCommand.self,
             SyncCommand.self, StatusCommand.self, ReportCommand.self, AdminCommand.self, ExportCommand.self,
-            VouchersCommand.self, StockCommand.self, HubCommand.self,
+            VouchersCommand.self, StockCommand.self, HubCommand.self, PhrasesCommand.self,
         ]
     )
 
@@ -30,9 +31,18 @@ struct FieldCommand: ParsableCommand {
     /// failure is also printed on stdout as a JSON object: `error` (the message), and the records that
     /// explain it (``CLIError/records``).
     static func main() {
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        Language.current = Language.select(arguments: arguments, environment: ProcessInfo.processInfo.environment)
+        // `field --lang ar --help`: before the subcommand, `--lang` is this run's alone (after it, the
+        // subcommand's own option, which `init` saves).
+        if arguments.first == "--lang", arguments.count > 1 {
+            arguments.removeFirst(2)
+        } else if arguments.first?.hasPrefix("--lang=") == true {
+            arguments.removeFirst()
+        }
         var command: any ParsableCommand
         do {
-            command = try parseAsRoot()
+            command = try parseAsRoot(arguments)
         } catch {
             // Bad usage comes before there is a command to ask: `--json` among the arguments asks for JSON.
             fail(error, json: CommandLine.arguments.dropFirst().contains("--json"))
@@ -50,14 +60,20 @@ struct FieldCommand: ParsableCommand {
             Printer.json(jsonObject(error, usage: code == .validationFailure))
         }
         if let error = error as? CLIError {
-            Printer.note("error: \(error.message)")  // it may quote a record, or a server's answer
+            Printer.note(DeviceText.error(error.message))  // it may quote a record, or a server's answer
             Foundation.exit(1)
         }
         if code == .validationFailure {
-            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            FileHandle.standardError.write(Data((UsageWords.translate(fullMessage(for: error)) + "\n").utf8))
             Foundation.exit(2)
         }
-        exit(withError: error)
+        // Help, the version, or another failure ArgumentParser words: its words in the volunteer's language.
+        let text = UsageWords.translate(fullMessage(for: error))
+        if !text.isEmpty {
+            let output = code.isSuccess ? FileHandle.standardOutput : FileHandle.standardError
+            output.write(Data((text + "\n").utf8))
+        }
+        Foundation.exit(code.rawValue)
     }
 
     /// Whether `command` was given `--json` (it has ``OutputOptions``).
@@ -94,10 +110,7 @@ struct CLIError: Error {
     init(_ error: any Error) {
         switch error {
         case let error as CLIError: self = error
-        case let error as SyncError: message = error.message
-        case let error as SyncClientError: message = error.message
-        case let problem as Problem: message = problem.detail
-        default: message = "\(error)"
+        default: message = Localized.message(for: error)
         }
     }
 }

@@ -64,6 +64,9 @@ public struct Campaign: Sendable, Hashable {
     /// Its code, what a delivery names (`phase-1`).
     public var code: String
     public var name: String
+    /// Its name in French and in Arabic, when the admin gave them (`name` otherwise).
+    public var nameFR: String?
+    public var nameAR: String?
     public var phase: Int?
     /// Open from the first to the last millisecond (Unix ms, both included).
     public var startsAt: Int64
@@ -72,10 +75,13 @@ public struct Campaign: Sendable, Hashable {
     public var items: [String: Int?]
 
     public init(
-        code: String, name: String, phase: Int? = nil, startsAt: Int64, endsAt: Int64, items: [String: Int?]
+        code: String, name: String, phase: Int? = nil, startsAt: Int64, endsAt: Int64, items: [String: Int?],
+        nameFR: String? = nil, nameAR: String? = nil
     ) {
         self.code = code
         self.name = name
+        self.nameFR = nameFR
+        self.nameAR = nameAR
         self.phase = phase
         self.startsAt = startsAt
         self.endsAt = endsAt
@@ -90,14 +96,18 @@ public struct Campaign: Sendable, Hashable {
         self.init(
             code: code, name: values["name"]?.textValue ?? code,
             phase: values["phase"]?.integerValue.map { Int(clamping: $0) }, startsAt: starts, endsAt: ends,
-            items: items)
+            items: items, nameFR: values["name_fr"]?.textValue, nameAR: values["name_ar"]?.textValue)
     }
 
+    /// Its fields as stored; a French or Arabic name not given is left as it is.
     var values: [String: Value] {
-        [
+        var values: [String: Value] = [
             "name": .text(name), "phase": phase.map { .integer(Int64($0)) } ?? .null, "starts_at": .integer(startsAt),
             "ends_at": .integer(endsAt), "items": .text(Self.formatItems(items)),
         ]
+        values["name_fr"] = nameFR.map(Value.text)
+        values["name_ar"] = nameAR.map(Value.text)
+        return values
     }
 
     public func isOpen(at millis: Int64) -> Bool { startsAt <= millis && millis <= endsAt }

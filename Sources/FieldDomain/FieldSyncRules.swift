@@ -59,23 +59,29 @@ public struct FieldSyncRules: RecordRules {
             guard let stored = try store.record("campaigns", id: code), let campaign = Campaign(code: code, stored)
             else {
                 return RecordProblem(
-                    field: "campaign", "There is no campaign '\(code.prefix(40))'. \(try Self.openList(at: at, store))")
+                    field: "campaign", "There is no campaign '\(code.prefix(40))'. \(try Self.openList(at: at, store))"
+                ).because("unknown-campaign", String(code.prefix(40)), Self.day(at), try Self.openCodes(at: at, store))
             }
             guard campaign.isOpen(at: at) else {
                 return RecordProblem(
                     field: "campaign",
                     "Campaign '\(code)' is not open on \(Self.day(at)) (it runs \(Self.day(campaign.startsAt)) to "
-                        + "\(Self.day(campaign.endsAt))). \(try Self.openList(at: at, store))")
+                        + "\(Self.day(campaign.endsAt))). \(try Self.openList(at: at, store))"
+                ).because(
+                    "campaign-closed", code, Self.day(at), Self.day(campaign.startsAt), Self.day(campaign.endsAt),
+                    try Self.openCodes(at: at, store))
             }
             guard campaign.items.keys.contains(item) else {
                 return RecordProblem(
                     field: "item",
                     "Campaign '\(code)' does not give \(item); it gives "
-                        + "\(campaign.items.keys.sorted().joined(separator: ", ")).")
+                        + "\(campaign.items.keys.sorted().joined(separator: ", "))."
+                ).because("campaign-lacks-item", code, item, campaign.items.keys.sorted().joined(separator: ", "))
             }
         } else {
             return RecordProblem(
-                field: "campaign", "A delivery names its campaign. \(try Self.openList(at: at, store))")
+                field: "campaign", "A delivery names its campaign. \(try Self.openList(at: at, store))"
+            ).because("no-campaign", Self.day(at), try Self.openCodes(at: at, store))
         }
         return try associationProblem(record, store)
     }
@@ -91,12 +97,16 @@ public struct FieldSyncRules: RecordRules {
         guard case .text(let id) = record["association"] else { return nil }
         guard let association = try store.record("associations", id: id) else {
             return RecordProblem(field: "association", "There is no association '\(id.prefix(64))' here.")
+                .because("unknown-association", String(id.prefix(64)))
         }
         guard association["city"] == record["city"] else {
             return RecordProblem(
                 field: "association",
                 "Association '\(association["name"]?.textValue ?? id)' works in \(association["city"]?.textValue ?? "?"), "
-                    + "not in \(record["city"].textValue ?? "?").")
+                    + "not in \(record["city"].textValue ?? "?")."
+            ).because(
+                "association-elsewhere", association["name"]?.textValue ?? id, association["city"]?.textValue ?? "?",
+                record["city"].textValue ?? "?")
         }
         return nil
     }
@@ -137,13 +147,15 @@ public struct FieldSyncRules: RecordRules {
         if let stored = try store.record("items", id: code) {
             return stored["active"] == .integer(0)
                 ? RecordProblem(field: field, "Item '\(code)' is no longer handed out (inactive in the catalogue).")
+                    .because("inactive-item", code)
                 : nil
         }
         let catalogue = try store.records("items", limit: 200)
         let codes = catalogue.isEmpty ? Item.builtIn.map(\.code) : catalogue.map(\.id)
         if catalogue.isEmpty, codes.contains(code) { return nil }
         return RecordProblem(
-            field: field, "'\(code.prefix(40))' is not an item of the catalogue: \(codes.joined(separator: ", ")).")
+            field: field, "'\(code.prefix(40))' is not an item of the catalogue: \(codes.joined(separator: ", "))."
+        ).because("unknown-item", String(code.prefix(40)), codes.joined(separator: ", "))
     }
 
     /// "Open on 2026-12-06: phase-1, ramadan." or "No campaign is open on 2026-12-06."
@@ -152,6 +164,11 @@ public struct FieldSyncRules: RecordRules {
         return open.isEmpty
             ? "No campaign is open on \(day(millis))."
             : "Open on \(day(millis)): \(open.joined(separator: ", "))."
+    }
+
+    /// The codes of the campaigns open at `millis`, comma-separated ("" when none is).
+    static func openCodes(at millis: Int64, _ store: any RecordSource) throws -> String {
+        try Catalogue(store).openCampaigns(at: millis).map(\.code).joined(separator: ", ")
     }
 
     /// The UTC day of a Unix-ms time, as `YYYY-MM-DD`.

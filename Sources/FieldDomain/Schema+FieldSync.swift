@@ -70,11 +70,14 @@ extension Schema {
                 ]),
             // A campaign's id is its code (`phase-1`), what deliveries name. `items` lists what it gives
             // and how many per family: "food_pack:1,internet_recharge:3" (an item without a count: no
-            // limit per family).
+            // limit per family). `name_fr` and `name_ar` (optional, added in 0018) name it in the volunteer's
+            // language; `name` is the name in any other.
             CollectionSchema(
                 "campaigns", kind: .profile,
                 fields: [
                     Field("name", .text, required: true),
+                    Field("name_fr", .text),
+                    Field("name_ar", .text),
                     Field("phase", .integer, range: 1...99),
                     Field("starts_at", .timestamp, required: true),
                     Field("ends_at", .timestamp, required: true),

@@ -16,7 +16,8 @@ enum VoucherRules {
             // counting recharges).
             if record["item"] == .text(Vouchers.item), try !store.records("vouchers", limit: 1).isEmpty {
                 return RecordProblem(
-                    field: "voucher", "An internet recharge hands out a recharge code this device holds.")
+                    field: "voucher", "An internet recharge hands out a recharge code this device holds."
+                ).because("recharge-needs-code")
             }
             return nil
         }
@@ -36,10 +37,13 @@ enum VoucherRules {
             // second one; another family, time or volunteer is.
             let same = ["family", "delivered_at", "volunteer", "city"].allSatisfy { existing[$0] == record[$0] }
             return same
-                ? nil : RecordProblem(field: "voucher", "Code \(code) was already handed out: \(handOut(existing)).")
+                ? nil
+                : RecordProblem(field: "voucher", "Code \(code) was already handed out: \(handOut(existing)).")
+                    .because("code-handed-out", code)
         }
         guard let stored = try store.record("vouchers", id: code) else {
             return RecordProblem(field: "voucher", "There is no recharge code \(code.prefix(64)) here.")
+                .because("unknown-code", String(code.prefix(64)))
         }
         let voucher = Vouchers.Voucher(code: code, stored)
         // The admin honouring a hand-out on central's own file (`field admin refused accept`).
@@ -60,6 +64,7 @@ enum VoucherRules {
         var detail = "Code \(code) is held by \(voucher.holder?.description ?? "nobody"), not by node \(writer.node)"
         if let from = voucher.reclaimedFrom { detail += "; the admin took it back from \(from)" }
         return RecordProblem(field: "voucher", detail + ". A device hands out only the codes it holds.")
+            .because("code-not-held", code)
     }
 
     /// Why a change of a code (its holder, its city, a tombstone, a new code) cannot be stored.

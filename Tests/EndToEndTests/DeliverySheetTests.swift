@@ -28,11 +28,15 @@ struct DeliverySheetTests {
             "\u{FEFF}family;item;qty;note\nTUN-1;connectivity_pack;1;\nTUN-9;food_pack;1;\nTUN-2;food_pack;0;\n"
                 + "TUN-2;connectivity_pack;1;\"late; rain\"\nTUN-1;connectivity_pack;1;\n")
         #expect(bad.status == 1, "\(bad.stdout)")
-        for line in ["line 3: no family 'TUN-9'", "line 4: qty", "line 6: TUN-1: at most 1 connectivity_pack"] {
+        for line in ["line 3: no family 'TUN-9'", "line 4: qty", "line 6: TUN-1: at most 1 Connectivity pack"] {
             #expect(bad.stderr.contains(line), "\(line) in \(bad.stderr)")
         }
         #expect(!bad.stderr.contains("line 2:") && !bad.stderr.contains("line 5:"), "\(bad.stderr)")
         #expect(bad.stderr.contains("Nothing logged: 3 of 5 rows"), "\(bad.stderr)")
+        // In the volunteer's language.
+        let french = try setup.cli.field(["deliver", "--csv", sheet.path, "--lang", "fr"])
+        #expect(french.status == 1 && french.stderr.contains("ligne 3 : aucune famille 'TUN-9'"), "\(french.stderr)")
+        #expect(french.stderr.contains("Rien n'est noté : 3 lignes sur 5"), "\(french.stderr)")
         #expect(try setup.cli.dump() == before)
 
         let columns = try deliver("family,item,when\nTUN-1,food_pack,today\n")

@@ -200,7 +200,7 @@ struct DiskFullTests {
         }
         #expect(full.status == 1)
         #expect(
-            full.stderr.contains("This device's storage is full") && full.stderr.contains("nothing is lost")
+            full.stderr.contains("This phone's storage is full") && full.stderr.contains("nothing is lost")
                 && full.stderr.contains("field sync"), "\(space): \(full.stderr)")
         #expect(try ReplicaFile.integrity(reader) == "ok")
         let partial = try Self.deliveries(reader)

@@ -59,7 +59,7 @@ struct DomainCLITests {
         // The same family under its other card: a second winter pack is refused, with the first as evidence.
         let second = try setup.cli.field(["deliver", "--family", "TUN-2", "--item", "food_pack", "--campaign", "w"])
         #expect(second.status == 1, "\(second.stdout)")
-        #expect(second.stderr.contains("at most 1 food_pack"), "\(second.stderr)")
+        #expect(second.stderr.contains("at most 1 Food pack"), "\(second.stderr)")
     }
 
     @Test func aRuleWithoutACampaignCountsWithinEachCampaign() throws {
@@ -109,7 +109,7 @@ struct DomainCLITests {
         let second = try setup.cli.field([
             "deliver", "--family", "TUN-1", "--item", "food_pack", "--campaign", "phase-1",
         ])
-        #expect(second.status == 1 && second.stderr.contains("at most 1 food_pack per family in phase-1"))
+        #expect(second.status == 1 && second.stderr.contains("at most 1 Food pack per family in phase-1"))
         try setup.syncBoth()
         let report = try setup.admin(["report", "--json"])
         #expect(report.status == 0 && !report.stdout.contains("\"refused\":[{"), "\(report.stdout)")

@@ -43,7 +43,7 @@ struct EnrolmentTests {
         let device = directory.appendingPathComponent("yusuf.db").path
         let started = try run(Binaries.field, ["init", "--enrol", out + "/" + files[1], "--db", device])
         #expect(started.status == 0, "\(started.stderr)")
-        #expect(started.stdout.contains("device token for Fès"), "\(started.stdout)")
+        #expect(started.stdout.contains("volunteer access for Fès"), "\(started.stdout)")
         let replica = try Replica(path: device, schema: .fieldSync, logger: quietLogger)
         #expect(try replica.setting("city") == "Fès")
         #expect(try replica.setting("volunteer") == "يوسف بن علي")

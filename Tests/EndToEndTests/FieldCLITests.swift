@@ -35,7 +35,7 @@ struct FieldCLITests {
         let setup = Setup(directory: directory, server: server, db: directory.appendingPathComponent("amina.db").path)
         let enrolled = try setup.field(["init", "--server", server.url, "--token-file", token.file])
         #expect(enrolled.status == 0, "\(enrolled.stderr)")
-        #expect(enrolled.stdout.contains("device token for Tunis"))
+        #expect(enrolled.stdout.contains("volunteer access for Tunis"))
         return setup
     }
 
@@ -142,7 +142,7 @@ struct FieldCLITests {
         let second = try setup.field(["deliver", "--family", "TUN-1", "--item", "food_pack", "--campaign", "w"])
         #expect(second.status == 1)
         #expect(
-            second.stderr.contains("at most 1 food_pack") && second.stderr.contains("amina")
+            second.stderr.contains("at most 1 Food pack") && second.stderr.contains("amina")
                 && second.stderr.contains("--override"))
         #expect(try setup.dump() == before)
         // Another campaign is fine; an override is logged with its reason.
@@ -190,7 +190,7 @@ struct FieldCLITests {
                 "init", "--server", "http://127.0.0.1:1", "--token-file", "/nonexistent/token", "--db",
                 setup.directory.appendingPathComponent("x.db").path,
             ])
-        #expect(missing.status == 1 && missing.stderr.contains("Cannot read the token file"))
+        #expect(missing.status == 1 && missing.stderr.contains("Cannot read the access key file"))
         setup.server.stop()
         let offline = try setup.field(["sync"])
         #expect(offline.status == 1 && offline.stderr.contains("Cannot reach the server"))
@@ -200,7 +200,7 @@ struct FieldCLITests {
         let garbage = Data((0..<8192).map { UInt8(truncatingIfNeeded: $0 &* 31) })
         try garbage.write(to: URL(fileURLWithPath: damaged))
         let corrupted = try run(Binaries.field, ["status", "--db", damaged])
-        #expect(corrupted.status == 1 && corrupted.stderr.contains("not a FieldSync replica or is damaged"))
+        #expect(corrupted.status == 1 && corrupted.stderr.contains("is not FieldSync's data, or it is damaged"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: damaged)) == garbage)
         // No database at all.
         let none = try run(Binaries.field, ["status", "--db", setup.directory.appendingPathComponent("none.db").path])

@@ -114,6 +114,8 @@ struct ImportCLITests {
         }
         #expect(try setup.export() == before)
         let template = try setup.field(["admin", "import", "campaigns", "--template"])
-        #expect(template.status == 0 && template.stdout == "code;name;phase;from;to;items\n", "\(template.stdout)")
+        #expect(
+            template.status == 0 && template.stdout == "code;name;name_fr;name_ar;phase;from;to;items\n",
+            "\(template.stdout)")
     }
 }

@@ -29,12 +29,18 @@ struct CommandResult {
     var stderr: String
 }
 
-/// Runs a command to the end and captures its output.
+/// Runs a command to the end and captures its output: in English (the test's `LANG`, `LC_ALL` and
+/// `LC_MESSAGES` left out) unless `locale` gives the variables to set.
 @discardableResult
-func run(_ executable: String, _ arguments: [String]) throws -> CommandResult {
+func run(_ executable: String, _ arguments: [String], locale: [String: String] = [:]) throws -> CommandResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
+    var environment = ProcessInfo.processInfo.environment.filter {
+        !["LANG", "LC_ALL", "LC_MESSAGES"].contains($0.key)
+    }
+    environment.merge(locale) { _, new in new }
+    process.environment = environment
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out

@@ -31,8 +31,8 @@ struct ReportCommand: ParsableCommand {
 struct AdminCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "admin",
-        abstract:
-            "Admin changes: the catalogue, campaigns, associations, rules, merges, refused records, imports, recharge codes.",
+        abstract: "Admin changes: the catalogue, campaigns, associations, rules, merges, refused records, imports, "
+            + "recharge codes.",
         subcommands: [
             MergeFamily.self, NotDuplicate.self, Rule.self, ItemCommand.self, CampaignCommand.self,
             AssociationCommand.self,

@@ -56,6 +56,10 @@ struct CampaignCommand: ParsableCommand {
         @OptionGroup var device: DeviceOptions
         @Argument(help: "Its code: lowercase letters, digits, '_' or '-' (what deliveries name).") var code: String
         @Option(help: "Its name.") var name: String
+        @Option(name: .customLong("name-fr"), help: "Its name in French (for volunteers reading French).")
+        var nameFR: String?
+        @Option(name: .customLong("name-ar"), help: "Its name in Arabic (for volunteers reading Arabic).")
+        var nameAR: String?
         @Option(help: "Its phase (1, 2, …).") var phase: Int?
         @Option(help: "First day (YYYY-MM-DD).") var from: String
         @Option(help: "Last day (YYYY-MM-DD).") var to: String
@@ -81,7 +85,7 @@ struct CampaignCommand: ParsableCommand {
             guard ends >= starts else { throw CLIError("--to (\(to)) is before --from (\(from)).") }
             let campaign = Campaign(
                 code: code, name: name, phase: phase, startsAt: starts, endsAt: ends,
-                items: try Campaign.parseItems(items))
+                items: try Campaign.parseItems(items), nameFR: nameFR, nameAR: nameAR)
             try operation { try device.replica.write { tx in try tx.setCampaign(campaign) } }
             Printer.line("campaign \(code): \(from) to \(to), gives \(Campaign.formatItems(campaign.items))")
         }
@@ -115,8 +119,8 @@ struct AssociationCommand: ParsableCommand {
 struct CatalogueCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "catalogue",
-        abstract: "The items this device may hand out and the campaigns open today (from the admin, by sync).",
-        discussion: "Examples:\n  field catalogue\n  field catalogue --json")
+        abstract: HelpText.catalogue(),
+        discussion: HelpText.discussion(nil, examples: ["field catalogue", "field catalogue --json"]))
     @OptionGroup var device: DeviceOptions
     @OptionGroup var output: OutputOptions
 
@@ -135,25 +139,40 @@ struct CatalogueCommand: ParsableCommand {
                 },
                 "open_campaigns": open.map {
                     [
-                        "code": $0.code, "name": $0.name, "ends": FieldSyncRules.day($0.endsAt),
+                        "code": $0.code, "name": $0.name, "name_fr": $0.nameFR as Any? ?? NSNull(),
+                        "name_ar": $0.nameAR as Any? ?? NSNull(), "ends": FieldSyncRules.day($0.endsAt),
                         "items": Campaign.formatItems($0.items),
                     ]
                 },
                 "campaigns_set_up": !catalogue.campaigns.isEmpty,
             ])
         }
+        // The name in the volunteer's language first, then the others the admin gave.
+        let others = Language.allCases.filter { $0 != Language.current }
         Printer.table(
-            ["ITEM", "FRANÇAIS", "العربية", "ENGLISH"],
-            catalogue.activeItems.map { [$0.code, $0.nameFR, $0.nameAR ?? "", $0.nameEN ?? ""] })
+            [DeliveryText.colItem(), DeliveryText.colName()] + others.map(\.name) + [DeliveryText.colUnit()],
+            catalogue.activeItems.map { item in
+                [item.code, Localized.name(of: item)] + others.map { Self.name(item, $0) } + [item.unit ?? ""]
+            })
         Printer.line("")
         if catalogue.campaigns.isEmpty {
-            Printer.line("No campaigns are set up: --campaign is free text.")
+            Printer.line(DeliveryText.noCampaigns())
         } else if open.isEmpty {
-            Printer.line("No campaign is open today: deliveries are refused until the admin opens one.")
+            Printer.line(DeliveryText.noneOpen())
         } else {
             Printer.table(
-                ["CAMPAIGN", "NAME", "UNTIL", "GIVES (MOST PER FAMILY)"],
-                open.map { [$0.code, $0.name, FieldSyncRules.day($0.endsAt), Campaign.formatItems($0.items)] })
+                [DeliveryText.colCampaign(), DeliveryText.colName(), DeliveryText.colUntil(), DeliveryText.colGives()],
+                open.map {
+                    [$0.code, Localized.name(of: $0), FieldSyncRules.day($0.endsAt), Campaign.formatItems($0.items)]
+                })
+        }
+    }
+
+    static func name(_ item: Item, _ language: Language) -> String {
+        switch language {
+        case .en: item.nameEN ?? ""
+        case .fr: item.nameFR
+        case .ar: item.nameAR ?? ""
         }
     }
 }

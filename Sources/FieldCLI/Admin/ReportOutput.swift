@@ -90,7 +90,7 @@ enum ReportText {
             let overdrawn = report.stock.filter(\.isOverdrawn)
             Printer.line("")
             Printer.line("== Stock per hub (\(overdrawn.count) handed out more than received) ==")
-            StockOutput.table(report.stock)
+            StockOutput.table(report.stock, language: .en)
             for level in overdrawn {
                 Printer.line(
                     "\(level.city): handed out \(level.handedOut) \(level.item) but had \(level.available) (received "

@@ -128,8 +128,7 @@ struct HubStockCommand: ParsableCommand {
 /// `field stock`: what the volunteer's hub has left, as this device knows it.
 struct StockCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "stock", abstract: "What your hub has left of each item, as of this device's last sync.",
-        discussion: "Example:\n  field stock")
+        commandName: "stock", abstract: HelpText.stock(), discussion: HelpText.discussion(nil, examples: ["field stock"]))
     @OptionGroup var device: DeviceOptions
     @OptionGroup var output: OutputOptions
 
@@ -144,18 +143,23 @@ struct StockCommand: ParsableCommand {
 enum StockOutput {
     static func print(_ levels: [Stock.Level], json: Bool) {
         if json { return Printer.json(["stock": levels.map(object)]) }
-        guard !levels.isEmpty else { return Printer.line("no stock recorded") }
+        guard !levels.isEmpty else { return Printer.line(SheetText.noStock()) }
         table(levels)
     }
 
-    static func table(_ levels: [Stock.Level]) {
+    /// `language`: the admin's report stays in English.
+    static func table(_ levels: [Stock.Level], language: Language = .current) {
+        let columns: [SheetText] = [
+            .colCity, .colItem, .colReceived, .colReturned, .colLost, .colCorrected, .colHandedOut, .colOnHand,
+        ]
         Printer.table(
-            ["CITY", "ITEM", "RECEIVED", "RETURNED", "LOST", "CORRECTED", "HANDED OUT", "ON HAND", ""],
+            columns.map { $0.text(language) } + [""],
             levels.map { level in
                 [
                     level.city, level.item, String(level.received), String(level.returned), String(level.lost),
                     String(level.corrected), String(level.handedOut), String(level.onHand),
-                    level.isOverdrawn ? "handed out more than received" : level.onHand == 0 ? "out" : "",
+                    level.isOverdrawn
+                        ? SheetText.overdrawn.text(language) : level.onHand == 0 ? SheetText.out.text(language) : "",
                 ]
             })
     }
@@ -173,9 +177,8 @@ enum StockOutput {
     static func warnIfOut(_ replica: Replica, city: String, item: String) -> Int? {
         guard let level = try? Stock.levels(replica, city: city, item: item).first else { return nil }
         if level.onHand <= 0 {
-            Printer.note(
-                "warning: as far as this device knows, your hub has no \(item) left (received \(level.available), "
-                    + "handed out \(level.handedOut)). Tell your hub; sync to see new arrivals.")
+            let name = Localized.itemName(item, try? Catalogue(replica.records))
+            Printer.note(SheetText.stockOut(name, level.available, level.handedOut))
         }
         return level.onHand
     }

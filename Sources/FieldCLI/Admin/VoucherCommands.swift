@@ -179,16 +179,12 @@ struct HubCommand: ParsableCommand {
 /// `field vouchers`: the codes this device holds, and giving unused ones back to the hub.
 struct VouchersCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "vouchers", abstract: "The recharge codes this device holds; give unused ones back.",
-        discussion: """
-            Examples:
-              field vouchers                 # the codes this device may hand out
-              field vouchers return --all    # back to the hub (then field sync)
-            """,
+        commandName: "vouchers", abstract: HelpText.vouchers(),
+        discussion: HelpText.discussion(nil, examples: ["field vouchers", "field vouchers return --all"]),
         subcommands: [List.self, Return.self], defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The unused codes this device holds.")
+        static let configuration = CommandConfiguration(abstract: HelpText.vouchersList())
         @OptionGroup var device: DeviceOptions
         @OptionGroup var output: OutputOptions
 
@@ -198,19 +194,19 @@ struct VouchersCommand: ParsableCommand {
                 try Vouchers.unused(device.replica.records, holder: .device(device.replica.nodeID), city: nil)
             }
             if output.json { return Printer.json(["codes": codes.map(\.code)]) }
-            Printer.line("\(codes.count) recharge codes on this device")
+            Printer.line(DeliveryText.codesHere(codes.count))
             for voucher in codes { Printer.line("  \(voucher.code)\(voucher.operatorName.map { " (\($0))" } ?? "")") }
         }
     }
 
     struct Return: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Give unused codes back to the hub.")
+        static let configuration = CommandConfiguration(abstract: HelpText.vouchersReturn())
         @OptionGroup var device: DeviceOptions
-        @Option(help: "How many.") var count: Int?
-        @Flag(help: "All of them.") var all = false
+        @Option(help: OptionText.count.help) var count: Int?
+        @Flag(help: OptionText.all.help) var all = false
 
         func validate() throws {
-            guard (count != nil) != all else { throw ValidationError("Give --count N or --all.") }
+            guard (count != nil) != all else { throw ValidationError(UsageText.countOrAll()) }
         }
 
         func run() throws {
@@ -222,7 +218,7 @@ struct VouchersCommand: ParsableCommand {
             try operation {
                 try device.replica.write { tx in for voucher in given { try tx.moveVoucher(voucher.code, to: .hub) } }
             }
-            Printer.line("returned \(given.count) codes to the hub (field sync sends them)")
+            Printer.line(DeliveryText.returned(given.count))
         }
     }
 }

@@ -7,39 +7,36 @@ import SyncCore
 struct DeliverCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deliver",
-        abstract: "Log a delivery to a family (offline); checks the entitlement rules this device has.",
-        discussion: """
-            A delivery that would break a rule (the family already received the item this campaign) is refused
-            with the evidence, unless --override "reason" is given (the reason is kept with the delivery).
-            Examples:
-              field deliver --family TUN-0042 --item food_pack --campaign 2026-winter
-              field deliver --family TUN-0042 --item internet_recharge --qty 2 --note "two phones"
-              field deliver --family TUN-0042 --item food_pack --campaign 2026-winter --override "newborn, hub ok"
-              field deliver --csv sheet.csv     # a paper sheet typed in: family,item,qty,campaign,note
-            """)
+        abstract: HelpText.deliver(),
+        discussion: HelpText.discussion(
+            .deliverDiscussion,
+            examples: [
+                "field deliver --family TUN-0042 --item food_pack --campaign 2026-winter",
+                "field deliver --family TUN-0042 --item internet_recharge --qty 2 --note \"two phones\"",
+                "field deliver --family TUN-0042 --item food_pack --campaign 2026-winter --override \"newborn, hub ok\"",
+                "field deliver --csv sheet.csv",
+            ]))
 
     @OptionGroup var device: DeviceOptions
     @OptionGroup var output: OutputOptions
-    @Option(help: "The family's reference or id.") var family: String?
-    @Option(help: "The item's code in the catalogue (`field catalogue` lists them), e.g. food_pack.") var item: String?
-    @Option(name: .customLong("qty"), help: "How many (1 or more).") var quantity = 1
-    @Option(help: "The campaign's code, e.g. phase-1 (`field catalogue` lists the open ones).") var campaign: String?
-    @Option(help: "A note.") var note: String?
-    @Option(help: "Log it even if it breaks a rule; the reason is kept.") var override: String?
-    @Option(
-        help: "A sheet of deliveries to log (CSV: family, item, and optionally qty, campaign, note): all or none.")
-    var csv: String?
-    @Flag(help: "With --csv: check the sheet, log nothing.") var dryRun = false
+    @Option(help: OptionText.familyRef.help) var family: String?
+    @Option(help: OptionText.item.help) var item: String?
+    @Option(name: .customLong("qty"), help: OptionText.quantity.help) var quantity = 1
+    @Option(help: OptionText.campaign.help) var campaign: String?
+    @Option(help: OptionText.note.help) var note: String?
+    @Option(help: OptionText.override.help) var override: String?
+    @Option(help: OptionText.sheet.help) var csv: String?
+    @Flag(help: OptionText.dryRun.help) var dryRun = false
 
     func validate() throws {
         guard (csv == nil) == (family != nil && item != nil), csv == nil || family == nil && item == nil else {
-            throw ValidationError("Give --family and --item, or --csv FILE.")
+            throw ValidationError(UsageText.familyOrSheet())
         }
-        if csv != nil, override != nil { throw ValidationError("--override is for one delivery, not a sheet.") }
-        if dryRun, csv == nil { throw ValidationError("--dry-run checks a sheet: give --csv FILE.") }
-        guard quantity >= 1 else { throw ValidationError("--qty must be at least 1, found \(quantity).") }
+        if csv != nil, override != nil { throw ValidationError(UsageText.overrideSheet()) }
+        if dryRun, csv == nil { throw ValidationError(UsageText.dryRunSheet()) }
+        guard quantity >= 1 else { throw ValidationError(UsageText.quantity(quantity)) }
         if let override, override.trimmingCharacters(in: .whitespaces).isEmpty {
-            throw ValidationError("--override needs a reason.")
+            throw ValidationError(UsageText.overrideReason())
         }
     }
 
@@ -65,7 +62,7 @@ struct DeliverCommand: ParsableCommand {
         let code: String?
         switch try DeliveryEntry.log(delivery, on: device, override: override != nil) {
         case .logged(let logged, let checked, let voucher): (id, verdict, code) = (logged, checked, voucher)
-        case .refused(let verdict): throw refusal(verdict, reference: record["reference"]?.description ?? familyID)
+        case .refused(let verdict): throw refusal(verdict, reference: record["reference"]?.description ?? familyID, device: device)
         }
         let onHand = StockOutput.warnIfOut(device.replica, city: city, item: item)
         if output.json {
@@ -75,17 +72,19 @@ struct DeliverCommand: ParsableCommand {
                 "stock_on_hand": onHand as Any? ?? NSNull(),
             ])
         } else if let code {
-            Printer.line("recharge code \(code) for \(record["reference"]?.description ?? familyID) (\(id))")
+            Printer.line(DeliveryText.rechargeCode(code, record["reference"]?.description ?? familyID, id))
         } else {
-            Printer.line("logged \(quantity) \(item) for \(record["reference"]?.description ?? familyID) (\(id))")
+            let name = Localized.itemName(item, try? Catalogue(device.replica.records))
+            Printer.line(DeliveryText.logged(quantity, name, record["reference"]?.description ?? familyID, id))
         }
     }
 
     /// Prints the rules a delivery would break and the deliveries they count; the error to exit with.
-    private func refusal(_ verdict: DeliveryVerdict, reference: String) -> CLIError {
-        for breach in verdict.breaches { Printer.note("Rule: \(breach.rule.sentence).") }
-        Printer.note("Already delivered to \(reference):")
-        DeliveryIndex.print(verdict.evidence, evidence: true)
+    private func refusal(_ verdict: DeliveryVerdict, reference: String, device: Device) -> CLIError {
+        let catalogue = try? Catalogue(device.replica.records)
+        for breach in verdict.breaches { Printer.note(DeliveryText.rule(Localized.rule(breach.rule, catalogue: catalogue))) }
+        Printer.note(DeliveryText.alreadyDelivered(reference))
+        DeliveryIndex.print(verdict.evidence, evidence: true, catalogue: catalogue)
         let rules = verdict.breaches.map { breach -> [String: Value] in
             [
                 "id": .text(breach.rule.id), "item": .text(breach.rule.item),
@@ -94,29 +93,30 @@ struct DeliverCommand: ParsableCommand {
             ]
         }
         return CLIError(
-            "Not logged: this would break the rule. If it is justified, add --override \"reason\".",
-            records: ["rules": rules, "evidence": verdict.evidence.map(DeliveryIndex.values)])
+            DeliveryText.notLogged(), records: ["rules": rules, "evidence": verdict.evidence.map(DeliveryIndex.values)])
     }
 }
 
 struct VoidCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "void", abstract: "Void a delivery logged by mistake (a new record; nothing is erased).",
-        discussion: "Example:\n  field void 01JD8X3K5Q2M4N6P8R0T2V4W6Y --reason \"wrong family\"")
+        commandName: "void", abstract: HelpText.void(),
+        discussion: HelpText.discussion(
+            nil, examples: ["field void 01JD8X3K5Q2M4N6P8R0T2V4W6Y --reason \"wrong family\""]))
     @OptionGroup var device: DeviceOptions
-    @Argument(help: "The delivery's id.") var delivery: String
-    @Option(help: "Why.") var reason: String
+    @Argument(help: OptionText.delivery.help) var delivery: String
+    @Option(help: OptionText.reason.help) var reason: String
 
     func validate() throws {
-        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--reason is empty.") }
+        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw ValidationError(UsageText.reasonEmpty())
+        }
     }
 
     func run() throws {
         let device = try device.open()
         let city = try device.requireCity()
         guard try operation({ try device.replica.record("deliveries", id: delivery) }) != nil else {
-            throw CLIError(
-                "No delivery '\(delivery)' on this device. `field family show REF` lists a family's deliveries.")
+            throw CLIError(DeliveryText.noDelivery(delivery))
         }
         let id = try operation {
             let now = try device.replica.correctedNowMillis()
@@ -124,7 +124,7 @@ struct VoidCommand: ParsableCommand {
                 try tx.voidDelivery(delivery, city: city, reason: reason, volunteer: device.volunteer, at: now)
             }
         }
-        Printer.line("voided delivery \(delivery) (\(id))")
+        Printer.line(DeliveryText.voided(delivery, id))
     }
 }
 
@@ -147,15 +147,19 @@ enum DeliveryIndex {
         ]
     }
 
-    static func print(_ deliveries: [LedgerDelivery], evidence: Bool = false) {
+    static func print(_ deliveries: [LedgerDelivery], evidence: Bool = false, catalogue: Catalogue? = nil) {
         guard !deliveries.isEmpty else {
-            return evidence ? Printer.note("no deliveries") : Printer.line("no deliveries")
+            return evidence ? Printer.note(DeliveryText.noDeliveries()) : Printer.line(DeliveryText.noDeliveries())
         }
         Printer.table(
-            ["WHEN", "ITEM", "QTY", "CAMPAIGN", "VOLUNTEER", "DELIVERY"],
+            [
+                DeliveryText.colWhen(), DeliveryText.colItem(), DeliveryText.colQuantity(), DeliveryText.colCampaign(),
+                DeliveryText.colVolunteer(), DeliveryText.colDelivery(),
+            ],
             deliveries.map { delivery in
                 [
-                    Printer.date(delivery.deliveredAt), delivery.item, String(delivery.quantity),
+                    Printer.date(delivery.deliveredAt), Localized.itemName(delivery.item, catalogue),
+                    String(delivery.quantity),
                     delivery.campaign ?? "", delivery.volunteer, delivery.id,
                 ]
             }, evidence: evidence)

@@ -29,12 +29,12 @@ enum DeliveryEntry {
         guard delivery.item == Vouchers.item, try !device.replica.records.records("vouchers", limit: 1).isEmpty else {
             return nil
         }
-        guard delivery.quantity == 1 else { throw CLIError("Recharge codes are handed out one at a time: --qty 1.") }
+        guard delivery.quantity == 1 else { throw CLIError(DeliveryText.oneCodeAtATime()) }
         guard
             let code = try Vouchers.unused(device.replica.records, holder: .device(device.replica.nodeID), city: nil)
                 .first?.code
         else {
-            throw CLIError("This device holds no recharge code. Ask your hub for some, then run `field sync`.")
+            throw CLIError(DeliveryText.noCodeHeld())
         }
         return code
     }

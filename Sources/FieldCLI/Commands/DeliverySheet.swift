@@ -52,10 +52,9 @@ struct DeliverySheet {
         }
         failed.sort { $0.0 < $1.0 }
         guard failed.isEmpty else {
-            for (line, message) in failed { Printer.note("line \(line): \(message)") }
+            for (line, message) in failed { Printer.note(SheetText.line(line, message)) }
             throw CLIError(
-                "Nothing logged: \(failed.count) of \(table.rows.count) rows cannot be. Correct them and run the sheet "
-                    + "again.",
+                SheetText.nothingLogged(failed.count, table.rows.count),
                 records: ["rows": failed.map { ["line": .integer(Int64($0.0)), "error": .text($0.1)] }])
         }
         report(logged, dryRun: dryRun, json: json)
@@ -65,16 +64,14 @@ struct DeliverySheet {
 
     static func read(_ path: String) throws -> CSVTable {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw CLIError("Cannot read the sheet \(path).")
+            throw CLIError(SheetText.cannotRead(path))
         }
         let table = try csv(data)
         let header = table.header.map { $0.lowercased() }
         let unknown = header.filter { !columns.contains($0) }
         guard unknown.isEmpty, header.contains("family"), header.contains("item"), Set(header).count == header.count
         else {
-            throw CLIError(
-                "The sheet's first line names its columns: family, item, and optionally qty, campaign, note "
-                    + "(found: \(table.header.joined(separator: ", "))).")
+            throw CLIError(SheetText.columns(table.header.joined(separator: ", ")))
         }
         return table
     }
@@ -89,6 +86,7 @@ struct DeliverySheet {
     private func plan(_ table: CSVTable) throws -> ([Planned], [(Int, String)]) {
         let header = table.header.map { $0.lowercased() }
         let ledger = DeliveryLedger(device.replica)
+        let catalogue = try? Catalogue(device.replica.records)
         var codes = try operation {
             try device.replica.records.records("vouchers", limit: 1).isEmpty
                 ? nil
@@ -106,17 +104,17 @@ struct DeliverySheet {
                 return row.cells[index]
             }
             guard let ref = cell("family"), let item = cell("item") else {
-                problems.append((row.line, "a row names its family and its item."))
+                problems.append((row.line, SheetText.needsFamilyAndItem()))
                 continue
             }
             guard let quantity = cell("qty").map({ Int($0) }) ?? 1, (1...1000).contains(quantity) else {
-                problems.append((row.line, "qty is a whole number from 1 to 1000 (found '\(cell("qty") ?? "")')."))
+                problems.append((row.line, SheetText.quantity(cell("qty") ?? "")))
                 continue
             }
             let family: [String: Value]
             do {
                 guard let found = try device.family(ref) else {
-                    problems.append((row.line, "no family '\(ref)' on this device."))
+                    problems.append((row.line, SheetText.noFamily(ref)))
                     continue
                 }
                 family = found
@@ -130,19 +128,19 @@ struct DeliverySheet {
                 association: device.association)
             let verdict = try operation { try ledger.verdict(for: delivery, pending: pending) }
             if let breach = verdict.breaches.first {
-                let given = verdict.evidence.map { "\(Printer.date($0.deliveredAt)) by \($0.volunteer)" }
-                problems.append(
-                    (row.line, "\(ref): \(breach.rule.sentence); already delivered \(given.joined(separator: ", "))."))
+                let given = verdict.evidence.map { "\(Printer.date($0.deliveredAt)) (\($0.volunteer))" }
+                let rule = Localized.rule(breach.rule, catalogue: catalogue)
+                problems.append((row.line, SheetText.breach(ref, rule, given.joined(separator: ", "))))
                 continue
             }
             var code: String?
             if item == Vouchers.item, codes != nil {
                 guard quantity == 1 else {
-                    problems.append((row.line, "recharge codes are handed out one at a time: qty 1."))
+                    problems.append((row.line, SheetText.oneCode()))
                     continue
                 }
                 guard let next = codes?.popFirst() else {
-                    problems.append((row.line, "this device holds no more recharge codes; ask your hub, then sync."))
+                    problems.append((row.line, SheetText.noMoreCodes()))
                     continue
                 }
                 code = next
@@ -169,13 +167,11 @@ struct DeliverySheet {
             ])
         }
         for (entry, _) in logged where entry.code != nil {
-            Printer.line("line \(entry.line): recharge code \(entry.code!) for \(entry.reference)")
+            Printer.line(SheetText.rechargeCode(entry.line, entry.code!, entry.reference))
         }
         let codes = logged.filter { $0.0.code != nil }.count
         Printer.line(
-            (dryRun
-                ? "dry run: the sheet is fine, \(logged.count) deliveries would be logged"
-                : "logged \(logged.count) deliveries")
-                + (codes > 0 ? " (\(codes) recharge codes)" : ""))
+            (dryRun ? SheetText.wouldLog(logged.count) : SheetText.logged(logged.count))
+                + (codes > 0 ? SheetText.withCodes(codes) : ""))
     }
 }

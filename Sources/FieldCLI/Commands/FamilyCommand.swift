@@ -6,24 +6,24 @@ import SyncCore
 
 struct FamilyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "family", abstract: "Register, find, show, edit and delete families (offline).",
+        commandName: "family", abstract: HelpText.family(),
         subcommands: [Add.self, List.self, Show.self, Edit.self, Delete.self])
 
     /// Fields a family command may set.
     struct FamilyFields: ParsableArguments {
-        @Option(help: "The head of household's name.") var head: String?
-        @Option(help: "Phone number.") var phone: String?
-        @Option(name: .customLong("size"), help: "Household size (1 or more).") var householdSize: Int?
-        @Option(help: "District.") var district: String?
-        @Option(help: "Address.") var address: String?
-        @Option(help: "Notes.") var notes: String?
-        @Option(help: "The association's id.") var association: String?
+        @Option(help: OptionText.head.help) var head: String?
+        @Option(help: OptionText.phone.help) var phone: String?
+        @Option(name: .customLong("size"), help: OptionText.size.help) var householdSize: Int?
+        @Option(help: OptionText.district.help) var district: String?
+        @Option(help: OptionText.address.help) var address: String?
+        @Option(help: OptionText.notes.help) var notes: String?
+        @Option(help: OptionText.associationID.help) var association: String?
 
         func validate() throws {
-            if let householdSize, householdSize < 1 {
-                throw ValidationError("--size must be at least 1, found \(householdSize).")
+            if let householdSize, householdSize < 1 { throw ValidationError(UsageText.size(householdSize)) }
+            if let head, head.trimmingCharacters(in: .whitespaces).isEmpty {
+                throw ValidationError(UsageText.headEmpty())
             }
-            if let head, head.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--head is empty.") }
         }
 
         var values: [String: Value] {
@@ -41,26 +41,22 @@ struct FamilyCommand: ParsableCommand {
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Register a family; likely duplicates are shown first.",
-            discussion: """
-                A family of the city that is likely the same (same reference or phone, the name in either script
-                or another spelling, the district and household) is shown with its evidence, and the family is not
-                added unless --force is given.
-                Example:
-                  field family add --reference TUN-0042 --head "Fatma Ben Ali" --phone "+216 98 123 456" --size 5
-                """)
+            abstract: HelpText.familyAdd(),
+            discussion: HelpText.discussion(
+                .familyAddDiscussion,
+                examples: [
+                    "field family add --reference TUN-0042 --head \"Fatma Ben Ali\" --phone \"+216 98 123 456\" --size 5"
+                ]))
         @OptionGroup var device: DeviceOptions
         @OptionGroup var output: OutputOptions
-        @Option(help: "The family's reference code (on its card).") var reference: String
+        @Option(help: OptionText.reference.help) var reference: String
         @OptionGroup var fields: FamilyFields
-        @Flag(help: "Add even if a likely duplicate exists.") var force = false
+        @Flag(help: OptionText.force.help) var force = false
 
         func validate() throws {
-            guard fields.head != nil else {
-                throw ValidationError("--head (the head of household's name) is required.")
-            }
+            guard fields.head != nil else { throw ValidationError(UsageText.headRequired()) }
             guard !reference.trimmingCharacters(in: .whitespaces).isEmpty else {
-                throw ValidationError("--reference is empty.")
+                throw ValidationError(UsageText.referenceEmpty())
             }
         }
 
@@ -73,14 +69,13 @@ struct FamilyCommand: ParsableCommand {
                 association: fields.association)
             let duplicates = try operation { try FamilyDirectory(device.replica.records).likelyDuplicates(candidate) }
             if !duplicates.isEmpty, !force {
-                Printer.note("Likely the same family, already registered:")
+                Printer.note(FamilyText.likelySame())
                 FamilyIndex.print(duplicates.map(\.record), evidence: true)
                 for (record, match) in duplicates {
-                    Printer.note(
-                        "\(record["reference"]?.description ?? ""): " + match.explanation.joined(separator: "; "))
+                    Printer.note("\(record["reference"]?.description ?? ""): " + Localized.evidence(match))
                 }
                 throw CLIError(
-                    "Not added. If this is really another family, run the command again with --force.",
+                    FamilyText.notAdded(),
                     records: [
                         "duplicates": duplicates.map { record, match in
                             record.merging(["evidence": .text(match.explanation.joined(separator: "; "))]) { a, _ in a }
@@ -98,21 +93,22 @@ struct FamilyCommand: ParsableCommand {
             if output.json {
                 Printer.json(["id": id, "reference": reference, "duplicates_overridden": duplicates.count])
             } else {
-                Printer.line("registered family \(reference) (\(id))")
+                Printer.line(FamilyText.registered(reference, id))
             }
         }
     }
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List families, or search them by name, phone or reference.",
-            discussion:
-                "Examples:\n  field family list\n  field family list --search \"ben ali\"\n  field family list --search فاطمة"
-        )
+            abstract: HelpText.familyList(),
+            discussion: HelpText.discussion(
+                nil,
+                examples: [
+                    "field family list", "field family list --search \"ben ali\"", "field family list --search فاطمة",
+                ]))
         @OptionGroup var device: DeviceOptions
         @OptionGroup var output: OutputOptions
-        @Option(help: "Text to find in the name, phone or reference (accents and Arabic variants ignored).")
-        var search: String?
+        @Option(help: OptionText.search.help) var search: String?
 
         func run() throws {
             let device = try device.open()
@@ -120,7 +116,7 @@ struct FamilyCommand: ParsableCommand {
             if output.json {
                 Printer.json(families.map(FamilyIndex.json))
             } else if families.isEmpty {
-                Printer.line(search == nil ? "no families yet" : "no family matches '\(search ?? "")'")
+                Printer.line(search.map { FamilyText.noMatch($0) } ?? FamilyText.noneYet())
             } else {
                 FamilyIndex.print(families)
             }
@@ -129,10 +125,11 @@ struct FamilyCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show a family and its deliveries.", discussion: "Example:\n  field family show TUN-0042")
+            abstract: HelpText.familyShow(),
+            discussion: HelpText.discussion(nil, examples: ["field family show TUN-0042"]))
         @OptionGroup var device: DeviceOptions
         @OptionGroup var output: OutputOptions
-        @Argument(help: "The family's reference or id.") var family: String
+        @Argument(help: OptionText.familyRef.help) var family: String
 
         func run() throws {
             let (device, record, id) = try device.openFamily(family)
@@ -152,29 +149,26 @@ struct FamilyCommand: ParsableCommand {
                 "association", "merged_into", "id",
             ] {
                 if let value = record[field], !value.isNull {
-                    Printer.line(
-                        field.replacingOccurrences(of: "_", with: " ").padding(
-                            toLength: 15, withPad: " ", startingAt: 0) + value.description)
+                    let label = FamilyText.field(field)
+                    Printer.line(label + String(repeating: " ", count: max(1, 17 - label.count)) + value.description)
                 }
             }
             Printer.line("")
-            DeliveryIndex.print(deliveries)
+            DeliveryIndex.print(deliveries, catalogue: try? Catalogue(device.replica.records))
         }
     }
 
     struct Edit: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Change fields of a family.",
-            discussion: "Example:\n  field family edit TUN-0042 --phone \"+216 98 000 111\"")
+            abstract: HelpText.familyEdit(),
+            discussion: HelpText.discussion(nil, examples: ["field family edit TUN-0042 --phone \"+216 98 000 111\""]))
         @OptionGroup var device: DeviceOptions
-        @Argument(help: "The family's reference or id.") var family: String
-        @Option(help: "A new reference code.") var reference: String?
+        @Argument(help: OptionText.familyRef.help) var family: String
+        @Option(help: OptionText.newReference.help) var reference: String?
         @OptionGroup var fields: FamilyFields
 
         func validate() throws {
-            guard !fields.values.isEmpty || reference != nil else {
-                throw ValidationError("Give at least one field to change (--phone, --head, --size, …).")
-            }
+            guard !fields.values.isEmpty || reference != nil else { throw ValidationError(UsageText.editNothing()) }
         }
 
         func run() throws {
@@ -183,22 +177,23 @@ struct FamilyCommand: ParsableCommand {
             if let reference { values["reference"] = .text(reference) }
             try operation { try device.replica.write { tx in try tx.editFamily(id, values) } }
             Printer.line(
-                "updated family \(record["reference"]?.description ?? id): \(values.keys.sorted().joined(separator: ", "))"
-            )
+                FamilyText.updated(
+                    record["reference"]?.description ?? id,
+                    values.keys.sorted().map(FamilyText.field).joined(separator: ", ")))
         }
     }
 
     struct Delete: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Delete a family (its deliveries stay, for the record).",
-            discussion: "Example:\n  field family delete TUN-0042")
+            abstract: HelpText.familyDelete(),
+            discussion: HelpText.discussion(nil, examples: ["field family delete TUN-0042"]))
         @OptionGroup var device: DeviceOptions
-        @Argument(help: "The family's reference or id.") var family: String
+        @Argument(help: OptionText.familyRef.help) var family: String
 
         func run() throws {
             let (device, record, id) = try device.openFamily(family)
             try operation { try device.replica.write { tx in try tx.deleteFamily(id) } }
-            Printer.line("deleted family \(record["reference"]?.description ?? id)")
+            Printer.line(FamilyText.deleted(record["reference"]?.description ?? id))
         }
     }
 }
@@ -214,7 +209,10 @@ enum FamilyIndex {
 
     static func print(_ families: [[String: Value]], evidence: Bool = false) {
         Printer.table(
-            ["REFERENCE", "HEAD OF HOUSEHOLD", "PHONE", "SIZE", "ID"],
+            [
+                FamilyText.colReference(), FamilyText.colHead(), FamilyText.colPhone(), FamilyText.colSize(),
+                FamilyText.colID(),
+            ],
             families.map { family in
                 [
                     family["reference"]?.description ?? "", family["head_name"]?.description ?? "",

@@ -7,29 +7,30 @@ import SyncCore
 struct InitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init",
-        abstract: "Enrol this device: create its replica and remember its server and token.",
-        discussion: """
-            The token is kept in the replica file (mode 0600). Works offline: the server is checked now if it
-            is reachable, otherwise at the first sync (give --city then). Run again offline, it keeps the city
-            and volunteer it knew.
-            With --enrol, the server, the token, the city, the volunteer and the association come from the
-            enrolment file the coordinator handed out ('sync-server token enrol').
-            Examples:
-              field init --enrol 0007-Amina-El-Idrissi.enrol
-              field init --server https://hub.tunis.example.org --token-file amina.token
-              field init --server http://127.0.0.1:8081 --token-file amina.token --db amina.db --city Tunis
-            """)
+        abstract: HelpText.initAbstract(),
+        discussion: HelpText.discussion(
+            .initDiscussion,
+            examples: [
+                "field init --enrol 0007-Amina-El-Idrissi.enrol --lang ar",
+                "field init --lang fr",
+                "field init --server https://hub.tunis.example.org --token-file amina.token",
+            ]))
 
     @OptionGroup var device: DeviceOptions
     @OptionGroup var output: OutputOptions
-    @Option(help: "The enrolment file from the coordinator (server, token, city, volunteer).") var enrol: String?
-    @Option(help: "The server's URL (a hub, or central).") var server: String?
-    @Option(help: "A file holding this device's token (from the hub operator).") var tokenFile: String?
-    @Option(help: "The city this device works in (learnt from the server when it is reachable).") var city: String?
-    @Option(help: "The volunteer's name on deliveries (default: the token's name).") var volunteer: String?
-    @Option(help: "The volunteer's association (its id, from the admin), kept on each delivery.")
-    var association: String?
-    @Option(help: "CA certificates (PEM) to trust for the server's TLS.") var caFile: String?
+    @Option(help: OptionText.enrol.help) var enrol: String?
+    @Option(help: OptionText.server.help) var server: String?
+    @Option(help: OptionText.tokenFile.help) var tokenFile: String?
+    @Option(help: OptionText.city.help) var city: String?
+    @Option(help: OptionText.volunteer.help) var volunteer: String?
+    @Option(help: OptionText.association.help) var association: String?
+    @Option(help: OptionText.caFile.help) var caFile: String?
+
+    /// `field init --lang X` alone: an enrolled device changes only its language.
+    var languageOnly: Bool {
+        device.lang != nil && enrol == nil && server == nil && tokenFile == nil && city == nil && volunteer == nil
+            && association == nil && caFile == nil
+    }
 
     /// The check is one short try, not a sync's retries over a slow link: init works offline, and the first
     /// sync checks the server again. One attempt (a refused connection fails at once), 5 s to connect (an
@@ -41,22 +42,18 @@ struct InitCommand: ParsableCommand {
     }
 
     func validate() throws {
+        if languageOnly { return }
         if enrol != nil {
-            guard server == nil, tokenFile == nil else {
-                throw ValidationError("--enrol gives the server and the token: drop --server and --token-file.")
-            }
+            guard server == nil, tokenFile == nil else { throw ValidationError(UsageText.enrolAlone()) }
         } else {
-            guard server != nil, tokenFile != nil else {
-                throw ValidationError("Give --enrol FILE, or --server and --token-file.")
-            }
+            guard server != nil, tokenFile != nil else { throw ValidationError(UsageText.enrolOrServer()) }
         }
         if let server {
             guard let url = URL(string: server), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
-                throw ValidationError(
-                    "--server must be an http(s) URL like https://hub.example.org, found '\(server)'.")
+                throw ValidationError(UsageText.serverURL(server))
             }
         }
-        if let city, city.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--city is empty.") }
+        if let city, city.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError(UsageText.cityEmpty()) }
     }
 
     /// Where the device starts from: the enrolment file, or the options.
@@ -82,10 +79,7 @@ struct InitCommand: ParsableCommand {
         let path = enrol ?? tokenFile ?? ""
         // The bits of the file read (a link followed), not of a link to it.
         guard let file = try? PrivateFile.read(path) else {
-            throw CLIError(
-                enrol != nil
-                    ? "Cannot read the enrolment file \(path). Ask your coordinator for yours."
-                    : "Cannot read the token file \(path). Ask your hub operator for this device's token.")
+            throw CLIError(enrol != nil ? DeviceText.cannotReadEnrolment(path) : DeviceText.cannotReadKeyFile(path))
         }
         if enrol != nil {
             let enrolment = try Self.enrolment(file.data, path: path)
@@ -96,7 +90,7 @@ struct InitCommand: ParsableCommand {
         }
         let token = String(decoding: file.data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard !token.isEmpty, !token.contains(where: \.isWhitespace) else {
-            throw CLIError("\(path) does not hold a token (one line, no spaces).")
+            throw CLIError(DeviceText.notAKeyFile(path))
         }
         return Start(
             server: server ?? "", token: token, file: path, mode: file.mode, city: city, volunteer: volunteer,
@@ -104,17 +98,23 @@ struct InitCommand: ParsableCommand {
     }
 
     func run() throws {
+        if languageOnly, let language = device.lang {
+            let enrolled = try device.open()
+            try operation { try enrolled.replica.saveSettings([Device.Key.language: language.rawValue]) }
+            Language.current = language
+            if output.json { return Printer.json(["language": language.rawValue]) }
+            return Printer.line(DeviceText.languageKept(language.name))
+        }
         let start = try operation { try self.start() }
         let (server, token, city, volunteer, association) = (
             start.server, start.token, start.city, start.volunteer, start.association
         )
         // Warned, not refused: the token is copied into the replica (0600), and the file can go.
         if start.mode & 0o077 != 0 {
-            Printer.note(
-                "note: \(start.file) can be read by other users of this machine; the token is now kept in the "
-                    + "replica (mode 0600), so delete the file, or run 'chmod 600 \(start.file)'.")
+            Printer.note(DeviceText.note(DeviceText.keyFileReadable(start.file)))
         }
         let path = device.path
+        (Device.pathForMessages, Device.serverForMessages) = (path, server)
         let device = try operation { () throws -> Device in
             let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
             try FileManager.default.createDirectory(
@@ -129,17 +129,18 @@ struct InitCommand: ParsableCommand {
             if let city { settings[Device.Key.city] = city }
             if let volunteer { settings[Device.Key.volunteer] = volunteer }
             if let association { settings[Device.Key.association] = association }
+            if let language = self.device.lang { settings[Device.Key.language] = language.rawValue }
             try replica.saveSettings(settings)
             return Device(replica: replica)
         }
         // Check the server now if it answers.
-        var checked = "not reachable now; it is checked at the first sync"
+        var checked = DeviceText.notCheckedNow()
         do {
             let result = try device.transport(Self.check).send(method: "GET", path: "/v1/session")
             let session = try JSONSerialization.jsonObject(with: Data(result.body)) as? [String: Any] ?? [:]
             let serverCity = session["city"] as? String
             if let city, let serverCity, city != serverCity {
-                throw CLIError("The token is for \(serverCity), not \(city). Check the token file or --city.")
+                throw CLIError(DeviceText.wrongCity(serverCity, city))
             }
             try operation {
                 try device.replica.saveSettings([
@@ -147,13 +148,14 @@ struct InitCommand: ParsableCommand {
                     Device.Key.volunteer: volunteer ?? session["name"] as? String,
                 ])
             }
-            checked = "checked: \(session["role"] as? String ?? "?") token for \(serverCity ?? "every city")"
+            checked = DeviceText.checked(
+                DeviceText.role(session["role"] as? String), serverCity ?? DeviceText.everyCity())
         } catch let error as SyncClientError where error.kind == .refused {
-            throw CLIError(error.message)
+            throw CLIError(error)
         } catch let error as SyncClientError {
             if city == nil {
-                Printer.note("note: \(error.message)")
-                Printer.note("note: give --city, or sync once online, before registering families.")
+                Printer.note(DeviceText.note(Localized.message(for: error)))
+                Printer.note(DeviceText.note(DeviceText.giveCity()))
             }
         }
         if output.json {
@@ -163,7 +165,7 @@ struct InitCommand: ParsableCommand {
                 "association": device.association.map { $0 as Any } ?? NSNull(), "checked": checked,
             ])
         } else {
-            Printer.line("enrolled: replica \(path) (node \(device.replica.nodeID)), server \(server), \(checked)")
+            Printer.line(DeviceText.enrolled(path, server, checked))
         }
     }
 }

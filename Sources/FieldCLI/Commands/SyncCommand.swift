@@ -6,21 +6,13 @@ import SyncCore
 struct SyncCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sync",
-        abstract: "Send this device's changes to its server and get its city's changes.",
-        discussion: """
-            Resumes where a cut sync stopped; nothing is lost or sent twice. A wrong device clock is corrected and
-            the pending changes' times are repaired.
-            Example:
-              field sync
-            """)
+        abstract: HelpText.sync(), discussion: HelpText.discussion(.syncDiscussion, examples: ["field sync"]))
     @OptionGroup var device: DeviceOptions
     @OptionGroup var output: OutputOptions
-    @Option(help: "Records per request (lower it on a very slow link).") var batchSize = 1000
+    @Option(help: OptionText.batchSize.help) var batchSize = 1000
 
     func validate() throws {
-        guard (1...5000).contains(batchSize) else {
-            throw ValidationError("--batch-size must be between 1 and 5000, found \(batchSize).")
-        }
+        guard (1...5000).contains(batchSize) else { throw ValidationError(UsageText.batchSize(batchSize)) }
     }
 
     func run() throws {
@@ -36,18 +28,10 @@ struct SyncCommand: ParsableCommand {
             summary = try session.run { progress in
                 if terminal {
                     FileHandle.standardError.write(
-                        Data("\rsyncing: sent \(progress.pushed), received \(progress.pulled)   ".utf8))
+                        Data("\r\(SyncText.progress(progress.pushed, progress.pulled))   ".utf8))
                 }
             }
             if terminal { FileHandle.standardError.write(Data("\r".utf8)) }
-        } catch let error as SyncClientError
-            where error.kind == .offline || error.kind == .timeout || error.kind == .dns
-        {
-            throw CLIError("\(error.message)")
-        } catch let error as SyncError where error.code == .diskFull {
-            throw CLIError(
-                "This device's storage is full: the sync stopped, and everything it had received is kept (nothing "
-                    + "is lost). Free some space (old photos, videos, unused apps), then run `field sync` again.")
         } catch {
             throw CLIError(error)
         }
@@ -68,24 +52,22 @@ struct SyncCommand: ParsableCommand {
             return
         }
         Printer.line(
-            "synced: sent \(summary.pushed), received \(summary.pulled), \(summary.conflicts) conflicts, "
-                + "\(summary.bytesSent + summary.bytesReceived) bytes in \(summary.roundTrips) round trips, \(summary.millis) ms"
-        )
+            SyncText.synced(
+                summary.pushed, summary.pulled, summary.conflicts, summary.bytesSent + summary.bytesReceived,
+                summary.roundTrips, summary.millis))
         if summary.repairedStamps > 0 {
-            Printer.line(
-                "this device's clock was off by \(summary.repairOffsetMillis / 1000) s: \(summary.repairedStamps) "
-                    + "pending changes had their times repaired. Set the phone's date and time automatically.")
+            Printer.line(SyncText.clockRepaired(summary.repairOffsetMillis / 1000, summary.repairedStamps))
         } else if abs(summary.clockOffsetMillis) > 60_000 {
-            Printer.line(
-                "this device's clock is off by \(summary.clockOffsetMillis / 1000) s; FieldSync corrects for it.")
+            Printer.line(SyncText.clockOff(summary.clockOffsetMillis / 1000))
         }
+        if summary.refused > 0 { Printer.line(SyncText.refusedAfterSync(summary.refused)) }
     }
 }
 
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "status", abstract: "Pending changes, last sync, clock offset, server.",
-        discussion: "Example:\n  field status")
+        commandName: "status", abstract: HelpText.status(),
+        discussion: HelpText.discussion(nil, examples: ["field status"]))
     @OptionGroup var device: DeviceOptions
     @OptionGroup var output: OutputOptions
 
@@ -106,19 +88,21 @@ struct StatusCommand: ParsableCommand {
             ])
             return
         }
-        Printer.line("server:      \(device.server ?? "(not enrolled)")")
-        Printer.line("city:        \(device.city ?? "(unknown until the first sync)")")
-        Printer.line("volunteer:   \(device.volunteer)")
-        Printer.line("pending:     \(pending.count) changes not yet sent")
-        Printer.line("last sync:   \(state.lastSyncMillis.map { Printer.date($0) } ?? "never")")
-        if let error = state.lastError { Printer.line("last error:  \(error)") }
-        Printer.line("clock:       \(offset == 0 ? "right" : "corrected by \(offset / 1000) s")")
+        let labels: [DeviceText] = [.hub, .city, .volunteer, .pending, .lastSync, .lastError, .clock, .refused]
+        let width = (labels.map { $0().count }.max() ?? 12) + 2
+        func row(_ label: DeviceText, _ value: String) { Printer.line(DeviceText.row(label, value, width: width)) }
+        row(.hub, device.server ?? DeviceText.notEnrolledShort())
+        row(.city, device.city ?? DeviceText.cityUntilSync())
+        row(.volunteer, device.volunteer)
+        row(.pending, DeviceText.pendingCount(pending.count))
+        row(.lastSync, state.lastSyncMillis.map { Printer.date($0) } ?? DeviceText.never())
+        // The last error is the sync's own words (kept in English by the sync engine).
+        if let error = state.lastError { row(.lastError, error) }
+        row(.clock, offset == 0 ? DeviceText.clockRight() : DeviceText.clockCorrected(offset / 1000))
         if !refused.isEmpty {
             // Set aside, never sent again: the volunteer sees each and why.
-            Printer.line("refused:     \(refused.count) records the server would not take (kept here, not sent again)")
-            for entry in refused.prefix(10) {
-                Printer.line("  \(entry.refusal.collection)/\(entry.refusal.id): \(entry.refusal.detail)")
-            }
+            row(.refused, DeviceText.refusedCount(refused.count))
+            for entry in refused.prefix(10) { Printer.line("  " + Localized.refusal(entry.refusal)) }
         }
     }
 }

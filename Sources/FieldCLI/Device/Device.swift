@@ -17,7 +17,14 @@ struct Device {
         static let association = "association"
         static let role = "role"
         static let caFile = "ca_file"
+        /// The volunteer's language (`en`, `fr`, `ar`), set by `field init --lang`.
+        static let language = "language"
     }
+
+    /// The replica file and server of this run, for messages about a failure that does not name them.
+    // nonisolated(unsafe): set on the main thread when the command opens its replica, read when it fails.
+    nonisolated(unsafe) static var pathForMessages: String?
+    nonisolated(unsafe) static var serverForMessages: String?
 
     let replica: Replica
 
@@ -31,8 +38,7 @@ struct Device {
     /// The city this device works in, or a clear error.
     func requireCity() throws -> String {
         guard let city else {
-            throw CLIError(
-                "This device does not know its city yet: run `field sync` once online, or `field init … --city NAME`.")
+            throw CLIError(DeviceText.cityUnknown())
         }
         return city
     }
@@ -40,7 +46,7 @@ struct Device {
     /// The client for this device's server; `adjust` changes its configuration (retries, timeouts).
     func transport(_ adjust: (inout ClientConfiguration) -> Void = { _ in }) throws -> CurlTransport {
         guard let server, let token = try replica.setting(Key.token) else {
-            throw CLIError("This device is not enrolled with a server: field init --server URL --token-file FILE")
+            throw CLIError(DeviceText.notEnrolled())
         }
         var configuration = ClientConfiguration(serverURL: server, token: token)
         configuration.caFile = try replica.setting(Key.caFile)
@@ -60,18 +66,16 @@ struct Device {
         case .missing: return nil
         case .ambiguous(let candidates):
             let named = candidates.map {
-                "\($0["reference"]?.textValue ?? "?") (id \($0["id"]?.textValue ?? "?"))"
+                DeviceText.familyID($0["reference"]?.textValue ?? "?", $0["id"]?.textValue ?? "?")
             }.joined(separator: ", ")
             throw CLIError(
-                "'\(ref)' could be any of \(candidates.count) families: \(named). Give the reference exactly as "
-                    + "it is written, or the id.",
-                records: ["candidates": candidates])
+                DeviceText.familyAmbiguous(ref, candidates.count, named), records: ["candidates": candidates])
         }
     }
 
     func requireFamily(_ ref: String) throws -> [String: Value] {
         guard let family = try family(ref) else {
-            throw CLIError("No family '\(ref)' on this device. Find it with: field family list --search TEXT")
+            throw CLIError(DeviceText.familyMissing(ref))
         }
         return family
     }

@@ -26,10 +26,17 @@ struct DeviceClock: PhysicalClock {
     {
         guard let text = environment[variable], !text.isEmpty else { return SystemClock() }
         guard let offset = Int64(text) else {
-            throw CLIError("\(variable) must be a whole number of milliseconds (like -31536000000), found '\(text)'.")
+            throw CLIError(DeviceText.clockVariable(variable, text))
         }
         FileHandle.standardError.write(
             Data("note: \(variable)=\(offset): this device's clock is moved (tests).\n".utf8))
+        return DeviceClock(offsetMillis: offset)
+    }
+
+    /// The clock the environment asks for, without a note, or the system's when the variable is not a number
+    /// (the command reports it): for reading the device's settings before the command runs.
+    static func quiet(_ environment: [String: String]) -> any PhysicalClock {
+        guard let offset = environment[variable].flatMap({ Int64($0) }) else { return SystemClock() }
         return DeviceClock(offsetMillis: offset)
     }
 

@@ -6,28 +6,32 @@ import SyncCore
 
 /// Where the device's replica is, shared by every command.
 struct DeviceOptions: ParsableArguments {
-    @Option(name: .long, help: "The device's replica file (default: $FIELD_DB, or ~/.fieldsync/device.db).")
+    @Option(name: .long, help: OptionText.db.help)
     var db: String?
+    /// Read before parsing, by ``Language/select(arguments:environment:)``; `init` also saves it.
+    @Option(help: OptionText.lang.help) var lang: Language?
 
-    var path: String {
-        if let db { return db }
-        if let env = ProcessInfo.processInfo.environment["FIELD_DB"], !env.isEmpty { return env }
+    var path: String { db ?? Self.defaultPath(environment: ProcessInfo.processInfo.environment) }
+
+    /// `$FIELD_DB`, or `~/.fieldsync/device.db`.
+    static func defaultPath(environment: [String: String]) -> String {
+        if let env = environment["FIELD_DB"], !env.isEmpty { return env }
         let home = FileManager.default.homeDirectoryForCurrentUser.path
         return home + "/.fieldsync/device.db"
     }
 
     /// Opens the enrolled device's replica; fails with what to do when there is none.
     func open() throws -> Device {
-        try operation {
-            guard FileManager.default.fileExists(atPath: path) else {
-                throw CLIError(
-                    "No replica at \(path). Enrol this device first: field init --server URL --token-file FILE")
-            }
+        Device.pathForMessages = path
+        let device = try operation {
+            guard FileManager.default.fileExists(atPath: path) else { throw CLIError(DeviceText.noData(path)) }
             return try Device(
                 replica: Replica(
                     path: path, schema: .fieldSync, configuration: DeviceClock.replicaConfiguration(),
                     logger: Device.quietLogger))
         }
+        Device.serverForMessages = device.server
+        return device
     }
 }
 
@@ -42,5 +46,5 @@ extension DeviceOptions {
 
 /// Output format, for commands that print data.
 struct OutputOptions: ParsableArguments {
-    @Flag(help: "Print JSON instead of text.") var json = false
+    @Flag(help: OptionText.json.help) var json = false
 }

@@ -58,6 +58,8 @@ public enum ImportKind: String, Sendable, CaseIterable, Codable {
                     name: "code", required: true, example: "phase-1",
                     help: "lowercase letters, digits, _ or - (what deliveries name)"),
                 Column(name: "name", required: true, example: "Phase 1", help: ""),
+                Column(name: "name_fr", required: false, example: "Phase 1 : hiver", help: "its name in French"),
+                Column(name: "name_ar", required: false, example: "المرحلة الأولى", help: "its name in Arabic"),
                 Column(name: "phase", required: false, example: "1", help: "1 to 99"),
                 Column(name: "from", required: true, example: "2026-12-01", help: "first day, YYYY-MM-DD"),
                 Column(name: "to", required: true, example: "2027-01-31", help: "last day, YYYY-MM-DD"),

@@ -97,7 +97,8 @@ extension ImportPlanner {
             }
             let campaign = Campaign(
                 code: code, name: row["name"] ?? code, phase: phase, startsAt: from, endsAt: to + 86_400_000 - 1,
-                items: items)
+                items: items, nameFR: row["name_fr"].flatMap { $0.isEmpty ? nil : $0 },
+                nameAR: row["name_ar"].flatMap { $0.isEmpty ? nil : $0 })
             var values = campaign.values
             if row["phase"] == nil { values["phase"] = nil }  // a file without the column leaves it as it is
             if let old = existing[code] {

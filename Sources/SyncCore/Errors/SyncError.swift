@@ -61,6 +61,10 @@ public struct SyncError: Error, Sendable, CustomStringConvertible {
     /// For `.clockDrift`: what the receiver found off, the sender's clock or its stamps.
     public var clockDriftCause: ClockDriftCause?
     public var underlying: (any Error & Sendable)?
+    /// For a local write a domain rule refused: the rule's stable name and arguments
+    /// (``RecordProblem/reason``), for a front end that words it in its user's language.
+    public var reason: String?
+    public var reasonArguments: [String] = []
 
     public init(
         _ code: Code, _ message: String, clockOffsetMillis: Int64? = nil, clockDriftCause: ClockDriftCause? = nil,

@@ -73,11 +73,24 @@ public struct RecordProblem: Sendable, Hashable, Error {
     public var code: SyncError.Code
     public var field: String?
     public var detail: String
+    /// The rule broken, as a stable name ("campaign-closed"), and its arguments in the order the rule
+    /// documents: a front end words the problem in its user's language from these, not from `detail`
+    /// (nil: only `detail` says it).
+    public var reason: String?
+    public var arguments: [String] = []
 
     public init(_ code: SyncError.Code = .invalidValue, field: String?, _ detail: String) {
         self.code = code
         self.field = field
         self.detail = detail
+    }
+
+    /// This problem with its stable ``reason`` and arguments.
+    public func because(_ reason: String, _ arguments: String...) -> RecordProblem {
+        var problem = self
+        problem.reason = reason
+        problem.arguments = arguments
+        return problem
     }
 }
 

@@ -80,7 +80,10 @@ extension WriteSession {
                 refusal: Refusal(
                     collection: layout.name, id: id, code: problem.code, field: problem.field, detail: problem.detail))
         }
-        throw SyncError(problem.code, problem.detail)
+        var error = SyncError(problem.code, problem.detail)
+        error.reason = problem.reason
+        error.reasonArguments = problem.arguments
+        throw error
     }
 
     /// Notes that a record left `scope`, at a sequence of its own after the change that moved it, or
