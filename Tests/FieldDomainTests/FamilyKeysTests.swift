@@ -119,6 +119,23 @@ import Testing
         try Self.expectSameVerdicts(replica, queries + known.dropFirst(20).prefix(40).map { $0 })
     }
 
+    /// Families that left the replica (moved to another city by the admin: their rows are gone, a departure
+    /// remains) leave the index too: the next check neither finds them nor counts them.
+    @Test func familiesThatLeftAreForgotten() throws {
+        let known = Self.population(genuine: 300, seed: 25, city: "Tanger")
+        let replica = try Self.store(known)
+        let copies = known.prefix(30).map { family -> FamilyCandidate in
+            var query = family
+            query.id = ""
+            return query
+        }
+        #expect(try Self.expectSameVerdicts(replica, copies) >= 30)
+        let left = known.prefix(15).map { RecordRef(collection: "families", id: $0.id) }
+        try replica.apply(ChangeBatch(), from: "upstream", progress: PeerProgress(left: left))
+        #expect(try replica.record("families", id: known[0].id) == nil)
+        #expect(try Self.expectSameVerdicts(replica, copies) >= 15)
+    }
+
     /// A family registered again with a slip in every name word (two letters swapped: another skeleton) and one
     /// digit of the phone wrong is found through the phone's neighbours alone, as the full scan finds it.
     @Test func slipsInTheNameAndThePhone() throws {
