@@ -13,6 +13,7 @@ struct BenchCommand: AsyncParsableCommand {
         subcommands: [
             All.self, CoreSuite.self, SyncSuite.self, CodecSuite.self, DeltaProbe.self, SyncClientCommand.self,
             SyncProbe.self, PrepareProbe.self, DuplicateSuite.self, CentralSuite.self, LinkSuite.self,
+            FamilyAddSuite.self,
         ],
         defaultSubcommand: All.self
     )

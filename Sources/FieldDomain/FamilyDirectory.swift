@@ -5,9 +5,19 @@ public import SyncCore
 /// duplicates of a family about to be registered. Every record carries its `id`.
 public struct FamilyDirectory {
     let store: any RecordSource
+    /// The replica read, when the directory was given one: ``likelyDuplicates(_:)`` then uses the domain's index
+    /// of its families (``FamilyKeys``) instead of reading them all.
+    let replica: Replica?
 
     public init(_ store: any RecordSource) {
         self.store = store
+        replica = nil
+    }
+
+    /// The families of `replica`.
+    public init(_ replica: Replica) {
+        store = replica.records
+        self.replica = replica
     }
 
     /// The most families read at once (a city has a few tens of thousands).
@@ -46,7 +56,11 @@ public struct FamilyDirectory {
     }
 
     /// Families of `family.city` likely to be `family` (``FamilyMatcher``), most likely first, with the evidence.
+    ///
+    /// On a replica, found through the domain's index of its families (``FamilyKeys``, which this may bring up to
+    /// date: a write), with the same verdicts as the scan of every family.
     public func likelyDuplicates(_ family: FamilyCandidate) throws -> [(record: [String: Value], match: Match)] {
+        if let replica { return try FamilyKeys.likelyDuplicates(family, in: replica) }
         let records = try all()
         var byID: [String: [String: Value]] = [:]
         for record in records { if let id = record["id"]?.textValue { byID[id] = record } }

@@ -67,7 +67,7 @@ struct FamilyCommand: ParsableCommand {
                 id: "", city: city, reference: reference, headName: fields.head ?? "", phone: fields.phone,
                 district: fields.district, address: fields.address, householdSize: fields.householdSize,
                 association: fields.association)
-            let duplicates = try operation { try FamilyDirectory(device.replica.records).likelyDuplicates(candidate) }
+            let duplicates = try operation { try FamilyDirectory(device.replica).likelyDuplicates(candidate) }
             if !duplicates.isEmpty, !force {
                 Printer.note(FamilyText.likelySame())
                 FamilyIndex.print(duplicates.map(\.record), evidence: true)

@@ -65,6 +65,21 @@ struct FamilyFeatures: Sendable {
         association = family.association.flatMap { Self.nonEmpty(TextMatch.normalize($0)) }
     }
 
+    /// The household's features as the domain's index keeps them (``FamilyKeys``), without the name: enough to
+    /// weigh everything but the names (``Scoring/mayReach(_:_:nameBound:atLeast:)``).
+    init(
+        reference: String?, phone: PhoneKey?, district: String?, address: String?, size: Int?, association: String?
+    ) {
+        name = ""
+        tokens = []
+        self.phone = phone
+        self.reference = reference
+        self.district = district
+        self.address = address
+        self.size = size
+        self.association = association
+    }
+
     static func nonEmpty(_ text: String) -> String? { text.isEmpty ? nil : text }
 
     static func addressKey(_ address: String) -> String {

@@ -31,6 +31,14 @@ struct Scoring {
         return list.score >= minimum ? list.score : nil
     }
 
+    /// Whether `a` and `b` may reach `minimum`: the first step of ``score(_:_:nameBound:atLeast:)``, for a family
+    /// whose household alone is known (the domain's index drops the others before reading them).
+    func mayReach(_ a: Scored, _ b: Scored, nameBound: Double, atLeast minimum: Double) -> Bool {
+        var list = EvidenceList(explain: false)
+        addHousehold(a, b, to: &list)
+        return list.score + nameBound >= minimum
+    }
+
     /// The evidence of everything but the names: reference, phone, district, address, household size, association.
     func addHousehold(_ a: Scored, _ b: Scored, to list: inout EvidenceList) {
         let (x, y) = (a.features, b.features)

@@ -37,6 +37,21 @@ public struct FamilyMatcher: Sendable {
         positions = Dictionary(families.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
+    /// A matcher of families of `city` against `candidates`, some of the city's families, weighed with the whole
+    /// city's `statistics` (which count every word of the candidates' names and of the families checked): it finds
+    /// what a matcher of every family of the city finds, among the candidates (``FamilyKeys``).
+    init(city: String, candidates: [FamilyCandidate], statistics: CityStatistics) {
+        families = candidates
+        notDuplicates = []
+        let features = candidates.map(FamilyFeatures.init)
+        var index = CityIndex(statistics: statistics)
+        for (position, family) in features.enumerated() { index.add(position, family) }
+        index.finish()
+        scored = features.map { Scored(features: $0, counts: index.counts($0.tokens)) }
+        cities = [city: index]
+        positions = Dictionary(candidates.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
     /// The families of `family.city` that are likely `family`, most likely first.
     ///
     /// `family` need not be one of `families` (a family being registered); if it is (same id), it is not matched

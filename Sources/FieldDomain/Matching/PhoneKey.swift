@@ -29,6 +29,13 @@ public struct PhoneKey: Hashable, Sendable, CustomStringConvertible {
         self.digits = String(decoding: (isMoroccan ? rest : digits.suffix(8)).map { $0 + 48 }, as: UTF8.self)
     }
 
+    /// The key of `digits`, significant digits as ``digits`` gives them (the domain's index keeps them): only a
+    /// Moroccan number has 9.
+    init(digits: String) {
+        self.digits = digits
+        isMoroccan = digits.utf8.count == 9
+    }
+
     /// The number as Moroccans write it at home: "0612345678" (other numbers: their last 8 digits).
     public var national: String { isMoroccan ? "0" + digits : digits }
 

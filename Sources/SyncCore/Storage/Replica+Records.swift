@@ -17,7 +17,7 @@ extension Replica {
     }
 
     /// The fields of the row a `selectSQL` statement stands on.
-    private static func values(_ statement: SQLStatement, _ layout: TableLayout) throws -> [String: Value] {
+    static func values(_ statement: SQLStatement, _ layout: TableLayout) throws -> [String: Value] {
         var values: [String: Value] = [:]
         for (index, register) in layout.registers.enumerated() {
             values[register] = statement.value(layout.feedValueColumn(index))
