@@ -233,7 +233,8 @@ struct LanguageCLITests {
         let phrases = try #require(
             try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: String]])
         #expect(phrases.count > 150)
-        #expect(Set(phrases.compactMap { $0["book"] }).count == 9)
+        // help, option, device, family, delivery, sync, refusal, usage, match, sheet
+        #expect(Set(phrases.compactMap { $0["book"] }).count == 10)
         let banned = try Regex(#"(?i)\b(replica|replicas|node|nodes|token|tokens)\b"#)
         let option = try Regex(#"--[a-z][a-z-]*"#)
         let placeholder = try Regex(#"\{[0-9]+\}"#)

@@ -46,7 +46,8 @@ struct StockCLITests {
             ])
             #expect(delivered.status == 0, "\(delivered.stderr)")
             // A warning once the known stock is out, not a refusal: the volunteer may hold packs.
-            #expect(delivered.stderr.contains("your hub has no Food pack left") == (quantity == "1"), "\(delivered.stderr)")
+            #expect(
+                delivered.stderr.contains("your hub has no Food pack left") == (quantity == "1"), "\(delivered.stderr)")
         }
         let json = try #require(
             try setup.cli.fieldJSON(["deliver", "--family", "TUN-1", "--item", "food_pack", "--override", "t"])

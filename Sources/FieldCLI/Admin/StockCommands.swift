@@ -128,7 +128,8 @@ struct HubStockCommand: ParsableCommand {
 /// `field stock`: what the volunteer's hub has left, as this device knows it.
 struct StockCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "stock", abstract: HelpText.stock(), discussion: HelpText.discussion(nil, examples: ["field stock"]))
+        commandName: "stock", abstract: HelpText.stock(),
+        discussion: HelpText.discussion(nil, examples: ["field stock"]))
     @OptionGroup var device: DeviceOptions
     @OptionGroup var output: OutputOptions
 

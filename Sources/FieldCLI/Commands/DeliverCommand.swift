@@ -62,7 +62,8 @@ struct DeliverCommand: ParsableCommand {
         let code: String?
         switch try DeliveryEntry.log(delivery, on: device, override: override != nil) {
         case .logged(let logged, let checked, let voucher): (id, verdict, code) = (logged, checked, voucher)
-        case .refused(let verdict): throw refusal(verdict, reference: record["reference"]?.description ?? familyID, device: device)
+        case .refused(let verdict):
+            throw refusal(verdict, reference: record["reference"]?.description ?? familyID, device: device)
         }
         let onHand = StockOutput.warnIfOut(device.replica, city: city, item: item)
         if output.json {
@@ -82,7 +83,9 @@ struct DeliverCommand: ParsableCommand {
     /// Prints the rules a delivery would break and the deliveries they count; the error to exit with.
     private func refusal(_ verdict: DeliveryVerdict, reference: String, device: Device) -> CLIError {
         let catalogue = try? Catalogue(device.replica.records)
-        for breach in verdict.breaches { Printer.note(DeliveryText.rule(Localized.rule(breach.rule, catalogue: catalogue))) }
+        for breach in verdict.breaches {
+            Printer.note(DeliveryText.rule(Localized.rule(breach.rule, catalogue: catalogue)))
+        }
         Printer.note(DeliveryText.alreadyDelivered(reference))
         DeliveryIndex.print(verdict.evidence, evidence: true, catalogue: catalogue)
         let rules = verdict.breaches.map { breach -> [String: Value] in

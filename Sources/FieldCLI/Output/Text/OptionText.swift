@@ -116,8 +116,10 @@ enum OptionText: String, Phrasebook {
                 ar: "تسجيله حتى لو خالف قاعدة؛ ويُحفظ السبب.")
         case .sheet:
             Phrase(
-                en: "A sheet of deliveries to log (CSV: family, item, and optionally qty, campaign, note): all or none.",
-                fr: "Une feuille de remises à noter (CSV : family, item, et au choix qty, campaign, note) : tout ou rien.",
+                en:
+                    "A sheet of deliveries to log (CSV: family, item, and optionally qty, campaign, note): all or none.",
+                fr:
+                    "Une feuille de remises à noter (CSV : family, item, et au choix qty, campaign, note) : tout ou rien.",
                 ar: "ورقة تسليمات للتسجيل (CSV: family وitem، واختياريًا qty وcampaign وnote): كلها أو لا شيء.")
         case .dryRun:
             Phrase(

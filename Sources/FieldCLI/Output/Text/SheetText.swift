@@ -10,11 +10,15 @@ enum SheetText: String, Phrasebook {
     var phrase: Phrase {
         switch self {
         case .cannotRead:
-            Phrase(en: "Cannot read the sheet {1}.", fr: "Impossible de lire la feuille {1}.", ar: "تعذّرت قراءة الورقة {1}.")
+            Phrase(
+                en: "Cannot read the sheet {1}.", fr: "Impossible de lire la feuille {1}.",
+                ar: "تعذّرت قراءة الورقة {1}.")
         case .columns:
             Phrase(
-                en: "The sheet's first line names its columns: family, item, and optionally qty, campaign, note (found: {1}).",
-                fr: "La première ligne de la feuille nomme ses colonnes : family, item, et au choix qty, campaign, note (trouvé : {1}).",
+                en:
+                    "The sheet's first line names its columns: family, item, and optionally qty, campaign, note (found: {1}).",
+                fr:
+                    "La première ligne de la feuille nomme ses colonnes : family, item, et au choix qty, campaign, note (trouvé : {1}).",
                 ar: "السطر الأول من الورقة يسمّي أعمدتها: family وitem، واختياريًا qty وcampaign وnote (الموجود: {1}).")
         case .needsFamilyAndItem:
             Phrase(
@@ -31,7 +35,8 @@ enum SheetText: String, Phrasebook {
                 ar: "لا توجد أسرة '{1}' على هذا الجهاز.")
         case .breach:
             Phrase(
-                en: "{1}: {2}; already delivered {3}.", fr: "{1} : {2} ; déjà remis {3}.", ar: "{1}: {2}؛ سبق التسليم {3}.")
+                en: "{1}: {2}; already delivered {3}.", fr: "{1} : {2} ; déjà remis {3}.",
+                ar: "{1}: {2}؛ سبق التسليم {3}.")
         case .oneCode:
             Phrase(
                 en: "recharge codes are handed out one at a time: qty 1.",
@@ -60,9 +65,13 @@ enum SheetText: String, Phrasebook {
         case .withCodes: Phrase(en: " ({1} recharge codes)", fr: " ({1} codes de recharge)", ar: " ({1} رمز تعبئة)")
         case .stockOut:
             Phrase(
-                en: "warning: as far as this device knows, your hub has no {1} left (received {2}, handed out {3}). Tell your hub; sync to see new arrivals.",
-                fr: "attention : d'après cet appareil, votre hub n'a plus de {1} (reçu {2}, remis {3}). Prévenez votre hub ; synchronisez pour voir les arrivages.",
-                ar: "تنبيه: حسب علم هذا الجهاز، لم يبقَ لدى مركزك {1} (استُلم {2}، وسُلّم {3}). أخبر مركزك؛ وزامن لرؤية ما وصل.")
+                en:
+                    "warning: as far as this device knows, your hub has no {1} left (received {2}, handed out {3}). Tell your hub; sync to see new arrivals.",
+                fr:
+                    "attention : d'après cet appareil, votre hub n'a plus de {1} (reçu {2}, remis {3}). Prévenez votre hub ; synchronisez pour voir les arrivages.",
+                ar:
+                    "تنبيه: حسب علم هذا الجهاز، لم يبقَ لدى مركزك {1} (استُلم {2}، وسُلّم {3}). أخبر مركزك؛ وزامن لرؤية ما وصل."
+            )
         case .noStock: Phrase(en: "no stock recorded", fr: "aucun stock noté", ar: "لا مخزون مسجّل")
         case .colCity: Phrase(en: "CITY", fr: "VILLE", ar: "المدينة")
         case .colItem: Phrase(en: "ITEM", fr: "ARTICLE", ar: "المادة")

@@ -91,11 +91,13 @@ enum UsageText: String, Phrasebook {
                 ar: "أعطِ --family و--item، أو --csv ملف.")
         case .overrideSheet:
             Phrase(
-                en: "--override is for one delivery, not a sheet.", fr: "--override vaut pour une remise, pas une feuille.",
+                en: "--override is for one delivery, not a sheet.",
+                fr: "--override vaut pour une remise, pas une feuille.",
                 ar: "الخيار --override لتسليم واحد، لا لورقة.")
         case .dryRunSheet:
             Phrase(
-                en: "--dry-run checks a sheet: give --csv FILE.", fr: "--dry-run vérifie une feuille : donnez --csv FICHIER.",
+                en: "--dry-run checks a sheet: give --csv FILE.",
+                fr: "--dry-run vérifie une feuille : donnez --csv FICHIER.",
                 ar: "الخيار --dry-run يفحص ورقة: أعطِ --csv ملف.")
         }
     }
