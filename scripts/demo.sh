@@ -26,20 +26,25 @@ SERVER="$BIN/sync-server"
 FIELD="$BIN/field"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/fieldsync-demo.XXXXXX")"
 PIDS=()
+CITY_JOBS=()
 cleanup() {
+    for pid in "${CITY_JOBS[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
     rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 cd "$WORK"
 STARTED=$SECONDS
 
 say() { printf '\033[1m%3ds  %s\033[0m\n' $((SECONDS - STARTED)) "$*"; }
-# Runs a command, its output kept in log.txt; on failure, shows it and stops.
+# Runs a command, its output kept in $LOG (a city's own, when the cities work side by side); on failure,
+# shows it and stops.
+LOG=log.txt
 run() {
-    if ! "$@" >>log.txt 2>&1; then
-        echo "failed: $*" >&2; tail -20 log.txt >&2; exit 1
+    if ! "$@" >>"$LOG" 2>&1; then
+        echo "failed: $*" >&2; tail -20 "$LOG" >&2; exit 1
     fi
 }
 # Starts a server in the background (its pid kept for the cleanup), then sets URL once it listens.
@@ -78,10 +83,12 @@ devices_of() { ls "enrol-$1" | sed -n 's/^[0-9]*-\(.*\)\.enrol$/\1/p'; }
 each_city() {
     local pids=() pid failed=0
     for entry in "${CITIES[@]}"; do
-        "$1" "${entry%%:*}" "${entry##*:}" &
+        LOG="log-${entry##*:}.txt" "$1" "${entry%%:*}" "${entry##*:}" &
         pids+=($!)
     done
+    CITY_JOBS=("${pids[@]}")
     for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+    CITY_JOBS=()
     [ "$failed" = 0 ] || exit 1
 }
 say "Central, with an embedded SQLite store"
@@ -103,7 +110,7 @@ for entry in "${CITIES[@]}"; do run "$FIELD" admin vouchers allot --city "${entr
 say "8 city hubs start, sync with central, enrol their volunteers and record the warehouse's packs"
 for entry in "${CITIES[@]}"; do
     city=${entry%%:*} code=${entry##*:}
-    serve "hub-$code" --db "hub-$code.db" --upstream "$CENTRAL" --upstream-token-file "hub-$code.token" --sync-at 02:00
+    serve "hub-$code" --db "hub-$code.db" --upstream "$CENTRAL" --upstream-token-file "hub-$code.token"
     run "$SERVER" sync-upstream --db "hub-$code.db"
     run "$SERVER" token enrol --db "hub-$code.db" --csv "$C/volunteers-$code.csv" --server "$URL" --out "enrol-$code"
     while IFS=, read -r stock_city item qty; do

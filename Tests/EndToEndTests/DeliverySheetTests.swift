@@ -55,4 +55,46 @@ struct DeliverySheetTests {
         #expect(again.status == 1 && again.stderr.contains("line 2: TUN-1"), "\(again.stderr)")
         #expect(try setup.cli.dump().contains("late; rain"))
     }
+
+    /// A dry run hands out no recharge code, so it shows none: a code read off it could reach a family while
+    /// the device still counts it unused (seen failing: the dry run printed the codes).
+    @Test func aDryRunShowsNoRechargeCode() throws {
+        let setup = try DomainCLITests.setUp()
+        defer {
+            setup.cli.server.stop()
+            try? FileManager.default.removeItem(at: setup.cli.directory)
+        }
+        let central = setup.cli.directory.appendingPathComponent("hub.db").path
+        let codes = ["4711-0001-0001", "4711-0001-0002", "4711-0001-0003"]
+        let list = setup.cli.directory.appendingPathComponent("codes.csv")
+        try Data(("code\n" + codes.joined(separator: "\n") + "\n").utf8).write(to: list)
+        for arguments in [
+            ["admin", "vouchers", "import", "--csv", list.path],
+            ["admin", "vouchers", "allot", "--city", "Tunis", "--count", "3"],
+        ] {
+            let result = try run(Binaries.field, arguments + ["--db", central])
+            #expect(result.status == 0, "\(arguments): \(result.stderr)")
+        }
+        #expect(try setup.cli.field(["sync"]).status == 0)
+        let allotted = try run(
+            Binaries.field, ["hub", "vouchers", "allot", "--device", "amina", "--count", "2", "--db", central])
+        #expect(allotted.status == 0, "\(allotted.stderr)")
+        #expect(try setup.cli.field(["sync"]).status == 0)
+        #expect(try setup.cli.field(["family", "add", "--reference", "TUN-1", "--head", "Fatma Ben Ali"]).status == 0)
+        let sheet = setup.cli.directory.appendingPathComponent("sheet.csv")
+        try Data("family,item\nTUN-1,internet_recharge\n".utf8).write(to: sheet)
+        let before = try setup.cli.dump()
+        let dry = try setup.cli.field(["deliver", "--csv", sheet.path, "--dry-run"])
+        #expect(
+            dry.status == 0 && dry.stdout.contains("1 deliveries would be logged (1 recharge codes)"), "\(dry.stdout)")
+        let json = try setup.cli.field(["deliver", "--csv", sheet.path, "--dry-run", "--json"])
+        for code in codes {
+            #expect(!dry.stdout.contains(code) && !json.stdout.contains(code), "\(dry.stdout) \(json.stdout)")
+        }
+        #expect(try setup.cli.dump() == before)
+        let done = try setup.cli.field(["deliver", "--csv", sheet.path])
+        #expect(
+            done.status == 0 && codes.contains { done.stdout.contains("recharge code \($0) for TUN-1") },
+            "\(done.stdout)")
+    }
 }

@@ -11,6 +11,7 @@ import SyncCore
 /// and run it again (running a half-logged sheet again would log its good rows twice).
 struct DeliverySheet {
     static let columns = ["family", "item", "qty", "campaign", "note"]
+    static let maxRows = 5_000
 
     struct Planned {
         var line: Int
@@ -73,6 +74,8 @@ struct DeliverySheet {
         else {
             throw CLIError(SheetText.columns(table.header.joined(separator: ", ")))
         }
+        // Each row is checked against the ones before it: a day's sheet is a few hundred rows.
+        guard table.rows.count <= maxRows else { throw CLIError(SheetText.tooLong(table.rows.count, maxRows)) }
         return table
     }
 
@@ -161,12 +164,14 @@ struct DeliverySheet {
                     [
                         "line": entry.line, "id": dryRun ? NSNull() : id as Any, "family": entry.delivery.family,
                         "item": entry.delivery.item, "quantity": entry.delivery.quantity,
-                        "voucher": entry.code as Any? ?? NSNull(),
+                        // A dry run hands out nothing: its codes are not shown (one read off it could reach
+                        // a family while the device still counts it unused).
+                        "voucher": dryRun ? NSNull() : entry.code as Any? ?? NSNull(),
                     ] as [String: Any]
                 },
             ])
         }
-        for (entry, _) in logged where entry.code != nil {
+        for (entry, _) in logged where entry.code != nil && !dryRun {
             Printer.line(SheetText.rechargeCode(entry.line, entry.code!, entry.reference))
         }
         let codes = logged.filter { $0.0.code != nil }.count

@@ -3,7 +3,7 @@ enum SheetText: String, Phrasebook {
     static let book = "sheet"
 
     case cannotRead, columns, needsFamilyAndItem, quantity, noFamily, breach, oneCode, noMoreCodes, line
-    case nothingLogged, rechargeCode, logged, wouldLog, withCodes
+    case nothingLogged, rechargeCode, logged, wouldLog, withCodes, tooLong
     case stockOut, noStock, colCity, colItem, colReceived, colReturned, colLost, colCorrected, colHandedOut
     case colOnHand, overdrawn, out
 
@@ -72,6 +72,11 @@ enum SheetText: String, Phrasebook {
                 ar:
                     "تنبيه: حسب علم هذا الجهاز، لم يبقَ لدى مركزك {1} (استُلم {2}، وسُلّم {3}). أخبر مركزك؛ وزامن لرؤية ما وصل."
             )
+        case .tooLong:
+            Phrase(
+                en: "The sheet has {1} rows; a sheet holds at most {2}: split it.",
+                fr: "La feuille a {1} lignes ; une feuille en a au plus {2} : découpez-la.",
+                ar: "في الورقة {1} سطرًا؛ والحد الأقصى {2}: قسّمها.")
         case .noStock: Phrase(en: "no stock recorded", fr: "aucun stock noté", ar: "لا مخزون مسجّل")
         case .colCity: Phrase(en: "CITY", fr: "VILLE", ar: "المدينة")
         case .colItem: Phrase(en: "ITEM", fr: "ARTICLE", ar: "المادة")
