@@ -24,11 +24,11 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
     private let lock = NSLock()
     /// Easy handles not in use, each with its open connection: concurrent requests take one each.
     private var idle: [EasyHandle] = []
-    /// Whether the server said it takes zstd request bodies (`Accept-Encoding` in an answer).
-    private var serverTakesZstd = false
+    /// The best request coding the server's last `Accept-Encoding` named (the configuration's until then).
+    private var learntCoding: ContentCoding
 
-    /// zstd once the server has said it takes it, gzip until then (every FieldSync server takes gzip).
-    public var requestCoding: ContentCoding { lock.withLock { serverTakesZstd ? .zstd : .gzip } }
+    /// The coding request bodies are sent in: the best the server said it takes.
+    public var requestCoding: ContentCoding { lock.withLock { learntCoding } }
 
     /// Each request takes an easy handle (and its connection) of its own.
     public var allowsConcurrentExchanges: Bool { true }
@@ -36,10 +36,25 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
     public init(configuration: ClientConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+        learntCoding = configuration.requestCoding
     }
 
     public func exchange(_ body: SyncRequestBody) throws -> SyncExchange {
-        let result = try send(method: "POST", path: "/v1/sync", body: body.bytes, coding: body.coding)
+        let result: HTTPResult
+        do {
+            result = try send(method: "POST", path: "/v1/sync", body: body.bytes, coding: body.coding)
+        } catch let error as SyncClientError
+            where error.problem?.code.rawValue == "unsupported-encoding" && body.coding != .identity
+        {
+            // A server that does not take the coding (another server behind the same address): the same body
+            // in the best coding its answer named (`perform` learnt it), or gzip, which every server takes.
+            let coding = lock.withLock { () -> ContentCoding in
+                if learntCoding == body.coding || learntCoding == .identity { learntCoding = .gzip }
+                return learntCoding
+            }
+            let json = try body.coding.decompress(body.bytes, limit: 1 << 30)
+            result = try send(method: "POST", path: "/v1/sync", body: coding.compress(json), coding: coding)
+        }
         do {
             let response = try SyncResponse(decoding: result.body)
             return SyncExchange(response: response, bytesSent: result.bytesSent, bytesReceived: result.bytesReceived)
@@ -140,15 +155,18 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
         var url = configuration.serverURL
         while url.hasSuffix("/") { url.removeLast() }
         url += path
+        // Only the headers the server needs: a volunteer's nightly sync pays for each byte. No `Accept`
+        // (libcurl's `*/*` removed: every answer is JSON or a problem document), no `Content-Type` (a body
+        // without one is JSON: docs/protocol.md, section 6).
         var headers = [
-            "Authorization: Bearer \(configuration.token)", "Accept: application/json, application/problem+json",
-            "Expect:",
+            "Authorization: Bearer \(configuration.token)", "Accept-Encoding: \(ContentCoding.accepted)", "Expect:",
+            "Accept:",
         ]
         var payload = body ?? []
         if let rawHeaders {
             headers = rawHeaders + ["Expect:"]
         } else if body != nil {
-            headers.append("Content-Type: application/json")
+            headers.append("Content-Type:")  // libcurl's form type removed
             if let encoding = coding.header {
                 headers.append("Content-Encoding: \(encoding)")
             } else if payload.count >= configuration.compressAbove {
@@ -160,7 +178,8 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
         try easy.set(CURLOPT_URL, url)
         try easy.set(CURLOPT_USERAGENT, configuration.userAgent)
         try easy.set(CURLOPT_NOSIGNAL, 1)
-        try easy.set(CURLOPT_ACCEPT_ENCODING, "")  // every encoding libcurl decodes; it decompresses
+        // Answers are decompressed here, not by libcurl (which does not know zstd-fs1).
+        try easy.set(CURLOPT_HTTP_CONTENT_DECODING, 0)
         try easy.set(CURLOPT_CONNECTTIMEOUT_MS, Int(configuration.connectTimeoutSeconds * 1000))
         try easy.set(CURLOPT_TIMEOUT_MS, Int(configuration.totalTimeoutSeconds * 1000))
         try easy.set(CURLOPT_LOW_SPEED_LIMIT, configuration.lowSpeedBytesPerSecond)
@@ -175,6 +194,7 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
             try easy.set(CURLOPT_CAINFO, caFile)
         }
         try easy.setHeaders(headers)
+        easy.bodyLimit = configuration.maxAnswerBytes
         if method == "POST" {
             try easy.set(CURLOPT_POST, 1)
         } else if method != "GET" {
@@ -188,6 +208,12 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
                     UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
             }
             return easy.perform()
+        }
+        if easy.bodyOverflowed {
+            throw SyncClientError(
+                .invalidResponse,
+                "The server's answer is larger than \(configuration.maxAnswerBytes) bytes: refused. Check the server "
+                    + "address.")
         }
         guard code == CURLE_OK else { throw transportError(code, url: url, easy: easy) }
         // libcurl reports success for an answer cut inside its headers (a status line came, not the blank
@@ -203,12 +229,26 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
             + Int(ccurl_getinfo_long(easy.raw, CURLINFO_HEADER_SIZE))
         let sent = Int(ccurl_getinfo_long(easy.raw, CURLINFO_REQUEST_SIZE))  // headers and body
         let retryAfter = easy.header("retry-after").flatMap(Double.init)
-        // RFC 7694: the server lists the request codings it takes; zstd from then on if it is there.
-        if let accepted = easy.header("accept-encoding"), ContentCoding.preferred(accepting: accepted) == .zstd {
-            lock.withLock { serverTakesZstd = true }
+        // RFC 7694: the server lists the request codings it takes; the best of them from then on.
+        if let accepted = easy.header("accept-encoding") {
+            let best = ContentCoding.preferred(accepting: accepted)
+            if best != .identity { lock.withLock { learntCoding = best } }
+        }
+        let status = Int(ccurl_getinfo_long(easy.raw, CURLINFO_RESPONSE_CODE))
+        var answer = easy.body
+        do throws(SyncError) {
+            guard let coding = ContentCoding(header: easy.header("content-encoding")) else {
+                throw SyncError(.invalidBatch, "unknown Content-Encoding '\(easy.header("content-encoding") ?? "")'")
+            }
+            answer = try coding.decompress(easy.body, limit: configuration.maxAnswerBytes)
+        } catch  where (200..<300).contains(status) {
+            throw SyncClientError(
+                .invalidResponse, "The server's answer could not be decompressed (\(error.message)).", status: status)
+        } catch {
+            // A failure answer (a proxy's 503) is judged by its status, whatever its body.
         }
         return HTTPResult(
-            status: Int(ccurl_getinfo_long(easy.raw, CURLINFO_RESPONSE_CODE)), body: easy.body,
+            status: status, body: answer,
             contentType: easy.header("content-type"), retryAfterSeconds: retryAfter, bytesSent: sent,
             bytesReceived: received)
     }

@@ -9,6 +9,9 @@ final class EasyHandle {
 
     final class Sink {
         var body: [UInt8] = []
+        /// The most body bytes taken; past them the transfer stops (`bodyOverflowed`).
+        var limit = Int.max
+        var overflowed = false
         /// The answer's header fields: names in lower case, values without the blanks around them.
         var headers: [(String, String)] = []
         /// Whether the blank line that ends the last answer's headers came.
@@ -68,6 +71,10 @@ final class EasyHandle {
             guard let data, let context else { return 0 }
             let sink = Unmanaged<Sink>.fromOpaque(context).takeUnretainedValue()
             let length = size * count
+            guard sink.body.count + length <= sink.limit else {
+                sink.overflowed = true
+                return 0  // libcurl stops the transfer (CURLE_WRITE_ERROR)
+            }
             data.withMemoryRebound(to: UInt8.self, capacity: length) {
                 sink.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
             }
@@ -88,6 +95,13 @@ final class EasyHandle {
     }
 
     var body: [UInt8] { sink.body }
+    /// The most body bytes the next answer may bring (as sent, before decompression).
+    var bodyLimit: Int {
+        get { sink.limit }
+        set { sink.limit = newValue }
+    }
+    /// The answer brought more than ``bodyLimit``: the transfer was stopped.
+    var bodyOverflowed: Bool { sink.overflowed }
     /// Whether the last answer's headers came whole (see ``Sink/headersEnded``).
     var headersEnded: Bool { sink.headersEnded }
     var errorText: String { String(cString: errorBuffer) }

@@ -3,6 +3,10 @@ import Foundation
 import SyncCore
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The built `field` binary against a real `sync-server`: every command's happy path, and bad input
 /// giving the documented exit code, a clear message, and an unchanged replica.
 @Suite("field CLI", .serialized)
@@ -107,6 +111,32 @@ struct FieldCLITests {
             let help = try run(Binaries.field, command + ["--help"])
             #expect(help.status == 0 && help.stdout.contains("Example"), "\(command)")
         }
+    }
+
+    /// A device keeps what it learnt of its server's request codings: the next `field sync` (a new process)
+    /// sends its push in zstd from the first request. Enrolling with another server forgets it.
+    @Test func theServersCodingsAreKeptBetweenSyncsAndForgottenOnANewServer() throws {
+        let setup = try Self.setUp()
+        defer {
+            setup.server.stop()
+            try? FileManager.default.removeItem(at: setup.directory)
+        }
+        func known() throws -> String? {
+            try Replica(path: setup.db, schema: .fieldSync, logger: quietLogger).setting("request_coding")
+        }
+        #expect(try known() == "zstd-fs1")
+        #expect(try setup.field(["sync"]).status == 0)
+        #expect(try known() == "zstd-fs1")
+        // Another server, not answering now: nothing is known of it.
+        let token = setup.directory.appendingPathComponent("token").path
+        try Data("fs1_another".utf8).write(to: URL(fileURLWithPath: token))
+        let closed = ClientErrorTests.silentPort()
+        close(closed.socket)
+        let again = try setup.field([
+            "init", "--server", "http://127.0.0.1:\(closed.port)", "--token-file", token, "--city", "Tunis",
+        ])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try known() == nil)
     }
 
     @Test func anEntitlementBreachIsRefusedWithItsEvidence() throws {

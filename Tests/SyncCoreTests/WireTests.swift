@@ -153,7 +153,7 @@ struct WireTests {
         #expect(Problem(decoding: problem.encoded()) == problem)
     }
 
-    @Test(arguments: [ContentCoding.gzip, .zstd])
+    @Test(arguments: [ContentCoding.gzip, .zstd, .zstdDictionary])
     func compressedBodiesRoundTripAndRefuseBombs(coding: ContentCoding) throws {
         let text = Array(String(repeating: "food_pack,Tunis,", count: 10_000).utf8)
         let packed = coding.compress(text)
@@ -163,6 +163,11 @@ struct WireTests {
         let stream = coding.stream()
         stream.write(Array(text.prefix(1000)))
         #expect(try coding.decompress(stream.finish(Array(text.dropFirst(1000))), limit: 1 << 20) == text)
+        // Past the 64 KiB a stream holds, compressed as it goes (zstd-fs1 without its dictionary there).
+        let long = coding.stream()
+        long.write(Array(text.prefix(70_000)))
+        long.write(Array(text.dropFirst(70_000).prefix(50_000)))
+        #expect(try coding.decompress(long.finish(Array(text.dropFirst(120_000))), limit: 1 << 20) == text)
         // A bomb stops at the limit; a cut body, garbage and an empty body are refused.
         let bomb = coding.compress([UInt8](repeating: 0x20, count: 8 << 20))
         #expect(bomb.count < 64 << 10)
@@ -195,8 +200,12 @@ struct WireTests {
         let fresh = [Int32(1), 3].map { (Zstd.compress(sample, level: $0), Zstd.compress(noise, level: $0)) }
         // Abandoned streams (their contexts are mid-frame) and finished ones at other levels, in turn.
         for seed in 0..<20 {
-            let abandoned = ZstdStream(level: seed % 2 == 0 ? 1 : 3)
+            let abandoned = ZstdStream(level: seed % 2 == 0 ? 1 : 3, dictionary: seed % 4 < 2)
             abandoned.write(body(seed))
+            // A context that served the wire dictionary, back in the pool.
+            let small = body(seed + 300)
+            #expect(
+                try Zstd.decompress(Zstd.compress(small, dictionary: true), limit: 1 << 24, dictionary: true) == small)
             let level: Int32 = seed % 3 == 0 ? 3 : 1
             let stream = ZstdStream(level: level)
             let (head, tail) = (body(seed + 100), body(seed + 200))
@@ -228,12 +237,37 @@ struct WireTests {
 
     @Test func responseCodingFollowsAcceptEncoding() {
         #expect(ContentCoding.preferred(accepting: "deflate, gzip, br, zstd") == .zstd)
+        #expect(ContentCoding.preferred(accepting: "zstd-fs1, zstd, gzip") == .zstdDictionary)
+        #expect(ContentCoding.preferred(accepting: "zstd-fs1;q=0, zstd") == .zstd)
+        #expect(
+            ContentCoding(header: "zstd-fs1") == .zstdDictionary && ContentCoding.zstdDictionary.header == "zstd-fs1")
         #expect(ContentCoding.preferred(accepting: "gzip") == .gzip)
         #expect(ContentCoding.preferred(accepting: "zstd;q=0, gzip;q=0.5") == .gzip)
         #expect(ContentCoding.preferred(accepting: "zstd;q=0.0, gzip; q=0") == .identity)
         #expect(ContentCoding.preferred(accepting: nil) == .identity)
         #expect(ContentCoding(header: "x-gzip") == .gzip && ContentCoding(header: "ZSTD") == .zstd)
         #expect(ContentCoding(header: nil) == .identity && ContentCoding(header: "br") == nil)
+    }
+
+    /// docs/protocol.md, section 8 prints the wire dictionary for other clients: the same bytes as the
+    /// code's. A small body compresses to well under what zstd alone makes of it, and only a decoder that
+    /// has the dictionary reads it.
+    @Test func theWireDictionaryIsTheOnePrinted() throws {
+        let page = try String(
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                .appendingPathComponent("../../docs/protocol.md"), encoding: .utf8)
+        let section = try #require(page.range(of: "**`zstd-fs1`**"))
+        let start = try #require(page.range(of: "```text\n", range: section.upperBound..<page.endIndex))
+        let end = try #require(page.range(of: "\n```", range: start.upperBound..<page.endIndex))
+        #expect(Array(page[start.upperBound..<end.lowerBound].utf8) == WireDictionary.bytes)
+        #expect(WireDictionary.bytes.allSatisfy { (0x20...0x7E).contains($0) || $0 == 0x0A })
+        let small = Array(
+            #"{"v":1,"node":"5f3a9c0e12ab44d1","push":{"to":"42","batch":{"nodes":["5f3a9c0e12ab44d1"],"groups":[{"collection":"deliveries","fields":["city","family","item","quantity","campaign","delivered_at","volunteer"],"records":[["01KAVWC3WGQSTKG7150003S4EJ",6684672000,0,"Tunis","01KAVW9090QSTKG7150005M5Z4","food_pack",1,"phase-1",1764019802000,"amina"]]}]}},"clock":1764019802000,"lease":{"previous":"9c41d0aa3b2e7f10","next":"02bb8e44f1c9a365"},"pull":{"cursor":"120","limit":1000},"heartbeat":{"app":"field/0.2.0","backlog":1}}"#
+                .utf8)
+        let (plain, packed) = (Zstd.compress(small), Zstd.compress(small, dictionary: true))
+        #expect(packed.count * 2 < plain.count, "\(packed.count) bytes with the dictionary, \(plain.count) without")
+        #expect(try Zstd.decompress(packed, limit: 1 << 20, dictionary: true) == small)
+        #expect(throws: SyncError.self) { try Zstd.decompress(packed, limit: 1 << 20) }
     }
 
     @Test func sequenceRangesMergeAndFind() {
@@ -258,8 +292,9 @@ struct WireTests {
             let node = NodeID.random(using: &generator)
             let millis = UInt64.random(in: 0...HLCTimestamp.maxMillis, using: &generator)
             let counter = UInt16.random(in: 0...UInt16.max, using: &generator)
+            let bits = generator.next()
             let id = RecordID.make(
-                stamp: Stamp(hlc: HLCTimestamp(millis: millis, counter: counter), node: node), using: &generator)
+                stamp: Stamp(hlc: HLCTimestamp(millis: millis, counter: counter), node: node), random: bits)
             #expect(id.utf8.count == 26 && RecordRef.isValidID(id))
             var value: UInt128 = 0
             for byte in id.utf8 { value = value << 5 | UInt128(try #require(alphabet.firstIndex(of: byte))) }
@@ -268,6 +303,7 @@ struct WireTests {
             #expect((value >> 40) & 0xFF_FFFF_FFFF == UInt128(node40))
             #expect((value >> 24) & 0xFFFF == UInt128(counter))
             let random = value & 0xFF_FFFF
+            #expect(random == UInt128(bits & 0xFF_FFFF))
             let formula = UInt128(millis) << 80 | UInt128(node40) << 40 | UInt128(counter) << 24 | random
             let text = (0..<26).map { alphabet[Int((formula >> (125 - 5 * $0)) & 31)] }
             #expect(String(decoding: text, as: UTF8.self) == id)

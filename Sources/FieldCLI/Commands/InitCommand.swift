@@ -125,6 +125,8 @@ struct InitCommand: ParsableCommand {
             // A city or volunteer not given stays as it was (init run again offline cannot learn them now).
             var settings: [String: String?] = [
                 Device.Key.server: server, Device.Key.token: token, Device.Key.caFile: caFile,
+                // Learnt again from this server's answers.
+                Device.Key.requestCoding: nil,
             ]
             if let city { settings[Device.Key.city] = city }
             if let volunteer { settings[Device.Key.volunteer] = volunteer }
@@ -136,7 +138,9 @@ struct InitCommand: ParsableCommand {
         // Check the server now if it answers.
         var checked = DeviceText.notCheckedNow()
         do {
-            let result = try device.transport(Self.check).send(method: "GET", path: "/v1/session")
+            let transport = try device.transport(Self.check)
+            let result = try transport.send(method: "GET", path: "/v1/session")
+            device.remember(transport)
             let session = try JSONSerialization.jsonObject(with: Data(result.body)) as? [String: Any] ?? [:]
             let serverCity = session["city"] as? String
             if let city, let serverCity, city != serverCity {

@@ -33,8 +33,10 @@ struct SyncCommand: ParsableCommand {
             }
             if terminal { FileHandle.standardError.write(Data("\r".utf8)) }
         } catch {
+            device.remember(transport)
             throw CLIError(error)
         }
+        device.remember(transport)
         // Learn the city from the server once, if init could not.
         if device.city == nil, let result = try? transport.send(method: "GET", path: "/v1/session"),
             let session = try? JSONSerialization.jsonObject(with: Data(result.body)) as? [String: Any],

@@ -19,6 +19,8 @@ struct Device {
         static let caFile = "ca_file"
         /// The volunteer's language (`en`, `fr`, `ar`), set by `field init --lang`.
         static let language = "language"
+        /// The best request coding the server said it takes (`zstd-fs1`, `zstd`, `gzip`).
+        static let requestCoding = "request_coding"
     }
 
     /// The replica file and server of this run, for messages about a failure that does not name them.
@@ -50,8 +52,20 @@ struct Device {
         }
         var configuration = ClientConfiguration(serverURL: server, token: token)
         configuration.caFile = try replica.setting(Key.caFile)
+        if let known = try replica.setting(Key.requestCoding).flatMap(ContentCoding.init(header:)) {
+            configuration.requestCoding = known
+        }
         adjust(&configuration)
         return CurlTransport(configuration: configuration, logger: Self.quietLogger)
+    }
+
+    /// Keeps what `transport` learnt of the request codings the server takes, for the next sync (a new
+    /// process would otherwise send its first, largest, request in gzip).
+    func remember(_ transport: CurlTransport) {
+        let known = transport.requestCoding.rawValue
+        if (try? replica.setting(Key.requestCoding)) ?? nil != known {
+            try? replica.saveSettings([Key.requestCoding: known])
+        }
     }
 
     /// Finds a family by id or reference code; nil when none.

@@ -1,18 +1,19 @@
 /// Record ids: 26 characters of Crockford base32 holding 128 bits, sortable by creation time, safe in
 /// URLs, CSV and file names.
 ///
-/// A record created here gets ``make(stamp:using:)``: 48 bits of milliseconds, 40 bits of the creating
-/// node's id, the 16-bit counter of its clock, 24 random bits. Unique by construction (a node's clock
-/// never repeats, nodes differ), with random bits left for a node id duplicated by a restored backup; and
-/// the ids one device creates share their first 18 characters, so they compress to a few bytes on the
-/// wire. ``make(millis:using:)`` is the plain ULID (80 random bits) for ids made elsewhere.
+/// A record created here gets ``make(stamp:random:)``: 48 bits of milliseconds, 40 bits of the creating
+/// node's id, the 16-bit counter of its clock, 24 random bits drawn once per write transaction. Unique
+/// by construction (a node's clock never repeats, nodes differ), with random bits left for a node id
+/// duplicated by a restored backup; and the ids one device creates share their first 18 characters (the
+/// ids of one transaction their random bits as well), so they compress to a few bytes on the wire. ``make(millis:using:)`` is the plain ULID (80 random bits) for ids made elsewhere.
 public enum RecordID {
     private static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
 
-    /// The id of a record created with `stamp`.
-    public static func make(stamp: Stamp, using generator: inout some RandomNumberGenerator) -> String {
+    /// The id of a record created with `stamp`, with the low 24 bits of `random` (drawn once per write
+    /// transaction: its stamps never repeat, so its ids differ by them; see decision record 0003).
+    public static func make(stamp: Stamp, random: UInt64) -> String {
         let node = (UInt64(bitPattern: stamp.node.rawValue) >> 23) & (1 << 40 - 1)
-        let tail = UInt64(stamp.hlc.counter) << 24 | UInt64.random(in: 0..<(1 << 24), using: &generator)
+        let tail = UInt64(stamp.hlc.counter) << 24 | random & (1 << 24 - 1)
         // 128 bits: millis (48) | node (40) | counter (16) | random (24).
         return encode(upper: stamp.hlc.millis << 16 | node >> 24, lower: (node & 0xFF_FFFF) << 40 | tail)
     }

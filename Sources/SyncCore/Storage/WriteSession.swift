@@ -38,6 +38,13 @@ final class WriteSession {
     func isOwn(_ node: NodeID) -> Bool { node == nodeID || node == previousNodeID }
     /// Random bits for record ids: seeded once per transaction from the configuration's generator.
     var random: SplitMix64
+    /// The random bits of this transaction's record ids. Its stamps never repeat, so neither do its ids;
+    /// a node id duplicated by a restored backup can repeat a stamp, but not (but once in 2^24) with the
+    /// same bits, drawn again for every transaction (decision record 0003).
+    private lazy var idBits = random.next()
+    /// The stamp of the last id made: a clock at its last millisecond repeats its stamp, and then the id
+    /// takes other bits.
+    private var lastIDStamp: Stamp?
 
     init(db: Database, replica: Replica) throws {
         self.db = db
@@ -66,7 +73,9 @@ final class WriteSession {
 
     /// A new record id (see ``RecordID``).
     func newRecordID(stamp: Stamp) -> String {
-        RecordID.make(stamp: stamp, using: &random)
+        if stamp == lastIDStamp { idBits = random.next() }
+        lastIDStamp = stamp
+        return RecordID.make(stamp: stamp, random: idBits)
     }
 
     /// Persists the clock and the sequence; call last, inside the transaction.

@@ -69,7 +69,7 @@ extension SyncController {
         guard let coding = ContentCoding(header: encoding) else {
             throw HTTPProblem(
                 .unsupportedMediaType, "unsupported-encoding", "Unsupported content encoding",
-                "Content-Encoding '\(encoding?.prefix(40) ?? "")' is not supported; use zstd, gzip or none.",
+                "Content-Encoding '\(encoding?.prefix(40) ?? "")' is not supported; use zstd-fs1, zstd, gzip or none.",
                 headers: [.acceptEncoding: ContentCoding.accepted])
         }
         do {

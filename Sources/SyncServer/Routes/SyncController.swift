@@ -135,7 +135,7 @@ package struct SyncController: Sendable {
                     message, principal: principal, now: now, leaseChecked: !message.pushesChanges,
                     streamed: streaming.node == message.node ? streaming.stream : nil)
                 prepared = SyncResponse.Prepared(
-                    response, coding: (response.pull?.batch.recordCount ?? 0) > 0 ? coding : .identity)
+                    response, coding: Self.answerCoding(coding, records: response.pull?.batch.recordCount ?? 0))
             }
         } catch let error as SyncError {
             context.logger.info(
@@ -154,7 +154,8 @@ package struct SyncController: Sendable {
         Self.releaseLater(message)
         return respond(
             prepared, raw: raw, principal: principal, node: message.node, started: started, context: context,
-            pushed: prepared.pushedRecords)
+            pushed: prepared.pushedRecords,
+            clientSendsBest: ContentCoding(header: request.headers[.contentEncoding]) == .zstdDictionary)
     }
 
     /// A push body from this size on merges as it decodes: below it, decoding takes too little time for
@@ -201,7 +202,8 @@ package struct SyncController: Sendable {
         let task = Task {
             let page = try await service.pullPage(next, peer: SyncService.peerKey(client: node), principal: principal)
             let response = SyncResponse(node: service.store.nodeID, clockMillis: 0, pull: page)
-            let prepared = SyncResponse.Prepared(response, coding: page.batch.recordCount > 0 ? coding : .identity)
+            let prepared = SyncResponse.Prepared(
+                response, coding: Self.answerCoding(coding, records: page.batch.recordCount))
             await controller.readAhead(
                 after: prepared, token: token, node: node, pull: next, coding: coding, principal: principal)
             return prepared
@@ -211,13 +213,15 @@ package struct SyncController: Sendable {
 
     private func respond(
         _ prepared: SyncResponse.Prepared, raw: ByteBuffer, principal: Principal, node: NodeID,
-        started: ContinuousClock.Instant, context: ServerContext, pushed: Int = 0
+        started: ContinuousClock.Instant, context: ServerContext, pushed: Int = 0, clientSendsBest: Bool
     ) -> Response {
         let body = prepared.finish(clockMillis: now())
+        // The request codings the server takes, unless the request came in the best of them (the client
+        // knows): each byte is paid for on a prepaid 2G link.
         var headers: HTTPFields = [
             .contentType: "application/json", .cacheControl: "no-store", .vary: "Accept-Encoding",
-            .acceptEncoding: ContentCoding.accepted,
         ]
+        if !clientSendsBest { headers[.acceptEncoding] = ContentCoding.accepted }
         if let encoding = prepared.coding.header { headers[.contentEncoding] = encoding }
         headers[.contentLength] = String(body.count)
         metrics.sync(
@@ -238,7 +242,13 @@ package struct SyncController: Sendable {
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
-    /// The coding of an answer: the best one the client accepts (zstd, then gzip), or none.
+    /// The coding of a sync answer carrying `records` pulled records, for a client that accepts `coding`:
+    /// an answer without records is too short for zstd or gzip to pay their headers, not for zstd-fs1.
+    static func answerCoding(_ coding: ContentCoding, records: Int) -> ContentCoding {
+        records > 0 || coding == .zstdDictionary ? coding : .identity
+    }
+
+    /// The coding of an answer: the best one the client accepts (zstd-fs1, zstd, then gzip), or none.
     private func responseCoding(_ request: Request) -> ContentCoding {
         ContentCoding.preferred(accepting: request.headers[.acceptEncoding])
     }

@@ -8,8 +8,8 @@ extension SyncSession {
         let page: StateMachine.PushPage
         /// The request without its clock, pull and lease, and without the records of its push.
         private let head: SyncRequest
-        /// In the coding the server takes (zstd once it said so, else gzip at level 1: a request carries this
-        /// device's own changes, compressed on a cheap phone's CPU).
+        /// In the best coding the server said it takes (else gzip at level 1: a request carries this device's
+        /// own changes, compressed on a cheap phone's CPU).
         private let stream: BodyStream
         var coding: ContentCoding { stream.coding }
 

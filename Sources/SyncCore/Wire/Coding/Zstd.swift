@@ -11,9 +11,10 @@ public enum Zstd {
     /// server allocate more).
     static let maxWindowLog: Int32 = 23
 
-    /// Compresses `bytes` into one zstd frame.
-    public static func compress(_ bytes: [UInt8], level: Int32 = defaultLevel) -> [UInt8] {
-        let stream = ZstdStream(level: level)
+    /// Compresses `bytes` into one zstd frame; with `dictionary`, against ``WireDictionary`` (coding
+    /// `zstd-fs1`).
+    public static func compress(_ bytes: [UInt8], level: Int32 = defaultLevel, dictionary: Bool = false) -> [UInt8] {
+        let stream = ZstdStream(level: level, dictionary: dictionary)
         return stream.finish(bytes)
     }
 
@@ -23,15 +24,23 @@ public enum Zstd {
     /// buffers are fresh memory, faulted in page by page). A body whose frame headers bound its size within
     /// the limit (every body a FieldSync peer sends) is decoded in one pass straight into the result;
     /// another is streamed into a growing buffer and refused past the limit.
-    public static func decompress(_ bytes: [UInt8], limit: Int) throws(SyncError) -> [UInt8] {
+    public static func decompress(
+        _ bytes: [UInt8], limit: Int, dictionary: Bool = false
+    ) throws(SyncError)
+        -> [UInt8]
+    {
         try bytes.withUnsafeBytes { raw in
-            Result { () throws(SyncError) in try decompress(raw, limit: limit) }
+            Result { () throws(SyncError) in try decompress(raw, limit: limit, dictionary: dictionary) }
         }.get()
     }
 
-    /// ``decompress(_:limit:)`` of bytes in place.
-    public static func decompress(_ bytes: UnsafeRawBufferPointer, limit: Int) throws(SyncError) -> [UInt8] {
-        let context = try DecoderPool.shared.take()
+    /// ``decompress(_:limit:dictionary:)`` of bytes in place.
+    public static func decompress(
+        _ bytes: UnsafeRawBufferPointer, limit: Int, dictionary: Bool = false
+    )
+        throws(SyncError) -> [UInt8]
+    {
+        let context = try DecoderPool.shared.take(dictionary: dictionary)
         defer { DecoderPool.shared.give(context) }
         // One pass straight into the result: no window buffer, no copy.
         let bound = ZSTD_decompressBound(bytes.baseAddress, bytes.count)
@@ -47,7 +56,7 @@ public enum Zstd {
             throw SyncError(
                 .invalidBatch, "The body is not valid zstd (\(String(cString: ZSTD_getErrorName(status)))).")
         }
-        var capacity = min(limit + 1, max(bytes.count * 8, 64 * 1024))
+        var capacity = min(min(limit, Int.max - 1) + 1, max(bytes.count * 8, 64 * 1024))
         var buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 1)
         defer { buffer.deallocate() }
         var produced = 0
@@ -58,7 +67,7 @@ public enum Zstd {
             if produced == capacity {
                 // Full: grow (up to one byte over the limit, which is enough to refuse the body).
                 guard capacity <= limit else { break }
-                let grown = min(limit + 1, capacity * 2)
+                let grown = min(min(limit, Int.max - 1) + 1, capacity * 2)
                 let larger = UnsafeMutableRawPointer.allocate(byteCount: grown, alignment: 1)
                 larger.copyMemory(from: buffer, byteCount: produced)
                 buffer.deallocate()
@@ -104,13 +113,29 @@ private final class DecoderPool: @unchecked Sendable {
         deinit { ZSTD_freeDCtx(pointer) }
     }
 
-    func take() throws(SyncError) -> Decoder {
-        if let decoder = lock.withLock({ idle.popLast() }) { return decoder }
-        guard let pointer = ZSTD_createDCtx() else {
+    /// A decoder, with ``WireDictionary`` loaded or none.
+    func take(dictionary: Bool) throws(SyncError) -> Decoder {
+        let decoder: Decoder
+        if let kept = lock.withLock({ idle.popLast() }) {
+            decoder = kept
+        } else {
+            guard let pointer = ZSTD_createDCtx() else {
+                throw SyncError(.storage, "Cannot start zstd decompression (out of memory).")
+            }
+            ZSTD_DCtx_setParameter(pointer, ZSTD_d_windowLogMax, Zstd.maxWindowLog)
+            decoder = Decoder(pointer)
+        }
+        let loaded = WireDictionary.bytes.withUnsafeBytes { raw in
+            dictionary
+                ? ZSTD_DCtx_loadDictionary_advanced(
+                    decoder.pointer, raw.baseAddress, raw.count, ZSTD_dlm_byCopy, ZSTD_dct_rawContent)
+                : ZSTD_DCtx_loadDictionary(decoder.pointer, nil, 0)
+        }
+        guard ZSTD_isError(loaded) == 0 else {
+            decoder.poisoned = true
             throw SyncError(.storage, "Cannot start zstd decompression (out of memory).")
         }
-        ZSTD_DCtx_setParameter(pointer, ZSTD_d_windowLogMax, Zstd.maxWindowLog)
-        return Decoder(pointer)
+        return decoder
     }
 
     func give(_ decoder: Decoder) {
@@ -135,9 +160,19 @@ public final class ZstdStream {
     /// zstd reported an error (no memory): the frame is given up and its context freed, not pooled.
     private var failed = false
 
-    public init(level: Int32 = Zstd.defaultLevel) {
+    /// A frame at `level`; with `dictionary`, compressed against ``WireDictionary`` (coding `zstd-fs1`).
+    public init(level: Int32 = Zstd.defaultLevel, dictionary: Bool = false) {
         self.level = level
         context = EncoderPool.shared.take(level: level)
+        if let context {
+            let loaded = WireDictionary.bytes.withUnsafeBytes { raw in
+                dictionary
+                    ? ZSTD_CCtx_loadDictionary_advanced(
+                        context, raw.baseAddress, raw.count, ZSTD_dlm_byCopy, ZSTD_dct_rawContent)
+                    : ZSTD_CCtx_loadDictionary(context, nil, 0)
+            }
+            failed = ZSTD_isError(loaded) != 0
+        }
     }
 
     deinit {
