@@ -19,6 +19,26 @@ try:
 except ImportError:  # pragma: no cover
     zstandard = None
 
+from pathlib import Path
+
+
+def wire_dictionary() -> bytes:
+    """The FieldSync wire dictionary of coding `zstd-fs1`, as docs/protocol.md (section 8) prints it."""
+    page = (Path(__file__).resolve().parents[3] / "docs" / "protocol.md").read_text(encoding="utf-8")
+    block = page[page.index("**`zstd-fs1`**") :]
+    start = block.index("```text\n") + len("```text\n")
+    return block[start : block.index("\n```", start)].encode("ascii")
+
+
+_dictionary = None
+
+
+def _zstd_fs1():
+    global _dictionary
+    if _dictionary is None:
+        _dictionary = zstandard.ZstdCompressionDict(wire_dictionary(), dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+    return zstandard.ZstdDecompressor(dict_data=_dictionary)
+
 
 @dataclass
 class Message:
@@ -34,6 +54,8 @@ class Message:
         try:
             if coding == "zstd":
                 data = zstandard.ZstdDecompressor().decompressobj().decompress(data)
+            elif coding == "zstd-fs1":
+                data = _zstd_fs1().decompressobj().decompress(data)
             elif coding in ("gzip", "x-gzip"):
                 data = gzip.decompress(data)
             return json.loads(data) if data else None
