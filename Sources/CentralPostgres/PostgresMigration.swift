@@ -34,7 +34,7 @@ package struct PostgresMigration: Sendable {
 
 extension PostgresMigration {
     /// Central's schema, in order: what ``PostgresStore`` opens a database with.
-    package static let central: [PostgresMigration] = [settingsAndTokens, metaAndHistory, echo, clients]
+    package static let central: [PostgresMigration] = [settingsAndTokens, metaAndHistory, echo, clients, factMoves]
 
     /// The unique constraint on `_tokens.node`: a node id belongs to one token.
     static let oneTokenPerNode = "_tokens_one_token_per_node"
@@ -179,4 +179,11 @@ extension PostgresMigration {
             """,
             "CREATE INDEX _departures_by_scope ON _departures (scope, seq)",
         ])
+
+    /// 5: `_meta.fact_moves`, how many times a fact was written again at a new sequence (a lower stamp
+    /// replaced it): an instance uses the feed ranges it keeps only while this count is the one they were
+    /// read at (decision record 0022).
+    static let factMoves = PostgresMigration(
+        version: 5, name: "fact moves",
+        statements: ["ALTER TABLE _meta ADD COLUMN fact_moves BIGINT NOT NULL DEFAULT 0"])
 }

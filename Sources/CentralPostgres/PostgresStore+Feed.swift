@@ -25,13 +25,15 @@ extension PostgresStore {
                 return FeedPage(batch: ChangeBatch(), cursor: FeedCursor(max(head, start.position)), hasMore: false)
             }
             let tables = zip(layouts, overview.last).map { (layout: $0, last: $1) }
+            let facts = self.facts
             var page = try await Self.readFeed(
-                connection, layouts: tables, since: start, limit: limit, filter: filter, head: head, logger: logger)
+                connection, layouts: tables, facts: facts, since: start, limit: limit, filter: filter, head: head,
+                moves: overview.factMoves, logger: logger)
             var skipped = 0
             while page.batch.isEmpty, page.hasMore, skipped < Self.maxSkippedPages {
                 page = try await Self.readFeed(
-                    connection, layouts: tables, since: page.cursor, limit: limit, filter: filter, head: head,
-                    logger: logger)
+                    connection, layouts: tables, facts: facts, since: page.cursor, limit: limit, filter: filter,
+                    head: head, moves: overview.factMoves, logger: logger)
                 skipped += 1
             }
             if let scope = filter.scope, overview.lastDeparture > cursor.position {
@@ -57,6 +59,9 @@ extension PostgresStore {
         var echo: [ClosedRange<Int64>]
         var last: [Int64]
         var lastDeparture: Int64
+        /// `_meta.fact_moves`, `_meta`'s table and the server's start: the kept stretches of fact tables hold
+        /// while these are theirs (decision record 0022: a restored database has another table or start).
+        var factMoves: [Int64]
     }
 
     private static func overview(
@@ -71,17 +76,19 @@ extension PostgresStore {
         let echo = "FROM _echo WHERE peer = $1 AND hi > $2"
         let sql = """
             SELECT (SELECT seq FROM _meta WHERE id = 1), \
+            ARRAY[(SELECT fact_moves FROM _meta WHERE id = 1), '_meta'::regclass::oid::bigint, \
+            (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint], \
             (SELECT coalesce(array_agg(lo ORDER BY lo), '{}') \(echo)), \
             (SELECT coalesce(array_agg(hi ORDER BY lo), '{}') \(echo)), \
             ARRAY[\(tables)]::bigint[], \
             (SELECT coalesce(max(seq), 0) FROM _departures WHERE scope = $3)
             """
         let rows = try await connection.run(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
-        for try await (head, lows, highs, last, departure) in rows.decode(
-            (Int64, [Int64], [Int64], [Int64], Int64).self)
+        for try await (head, moves, lows, highs, last, departure) in rows.decode(
+            (Int64, [Int64], [Int64], [Int64], [Int64], Int64).self)
         {
             let echo = zip(lows, highs).map { $0...max($0, $1) }
-            return Overview(head: head, echo: echo, last: last, lastDeparture: departure)
+            return Overview(head: head, echo: echo, last: last, lastDeparture: departure, factMoves: moves)
         }
         throw SyncError(.corruptReplica, "Central's _meta row cannot be read: run `sync-server migrate`.")
     }
@@ -90,40 +97,150 @@ extension PostgresStore {
     /// the SQLite replica).
     static let maxSkippedPages = 256
 
-    /// A page read from every table that changed past `cursor` (`last`: each table's last sequence).
+    /// A page read from every table that changed past `cursor` (`last`: each table's last sequence, in the
+    /// store's order of collections).
     private static func readFeed(
-        _ connection: PostgresConnection, layouts: [(layout: PostgresLayout, last: Int64)], since cursor: FeedCursor,
-        limit: Int, filter: FeedFilter, head: Int64, logger: Logger
+        _ connection: PostgresConnection, layouts: [(layout: PostgresLayout, last: Int64)], facts: FactCache,
+        since cursor: FeedCursor, limit: Int, filter: FeedFilter, head: Int64, moves: [Int64], logger: Logger
     ) async throws -> FeedPage {
         var rows: [FeedRow] = []
         var groups: [CollectionChanges] = []
         var bound = Int64.max
-        for (layout, last) in layouts where last > cursor.position {
-            let scoped = filter.scope != nil && layout.collection.scopeField != nil
-            var binds = PostgresBindings()
-            binds.append(cursor.position)
-            binds.append(Int64(limit + 1))
-            var sql = "SELECT \(layout.selectList) FROM \(layout.table) WHERE \"_seq\" > $1"
-            if scoped, let scope = filter.scope, let field = layout.collection.scopeField {
-                binds.append(scope)
-                sql += " AND \(quoted(field)) = $3"
-            }
-            sql += " ORDER BY \"_seq\" LIMIT $2"
+        for (collection, (layout, last)) in layouts.enumerated() where last > cursor.position {
             let groupIndex = groups.count
             groups.append(CollectionChanges(name: layout.name, fields: layout.registers))
-            var fetched = 0
-            var lastSequence = cursor.position
-            for try await row in try await connection.run(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger) {
-                fetched += 1
-                let (id, stored) = try layout.decode(row)
-                lastSequence = stored.sequence
-                if let (record, extras) = try feedRecord(layout, id: id, stored, cursor: cursor, filter: filter) {
-                    rows.append(FeedRow(sequence: stored.sequence, group: groupIndex, record: record, extras: extras))
-                }
+            let (fetched, lastSequence): (Int, Int64)
+            if layout.isProfile {
+                (fetched, lastSequence) = try await readProfiles(
+                    connection, layout, since: cursor, limit: limit, filter: filter, group: groupIndex, into: &rows,
+                    logger: logger)
+            } else {
+                (fetched, lastSequence) = try await readFacts(
+                    connection, layout, collection: collection, facts: facts,
+                    snapshot: (head: head, last: last, moves: moves), since: cursor, limit: limit, filter: filter,
+                    group: groupIndex, into: &rows, logger: logger)
             }
             if fetched > limit { bound = min(bound, lastSequence) }
         }
         return FeedPage.assemble(rows, groups: groups, bound: bound, head: head, cursor: cursor, limit: limit)
+    }
+
+    /// `SELECT columns FROM table WHERE _seq > cursor [AND scope] ORDER BY _seq LIMIT limit + 1`, its binds.
+    private static func feedQuery(
+        _ layout: PostgresLayout, columns: String, since cursor: FeedCursor, limit: Int, filter: FeedFilter
+    ) -> PostgresQuery {
+        var binds = PostgresBindings()
+        binds.append(cursor.position)
+        binds.append(Int64(limit + 1))
+        var sql = "SELECT \(columns) FROM \(layout.table) WHERE \"_seq\" > $1"
+        if let scope = filter.scope, let field = layout.collection.scopeField {
+            binds.append(scope)
+            sql += " AND \(quoted(field)) = $3"
+        }
+        sql += " ORDER BY \"_seq\" LIMIT $2"
+        return PostgresQuery(unsafeSQL: sql, binds: binds)
+    }
+
+    /// A profile table's part of a page: its rows read whole. Returns the rows read and the last sequence.
+    private static func readProfiles(
+        _ connection: PostgresConnection, _ layout: PostgresLayout, since cursor: FeedCursor, limit: Int,
+        filter: FeedFilter, group: Int, into rows: inout [FeedRow], logger: Logger
+    ) async throws -> (fetched: Int, last: Int64) {
+        var fetched = 0
+        var lastSequence = cursor.position
+        let query = feedQuery(layout, columns: layout.selectList, since: cursor, limit: limit, filter: filter)
+        for try await row in try await connection.run(query, logger: logger) {
+            fetched += 1
+            let (id, stored) = try layout.decode(row)
+            lastSequence = stored.sequence
+            if let (record, extras) = try feedRecord(layout, id: id, stored, cursor: cursor, filter: filter) {
+                rows.append(FeedRow(sequence: stored.sequence, group: group, record: record, extras: extras))
+            }
+        }
+        return (fetched, lastSequence)
+    }
+
+    /// A fact table's part of a page: each row's sequence, stamp and id first; then, whole, only the rows
+    /// neither filtered out nor kept in `facts` from an earlier read (decision record 0022). Returns the rows
+    /// read and the last sequence.
+    private static func readFacts(
+        _ connection: PostgresConnection, _ layout: PostgresLayout, collection: Int, facts: FactCache,
+        snapshot: (head: Int64, last: Int64, moves: [Int64]), since cursor: FeedCursor, limit: Int, filter: FeedFilter,
+        group: Int, into rows: inout [FeedRow],
+        logger: Logger
+    ) async throws -> (fetched: Int, last: Int64) {
+        // The stretch this instance keeps of this table and scope first, then PostgreSQL for what it lacks.
+        let key = FactCache.RangeKey(
+            collection: collection, scope: layout.collection.scopeField == nil ? nil : filter.scope)
+        let end = min(snapshot.head, snapshot.last)
+        var read: [ThinRow] = []
+        var position = cursor.position
+        if let (kept, reached) = facts.known(
+            key, moves: snapshot.moves, after: position, upTo: end, count: limit + 1)
+        {
+            read = kept.map { ThinRow(sequence: $0.sequence, stamp: $0.stamp, id: nil) }
+            position = reached
+        }
+        if read.count <= limit, position < end {
+            let first = read.count
+            let budget = limit - read.count
+            let query = feedQuery(
+                layout, columns: "\"_seq\", \"_hlc\"[1], \"_node\"[1], id", since: FeedCursor(position),
+                limit: budget, filter: filter)
+            // Cell by cell: `decode` of a tuple is generic over a parameter pack, unspecialised, and looked up
+            // its tuple's metadata on every row (a tenth of an instance's time in `perf`).
+            for try await row in try await connection.run(query, logger: logger) {
+                var cells = row.makeIterator()
+                guard let first = cells.next(), let second = cells.next(), let third = cells.next(),
+                    let fourth = cells.next()
+                else { throw SyncError(.corruptReplica, "A \(layout.name) row has fewer columns than asked for.") }
+                guard let node = NodeID(rawValue: try third.decode(Int64.self)) else {
+                    throw SyncError(.corruptReplica, "A \(layout.name) row has an invalid node id.")
+                }
+                read.append(
+                    ThinRow(
+                        sequence: try first.decode(Int64.self),
+                        stamp: Stamp(hlc: HLCTimestamp(storage: try second.decode(Int64.self)), node: node),
+                        id: fourth.bytes ?? ByteBuffer()))
+            }
+            // All of (position, head] when the read was not cut, else up to its last row.
+            let fresh = read[first...]
+            let through = fresh.count > budget ? fresh.last!.sequence : snapshot.head
+            facts.learn(
+                key, moves: snapshot.moves, from: position, through: through,
+                rows: fresh.map { (sequence: $0.sequence, stamp: $0.stamp) })
+        }
+        let fetched = read.count
+        let lastSequence = read.last?.sequence ?? cursor.position
+        let wanted = read.filter { !filter.excludes($0.stamp, sequence: $0.sequence) }
+        var found = facts.entries(collection, for: wanted)
+        let missing = zip(wanted, found).compactMap { $1 == nil ? $0.sequence : nil }
+        if !missing.isEmpty {
+            var binds = PostgresBindings()
+            binds.append(missing)
+            let query = PostgresQuery(
+                unsafeSQL: "SELECT \(layout.selectList) FROM \(layout.table) WHERE \"_seq\" = ANY($1)", binds: binds)
+            var read: [Int64: FactCache.Entry] = [:]
+            for try await row in try await connection.run(query, logger: logger) {
+                let (id, stored) = try layout.decode(row)
+                guard let (record, extras) = try feedRecord(layout, id: id, stored, cursor: cursor, filter: .all) else {
+                    continue
+                }
+                read[stored.sequence] = FactCache.Entry(stamp: record.stamp, record: record, extras: extras)
+            }
+            for index in found.indices where found[index] == nil {
+                guard let entry = read[wanted[index].sequence] else {
+                    throw SyncError(.corruptReplica, "A \(layout.name) row was not found again in its snapshot.")
+                }
+                found[index] = entry
+            }
+            facts.keep(collection, read.map { (sequence: $0.key, entry: $0.value) })
+        }
+        for (row, entry) in zip(wanted, found) {
+            guard let entry else { continue }
+            rows.append(FeedRow(sequence: row.sequence, group: group, record: entry.record, extras: entry.extras))
+        }
+        return (fetched, lastSequence)
     }
 
     /// What a reader at `cursor` gets of a row: a profile's registers changed since the cursor's base (all

@@ -23,6 +23,11 @@ package final class PostgresStore: Sendable {
     package let nodeID: NodeID
     /// How far a stamp a client pushes may be ahead of the server's clock (ms).
     package let maxClockDriftMillis: UInt64
+    /// Facts read for pulls, sent again without reading them whole (decision record 0022).
+    let facts: FactCache
+    /// How many facts are kept for pulls now, and at most (for tests).
+    package var keptFacts: Int { facts.count }
+    package static var maxKeptFacts: Int { FactCache.maxEntries }
 
     /// Opens the store on `database`: checks that the server can be used (``PostgresDatabase/checkConnection()``:
     /// a bad password or a missing database throws at once, saying so), applies the migrations it lacks
@@ -36,6 +41,7 @@ package final class PostgresStore: Sendable {
         self.schema = schema
         self.layouts = schema.collections.map(PostgresLayout.init)
         self.maxClockDriftMillis = maxClockDriftMillis
+        facts = FactCache(collections: layouts.count)
         try await database.checkConnection()
         try await database.migrate(PostgresMigration.central)
         nodeID = try await database.prepareTables(layouts)
