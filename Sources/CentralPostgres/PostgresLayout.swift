@@ -48,6 +48,10 @@ package struct PostgresLayout: Sendable {
         kinds = collection.fields.map { Kind($0.type) } + (profile ? [.integer] : [])
         table = quoted(collection.name)
         scopeRegister = collection.scopeField.flatMap { collection.fieldIndex[$0] }
+        scopeColumn = collection.scopeField.map(quoted)
+        let columns = (["id"] + registers + Self.bookkeeping(profile: profile)).map(quoted)
+        selectList = (profile ? columns : columns.map { ["\"_hlc\"", "\"_node\""].contains($0) ? $0 + "[1]" : $0 })
+            .joined(separator: ", ")
     }
 
     package var name: String { collection.name }
@@ -58,8 +62,10 @@ package struct PostgresLayout: Sendable {
     package var hasReferences: Bool { collection.fields.contains { $0.references != nil } }
 
     /// The columns after the registers, in order.
-    var bookkeeping: [String] {
-        isProfile ? ["_seq", "_hlc", "_node", "_rseq", "_extra"] : ["_seq", "_hlc", "_node", "_extra"]
+    var bookkeeping: [String] { Self.bookkeeping(profile: isProfile) }
+
+    static func bookkeeping(profile: Bool) -> [String] {
+        profile ? ["_seq", "_hlc", "_node", "_rseq", "_extra"] : ["_seq", "_hlc", "_node", "_extra"]
     }
 
     /// The table and its indexes (the feed's by sequence; a scoped feed's by scope then sequence), each
@@ -83,12 +89,11 @@ package struct PostgresLayout: Sendable {
     }
 
     /// The columns a merge and the feed read, in ``decode(_:)``'s order (a fact's stamp as two numbers, not
-    /// as the arrays it is kept in: cheaper to send and to decode, for every row a pull reads).
-    package var selectList: String {
-        let columns = (["id"] + registers + bookkeeping).map(quoted)
-        return (isProfile ? columns : columns.map { ["\"_hlc\"", "\"_node\""].contains($0) ? $0 + "[1]" : $0 })
-            .joined(separator: ", ")
-    }
+    /// as the arrays it is kept in: cheaper to send and to decode, for every row a pull reads). Made once:
+    /// every page and every merge names it.
+    package let selectList: String
+    /// The scope's column, quoted (nil: the collection has no scope).
+    let scopeColumn: String?
 
     /// A row read with ``selectList``.
     package func decode(_ row: PostgresRow) throws -> (id: String, row: MergedRow) {

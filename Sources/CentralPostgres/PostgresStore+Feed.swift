@@ -133,9 +133,9 @@ extension PostgresStore {
         binds.append(cursor.position)
         binds.append(Int64(limit + 1))
         var sql = "SELECT \(columns) FROM \(layout.table) WHERE \"_seq\" > $1"
-        if let scope = filter.scope, let field = layout.collection.scopeField {
+        if let scope = filter.scope, let column = layout.scopeColumn {
             binds.append(scope)
-            sql += " AND \(quoted(field)) = $3"
+            sql += " AND \(column) = $3"
         }
         sql += " ORDER BY \"_seq\" LIMIT $2"
         return PostgresQuery(unsafeSQL: sql, binds: binds)
