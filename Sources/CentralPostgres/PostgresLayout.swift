@@ -85,6 +85,21 @@ package struct PostgresLayout: Sendable {
             statements.append(
                 "CREATE INDEX IF NOT EXISTS \(quoted(name + "_by_scope")) ON \(table) (\(quoted(scope)), \"_seq\")")
         }
+        if !isProfile {
+            // Every change or removal of a fact row counts in `_fact_moves` (migration 5): made only when
+            // missing, since making a trigger locks its table against every reader.
+            for (trigger, event) in [
+                (name + "_moved", "AFTER UPDATE OR DELETE ON \(table) FOR EACH ROW"),
+                (name + "_emptied", "AFTER TRUNCATE ON \(table) FOR EACH STATEMENT"),
+            ] {
+                statements.append(
+                    """
+                    DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = '\(table.replacingOccurrences(of: "'", with: "''"))'::regclass \
+                    AND tgname = '\(trigger.replacingOccurrences(of: "'", with: "''"))') THEN \
+                    CREATE TRIGGER \(quoted(trigger)) \(event) EXECUTE FUNCTION _fact_moved(); END IF; END $$
+                    """)
+            }
+        }
         return statements
     }
 

@@ -180,10 +180,23 @@ extension PostgresMigration {
             "CREATE INDEX _departures_by_scope ON _departures (scope, seq)",
         ])
 
-    /// 5: `_meta.fact_moves`, how many times a fact was written again at a new sequence (a lower stamp
-    /// replaced it): an instance uses the feed ranges it keeps only while this count is the one they were
-    /// read at (decision record 0022).
+    /// 5: `_fact_moves`, one row: how many times a fact row was changed or removed after it was written
+    /// (a fact replaced by a lower stamp moves to a new sequence; psql or an older build may do anything).
+    /// Counted by PostgreSQL itself, by a trigger on each fact table (``PostgresLayout/createSQL``) calling
+    /// `_fact_moved()`, so that every writer counts. An instance uses the feed stretches it keeps only while
+    /// the count is the one they were read at (decision record 0022).
     static let factMoves = PostgresMigration(
         version: 5, name: "fact moves",
-        statements: ["ALTER TABLE _meta ADD COLUMN fact_moves BIGINT NOT NULL DEFAULT 0"])
+        statements: [
+            "CREATE TABLE _fact_moves (id INT PRIMARY KEY CHECK (id = 1), moves BIGINT NOT NULL)",
+            "INSERT INTO _fact_moves (id, moves) VALUES (1, 0)",
+            """
+            CREATE FUNCTION _fact_moved() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                UPDATE _fact_moves SET moves = moves + 1 WHERE id = 1;
+                RETURN NULL;
+            END
+            $$
+            """,
+        ])
 }

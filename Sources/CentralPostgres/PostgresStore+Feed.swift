@@ -59,7 +59,7 @@ extension PostgresStore {
         var echo: [ClosedRange<Int64>]
         var last: [Int64]
         var lastDeparture: Int64
-        /// `_meta.fact_moves`, `_meta`'s table and the server's start: the kept stretches of fact tables hold
+        /// `_fact_moves`, `_meta`'s table and the server's start: the kept stretches of fact tables hold
         /// while these are theirs (decision record 0022: a restored database has another table or start).
         var factMoves: [Int64]
     }
@@ -76,7 +76,7 @@ extension PostgresStore {
         let echo = "FROM _echo WHERE peer = $1 AND hi > $2"
         let sql = """
             SELECT (SELECT seq FROM _meta WHERE id = 1), \
-            ARRAY[(SELECT fact_moves FROM _meta WHERE id = 1), '_meta'::regclass::oid::bigint, \
+            ARRAY[(SELECT moves FROM _fact_moves WHERE id = 1), '_meta'::regclass::oid::bigint, \
             (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint], \
             (SELECT coalesce(array_agg(lo ORDER BY lo), '{}') \(echo)), \
             (SELECT coalesce(array_agg(hi ORDER BY lo), '{}') \(echo)), \
@@ -160,14 +160,15 @@ extension PostgresStore {
         return (fetched, lastSequence)
     }
 
-    /// A fact table's part of a page: each row's sequence, stamp and id first; then, whole, only the rows
-    /// neither filtered out nor kept in `facts` from an earlier read (decision record 0022). Returns the rows
-    /// read and the last sequence.
+    /// A fact table's part of a page: each row's sequence and stamp from the stretch kept, then from
+    /// PostgreSQL (with its id) for what it lacks; then, whole, only the rows neither filtered out nor kept in
+    /// `facts` (decision record 0022). Returns the rows read and the last sequence. A row read whole that is
+    /// not the one its stretch names (which 0022 rules out) makes it forget the stretch and read again
+    /// without it (`useKept` false).
     private static func readFacts(
         _ connection: PostgresConnection, _ layout: PostgresLayout, collection: Int, facts: FactCache,
         snapshot: (head: Int64, last: Int64, moves: [Int64]), since cursor: FeedCursor, limit: Int, filter: FeedFilter,
-        group: Int, into rows: inout [FeedRow],
-        logger: Logger
+        group: Int, into rows: inout [FeedRow], useKept: Bool = true, logger: Logger
     ) async throws -> (fetched: Int, last: Int64) {
         // The stretch this instance keeps of this table and scope first, then PostgreSQL for what it lacks.
         let key = FactCache.RangeKey(
@@ -175,8 +176,8 @@ extension PostgresStore {
         let end = min(snapshot.head, snapshot.last)
         var read: [ThinRow] = []
         var position = cursor.position
-        if let (kept, reached) = facts.known(
-            key, moves: snapshot.moves, after: position, upTo: end, count: limit + 1)
+        if useKept,
+            let (kept, reached) = facts.known(key, moves: snapshot.moves, after: position, upTo: end, count: limit + 1)
         {
             read = kept.map { ThinRow(sequence: $0.sequence, stamp: $0.stamp, id: nil) }
             position = reached
@@ -229,8 +230,20 @@ extension PostgresStore {
                 read[stored.sequence] = FactCache.Entry(stamp: record.stamp, record: record, extras: extras)
             }
             for index in found.indices where found[index] == nil {
-                guard let entry = read[wanted[index].sequence] else {
-                    throw SyncError(.corruptReplica, "A \(layout.name) row was not found again in its snapshot.")
+                let row = wanted[index]
+                guard let entry = read[row.sequence], entry.stamp == row.stamp, row.hasID(entry.record.id),
+                    isInScope(entry.record, layout, filter)
+                else {
+                    guard useKept else {
+                        throw SyncError(.corruptReplica, "A \(layout.name) row changed within its snapshot.")
+                    }
+                    logger.warning(
+                        "A kept stretch of the feed did not match PostgreSQL: read again without it",
+                        metadata: ["collection": "\(layout.name)", "sequence": "\(row.sequence)"])
+                    facts.forget(key)
+                    return try await readFacts(
+                        connection, layout, collection: collection, facts: facts, snapshot: snapshot, since: cursor,
+                        limit: limit, filter: filter, group: group, into: &rows, useKept: false, logger: logger)
                 }
                 found[index] = entry
             }
@@ -241,6 +254,12 @@ extension PostgresStore {
             rows.append(FeedRow(sequence: row.sequence, group: group, record: entry.record, extras: entry.extras))
         }
         return (fetched, lastSequence)
+    }
+
+    /// Whether a fact belongs to the reader's scope (always, for a reader of all or a table without one).
+    private static func isInScope(_ record: RecordChange, _ layout: PostgresLayout, _ filter: FeedFilter) -> Bool {
+        guard let scope = filter.scope, let register = layout.scopeRegister else { return true }
+        return record.cells.contains { $0.field == register && $0.value == .text(scope) }
     }
 
     /// What a reader at `cursor` gets of a row: a profile's registers changed since the cursor's base (all

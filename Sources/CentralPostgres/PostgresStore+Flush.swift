@@ -55,10 +55,8 @@ extension PostgresStore {
         }
         binds.append(session.clock.last.storage)
         binds.append(session.sequence)
-        let moves = session.factMoves > 0 ? ", fact_moves = fact_moves + \(session.factMoves)" : ""
         parts.append(
-            "m AS (UPDATE _meta SET hlc = $\(binds.count - 1), seq = $\(binds.count)\(moves) WHERE id = 1 AND \(unchanged))"
-        )
+            "m AS (UPDATE _meta SET hlc = $\(binds.count - 1), seq = $\(binds.count) WHERE id = 1 AND \(unchanged))")
         if let echo, session.sequence > echo.after {
             // Consecutive pushes of a client extend one range.
             let first = binds.count + 1

@@ -26,7 +26,11 @@ package final class PostgresStore: Sendable {
     /// Facts read for pulls, sent again without reading them whole (decision record 0022).
     let facts: FactCache
     /// How many facts are kept for pulls now, and at most (for tests).
-    package var keptFacts: Int { facts.count }
+    package var keptFacts: Int { facts.count.facts }
+    package var keptStretchRows: Int { facts.count.stretchRows }
+    package static var maxKeptStretchRows: Int { FactCache.maxRowsPerStretch }
+    /// Forgets the facts kept, not the stretches (for tests: as if they had been evicted).
+    package func forgetKeptFacts() { facts.forgetFacts() }
     package static var maxKeptFacts: Int { FactCache.maxEntries }
 
     /// Opens the store on `database`: checks that the server can be used (``PostgresDatabase/checkConnection()``:

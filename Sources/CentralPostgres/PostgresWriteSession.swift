@@ -22,10 +22,6 @@ package final class PostgresWriteSession {
     private var historyKeys = Set<HistoryKey>()
     /// Records that left a scope: the old scope's readers are told.
     package private(set) var departures: [Departure] = []
-    /// Facts this session wrote again at a new sequence (a lower stamp replaced one): counted in
-    /// `_meta.fact_moves`, which tells the instances' kept feed ranges that a sequence they hold left its
-    /// row (decision record 0022).
-    package private(set) var factMoves = 0
     /// A client's push: every record merged must already lie in this scope if it exists here, and a new
     /// one must carry its scope field (nil: the admin, or another replica).
     package var scope: String?
@@ -276,7 +272,6 @@ package final class PostgresWriteSession {
                 winner: kept))
         guard record.stamp < storedStamp else { return }
         row.sequence = nextSequence()
-        factMoves += 1
         write(collection, id: record.id, row)
     }
 

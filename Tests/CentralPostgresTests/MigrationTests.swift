@@ -21,8 +21,8 @@ struct MigrationTests {
                 ])
             #expect(
                 try await tables(database) == [
-                    "_departures", "_echo", "_heartbeats", "_history", "_leases", "_meta", "_migrations", "_refused",
-                    "_settings", "_tokens",
+                    "_departures", "_echo", "_fact_moves", "_heartbeats", "_history", "_leases", "_meta", "_migrations",
+                    "_refused", "_settings", "_tokens",
                 ])
         }
     }
