@@ -115,7 +115,9 @@ final class FactCache: Sendable {
         guard from < through else { return }
         stretches.withLock { stretches in
             stretches.tick += 1
-            if let kept = stretches.known[key], kept.moves == moves, kept.from <= from, from <= kept.through {
+            // The kept stretch's bounds only (no copy of it held: its rows are extended in place).
+            let kept = stretches.known[key].map { (moves: $0.moves, from: $0.from, through: $0.through) }
+            if let kept, kept.moves == moves, kept.from <= from, from <= kept.through {
                 guard through > kept.through else { return }
                 let added = rows.drop { $0.sequence <= kept.through }
                 stretches.known[key]!.rows.append(contentsOf: added)
@@ -123,11 +125,11 @@ final class FactCache: Sendable {
                 stretches.known[key]!.used = stretches.tick
                 stretches.rows += added.count
             } else {
-                if let kept = stretches.known[key] {
+                if let kept {
                     let sameDatabase = kept.moves.dropFirst() == moves.dropFirst()
                     if sameDatabase, kept.moves.first ?? 0 > moves.first ?? 0 { return }
                     if kept.moves == moves, kept.through >= through { return }
-                    stretches.rows -= kept.rows.count
+                    stretches.rows -= stretches.known[key]?.rows.count ?? 0
                 }
                 stretches.known[key] = Known(
                     moves: moves, from: from, through: through, rows: rows, used: stretches.tick)
