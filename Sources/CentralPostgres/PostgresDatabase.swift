@@ -98,14 +98,16 @@ package final class PostgresDatabase: Sendable {
     /// committed when `body` returns, rolled back when it throws. Keep it short: it holds a connection, and
     /// its locks, until it ends.
     ///
+    /// With `bodyCommits`, `body` commits the transaction itself (``PostgresConnection/runThenCommit(_:logger:)``).
+    ///
     /// Throws what `body` throws, PostgreSQL's failures, the
     /// commit's included, as `SyncError`s; `.unavailable` as ``withConnection(_:)`` says.
     package func withTransaction<Result: Sendable>(
-        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+        bodyCommits: Bool = false, _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         let logger = logger
         return try await borrowing(kind: "transaction") { connection in
-            try await connection.transaction(logger: logger) { try await body($0) }
+            try await connection.transaction(bodyCommits: bodyCommits, logger: logger) { try await body($0) }
         }
     }
 

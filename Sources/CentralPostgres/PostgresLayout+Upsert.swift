@@ -6,28 +6,37 @@ package import SyncCore
 /// text; measured against the rows as one JSON document, R11 in docs/benchmarks.md).
 extension PostgresLayout {
     /// `INSERT … SELECT … FROM unnest(…) [WHERE condition] ON CONFLICT (id) DO UPDATE`, its parameters numbered
-    /// from `first`, for ``appendUpsertBindings(_:to:)``.
+    /// from `first`, for ``appendUpsertBindings(_:to:)``. With `sequence`, each sequence is written as the SQL
+    /// expression it makes of the one bound.
     ///
     /// Parameters: the ids, then one array per register (NULLs allowed), then `_seq`, `_extra`; then the
     /// stamps: a fact's `_hlc` and `_node` as two more unnested arrays, a profile's three arrays of
     /// `rows × registers` entries, each row's slice taken by its ordinal.
-    package func upsertSQL(from first: Int = 1, when condition: String? = nil) -> String {
+    package func upsertSQL(
+        from first: Int = 1, when condition: String? = nil, sequence: ((String) -> String)? = nil
+    ) -> String {
         let count = registers.count
         var types = ["text"] + kinds.map(\.columnType) + ["bigint", "text"]
         if !isProfile { types += ["bigint", "bigint"] }
         let aliases = (0..<types.count).map { "c\($0)" }
         let unnested = types.enumerated().map { "$\(first + $0.offset)::\($0.element)[]" }.joined(separator: ", ")
-        var selected = aliases.prefix(1 + count + 1)  // id, registers, _seq
-        let stamps: [String]
+        var selected = aliases.prefix(1 + count + 1).map { "u.\($0)" }  // id, registers, _seq
+        var stamps: [String]
         if isProfile {
             let slice = "[(u.i - 1) * \(count) + 1 : u.i * \(count)]"
             stamps = (0..<3).map { "($\(first + types.count + $0)::bigint[])\(slice)" }
+            if let sequence {
+                // The registers' sequences made once for the page (an uncorrelated subquery), then sliced.
+                stamps[2] =
+                    "(ARRAY(SELECT \(sequence("x")) FROM unnest($\(first + types.count + 2)::bigint[]) "
+                    + "WITH ORDINALITY AS r(x, o) ORDER BY o))\(slice)"
+            }
         } else {
             stamps = ["ARRAY[u.\(aliases[count + 3])]", "ARRAY[u.\(aliases[count + 4])]"]
         }
+        if let sequence { selected[count + 1] = sequence(selected[count + 1]) }
         let columns = (["id"] + registers + bookkeeping).map(quoted)
-        selected = ArraySlice(selected.map { "u.\($0)" })
-        let values = Array(selected) + stamps + ["u.\(aliases[count + 2])"]
+        let values = selected + stamps + ["u.\(aliases[count + 2])"]
         return "INSERT INTO \(table) (\(columns.joined(separator: ", "))) SELECT \(values.joined(separator: ", ")) "
             + "FROM unnest(\(unnested)) WITH ORDINALITY AS u(\(aliases.joined(separator: ", ")), i) "
             + (condition.map { "WHERE \($0) " } ?? "") + "ON CONFLICT (id) DO UPDATE SET "

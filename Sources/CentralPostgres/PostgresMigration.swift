@@ -34,7 +34,9 @@ package struct PostgresMigration: Sendable {
 
 extension PostgresMigration {
     /// Central's schema, in order: what ``PostgresStore`` opens a database with.
-    package static let central: [PostgresMigration] = [settingsAndTokens, metaAndHistory, echo, clients, factMoves]
+    package static let central: [PostgresMigration] = [
+        settingsAndTokens, metaAndHistory, echo, clients, factMoves, lockInTheWrite,
+    ]
 
     /// The unique constraint on `_tokens.node`: a node id belongs to one token.
     static let oneTokenPerNode = "_tokens_one_token_per_node"
@@ -198,5 +200,42 @@ extension PostgresMigration {
             END
             $$
             """,
+        ])
+
+    /// SQLSTATE of `_lock_head`'s refusal: a row the merge read changed before it took the lock.
+    package static let readsChanged = "FS409"
+
+    /// 6: `_lock_head(seen, check, ids)`, called by a merge's write statement (decision record 0023): locks
+    /// `_meta` (waiting for the writer holding it), and, when the head is no longer `seen` (others wrote
+    /// since the merge's reads), runs `check` (a `SELECT` of one boolean, `$1` = `seen`, `$2` = `ids`: whether
+    /// a row the merge read changed since) and fails with ``readsChanged`` when it did. Returns the head.
+    /// A function, because its statements each see what was committed before they began (it is
+    /// `VOLATILE`): the check sees the writer the lock waited for, which the write statement's own
+    /// snapshot, taken before the wait, does not.
+    static let lockInTheWrite = PostgresMigration(
+        version: 6, name: "the feed's lock in the write",
+        statements: [
+            """
+            CREATE FUNCTION _lock_head(seen BIGINT, check_sql TEXT, ids TEXT[]) RETURNS BIGINT
+            LANGUAGE plpgsql VOLATILE AS $$
+            DECLARE
+                head BIGINT;
+                changed BOOLEAN;
+            BEGIN
+                SELECT seq INTO head FROM _meta WHERE id = 1 FOR UPDATE;
+                IF head IS NULL THEN
+                    RAISE EXCEPTION 'Central''s _meta row is missing: run sync-server migrate.';
+                END IF;
+                IF head <> seen AND check_sql IS NOT NULL THEN
+                    EXECUTE check_sql INTO changed USING seen, ids;
+                    IF changed THEN
+                        RAISE EXCEPTION 'A row this merge read changed before it took the feed''s lock.'
+                            USING ERRCODE = '\(unescaped: readsChanged)';
+                    END IF;
+                END IF;
+                RETURN head;
+            END
+            $$
+            """
         ])
 }

@@ -14,28 +14,26 @@ extension PostgresStore {
         let plan = try BatchPlan(push.batch, schema: schema, sender: push.client, scope: push.scope)
         let peer = ClientPush.peerKey(client: push.client)
         do {
-            return try await database.withTransaction { connection in
-                try await self.merge(
-                    push.batch, plan: plan, from: peer, scope: push.scope, sender: push.client, role: push.role,
-                    now: push.now, connection: connection
-                ) { connection in
-                    if let lease = push.lease {
-                        switch try await Self.moveLease(connection, lease, logger: self.logger) {
-                        case .accepted: break
-                        case .duplicate:
-                            throw SyncError(.duplicateNode, "Two copies of node \(lease.node) sync with this server.")
-                        case .outOfOrder: throw Replica.outOfOrder(lease.node)
-                        }
+            return try await mergeInTransaction(
+                push.batch, plan: plan, from: peer, scope: push.scope, sender: push.client, role: push.role,
+                now: push.now
+            ) { connection in
+                if let lease = push.lease {
+                    switch try await Self.moveLease(connection, lease, logger: self.logger) {
+                    case .accepted: break
+                    case .duplicate:
+                        throw SyncError(.duplicateNode, "Two copies of node \(lease.node) sync with this server.")
+                    case .outOfOrder: throw Replica.outOfOrder(lease.node)
                     }
-                    // Before the feed's lock (the SQLite store prunes after recording the push's range): a
-                    // range this drops ends at or below the client's cursor base, so no reader of this client
-                    // would use it, whichever of the two the push then extends or starts.
-                    if let below = push.pruneEchoBelow {
-                        try await connection.run(
-                            "DELETE FROM _echo WHERE peer = \(peer) AND hi <= \(below)", logger: self.logger)
-                    }
-                }.report
-            }
+                }
+                // Before the feed's lock (the SQLite store prunes after recording the push's range): a
+                // range this drops ends at or below the client's cursor base, so no reader of this client
+                // would use it, whichever of the two the push then extends or starts.
+                if let below = push.pruneEchoBelow {
+                    try await connection.run(
+                        "DELETE FROM _echo WHERE peer = \(peer) AND hi <= \(below)", logger: self.logger)
+                }
+            }.report
         } catch let error as SyncError where error.code == .duplicateNode {
             // Rolled back with the push: the finding is recorded in a transaction of its own.
             if let move = push.lease, try await moveLease(move) == .outOfOrder { throw Replica.outOfOrder(move.node) }

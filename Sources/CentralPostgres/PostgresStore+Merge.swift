@@ -4,9 +4,11 @@ package import SyncCore
 
 /// The merge of a batch into central's tables, in one transaction: every row the batch touches read in one
 /// query per collection, the merge decided in memory (``PostgresWriteSession``), what changed written back
-/// in one statement, with `_meta` locked from before the write to the commit (decision record 0013: one
-/// writer at a time, sequences in commit order). The reads come before the lock (decision record 0015):
-/// the write checks that nothing read has changed since, and if something has, the merge reads again.
+/// in one statement that first takes the lock on `_meta`, kept to the commit (decision record 0013: one
+/// writer at a time, sequences in commit order). The reads come before the lock (decision record 0015);
+/// the write checks, under the lock, that nothing read has changed since, and moves the merge's sequences
+/// past the head it finds (decision record 0023). If something read has changed, the transaction ends
+/// with nothing written, and the merge is made again with the lock taken first.
 extension PostgresStore {
     /// Merges a batch from another node (`sender`: its own stamps are held to the drift bound; nil: every
     /// stamp), with the server's clock at `now` (Unix ms). The semantics of the SQLite replica's
@@ -14,30 +16,55 @@ extension PostgresStore {
     /// stamp too far ahead, changes nothing.
     package func merge(_ batch: ChangeBatch, sender: NodeID?, now: Int64) async throws -> ApplyReport {
         let plan = try BatchPlan(batch, schema: schema, sender: sender, scope: nil)
-        return try await database.withTransaction { connection in
-            try await self.merge(
-                batch, plan: plan, from: nil, scope: nil, now: now, connection: connection, before: { _ in }
-            ).report
-        }
+        return try await mergeInTransaction(batch, plan: plan, from: nil, scope: nil, now: now).report
     }
 
-    /// A merge's outcome, for the tests: the session it wrote, and whether its reads were made again under
-    /// the lock (a row it read had changed meanwhile).
-    package struct MergeOutcome {
+    /// A merge's outcome, for the tests: how many passes over the batch the domain's rules took, and whether
+    /// it was made again with the lock taken first (a row it read had changed meanwhile).
+    package struct MergeOutcome: Sendable {
         package var report: ApplyReport
-        package var session: PostgresWriteSession
+        package var passes: Int
         package var readAgain: Bool
     }
 
+    /// The merge in a transaction of its own (see ``merge(_:plan:from:scope:sender:role:now:lockFirst:commit:connection:before:)``),
+    /// made again with the lock taken first when its write found that a row it read had changed.
+    package func mergeInTransaction(
+        _ batch: ChangeBatch, plan: BatchPlan, from source: String?, scope: String?, sender: NodeID? = nil,
+        role: Principal.Role? = nil, now: Int64,
+        before: @escaping @Sendable (PostgresConnection) async throws -> Void = { _ in }
+    ) async throws -> MergeOutcome {
+        do {
+            return try await database.withTransaction(bodyCommits: true) { connection in
+                try await self.merge(
+                    batch, plan: plan, from: source, scope: scope, sender: sender, role: role, now: now,
+                    commit: true, connection: connection, before: before)
+            }
+        } catch let error as SyncError where error.underlying is ReadsChanged {
+            var outcome = try await database.withTransaction { connection in
+                try await self.merge(
+                    batch, plan: plan, from: source, scope: scope, sender: sender, role: role, now: now,
+                    lockFirst: true, connection: connection, before: before)
+            }
+            outcome.readAgain = true
+            return outcome
+        }
+    }
+
     /// The merge inside the caller's transaction: `before` run (a client's lease move), the rows read, the
-    /// merge decided, `_meta` locked, the rows written (and the sequences taken kept as the client's echo),
-    /// refused records kept for the admin (`source`: the client's peer key; nil from another replica).
-    /// `scope`: a client's push (every record must lie in it, and the checks of a client's records apply);
-    /// nil from the admin or another replica.
+    /// merge decided, refused records kept for the admin (`source`: the client's peer key; nil from
+    /// another replica), then the write, which takes `_meta`'s lock (and keeps the sequences taken as the
+    /// client's echo). `scope`: a client's push (every record must lie in it, and the checks of a client's
+    /// records apply); nil from the admin or another replica.
+    ///
+    /// With `lockFirst`, the lock is taken before the reads. Else, when a row read changed before the
+    /// write took the lock, the write throws `.unavailable` (its `underlying` error: ``ReadsChanged``), and
+    /// the transaction can only be rolled back. With `commit`, the transaction is committed when this
+    /// returns (the write's commit queued behind it).
     package func merge(
         _ batch: ChangeBatch, plan: BatchPlan, from source: String?, scope: String?, sender: NodeID? = nil,
-        role: Principal.Role? = nil, now: Int64, connection: PostgresConnection,
-        before: (PostgresConnection) async throws -> Void
+        role: Principal.Role? = nil, now: Int64, lockFirst: Bool = false, commit: Bool = false,
+        connection: PostgresConnection, before: (PostgresConnection) async throws -> Void
     ) async throws -> MergeOutcome {
         let merge = MergeInputs(
             batch: batch, plan: plan, scope: scope, sender: sender, role: role, fromClient: source != nil, now: now,
@@ -45,54 +72,49 @@ extension PostgresStore {
             rules: source != nil ? schema.rules : nil, maxDrift: maxClockDriftMillis)
         // What needs no record (a client's lease, under its node's own lock) runs first.
         try await before(connection)
-        // Read and decided without the feed's lock, against the head as it is now. A batch that fails here
-        // is decided again under the lock: what it met may have changed.
-        let seen = try await Self.readMeta(connection, lock: false, logger: logger)
-        var early: Decided?
-        do {
-            early = try await merge.readAndDecide(meta: seen, connection: connection, logger: logger)
-        } catch is SyncError {
-            early = nil
+        if !lockFirst {
+            // Read and decided without the feed's lock, against the head as it is now. A batch that fails
+            // here is decided again under the lock: what it met may have changed.
+            let seen = try await Self.readMeta(connection, lock: false, logger: logger)
+            var early: Decided?
+            do {
+                early = try await merge.readAndDecide(meta: seen, connection: connection, logger: logger)
+            } catch is SyncError {
+                early = nil
+            }
+            if let early {
+                let refused = try await keep(early, batch: batch, source: source, now: now, connection: connection)
+                let written = try await Self.flush(
+                    early.session, echo: source.map { ($0, seen.sequence) },
+                    lock: .inStatement(seen: seen.sequence, check: early.check()), commit: commit,
+                    connection: connection, logger: logger)
+                let report = ApplyReport(
+                    records: batch.recordCount, conflicts: written.conflicts,
+                    cursor: FeedCursor(early.session.sequence + written.shift), refused: refused)
+                return MergeOutcome(report: report, passes: early.session.passes, readAgain: false)
+            }
         }
+        // Under the lock now: nothing changes meanwhile.
         let meta = try await Self.readMeta(connection, lock: true, logger: logger)
-        var decided: Decided?
-        var conflicts: Int?
-        if let early {
-            var check: ReadCheck?
-            var current: Decided? = early
-            if meta != seen {
-                // Others wrote meanwhile: the same reads, decided again on the head as it is (sequences,
-                // clock); the write checks that none of them changed. A failure is left to the reads again.
-                check = early.check(since: seen.sequence)
-                current = try? merge.decide(early.rows, early.reads, meta: meta, pass: early.session.passes)
-            }
-            if let current, current.session.ruleMisses.isEmpty {
-                conflicts = try await Self.flush(
-                    current.session, echo: source.map { ($0, meta.sequence) }, check: check, connection: connection,
-                    logger: logger)
-                decided = current
-            }
-        }
-        let readAgain = conflicts == nil
-        if conflicts == nil {
-            // Under the lock now: nothing changes meanwhile.
-            let locked = try await merge.readAndDecide(meta: meta, connection: connection, logger: logger)
-            conflicts = try await Self.flush(
-                locked.session, echo: source.map { ($0, meta.sequence) }, check: nil, connection: connection,
-                logger: logger)
-            decided = locked
-        }
-        guard let decided, let conflicts else { throw SyncError(.storage, "A merge wrote nothing.") }
-        var refused = decided.refused
-        if !refused.isEmpty {
-            try await Self.keepRefused(
-                refused, batch: batch, source: source, now: now, connection: connection, logger: logger)
-            refused = decided.session.markStaying(refused)
-        }
+        let locked = try await merge.readAndDecide(meta: meta, connection: connection, logger: logger)
+        let refused = try await keep(locked, batch: batch, source: source, now: now, connection: connection)
+        let written = try await Self.flush(
+            locked.session, echo: source.map { ($0, meta.sequence) }, lock: .held, commit: commit,
+            connection: connection, logger: logger)
         let report = ApplyReport(
-            records: batch.recordCount, conflicts: conflicts, cursor: FeedCursor(decided.session.sequence),
+            records: batch.recordCount, conflicts: written.conflicts, cursor: FeedCursor(locked.session.sequence),
             refused: refused)
-        return MergeOutcome(report: report, session: decided.session, readAgain: readAgain)
+        return MergeOutcome(report: report, passes: locked.session.passes, readAgain: false)
+    }
+
+    /// Keeps a decided merge's refused records for the admin, and returns them as the client is told.
+    private func keep(
+        _ decided: Decided, batch: ChangeBatch, source: String?, now: Int64, connection: PostgresConnection
+    ) async throws -> [Refusal] {
+        guard !decided.refused.isEmpty else { return [] }
+        try await Self.keepRefused(
+            decided.refused, batch: batch, source: source, now: now, connection: connection, logger: logger)
+        return decided.session.markStaying(decided.refused)
     }
 
     /// The server's clock and the feed's head (with `lock`: locked until the transaction ends).
@@ -126,13 +148,13 @@ extension PostgresStore {
         var session: PostgresWriteSession
         var refused: [Refusal]
 
-        /// What was read, to check against the head `since` (see ``ReadCheck``).
-        func check(since head: Int64) -> ReadCheck {
+        /// What was read, to check under the lock (see ``ReadCheck``).
+        func check() -> ReadCheck {
             var ids: [Int: Set<String>] = [:]
             for (index, list) in touched { ids[index, default: []].formUnion(list) }
             for (index, read) in reads.byID { ids[index, default: []].formUnion(read.keys) }
             let collections = Set(reads.whole.keys).union(reads.tooLarge).union(reads.first.keys)
-            return ReadCheck(head: head, ids: ids, collections: collections)
+            return ReadCheck(ids: ids, collections: collections)
         }
     }
 

@@ -32,7 +32,10 @@ struct ReadsBeforeTheLockTests {
     }
 
     /// The admin changed another family: nothing the push read changed, so it is not read again, and both
-    /// changes are there, each with its own sequence.
+    /// changes are there, each with its own sequence. The push was decided on the head before the admin's
+    /// write, and its write moved its sequences past it (decision record 0023), the phone's own included:
+    /// a reader whose cursor is at the admin's change is sent the phone (written at the sequence the
+    /// push had decided, it was not).
     @Test func aChangeElsewhereCostsNoSecondRead() async throws {
         try await withTestDatabase { database in
             let store = try await PostgresStore(database, schema: Self.schema)
@@ -45,6 +48,12 @@ struct ReadsBeforeTheLockTests {
             #expect(try await Self.family("F2", database) == ["Rabat", "0600000000"])
             let page = try await store.changes(since: .start, limit: 100, filter: .all)
             #expect(page.cursor == outcome.report.cursor)
+            let afterAdmin = try await store.changes(
+                since: FeedCursor(outcome.report.cursor.position - 1), limit: 100, filter: .all)
+            let sent = afterAdmin.batch.collections.flatMap { group in
+                group.records.flatMap { record in record.cells.map { "\(record.id).\(group.fields[$0.field])" } }
+            }
+            #expect(sent == ["F1.phone"])
         }
     }
 
@@ -111,12 +120,9 @@ struct ReadsBeforeTheLockTests {
             }
             group.addTask {
                 for await _ in locked {}
-                return try await database.withTransaction { connection in
-                    let outcome = try await store.merge(
-                        push, plan: plan, from: ClientPush.peerKey(client: device), scope: "Fès", now: now,
-                        connection: connection, before: { _ in })
-                    return (outcome.report, outcome.readAgain)
-                }
+                let outcome = try await store.mergeInTransaction(
+                    push, plan: plan, from: ClientPush.peerKey(client: device), scope: "Fès", now: now)
+                return (outcome.report, outcome.readAgain)
             }
             var outcome: (report: ApplyReport, readAgain: Bool)?
             for try await result in group where result != nil { outcome = result }

@@ -154,7 +154,7 @@ struct RulesEquivalenceTests {
                 try await store.merge(
                     batch, plan: plan, from: ClientPush.peerKey(client: device), scope: "Fès", now: Self.now,
                     connection: connection, before: { _ in }
-                ).session.passes
+                ).passes
             }
             #expect(passes <= 3, "\(passes) passes")
         }

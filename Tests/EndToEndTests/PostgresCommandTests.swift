@@ -23,7 +23,7 @@ struct PostgresCommandTests {
 
         let first = try run(server, ["migrate", "--store", url])
         #expect(first.status == 0, "\(first.stderr)")
-        #expect(first.stdout.contains("schema at version 5"))
+        #expect(first.stdout.contains("schema at version 6"))
         let again = try run(server, ["migrate", "--store", url])
         #expect(again.status == 0, "\(again.stderr)")
         #expect(again.stdout == first.stdout)
