@@ -219,8 +219,15 @@ extension PostgresStore {
         if !missing.isEmpty {
             var binds = PostgresBindings()
             binds.append(missing)
+            binds.append(missing.min()!)
+            binds.append(missing.max()!)
+            // The range too: without statistics on `_seq` (a table grown since autovacuum last analysed it),
+            // PostgreSQL guesses that `= ANY` of a few hundred values matches most of the table, and reads all
+            // of it (8.6 ms against 0.4 for 60 rows of 19,000); a range it guesses small.
             let query = PostgresQuery(
-                unsafeSQL: "SELECT \(layout.selectList) FROM \(layout.table) WHERE \"_seq\" = ANY($1)", binds: binds)
+                unsafeSQL: "SELECT \(layout.selectList) FROM \(layout.table) WHERE \"_seq\" = ANY($1) "
+                    + "AND \"_seq\" BETWEEN $2 AND $3",
+                binds: binds)
             var read: [Int64: FactCache.Entry] = [:]
             for try await row in try await connection.run(query, logger: logger) {
                 let (id, stored) = try layout.decode(row)
