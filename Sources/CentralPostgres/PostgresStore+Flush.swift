@@ -38,7 +38,10 @@ extension PostgresStore {
         var (gate, head, moved): (String, String, ((String) -> String)?) = ("true", "0", nil)
         if case .inStatement(let seen, let check) = lock {
             binds.append(seen)
-            let (sql, ids) = check.lockingSQL(session.layouts)
+            // The sequences of unknown fields live inside `_extra`'s JSON, which the statement does not
+            // move: a session that wrote one is made again with the lock first if anyone wrote meanwhile.
+            var (sql, ids) = check.lockingSQL(session.layouts)
+            if Self.wroteExtras(session, after: seen) { (sql, ids) = ("SELECT true", []) }
             binds.append(sql)
             binds.append(ids)
             parts.append("lk AS MATERIALIZED (SELECT _lock_head($1, $2, $3) AS head)")
@@ -81,10 +84,13 @@ extension PostgresStore {
         }
         binds.append(session.clock.last.storage)
         binds.append(session.sequence)
-        // The clock never goes back: a writer that took the lock meanwhile may have moved it further.
+        // The clock never goes back: a writer that took the lock meanwhile may have moved it further. The
+        // head moves by the sequences this session took (none: it stays where the lock found it).
+        let newHead =
+            moved == nil ? "$\(binds.count)::bigint" : "(SELECT head FROM lk) + ($\(binds.count)::bigint - $1)"
         parts.append(
-            "m AS (UPDATE _meta SET hlc = GREATEST(hlc, $\(binds.count - 1)), seq = \(shift("$\(binds.count)::bigint")) "
-                + "WHERE id = 1 AND \(gate))")
+            "m AS (UPDATE _meta SET hlc = GREATEST(hlc, $\(binds.count - 1)), seq = \(newHead) WHERE id = 1 AND \(gate))"
+        )
         if let echo, session.sequence > echo.after {
             // Consecutive pushes of a client extend one range.
             let first = binds.count + 1
@@ -118,6 +124,18 @@ extension PostgresStore {
                 underlying: ReadsChanged())
         }
         throw SyncError(.storage, "PostgreSQL gave no answer to a merge's write.")
+    }
+}
+
+extension PostgresStore {
+    /// Whether `session` wrote an unknown field of a profile at a sequence past `seen` (kept in `_extra`).
+    static func wroteExtras(_ session: PostgresWriteSession, after seen: Int64) -> Bool {
+        session.dirty.indices.contains { index in
+            session.layouts[index].isProfile
+                && session.dirty[index].contains { id in
+                    session.rows[index][id]?.extra.values.contains { ($0.s ?? 0) > seen } ?? false
+                }
+        }
     }
 }
 

@@ -52,9 +52,9 @@ extension PostgresStore {
     }
 
     /// The merge inside the caller's transaction: `before` run (a client's lease move), the rows read, the
-    /// merge decided, refused records kept for the admin (`source`: the client's peer key; nil from
-    /// another replica), then the write, which takes `_meta`'s lock (and keeps the sequences taken as the
-    /// client's echo). `scope`: a client's push (every record must lie in it, and the checks of a client's
+    /// merge decided, then the write, which takes `_meta`'s lock (and keeps the sequences taken as the
+    /// client's echo), and the refused records kept for the admin (`source`: the client's peer key; nil
+    /// from another replica). `scope`: a client's push (every record must lie in it, and the checks of a client's
     /// records apply); nil from the admin or another replica.
     ///
     /// With `lockFirst`, the lock is taken before the reads. Else, when a row read changed before the
@@ -83,38 +83,42 @@ extension PostgresStore {
                 early = nil
             }
             if let early {
-                let refused = try await keep(early, batch: batch, source: source, now: now, connection: connection)
-                let written = try await Self.flush(
-                    early.session, echo: source.map { ($0, seen.sequence) },
-                    lock: .inStatement(seen: seen.sequence, check: early.check()), commit: commit,
-                    connection: connection, logger: logger)
-                let report = ApplyReport(
-                    records: batch.recordCount, conflicts: written.conflicts,
-                    cursor: FeedCursor(early.session.sequence + written.shift), refused: refused)
-                return MergeOutcome(report: report, passes: early.session.passes, readAgain: false)
+                return try await write(
+                    early, batch: batch, source: source, head: seen.sequence,
+                    lock: .inStatement(seen: seen.sequence, check: early.check()), now: now, commit: commit,
+                    connection: connection)
             }
         }
         // Under the lock now: nothing changes meanwhile.
         let meta = try await Self.readMeta(connection, lock: true, logger: logger)
         let locked = try await merge.readAndDecide(meta: meta, connection: connection, logger: logger)
-        let refused = try await keep(locked, batch: batch, source: source, now: now, connection: connection)
-        let written = try await Self.flush(
-            locked.session, echo: source.map { ($0, meta.sequence) }, lock: .held, commit: commit,
-            connection: connection, logger: logger)
-        let report = ApplyReport(
-            records: batch.recordCount, conflicts: written.conflicts, cursor: FeedCursor(locked.session.sequence),
-            refused: refused)
-        return MergeOutcome(report: report, passes: locked.session.passes, readAgain: false)
+        return try await write(
+            locked, batch: batch, source: source, head: meta.sequence, lock: .held, now: now, commit: commit,
+            connection: connection)
     }
 
-    /// Keeps a decided merge's refused records for the admin, and returns them as the client is told.
-    private func keep(
-        _ decided: Decided, batch: ChangeBatch, source: String?, now: Int64, connection: PostgresConnection
-    ) async throws -> [Refusal] {
-        guard !decided.refused.isEmpty else { return [] }
-        try await Self.keepRefused(
-            decided.refused, batch: batch, source: source, now: now, connection: connection, logger: logger)
-        return decided.session.markStaying(decided.refused)
+    /// Writes a decided merge (decided on the head `head`), then keeps its refused records for the admin
+    /// (after the write: every writer takes `_meta`'s lock before `_refused`'s keys, and the bound on a
+    /// client's open refusals is counted under the lock); with `commit`, commits, queued behind the write
+    /// when nothing was refused.
+    private func write(
+        _ decided: Decided, batch: ChangeBatch, source: String?, head: Int64, lock: WriteLock, now: Int64,
+        commit: Bool, connection: PostgresConnection
+    ) async throws -> MergeOutcome {
+        var refused = decided.refused
+        let written = try await Self.flush(
+            decided.session, echo: source.map { ($0, head) }, lock: lock, commit: commit && refused.isEmpty,
+            connection: connection, logger: logger)
+        if !refused.isEmpty {
+            try await Self.keepRefused(
+                refused, batch: batch, source: source, now: now, connection: connection, logger: logger)
+            refused = decided.session.markStaying(refused)
+            if commit { try await connection.run("COMMIT", logger: logger) }
+        }
+        let report = ApplyReport(
+            records: batch.recordCount, conflicts: written.conflicts,
+            cursor: FeedCursor(decided.session.sequence + written.shift), refused: refused)
+        return MergeOutcome(report: report, passes: decided.session.passes, readAgain: false)
     }
 
     /// The server's clock and the feed's head (with `lock`: locked until the transaction ends).

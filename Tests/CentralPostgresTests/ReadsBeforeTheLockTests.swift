@@ -57,6 +57,113 @@ struct ReadsBeforeTheLockTests {
         }
     }
 
+    /// A push that takes no sequence (here an empty one; a device's push whose records were all refused
+    /// is another) leaves the head where the admin's write put it. (Written as the head the push was
+    /// decided on, the head went back below the admin's change, and the next writer took that sequence
+    /// again.)
+    @Test func aPushThatTakesNoSequenceLeavesTheHeadWhereItIs() async throws {
+        try await withTestDatabase { database in
+            let store = try await PostgresStore(database, schema: Self.schema)
+            let outcome = try await Self.pushWhile(
+                store, database, push: ChangeBatch([CollectionChanges(name: "families", fields: ["phone"])]),
+                adminChanges: Self.family("F2", "phone", "0633333333", at: 2, by: Self.admin))
+            let (head, last) = try await Self.heads(database)
+            #expect(head == last)
+            #expect(outcome.report.cursor.position == head)
+        }
+    }
+
+    /// An unknown field (a newer app's) keeps its sequence inside `_extra`, which the write statement does
+    /// not move: written while the admin commits, the push is made again with the lock first, and a
+    /// reader at the admin's change is sent the field. (Written at the sequence the push had decided,
+    /// the field was not sent.)
+    @Test func anUnknownFieldWrittenMeanwhileIsSentPastTheOtherWrite() async throws {
+        try await withTestDatabase { database in
+            let store = try await PostgresStore(database, schema: Self.schema)
+            let outcome = try await Self.pushWhile(
+                store, database, push: Self.family("F1", "whatsapp", "0622222222", at: 3, by: Self.device),
+                adminChanges: Self.family("F2", "city", "Rabat", at: 2, by: Self.admin))
+            #expect(outcome.readAgain)
+            let afterAdmin = try await store.changes(
+                since: FeedCursor(outcome.report.cursor.position - 1), limit: 100, filter: .all)
+            let sent = afterAdmin.batch.collections.flatMap { group in
+                group.records.flatMap { record in record.cells.map { "\(record.id).\(group.fields[$0.field])" } }
+            }
+            #expect(sent == ["F1.whatsapp"])
+        }
+    }
+
+    /// A push refuses a record (a family of Rabat, pushed from Fès) while another writer holds the feed's
+    /// lock and keeps the same refusal (a hub relaying the device's push). Both end, the refusal kept once.
+    /// (With the push keeping its refusals before its write, each waited for the other: PostgreSQL found
+    /// the deadlock after a second and failed one of them.)
+    @Test func aRefusalKeptMeanwhileByTheLockHolderIsNoDeadlock() async throws {
+        try await withTestDatabase { database in
+            let store = try await PostgresStore(database, schema: Self.schema)
+            try await Self.registerFamilies(store)
+            var group = CollectionChanges(name: "families", fields: ["city", "reference", "head_name"])
+            let stamp = Stamp(hlc: HLCTimestamp(millis: Self.t0 + 3, counter: 0), node: Self.device)
+            group.records.append(
+                RecordChange(
+                    id: "F9", stamp: stamp,
+                    cells: [
+                        Cell(field: 0, value: "Rabat"), Cell(field: 1, value: "R-F9"), Cell(field: 2, value: "Amina"),
+                    ]
+                ))
+            let push = ChangeBatch([group])
+            let plan = try BatchPlan(push, schema: store.schema, sender: Self.device, scope: "Fès")
+            let (locked, lockTaken) = AsyncStream.makeStream(of: Void.self)
+            let refused = try await withThrowingTaskGroup(of: [String]?.self) { tasks in
+                tasks.addTask {
+                    try await database.withTransaction { connection in
+                        try await connection.query("SELECT seq FROM _meta WHERE id = 1 FOR UPDATE", logger: quietLogger)
+                        lockTaken.finish()
+                        try await Self.waitForAWriterOnTheLock(database)
+                        try await connection.query(
+                            """
+                            INSERT INTO _refused (collection, record_id, code, detail, hlc, node, source, at_ms)
+                            VALUES ('families', 'F9', 'scope', 'relayed', \(stamp.hlc.storage), \(stamp.node.rawValue), \
+                            'hub', 0) ON CONFLICT (collection, record_id, hlc, node) DO NOTHING
+                            """, logger: quietLogger)
+                    }
+                    return nil
+                }
+                tasks.addTask {
+                    for await _ in locked {}
+                    let outcome = try await store.mergeInTransaction(
+                        push, plan: plan, from: ClientPush.peerKey(client: Self.device), scope: "Fès", now: Self.now)
+                    return outcome.report.refused.map(\.id)
+                }
+                var refused: [String]?
+                for try await result in tasks where result != nil { refused = result }
+                return try #require(refused)
+            }
+            #expect(refused == ["F9"])
+            let kept = try await database.withConnection { connection in
+                var count = 0
+                for try await found in try await connection.query(
+                    "SELECT count(*) FROM _refused WHERE record_id = 'F9'", logger: quietLogger
+                ).decode(Int.self) {
+                    count = found
+                }
+                return count
+            }
+            #expect(kept == 1)
+        }
+    }
+
+    /// `_meta`'s head and the last sequence of the families' table.
+    static func heads(_ database: CentralPostgres.PostgresDatabase) async throws -> (Int64, Int64) {
+        try await database.withConnection { connection in
+            for try await pair in try await connection.query(
+                "SELECT (SELECT seq FROM _meta WHERE id = 1), (SELECT max(_seq) FROM families)", logger: quietLogger
+            ).decode((Int64, Int64).self) {
+                return pair
+            }
+            return (0, 0)
+        }
+    }
+
     /// The catalogue was empty when the push read it (every built-in item allowed), and the admin added an
     /// item meanwhile (now only the catalogue's items are): the push's delivery of a food pack is refused,
     /// as it is after the admin's merge. A collection the rules read whole counts whole.
@@ -91,17 +198,7 @@ struct ReadsBeforeTheLockTests {
         _ store: PostgresStore, _ database: CentralPostgres.PostgresDatabase, push: ChangeBatch,
         adminChanges: ChangeBatch
     ) async throws -> (report: ApplyReport, readAgain: Bool) {
-        for id in ["F1", "F2"] {
-            var group = CollectionChanges(name: "families", fields: ["city", "reference", "head_name", "phone"])
-            group.records.append(
-                RecordChange(
-                    id: id, stamp: Stamp(hlc: HLCTimestamp(millis: t0, counter: 0), node: admin),
-                    cells: [
-                        Cell(field: 0, value: "Fès"), Cell(field: 1, value: .text("R-\(id)")),
-                        Cell(field: 2, value: "Amina"), Cell(field: 3, value: "0600000000"),
-                    ]))
-            _ = try await store.merge(ChangeBatch([group]), sender: nil, now: now)
-        }
+        try await registerFamilies(store)
         let schema = store.schema
         let plan = try BatchPlan(push, schema: schema, sender: device, scope: "Fès")
         // The push starts once the admin's transaction holds the lock.
@@ -127,6 +224,21 @@ struct ReadsBeforeTheLockTests {
             var outcome: (report: ApplyReport, readAgain: Bool)?
             for try await result in group where result != nil { outcome = result }
             return try #require(outcome)
+        }
+    }
+
+    /// F1 and F2, families of Fès, registered by the admin.
+    static func registerFamilies(_ store: PostgresStore) async throws {
+        for id in ["F1", "F2"] {
+            var group = CollectionChanges(name: "families", fields: ["city", "reference", "head_name", "phone"])
+            group.records.append(
+                RecordChange(
+                    id: id, stamp: Stamp(hlc: HLCTimestamp(millis: t0, counter: 0), node: admin),
+                    cells: [
+                        Cell(field: 0, value: "Fès"), Cell(field: 1, value: .text("R-\(id)")),
+                        Cell(field: 2, value: "Amina"), Cell(field: 3, value: "0600000000"),
+                    ]))
+            _ = try await store.merge(ChangeBatch([group]), sender: nil, now: now)
         }
     }
 
