@@ -2,6 +2,7 @@ package import Logging
 import NIOCore
 package import PostgresNIO
 import SyncCore
+import Synchronization
 
 /// Statements on a borrowed connection, every one of them through ``run(_:logger:)``.
 ///
@@ -67,4 +68,67 @@ extension PostgresConnection {
 
     static let closedError = SyncError(
         .unavailable, "The connection to PostgreSQL was closed by the server (restarted, or the session ended).")
+}
+
+/// A statement whose SQL is made at run time (from the schema's tables), that PostgreSQL parses and plans
+/// once per connection instead of on every call: a named prepared statement, through PostgresNIO's
+/// `PostgresPreparedStatement`, whose name and SQL that API takes from the type (hence a task-local).
+/// Its name holds a hash of its SQL and a generation: a preparation that failed stays failed for its
+/// connection in PostgresNIO, so after any failure the store uses a new name (``retire()``).
+///
+/// Worth it where planning costs more than running: a pull's overview planned in 0.71 ms and ran in 0.22
+/// (pg_stat_statements with `track_planning`, the nightly load), 2,950 times a night (decision record
+/// 0023).
+package final class ReusedStatement: Sendable {
+    let sql: String
+    private let hash: UInt64
+    private let generation = Atomic<Int>(0)
+
+    package init(_ sql: String) {
+        self.sql = sql
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
+        for byte in sql.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        self.hash = hash
+    }
+
+    var name: String { "fieldsync_\(String(hash, radix: 16))_\(generation.load(ordering: .relaxed))" }
+
+    /// The next call prepares it again, under a new name.
+    func retire() { generation.add(1, ordering: .relaxed) }
+
+    @TaskLocal static var current: (name: String, sql: String)?
+}
+
+/// PostgresNIO's prepared statement, its name and SQL those of the ``ReusedStatement`` being run.
+private struct RunTimeStatement: PostgresPreparedStatement {
+    typealias Row = PostgresRow
+    static var name: String { ReusedStatement.current?.name ?? "" }
+    static var sql: String { ReusedStatement.current?.sql ?? "" }
+    var binds: PostgresBindings
+
+    func makeBindings() throws -> PostgresBindings { binds }
+    func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
+}
+
+extension PostgresConnection {
+    /// Runs `statement` with `binds` (their types, from the first call on a connection, are the
+    /// statement's: a NULL lets PostgreSQL infer the type), and returns its rows.
+    package func run(
+        _ statement: ReusedStatement, binds: PostgresBindings, logger: Logger
+    ) async throws -> [PostgresRow] {
+        guard !isClosed else { throw Self.closedError }
+        let name = statement.name
+        do {
+            return try await ReusedStatement.$current.withValue((name, statement.sql)) {
+                var rows: [PostgresRow] = []
+                for try await row in try await execute(RunTimeStatement(binds: binds), logger: logger) {
+                    rows.append(row)
+                }
+                return rows
+            }
+        } catch {
+            statement.retire()
+            throw error
+        }
+    }
 }

@@ -15,8 +15,8 @@ extension PostgresStore {
         return try await database.withSnapshot { connection in
             let logger = self.logger
             let overview = try await Self.overview(
-                connection, layouts: layouts, peer: filter.excludingEchoOf, base: cursor.base, scope: filter.scope,
-                logger: logger)
+                connection, statement: self.overviewStatement, peer: filter.excludingEchoOf, base: cursor.base,
+                scope: filter.scope, logger: logger)
             var filter = filter
             for range in overview.echo { filter.excludingSequences.insert(range) }
             let start = cursor.skipping(filter.excludingSequences)
@@ -65,32 +65,36 @@ extension PostgresStore {
     }
 
     private static func overview(
-        _ connection: PostgresConnection, layouts: [PostgresLayout], peer: String?, base: Int64, scope: String?,
+        _ connection: PostgresConnection, statement: ReusedStatement, peer: String?, base: Int64, scope: String?,
         logger: Logger
     ) async throws -> Overview {
-        let tables = layouts.map { "(SELECT coalesce(max(\"_seq\"), 0) FROM \($0.table))" }.joined(separator: ", ")
         var binds = PostgresBindings()
         binds.append(peer)
         binds.append(base)
         binds.append(scope)
-        let echo = "FROM _echo WHERE peer = $1 AND hi > $2"
-        let sql = """
+        for row in try await connection.run(statement, binds: binds, logger: logger) {
+            let (head, moves, lows, highs, last, departure) = try row.decode(
+                (Int64, [Int64], [Int64], [Int64], [Int64], Int64).self)
+            let echo = zip(lows, highs).map { $0...max($0, $1) }
+            return Overview(head: head, echo: echo, last: last, lastDeparture: departure, factMoves: moves)
+        }
+        throw SyncError(.corruptReplica, "Central's _meta row cannot be read: run `sync-server migrate`.")
+    }
+
+    /// The overview's statement for these tables: `$1` the reader's peer key, `$2` its cursor's base, `$3`
+    /// its scope (NULLs allowed, typed by their columns).
+    static func overviewSQL(_ layouts: [PostgresLayout]) -> String {
+        let tables = layouts.map { "(SELECT coalesce(max(\"_seq\"), 0) FROM \($0.table))" }.joined(separator: ", ")
+        let echo = "FROM _echo WHERE peer = $1::text AND hi > $2::bigint"
+        return """
             SELECT (SELECT seq FROM _meta WHERE id = 1), \
             ARRAY[(SELECT moves FROM _fact_moves WHERE id = 1), '_meta'::regclass::oid::bigint, \
             (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint], \
             (SELECT coalesce(array_agg(lo ORDER BY lo), '{}') \(echo)), \
             (SELECT coalesce(array_agg(hi ORDER BY lo), '{}') \(echo)), \
             ARRAY[\(tables)]::bigint[], \
-            (SELECT coalesce(max(seq), 0) FROM _departures WHERE scope = $3)
+            (SELECT coalesce(max(seq), 0) FROM _departures WHERE scope = $3::text)
             """
-        let rows = try await connection.run(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
-        for try await (head, moves, lows, highs, last, departure) in rows.decode(
-            (Int64, [Int64], [Int64], [Int64], [Int64], Int64).self)
-        {
-            let echo = zip(lows, highs).map { $0...max($0, $1) }
-            return Overview(head: head, echo: echo, last: last, lastDeparture: departure, factMoves: moves)
-        }
-        throw SyncError(.corruptReplica, "Central's _meta row cannot be read: run `sync-server migrate`.")
     }
 
     /// How many filtered-out pages one call reads past before it returns an empty page with `hasMore` (as

@@ -25,6 +25,8 @@ package final class PostgresStore: Sendable {
     package let maxClockDriftMillis: UInt64
     /// Facts read for pulls, sent again without reading them whole (decision record 0022).
     let facts: FactCache
+    /// A pull page's first statement, prepared once per connection (``overview``).
+    let overviewStatement: ReusedStatement
     /// How many facts are kept for pulls now, and at most (for tests).
     package var keptFacts: Int { facts.count.facts }
     package var keptStretchRows: Int { facts.count.stretchRows }
@@ -46,6 +48,7 @@ package final class PostgresStore: Sendable {
         self.layouts = schema.collections.map(PostgresLayout.init)
         self.maxClockDriftMillis = maxClockDriftMillis
         facts = FactCache(collections: layouts.count)
+        overviewStatement = ReusedStatement(Self.overviewSQL(layouts))
         try await database.checkConnection()
         try await database.migrate(PostgresMigration.central)
         nodeID = try await database.prepareTables(layouts)
