@@ -48,12 +48,7 @@ struct ReadsBeforeTheLockTests {
             #expect(try await Self.family("F2", database) == ["Rabat", "0600000000"])
             let page = try await store.changes(since: .start, limit: 100, filter: .all)
             #expect(page.cursor == outcome.report.cursor)
-            let afterAdmin = try await store.changes(
-                since: FeedCursor(outcome.report.cursor.position - 1), limit: 100, filter: .all)
-            let sent = afterAdmin.batch.collections.flatMap { group in
-                group.records.flatMap { record in record.cells.map { "\(record.id).\(group.fields[$0.field])" } }
-            }
-            #expect(sent == ["F1.phone"])
+            #expect(try await Self.fieldsSent(store, after: outcome.report.cursor.position - 1) == ["F1.phone"])
         }
     }
 
@@ -84,12 +79,7 @@ struct ReadsBeforeTheLockTests {
                 store, database, push: Self.family("F1", "whatsapp", "0622222222", at: 3, by: Self.device),
                 adminChanges: Self.family("F2", "city", "Rabat", at: 2, by: Self.admin))
             #expect(outcome.readAgain)
-            let afterAdmin = try await store.changes(
-                since: FeedCursor(outcome.report.cursor.position - 1), limit: 100, filter: .all)
-            let sent = afterAdmin.batch.collections.flatMap { group in
-                group.records.flatMap { record in record.cells.map { "\(record.id).\(group.fields[$0.field])" } }
-            }
-            #expect(sent == ["F1.whatsapp"])
+            #expect(try await Self.fieldsSent(store, after: outcome.report.cursor.position - 1) == ["F1.whatsapp"])
         }
     }
 
@@ -149,6 +139,14 @@ struct ReadsBeforeTheLockTests {
                 return count
             }
             #expect(kept == 1)
+        }
+    }
+
+    /// The fields a reader whose cursor is at `position` is sent, as `id.field`.
+    static func fieldsSent(_ store: PostgresStore, after position: Int64) async throws -> [String] {
+        let page = try await store.changes(since: FeedCursor(position), limit: 100, filter: .all)
+        return page.batch.collections.flatMap { group in
+            group.records.flatMap { record in record.cells.map { "\(record.id).\(group.fields[$0.field])" } }
         }
     }
 
