@@ -1,23 +1,33 @@
-import Logging
-import PostgresNIO
+package import Logging
+package import PostgresNIO
 import SyncCore
 
 /// Rows of a collection's table read for a merge: by id, whole, or its first in id order.
 extension PostgresStore {
     /// The rows of `layout` with these ids (the absent ones are not in the result).
-    static func readRows(
+    package static func readRows(
         _ connection: PostgresConnection, _ layout: PostgresLayout, ids: [String], logger: Logger
     ) async throws -> [String: MergedRow] {
         var binds = PostgresBindings()
         binds.append(ids)
-        let query = PostgresQuery(
-            unsafeSQL: "SELECT \(layout.selectList) FROM \(layout.table) WHERE id = ANY($1)", binds: binds)
+        let query = PostgresQuery(unsafeSQL: rowsByIDSQL(layout), binds: binds)
         var rows: [String: MergedRow] = [:]
         for try await row in try await connection.run(query, logger: logger) {
             let (id, merged) = try layout.decode(row)
             rows[id] = merged
         }
         return rows
+    }
+
+    /// The statement of ``readRows(_:_:ids:logger:)``: `$1` the ids, each looked up through the primary key.
+    ///
+    /// Not `WHERE id = ANY($1)`: for a page's thousand ids PostgreSQL reckons that most of the table
+    /// matches, and reads all of it (with statistics too: 5.5 ms at 50,000 rows against 1.2 ms through the
+    /// key, and growing with the table). The lateral subquery, kept apart by its `LIMIT`, leaves it one
+    /// way: a lookup per id.
+    package static func rowsByIDSQL(_ layout: PostgresLayout) -> String {
+        "SELECT r.* FROM unnest($1::text[]) AS k(id) CROSS JOIN LATERAL "
+            + "(SELECT \(layout.selectList) FROM \(layout.table) AS t WHERE t.id = k.id LIMIT 1) AS r"
     }
 
     /// Reads what a pass's rules asked for (see ``PostgresRuleReads``), one query per collection: whole
