@@ -1,0 +1,68 @@
+import CentralPostgres
+import FieldDomain
+import Foundation
+import PostgresNIO
+import SyncCore
+import Testing
+
+/// Ids and scopes compare by their bytes (`COLLATE "C"`, decision record 0024), whatever the database's
+/// collation (the tests' databases are ICU fr-FR, as an operator's may be).
+@Suite("PostgreSQL: keys compared by their bytes", .postgresCluster)
+struct ByteKeysTests {
+    static let keys = ["deliveries.city", "deliveries.id", "families.city", "families.id"]
+
+    /// A new central's keys are made so; a central made before (its keys in the database's collation) is
+    /// brought to them when it is opened again, its rows kept. Its ids then sort as SQLite sorts them.
+    @Test func keysCompareByBytesInANewCentralAndInOneMadeBefore() async throws {
+        try await withTestDatabase { database in
+            _ = try await PostgresStore(database, schema: .fieldSync)
+            #expect(try await Self.collations(database) == Array(repeating: "C", count: Self.keys.count))
+            try await database.withConnection { connection in
+                for key in Self.keys {
+                    let (table, column) = (key.split(separator: ".")[0], key.split(separator: ".")[1])
+                    try await connection.query(
+                        PostgresQuery(
+                            unsafeSQL: "ALTER TABLE \(table) ALTER COLUMN \(column) TYPE text COLLATE \"default\""),
+                        logger: quietLogger)
+                }
+                try await connection.query(
+                    """
+                    INSERT INTO deliveries (id, city, family, item, quantity, campaign, delivered_at, volunteer,
+                        "_seq", "_hlc", "_node")
+                    SELECT id, 'Fès', 'F1', 'food', 1, 'c1', 1, 'v1', n, ARRAY[1::bigint], ARRAY[7::bigint]
+                    FROM unnest(ARRAY['é1', 'e2', 'z3']) WITH ORDINALITY AS x(id, n)
+                    """, logger: quietLogger)
+            }
+            #expect(try await Self.collations(database) == Array(repeating: "default", count: Self.keys.count))
+            #expect(try await Self.ids(database) == ["é1", "e2", "z3"])
+            _ = try await PostgresStore(database, schema: .fieldSync)
+            #expect(try await Self.collations(database) == Array(repeating: "C", count: Self.keys.count))
+            #expect(try await Self.ids(database) == ["e2", "z3", "é1"])
+        }
+    }
+
+    /// The collation of each of ``keys``, in their order.
+    static func collations(_ database: CentralPostgres.PostgresDatabase) async throws -> [String] {
+        try await database.withConnection { connection in
+            var found: [String: String] = [:]
+            let rows = try await connection.query(
+                """
+                SELECT r.relname || '.' || a.attname, c.collname FROM pg_attribute a
+                JOIN pg_class r ON r.oid = a.attrelid JOIN pg_collation c ON c.oid = a.attcollation
+                WHERE r.relname IN ('deliveries', 'families') AND a.attname IN ('id', 'city')
+                """, logger: quietLogger)
+            for try await (key, collation) in rows.decode((String, String).self) { found[key] = collation }
+            return keys.map { found[$0] ?? "?" }
+        }
+    }
+
+    /// The deliveries' ids as `ORDER BY id` sorts them.
+    static func ids(_ database: CentralPostgres.PostgresDatabase) async throws -> [String] {
+        try await database.withConnection { connection in
+            var ids: [String] = []
+            let rows = try await connection.query("SELECT id FROM deliveries ORDER BY id", logger: quietLogger)
+            for try await id in rows.decode(String.self) { ids.append(id) }
+            return ids
+        }
+    }
+}
