@@ -96,12 +96,20 @@ package struct PostgresLayout: Sendable {
         }
         let relation = "'\(table.replacingOccurrences(of: "'", with: "''"))'::regclass"
         for key in byteKeys {
+            // Its statistics go with the old collation: made again at once, or the feed's plans suffer until
+            // autovacuum comes. An operator's view or policy on the column forbids the change: the column
+            // then keeps its collation (every ORDER BY of ours says COLLATE "C"), with a warning in the log.
+            let column = key.replacingOccurrences(of: "'", with: "''")
             statements.append(
                 """
                 DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = \(relation) \
-                AND attname = '\(key.replacingOccurrences(of: "'", with: "''"))' \
-                AND attcollation <> 'pg_catalog."C"'::regcollation) THEN \
-                ALTER TABLE \(table) ALTER COLUMN \(quoted(key)) TYPE text COLLATE "C"; END IF; END $$
+                AND attname = '\(column)' AND atttypid = 'text'::regtype AND attcollation <> \
+                (SELECT oid FROM pg_collation WHERE collname = 'C' AND collnamespace = 'pg_catalog'::regnamespace)) \
+                THEN BEGIN ALTER TABLE \(table) ALTER COLUMN \(quoted(key)) TYPE text COLLATE "C"; \
+                ANALYZE \(table) (\(quoted(key))); \
+                EXCEPTION WHEN feature_not_supported THEN RAISE WARNING \
+                'FieldSync: %.% keeps the database''s collation (slower to compare): %', \
+                \(relation), '\(column)', SQLERRM; END; END IF; END $$
                 """)
         }
         statements.append("CREATE INDEX IF NOT EXISTS \(quoted(name + "_by_seq")) ON \(table) (\"_seq\")")

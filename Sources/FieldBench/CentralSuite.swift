@@ -20,9 +20,10 @@ struct CentralSuite: AsyncParsableCommand {
             logs --deliveries deliveries; central on PostgreSQL has the families. Its feed since then, in pages of
             1,000 records, is merged into PostgreSQL (PostgresStore.merge: the rows read, the merge decided,
             stamps, history and the feed's sequences written, under the _meta lock), each page in one transaction;
-            the baseline upserts the same pages' final rows into plain tables of the same columns, in the
-            database's collation (INSERT … ON CONFLICT DO UPDATE, one statement per table, each column one
-            array as the merge writes them), each page in one transaction, alternating with the merge page by page. R11 = merge time / baseline time; median of
+            the baseline upserts the same pages' final rows into plain tables of the same columns, ids compared
+            by bytes as in the merge's tables (INSERT … ON CONFLICT DO UPDATE, one statement per table, each
+            column one array as the merge writes them), each page in one transaction, alternating with the merge
+            page by page. R11 = merge time / baseline time; median of
             --runs. A throwaway cluster is started (PostgreSQL's binaries must be installed).
 
             The nightly load (then the cluster is made durable: fsync, synchronous_commit and full_page_writes on,

@@ -102,19 +102,20 @@ struct CentralSource {
     }
 }
 
-/// R11's baseline: the same rows in plain PostgreSQL tables (no stamps, no feed, no history).
+/// R11's baseline: the same rows in plain PostgreSQL tables (no stamps, no feed, no history), their ids
+/// compared by bytes as the merge's tables' are (decision record 0024).
 enum PlainCentral {
     static func create(_ database: CentralPostgres.PostgresDatabase) async throws {
         try await database.withConnection { connection in
             try await connection.query(
                 """
-                CREATE TABLE families_plain (id text PRIMARY KEY, city text, association text, reference text,
+                CREATE TABLE families_plain (id text COLLATE "C" PRIMARY KEY, city text, association text, reference text,
                     head_name text, phone text, household_size bigint, district text, address text, notes text,
                     merged_into text)
                 """, logger: database.logger)
             try await connection.query(
                 """
-                CREATE TABLE deliveries_plain (id text PRIMARY KEY, city text, family text, item text, quantity bigint,
+                CREATE TABLE deliveries_plain (id text COLLATE "C" PRIMARY KEY, city text, family text, item text, quantity bigint,
                     campaign text, delivered_at bigint, volunteer text, note text)
                 """, logger: database.logger)
         }

@@ -10,8 +10,8 @@ import Testing
 /// bulk import, and with them): every page then costs as much as the table.
 @Suite("PostgreSQL: rows read by id", .postgresCluster)
 struct RowsByIDTests {
-    /// 20,000 deliveries never analysed, a page of 1,000 ids (500 present, 500 absent, one twice): each
-    /// is found through the key, and the rows read are exactly the present ones.
+    /// 20,000 deliveries never analysed, a page of 1,001 ids (500 present, 500 absent, one named twice, as
+    /// a hostile batch may): each is looked up through the key, and the rows read are the present ones.
     @Test func aPageOfIdsIsLookedUpThroughTheKey() async throws {
         try await withTestDatabase { database in
             _ = try await PostgresStore(database, schema: .fieldSync)
