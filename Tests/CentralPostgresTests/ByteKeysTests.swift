@@ -17,23 +17,19 @@ struct ByteKeysTests {
         try await withTestDatabase { database in
             _ = try await PostgresStore(database, schema: .fieldSync)
             #expect(try await Self.collations(database) == Array(repeating: "C", count: Self.keys.count))
-            try await database.withConnection { connection in
-                for key in Self.keys {
+            try await execute(
+                Self.keys.map { key in
                     let (table, column) = (key.split(separator: ".")[0], key.split(separator: ".")[1])
-                    try await connection.query(
-                        PostgresQuery(
-                            unsafeSQL: "ALTER TABLE \(table) ALTER COLUMN \(column) TYPE text COLLATE \"default\""),
-                        logger: quietLogger)
-                }
-                try await connection.query(
+                    return "ALTER TABLE \(table) ALTER COLUMN \(column) TYPE text COLLATE \"default\""
+                } + [
                     """
                     INSERT INTO deliveries (id, city, family, item, quantity, campaign, delivered_at, volunteer,
                         "_seq", "_hlc", "_node")
                     SELECT id, 'Fès', 'F1', 'food', 1, 'c1', 1, 'v1', n, ARRAY[1::bigint], ARRAY[7::bigint]
                     FROM unnest(ARRAY['é1', 'e2', 'z3']) WITH ORDINALITY AS x(id, n)
-                    """, logger: quietLogger)
-                try await connection.query("ANALYZE deliveries", logger: quietLogger)
-            }
+                    """,
+                    "ANALYZE deliveries",
+                ], on: database)
             #expect(try await Self.collations(database) == Array(repeating: "default", count: Self.keys.count))
             #expect(try await Self.ids(database) == ["é1", "e2", "z3"])
             _ = try await PostgresStore(database, schema: .fieldSync)
@@ -53,15 +49,12 @@ struct ByteKeysTests {
     @Test func aViewOnAKeyLeavesItAsItIsAndTheCentralOpens() async throws {
         try await withTestDatabase { database in
             _ = try await PostgresStore(database, schema: .fieldSync)
-            try await database.withConnection { connection in
-                for statement in [
+            try await execute(
+                [
                     "ALTER TABLE deliveries ALTER COLUMN city TYPE text COLLATE \"default\"",
                     "ALTER TABLE families ALTER COLUMN id TYPE text COLLATE \"default\"",
                     "CREATE VIEW deliveries_per_city AS SELECT city, count(*) FROM deliveries GROUP BY city",
-                ] {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: quietLogger)
-                }
-            }
+                ], on: database)
             let store = try await PostgresStore(database, schema: .fieldSync)
             #expect(try await Self.collations(database) == ["default", "C", "C", "C"])
             #expect(try await store.head() == .start)

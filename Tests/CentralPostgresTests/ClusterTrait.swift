@@ -3,6 +3,8 @@ import FieldSyncTesting
 import Logging
 import Testing
 
+import struct PostgresNIO.PostgresQuery
+
 /// `@Suite(.postgresCluster)`: one PostgreSQL cluster for the whole suite (starting one takes seconds),
 /// started before its first test and stopped after its last; each test makes its own database on it
 /// (``makeDatabase()``), so tests stay independent and may run in parallel.
@@ -54,6 +56,16 @@ func withTestDatabase<Result: Sendable>(
 ) async throws -> Result {
     let configuration = try await makeDatabaseConfiguration(poolSize: poolSize)
     return try await PostgresDatabase.withDatabase(configuration, logger: quietLogger, body)
+}
+
+/// Runs SQL statements without values, one after the other, on one connection of `database` (what an
+/// operator, a restore or a crash does behind the store's back).
+func execute(_ statements: [String], on database: PostgresDatabase) async throws {
+    try await database.withConnection { connection in
+        for statement in statements {
+            try await connection.query(PostgresQuery(unsafeSQL: statement), logger: quietLogger)
+        }
+    }
 }
 
 let quietLogger = Logger(label: "central-postgres-tests") { _ in SwiftLogNoOpLogHandler() }

@@ -98,15 +98,12 @@ struct FactCacheTests {
             _ = try await Self.drain(store, fes)
             // Behind every check's back (the trigger off, the facts forgotten, as after a crash that lost
             // commits): a delivery of the Fès stretch now belongs to Rabat.
-            try await database.withConnection { connection in
-                for statement in [
+            try await execute(
+                [
                     "ALTER TABLE deliveries DISABLE TRIGGER USER",
                     "UPDATE deliveries SET city = 'Rabat', \"_hlc\" = ARRAY[\"_hlc\"[1] + 1] WHERE id = 'W0-1-3'",
                     "ALTER TABLE deliveries ENABLE TRIGGER USER",
-                ] {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: quietLogger)
-                }
-            }
+                ], on: database)
             store.forgetKeptFacts()
             let again = try await Self.drain(store, fes)
             #expect(again == (try await Self.drain(try await PostgresStore(database, schema: .fieldSync), fes)))
@@ -122,16 +119,13 @@ struct FactCacheTests {
             // As a dump restored over it would leave it: other facts at sequences the cache has seen (one with
             // a kept row's stamp but another id and values, one with its id but another stamp), in tables
             // made again.
-            try await database.withConnection { connection in
-                for statement in [
+            try await execute(
+                [
                     "UPDATE deliveries SET id = id || '-restored', volunteer = 'other' WHERE \"_seq\" = 20",
                     "UPDATE deliveries SET \"_hlc\" = ARRAY[\"_hlc\"[1] + 1], volunteer = 'again' WHERE \"_seq\" = 30",
                     "CREATE TABLE _meta_restored AS SELECT * FROM _meta", "DROP TABLE _meta",
                     "ALTER TABLE _meta_restored RENAME TO _meta",
-                ] {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: quietLogger)
-                }
-            }
+                ], on: database)
             let fresh = try await Self.drain(try await PostgresStore(database, schema: .fieldSync), .all)
             let again = try await Self.drain(store, .all)
             #expect(again == fresh)
