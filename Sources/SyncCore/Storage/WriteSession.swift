@@ -43,7 +43,7 @@ final class WriteSession {
     /// same bits, drawn again for every transaction (decision record 0003).
     private lazy var idBits = random.next()
     /// The stamp of the last id made: a clock at its last millisecond repeats its stamp, and then the id
-    /// takes other bits.
+    /// takes the next bits (not bits drawn again: 500 draws of 24 bits meet once in 140 transactions).
     private var lastIDStamp: Stamp?
 
     init(db: Database, replica: Replica) throws {
@@ -73,7 +73,7 @@ final class WriteSession {
 
     /// A new record id (see ``RecordID``).
     func newRecordID(stamp: Stamp) -> String {
-        if stamp == lastIDStamp { idBits = random.next() }
+        if stamp == lastIDStamp { idBits &+= 1 }
         lastIDStamp = stamp
         return RecordID.make(stamp: stamp, random: idBits)
     }
