@@ -49,16 +49,16 @@ extension PostgresLayout {
         for (register, kind) in kinds.enumerated() {
             try binds.append(ColumnArray(kind: kind, values: rows.map { $0.row.values[register] }))
         }
-        binds.append(rows.map(\.row.sequence))
+        binds.append(Int64Array(rows.map(\.row.sequence)))
         try binds.append(
             ColumnArray(kind: .text, values: rows.map { ExtraFields.encode($0.row.extra).map(Value.text) ?? .null }))
         if isProfile {
-            binds.append(rows.flatMap(\.row.hlc))
-            binds.append(rows.flatMap(\.row.node))
-            binds.append(rows.flatMap(\.row.registerSequence))
+            binds.append(Int64Array(rows.flatMap(\.row.hlc)))
+            binds.append(Int64Array(rows.flatMap(\.row.node)))
+            binds.append(Int64Array(rows.flatMap(\.row.registerSequence)))
         } else {
-            binds.append(rows.map { $0.row.hlc[0] })
-            binds.append(rows.map { $0.row.node[0] })
+            binds.append(Int64Array(rows.map { $0.row.hlc[0] }))
+            binds.append(Int64Array(rows.map { $0.row.node[0] }))
         }
     }
 }
@@ -93,32 +93,87 @@ package struct ColumnArray: PostgresThrowingDynamicTypeEncodable {
             case .integer: .int8
             case .real: .float8
             }
-        // One dimension, a NULL flag, the element type, then the dimension's length and lower bound.
-        buffer.writeInteger(Int32(1))
-        buffer.writeInteger(Int32(values.contains(.null) ? 1 : 0))
-        buffer.writeInteger(element.rawValue)
-        buffer.writeInteger(Int32(values.count))
-        buffer.writeInteger(Int32(1))
+        // The size first (each value's kind checked), then every byte in one pass over a buffer reserved
+        // at once: element by element through `ByteBuffer`, the columns took a tenth of a merge's write.
+        var size = 20
+        var nulls: Int32 = 0
         for value in values {
             switch (kind, value) {
-            case (_, .null):
-                buffer.writeInteger(Int32(-1))
-            case (.text, .text(let text)):
-                buffer.writeInteger(Int32(text.utf8.count))
-                buffer.writeString(text)
-            case (.integer, .integer(let number)):
-                buffer.writeInteger(Int32(8))
-                buffer.writeInteger(number)
-            case (.real, .real(let number)):
-                buffer.writeInteger(Int32(8))
-                buffer.writeInteger(number.bitPattern)
-            case (.real, .integer(let number)):
-                buffer.writeInteger(Int32(8))
-                buffer.writeInteger(Double(number).bitPattern)
+            case (_, .null): (size, nulls) = (size + 4, 1)
+            case (.text, .text(let text)): size += 4 + text.utf8.count
+            case (.integer, .integer), (.real, .real), (.real, .integer): size += 12
             default:
                 throw SyncError(
                     .invalidValue, "A value of another type than its column's (\(kind.columnType)) cannot be stored.")
             }
+        }
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { bytes in
+            var offset = 0
+            func put<Number: FixedWidthInteger>(_ number: Number) {
+                bytes.storeBytes(of: number.bigEndian, toByteOffset: offset, as: Number.self)
+                offset += MemoryLayout<Number>.size
+            }
+            // One dimension, a NULL flag, the element type, then the dimension's length and lower bound.
+            put(Int32(1))
+            put(nulls)
+            put(element.rawValue)
+            put(Int32(values.count))
+            put(Int32(1))
+            for value in values {
+                switch value {
+                case .null:
+                    put(Int32(-1))
+                case .text(var text):
+                    text.withUTF8 { utf8 in
+                        put(Int32(utf8.count))
+                        UnsafeMutableRawBufferPointer(rebasing: bytes[offset..<offset + utf8.count])
+                            .copyMemory(from: UnsafeRawBufferPointer(utf8))
+                        offset += utf8.count
+                    }
+                case .integer(let number) where kind == .real:
+                    put(Int32(8))
+                    put(Double(number).bitPattern)
+                case .integer(let number):
+                    put(Int32(8))
+                    put(number)
+                case .real(let number):
+                    put(Int32(8))
+                    put(number.bitPattern)
+                }
+            }
+            return offset
+        }
+    }
+}
+
+/// Numbers as a PostgreSQL `bigint[]` in binary form, written in one pass over a buffer reserved at once
+/// (PostgresNIO's own arrays write each element through its generic encoder, then its length back: a
+/// tenth of a merge's write in `perf`).
+package struct Int64Array: PostgresDynamicTypeEncodable {
+    package let values: [Int64]
+
+    package init(_ values: [Int64]) { self.values = values }
+
+    package var psqlType: PostgresDataType { .int8Array }
+    package var psqlFormat: PostgresFormat { .binary }
+
+    package func encode<JSONEncoder: PostgresJSONEncoder>(
+        into buffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>
+    ) {
+        // One dimension, no NULL, the element type, then the dimension's length and lower bound.
+        buffer.writeInteger(Int32(1))
+        buffer.writeInteger(Int32(0))
+        buffer.writeInteger(PostgresDataType.int8.rawValue)
+        buffer.writeInteger(Int32(values.count))
+        buffer.writeInteger(Int32(1))
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 12 * values.count) { bytes in
+            var offset = 0
+            for value in values {
+                bytes.storeBytes(of: Int32(8).bigEndian, toByteOffset: offset, as: Int32.self)
+                bytes.storeBytes(of: value.bigEndian, toByteOffset: offset + 4, as: Int64.self)
+                offset += 12
+            }
+            return offset
         }
     }
 }
