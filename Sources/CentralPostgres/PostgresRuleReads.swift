@@ -23,6 +23,8 @@ package struct PostgresRuleReads: Sendable {
     var tooLarge: Set<Int> = []
     /// Rows read by id (nil: absent).
     var byID: [Int: [String: MergedRow?]] = [:]
+    /// The ids of ``byID`` read after the batch's own rows, at a miss of the rules.
+    var missedIDs: [Int: [String]] = [:]
     /// The first live rows in id order, and whether they are all there are.
     var first: [Int: (rows: [(id: String, row: MergedRow)], all: Bool)] = [:]
 
@@ -31,6 +33,13 @@ package struct PostgresRuleReads: Sendable {
     /// Notes the rows read for the batch by id: those not found are absent.
     mutating func noteRead(_ index: Int, ids: [String], found: [String: MergedRow]) {
         for id in ids { byID[index, default: [:]][id] = .some(found[id]) }
+    }
+
+    /// Notes records read because a pass of the rules missed them (``noteRead(_:ids:found:)``), which the
+    /// write checks besides the batch's own.
+    mutating func noteMissed(_ index: Int, ids: [String], found: [String: MergedRow]) {
+        noteRead(index, ids: ids, found: found)
+        missedIDs[index, default: []] += ids
     }
 }
 

@@ -27,10 +27,11 @@ extension PostgresStore {
     /// Writes the session's changed rows (one upsert per table), its displaced values (new ones counted: the
     /// conflicts), its departures, the clock and the head into `_meta`, and the client's echo (`echo`: its
     /// peer key and the head before the session), in one statement; with `commit`, the transaction's
-    /// `COMMIT` queued right behind it (``PostgresConnection/runThenCommit(_:logger:)``).
+    /// `COMMIT` queued right behind it (``PostgresConnection/runThenCommit(_:logger:)``). `order`: per
+    /// collection, the ids read for the session in id order (its written ids are among them).
     static func flush(
-        _ session: PostgresWriteSession, echo: (peer: String, after: Int64)?, lock: WriteLock, commit: Bool,
-        connection: PostgresConnection, logger: Logger
+        _ session: PostgresWriteSession, order: [Int: [String]], echo: (peer: String, after: Int64)?,
+        lock: WriteLock, commit: Bool, connection: PostgresConnection, logger: Logger
     ) async throws -> Written {
         var binds = PostgresBindings()
         var parts: [String] = []
@@ -49,10 +50,16 @@ extension PostgresStore {
             moved = { "\($0) + CASE WHEN \($0) > $1 THEN (SELECT head FROM lk) - $1 ELSE 0 END" }
         }
         let shift = { (sequence: String) in moved?(sequence) ?? sequence }
-        for (index, ids) in session.dirty.enumerated() where !ids.isEmpty {
+        for (index, dirty) in session.dirty.enumerated() where !dirty.isEmpty {
             let layout = session.layouts[index]
             let first = binds.count + 1
-            try layout.appendUpsertBindings(ids.sorted().map { ($0, session.rows[index][$0]!) }, to: &binds)
+            // In id order, as read (not sorted again: a tenth of the write's time).
+            let rows = (order[index] ?? []).compactMap { id in dirty.contains(id) ? (id, session.rows[index][id]!) : nil
+            }
+            guard rows.count == dirty.count else {
+                throw SyncError(.storage, "A merge wrote \(layout.name) records it had not read: nothing was written.")
+            }
+            try layout.appendUpsertBindings(rows, to: &binds)
             parts.append("w\(index) AS (\(layout.upsertSQL(from: first, when: gate, sequence: moved)))")
         }
         var conflicts = "0"
@@ -146,8 +153,8 @@ struct ReadsChanged: Error {}
 /// What a merge read before it took the feed's lock, against the head it saw then: a row of it changed
 /// since if its `_seq` is past that head (every change of a row takes a sequence, in commit order).
 struct ReadCheck {
-    /// Per collection index: the ids read (found or not).
-    var ids: [Int: Set<String>]
+    /// Per collection index: the ids read (found or not; an id may be listed twice).
+    var ids: [Int: [String]]
     /// Collections read whole, or by their first rows: any change in them counts.
     var collections: Set<Int>
 
@@ -162,7 +169,7 @@ struct ReadCheck {
         }
         for (index, ids) in ids.sorted(by: { $0.key < $1.key }) where !collections.contains(index) && !ids.isEmpty {
             let slice = "[\(all.count + 1):\(all.count + ids.count)]"
-            all.append(contentsOf: ids.sorted())
+            all.append(contentsOf: ids)
             tests.append(
                 "EXISTS (SELECT 1 FROM \(layouts[index].table) WHERE id = ANY($2\(slice)) AND \"_seq\" > $1)")
         }

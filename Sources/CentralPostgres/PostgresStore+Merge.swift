@@ -107,7 +107,8 @@ extension PostgresStore {
     ) async throws -> MergeOutcome {
         var refused = decided.refused
         let written = try await Self.flush(
-            decided.session, echo: source.map { ($0, head) }, lock: lock, commit: commit && refused.isEmpty,
+            decided.session, order: decided.touched, echo: source.map { ($0, head) }, lock: lock,
+            commit: commit && refused.isEmpty,
             connection: connection, logger: logger)
         if !refused.isEmpty {
             try await Self.keepRefused(
@@ -144,19 +145,19 @@ extension PostgresStore {
         throw SyncError(.corruptReplica, "Central's _meta row cannot be read: run `sync-server migrate`.")
     }
 
-    /// A merge decided in memory: the rows it read, what the rules read, the session and its refusals.
+    /// A merge decided in memory: the ids of the rows it read, what the rules read, the session and its
+    /// refusals.
     struct Decided {
-        var rows: [[String: MergedRow]]
         var touched: [Int: [String]]
         var reads: PostgresRuleReads
         var session: PostgresWriteSession
         var refused: [Refusal]
 
-        /// What was read, to check under the lock (see ``ReadCheck``).
+        /// What was read, to check under the lock (see ``ReadCheck``): the batch's rows, and the records
+        /// the rules asked for besides.
         func check() -> ReadCheck {
-            var ids: [Int: Set<String>] = [:]
-            for (index, list) in touched { ids[index, default: []].formUnion(list) }
-            for (index, read) in reads.byID { ids[index, default: []].formUnion(read.keys) }
+            var ids = touched
+            for (index, list) in reads.missedIDs { ids[index, default: []] += list }
             let collections = Set(reads.whole.keys).union(reads.tooLarge).union(reads.first.keys)
             return ReadCheck(ids: ids, collections: collections)
         }
@@ -186,11 +187,12 @@ extension PostgresStore {
             }
             // The rows just read answer the rules too, the ids not found included.
             var reads = PostgresRuleReads()
-            for (index, ids) in touched { reads.noteRead(index, ids: ids, found: rows[index]) }
+            if rules != nil {
+                for (index, ids) in touched { reads.noteRead(index, ids: ids, found: rows[index]) }
+            }
             var pass = 1
             while true {
-                var decided = try decide(rows, reads, meta: meta, pass: pass)
-                decided.touched = touched
+                let decided = try decide(rows, reads, touched: touched, meta: meta, pass: pass)
                 guard !decided.session.ruleMisses.isEmpty else { return decided }
                 guard pass < PostgresRuleReads.maxPasses else {
                     throw SyncError(
@@ -204,13 +206,17 @@ extension PostgresStore {
             }
         }
 
-        /// The merge decided in memory on these rows and reads, with the server's clock and head in `meta`.
-        func decide(_ rows: [[String: MergedRow]], _ reads: PostgresRuleReads, meta: Meta, pass: Int) throws -> Decided
-        {
+        /// The merge decided in memory on these rows (of the ids `touched`) and reads, with the server's clock
+        /// and head in `meta`.
+        func decide(
+            _ rows: [[String: MergedRow]], _ reads: PostgresRuleReads, touched: [Int: [String]], meta: Meta, pass: Int
+        ) throws -> Decided {
             let session = PostgresWriteSession(
                 layouts: layouts, clock: HybridLogicalClock(last: meta.hlc, maxDriftMillis: maxDrift),
                 sequence: meta.sequence, nodeID: meta.node, previousNodeID: meta.previousNode,
                 checkedAt: UInt64(max(0, now)), rows: rows)
+            // Room for every row the batch may write, at once (not grown row by row).
+            for (index, ids) in touched { session.reserve(index, ids.count) }
             session.scope = scope
             session.sender = sender
             session.role = role
@@ -224,16 +230,17 @@ extension PostgresStore {
             } catch  where !session.ruleMisses.isEmpty {
                 // A pass that met reads not made yet answered them provisionally: its outcome does not count.
             }
-            return Decided(rows: rows, touched: [:], reads: reads, session: session, refused: refused)
+            return Decided(touched: touched, reads: reads, session: session, refused: refused)
         }
     }
 
     /// Per collection (by layout index), the ids of the batch's records, and with `references` (a client's
-    /// records) of the records they name in a reference (their scope is checked against the record's).
+    /// records) of the records they name in a reference (their scope is checked against the record's);
+    /// sorted, each once (by sorting, not hashing: a page's ids are mostly distinct).
     static func touchedIDs(
         _ batch: ChangeBatch, plan: BatchPlan, layouts: [PostgresLayout], references: Bool
     ) -> [Int: [String]] {
-        var ids: [Int: Set<String>] = [:]
+        var ids: [Int: [String]] = [:]
         for (groupIndex, group) in batch.collections.enumerated() {
             let collection = plan.collectionIndex[groupIndex]
             let fields = layouts[collection].collection.fields
@@ -245,16 +252,23 @@ extension PostgresStore {
                     targets[position] = index
                 }
             }
+            ids[collection, default: []].reserveCapacity(group.records.count)
             for record in group.records {
-                ids[collection, default: []].insert(record.id)
+                ids[collection, default: []].append(record.id)
+                guard !targets.isEmpty else { continue }
                 for cell in record.cells {
                     if let target = targets[cell.field], case .text(let id) = cell.value {
-                        ids[target, default: []].insert(id)
+                        ids[target, default: []].append(id)
                     }
                 }
             }
         }
-        return ids.mapValues { $0.sorted() }
+        return ids.mapValues { list in
+            var unique: [String] = []
+            unique.reserveCapacity(list.count)
+            for id in list.sorted() where id != unique.last { unique.append(id) }
+            return unique
+        }
     }
 
     /// The clock checks and the merge of each record, as the SQLite replica's `merge` orders them; the

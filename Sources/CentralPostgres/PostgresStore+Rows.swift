@@ -56,7 +56,7 @@ extension PostgresStore {
         }
         for (index, list) in ids {
             let found = try await readRows(connection, layouts[index], ids: list, logger: logger)
-            reads.noteRead(index, ids: list, found: found)
+            reads.noteMissed(index, ids: list, found: found)
         }
         for (index, count) in firsts {
             let layout = layouts[index]

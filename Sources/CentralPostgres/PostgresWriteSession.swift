@@ -71,6 +71,12 @@ package final class PostgresWriteSession {
         self.dirty = Array(repeating: [], count: layouts.count)
     }
 
+    /// Makes room for `count` rows of a collection, read and written.
+    func reserve(_ collection: Int, _ count: Int) {
+        rows[collection].reserveCapacity(count)
+        dirty[collection].reserveCapacity(count)
+    }
+
     func isOwn(_ node: NodeID) -> Bool { node == nodeID || node == previousNodeID }
 
     func nextSequence() -> Int64 {
