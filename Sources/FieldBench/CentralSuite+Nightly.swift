@@ -113,9 +113,12 @@ extension CentralSuite {
         }.joined(separator: ", ")
     }
 
-    func printJSON(r11: Double?, nightly: [[NightlyCentral.Figures]]) throws {
+    func printJSON(r11: (merge: Double, floor: Double)?, nightly: [[NightlyCentral.Figures]]) throws {
         var object: [String: Double] = [:]
-        if let r11 { object["R11_merge"] = round2(r11) }
+        if let r11 {
+            object["R11_merge"] = round2(r11.merge)
+            object["R11_floor"] = round2(r11.floor)
+        }
         if !nightly.isEmpty {
             func value(_ index: Int, _ pick: (NightlyCentral.Figures) -> Double) -> Double {
                 round2(median(nightly.map { pick($0[index]) }))

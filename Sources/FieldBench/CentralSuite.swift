@@ -24,7 +24,10 @@ struct CentralSuite: AsyncParsableCommand {
             by bytes as in the merge's tables (INSERT … ON CONFLICT DO UPDATE, one statement per table, each
             column one array as the merge writes them), each page in one transaction, alternating with the merge
             page by page. R11 = merge time / baseline time; median of
-            --runs. A throwaway cluster is started (PostgreSQL's binaries must be installed).
+            --runs. The floor: the rows each page's merge stored (stamps, sequences and all), upserted again as
+            they are into tables of the merge's own shape and indexes, by the merge's own statement: what
+            PostgreSQL alone takes for what central keeps; floor / baseline is the least R11 can be with these
+            tables. A throwaway cluster is started (PostgreSQL's binaries must be installed).
 
             The nightly load (then the cluster is made durable: fsync, synchronous_commit and full_page_writes on,
             as SQLite's synchronous=FULL): 8 hubs and --devices devices of 8 cities, tokens issued per city.
@@ -67,19 +70,24 @@ struct CentralSuite: AsyncParsableCommand {
     func run() async throws {
         let cluster = try await PostgresCluster.start()
         do {
-            var ratios: [Double] = []
+            var (ratios, floors): ([Double], [Double]) = ([], [])
             for index in 0..<runs {
-                let (ours, plain) = try await measure(cluster: cluster, seed: UInt64(index + 1))
+                let (ours, floor, plain) = try await measure(cluster: cluster, seed: UInt64(index + 1))
                 ratios.append(ours / plain)
+                floors.append(floor / plain)
                 if !json {
                     print(
-                        "run \(index + 1)/\(runs): merge \(formatSeconds(ours)), upsert \(formatSeconds(plain)), "
-                            + "R11 \(format2(ours / plain))")
+                        "run \(index + 1)/\(runs): merge \(formatSeconds(ours)), floor \(formatSeconds(floor)), "
+                            + "upsert \(formatSeconds(plain)), R11 \(format2(ours / plain)) (floor \(format2(floor / plain)))"
+                    )
                 }
             }
-            let r11 = ratios.isEmpty ? nil : ratios.sorted()[ratios.count / 2]
+            let r11 = ratios.isEmpty ? nil : (merge: median(ratios), floor: median(floors))
             if !json, let r11 {
-                print("R11     \(format2(r11))    ≤ 1.5   merge into PostgreSQL / upsert of the same final rows")
+                print("R11     \(format2(r11.merge))    ≤ 1.5   merge into PostgreSQL / upsert of the same final rows")
+                print(
+                    "floor   \(format2(r11.floor))            the merge's stored rows upserted again into tables of its "
+                        + "indexes / the same upsert")
             }
             let nightly = nightlyRuns > 0 ? try await runNightly(cluster: cluster) : []
             if json { try printJSON(r11: r11, nightly: nightly) }
@@ -90,7 +98,8 @@ struct CentralSuite: AsyncParsableCommand {
         try await cluster.stop()
     }
 
-    private func measure(cluster: PostgresCluster, seed: UInt64) async throws -> (Double, Double) {
+    /// One run: the merge's time, the floor's (``FloorCentral``) and the baseline's, page by page in turn.
+    private func measure(cluster: PostgresCluster, seed: UInt64) async throws -> (Double, Double, Double) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("field-bench-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -104,14 +113,21 @@ struct CentralSuite: AsyncParsableCommand {
         return try await CentralPostgres.PostgresDatabase.withDatabase(configuration, logger: logger) { database in
             let store = try await PostgresStore(database, schema: .fieldSync)
             try await PlainCentral.create(database)
+            let floor = FloorCentral(schema: .fieldSync)
+            try await floor.create(database)
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             _ = try await store.merge(source.initial, sender: nil, now: now)
+            try await floor.upsert(database, try await floor.storedRows(of: source.initial, in: database))
             try await PlainCentral.upsert(database, families: source.initialFamilyRows, deliveries: [])
-            var (ours, plain) = (0.0, 0.0)
+            var (ours, floorTime, plain) = (0.0, 0.0, 0.0)
             for page in source.pages {
                 let started = ContinuousClock.now
                 _ = try await store.merge(page, sender: nil, now: now)
                 ours += seconds(ContinuousClock.now - started)
+                let stored = try await floor.storedRows(of: page, in: database)
+                let floorStarted = ContinuousClock.now
+                try await floor.upsert(database, stored)
+                floorTime += seconds(ContinuousClock.now - floorStarted)
                 let rows = source.finalRows(of: page)
                 let baseline = ContinuousClock.now
                 try await PlainCentral.upsert(database, families: rows.families, deliveries: rows.deliveries)
@@ -120,7 +136,7 @@ struct CentralSuite: AsyncParsableCommand {
             guard try await store.dump() == source.replica.dump() else {
                 throw BenchError("central on PostgreSQL did not converge to the source: R11 is invalid")
             }
-            return (ours, plain)
+            return (ours, floorTime, plain)
         }
     }
 
