@@ -5,7 +5,7 @@ import Testing
 /// throwaway cluster), then the nightly load on a SQLite central and PostgreSQL behind 1 and 2 instances,
 /// real `sync-server` processes. The run itself fails when the merge does not converge to its source, a
 /// push is refused, a sync fails or central lacks a delivery; here it must end well and report its keys.
-@Suite("field-bench central: the nightly load")
+@Suite("field-bench central, small: R11 and the nightly load")
 struct NightlyLoadTests {
     @Test func aSmallNightRunsOnEachCentralWithEveryPushAccepted() throws {
         let bench = Binaries.directory.appendingPathComponent("field-bench").path
