@@ -61,6 +61,9 @@ struct SessionRecords: RecordSource {
 
     func record(_ collection: String, id: String) throws -> [String: Value]? {
         let index = try self.index(collection)
+        // No record has another id, and the reads below key ids by Swift's equality, which takes some other
+        // spellings for an id's ("\u{212A}" for "K").
+        guard RecordRef.isValidID(id) else { return nil }
         let reads = session.ruleReads
         let row: MergedRow?
         if let stored = session.rows[index][id] {

@@ -257,7 +257,8 @@ extension PostgresStore {
                 ids[collection, default: []].append(record.id)
                 guard !targets.isEmpty else { continue }
                 for cell in record.cells {
-                    if let target = targets[cell.field], case .text(let id) = cell.value {
+                    // Only an id can name a record (a record refused for its reference may still be here).
+                    if let target = targets[cell.field], case .text(let id) = cell.value, RecordRef.isValidID(id) {
                         ids[target, default: []].append(id)
                     }
                 }

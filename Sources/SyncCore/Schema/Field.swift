@@ -72,6 +72,11 @@ public struct Field: Sendable, Hashable {
         case .text(let text):
             if text.utf8.count > Self.maxTextBytes { return "a text of more than \(Self.maxTextBytes) bytes" }
             if text.holdsNUL { return Self.nulProblem }
+            // A reference names a record, by bytes on every engine; Swift's `String` equates some other
+            // spellings with an id's ("\u{212A}" and "K"), and a merge gathers ids in Swift.
+            if type == .reference, !RecordRef.isValidID(text) {
+                return "'\(text.prefix(40))', which is not a record id (1 to 64 printable ASCII characters, no spaces)"
+            }
             if let allowed, !allowed.contains(text) {
                 return "'\(text.prefix(40))' is not one of \(allowed.sorted().joined(separator: ", "))"
             }
