@@ -10,7 +10,7 @@ import Testing
 /// record's stored row was never read. A device of Fès could then overwrite a family of Rabat (the merge
 /// took it for new, and the upsert's `ON CONFLICT` met the stored row), or store a family under an id no
 /// client accepts. A reference must be a record's id (printable ASCII), on every engine.
-@Suite("A reference that only looks like an id", .postgresCluster)
+@Suite("Ids and scopes compared by their bytes", .postgresCluster)
 struct ReferenceSpellingTests {
     static let schema = try! Schema(Schema.fieldSync.collections)
     static let now = MergeEquivalenceTests.now
@@ -57,6 +57,28 @@ struct ReferenceSpellingTests {
             #expect(dump.contains("Rabat") && dump.contains("Amina") && !dump.contains("Hijacked"), "\(dump)")
             // (By scalars: `String.contains` would find "KF1" too.)
             #expect(!dump.unicodeScalars.contains("\u{212A}"), "\(dump)")
+        }
+    }
+
+    /// The same for a scope: "Fès" with its "è" as one character, and as "e" then a combining accent. Swift's
+    /// `String` equates them, the stores and the feed's filter compare bytes: a record a device of Fès
+    /// pushed in the other spelling passed the scope check and then lay in a city no hub of Fès pulls.
+    @Test func aRecordInAScopeSpelledOtherwiseIsOutsideTheDevicesScope() async throws {
+        try await withTestDatabase { database in
+            let postgres = try await PostgresStore(database, schema: Self.schema)
+            let sqlite = try ReplicaStore(sqliteCentral(Self.schema))
+            let decomposed = "Fe\u{300}s"
+            #expect(decomposed == "Fès" && Array(decomposed.utf8) != Array("Fès".utf8))
+            for store in [postgres as any SyncStore, sqlite] {
+                let report = try await store.apply(
+                    ClientPush(
+                        batch: Self.family("F9", city: decomposed, head: "Nadia", stamp: Self.stamp(1, Self.device)),
+                        client: Self.device, scope: "Fès", lease: nil, pruneEchoBelow: nil, now: Self.now))
+                #expect(report.refused.map { "\($0.collection)/\($0.id) \($0.code)" } == ["families/F9 out-of-scope"])
+            }
+            let dump = try await postgres.dump()
+            #expect(try dump == sqlite.replica.dump())
+            #expect(!dump.contains("Nadia"), "\(dump)")
         }
     }
 

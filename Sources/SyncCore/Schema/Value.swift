@@ -33,6 +33,41 @@ public enum Value: Hashable, Sendable, CustomStringConvertible {
         case .text(let value): value
         }
     }
+
+    /// Texts are equal when their bytes are, as SQLite, PostgreSQL and the feed's filters compare them.
+    /// Swift's `String` equates canonically equivalent spellings ("Fès" with one "è" or with "e" and a
+    /// combining accent; U+212A and "K"): a scope or an id that passed a check so here would be another one
+    /// once stored.
+    public static func == (lhs: Value, rhs: Value) -> Bool {
+        switch (lhs, rhs) {
+        case (.null, .null): true
+        case (.integer(let left), .integer(let right)): left == right
+        case (.real(let left), .real(let right)): left == right
+        case (.text(let left), .text(let right)):
+            left.utf8.count == right.utf8.count && left.utf8.elementsEqual(right.utf8)
+        default: false
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        switch self {
+        case .null:
+            hasher.combine(0 as UInt8)
+        case .integer(let value):
+            hasher.combine(1 as UInt8)
+            hasher.combine(value)
+        case .real(let value):
+            hasher.combine(2 as UInt8)
+            hasher.combine(value)
+        case .text(let value):
+            hasher.combine(3 as UInt8)
+            hasher.combine(value.utf8.count)
+            let hashed = value.utf8.withContiguousStorageIfAvailable {
+                hasher.combine(bytes: UnsafeRawBufferPointer($0))
+            }
+            if hashed == nil { for byte in value.utf8 { hasher.combine(byte) } }
+        }
+    }
 }
 
 extension Value: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByNilLiteral {
